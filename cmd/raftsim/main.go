@@ -1,0 +1,95 @@
+// Command raftsim runs Raft scenarios in a deterministic model of browser
+// tabs talking over WebRTC datachannels.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // a check failed
+	exitUsage   = 2 // usage or scenario error
+	versionText = "raftsim 0.1.0"
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks command-line misuse: usage is printed, exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+func main() { os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// execute runs the CLI and returns the exit code.
+func execute(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "raftsim:", ee.err)
+		}
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "raftsim:", ue.err)
+		fmt.Fprintln(stderr)
+		fmt.Fprint(stderr, cmd.UsageString())
+		return exitUsage
+	default:
+		// Cobra's own errors (unknown command, bad flag) are usage errors.
+		fmt.Fprintln(stderr, "raftsim:", err)
+		fmt.Fprintln(stderr)
+		fmt.Fprint(stderr, cmd.UsageString())
+		return exitUsage
+	}
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "raftsim",
+		Short: "Deterministic simulation of Raft between browser tabs over WebRTC",
+		Long: `raftsim runs Raft clusters whose nodes are browser tabs talking over
+WebRTC datachannels, in virtual time, deterministically; checks every run
+for Raft's safety properties; and measures start-up, commit and recovery.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newRunCmd(stdout, stderr), &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, versionText) },
+	})
+	return root
+}
+
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &usageError{fmt.Errorf("unexpected arguments %q", args)}
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/sim"
+	"github.com/spf13/cobra"
+)
+
+type runFlags struct {
+	nodes            int
+	electionTimeout  time.Duration
+	seed             uint64
+	seeds            int
+	trace            string
+	json             bool
+	quiet            bool
+	checkDeterminism bool
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run a scenario file for one or more seeds",
+		Example: `  raftsim run scenarios/kill-half.yaml
+  raftsim run scenarios/kill-half.yaml --nodes 41 --seed 7 --trace out/kill-half.jsonl
+  raftsim run scenarios/startup.yaml --nodes 21 --election-timeout 250ms --seeds 20`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &usageError{fmt.Errorf("run takes one scenario file, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScenario(cmd, args[0], &f, stdout)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file)")
+	fl.DurationVar(&f.electionTimeout, "election-timeout", 0, "election timeout ET; followers wait uniformly in [ET, 2ET) (overrides the file)")
+	fl.Uint64Var(&f.seed, "seed", 0, "first seed (overrides the file)")
+	fl.IntVar(&f.seeds, "seeds", 0, "number of consecutive seeds to run (overrides the file)")
+	fl.StringVar(&f.trace, "trace", "", "write the trace as JSON lines to `FILE` (with several seeds: FILE with .seedN before the extension)")
+	fl.BoolVar(&f.json, "json", false, "print one JSON object per run")
+	fl.BoolVar(&f.quiet, "quiet", false, "print only failures and the summary")
+	fl.BoolVar(&f.checkDeterminism, "check-determinism", false, "run every seed twice and fail if the trace hashes differ")
+	return cmd
+}
+
+func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer) error {
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	var o scenarios.Overrides
+	fl := cmd.Flags()
+	if fl.Changed("nodes") {
+		o.Nodes = &f.nodes
+	}
+	if fl.Changed("election-timeout") {
+		if f.electionTimeout <= 0 {
+			return &usageError{fmt.Errorf("--election-timeout must be positive")}
+		}
+		et := sim.FromDuration(f.electionTimeout)
+		o.ElectionTimeout = &et
+	}
+	if fl.Changed("seed") {
+		o.Seed = &f.seed
+	}
+	if fl.Changed("seeds") {
+		o.Seeds = &f.seeds
+	}
+	if err := sc.Apply(o); err != nil {
+		return &exitError{exitUsage, fmt.Errorf("%w (after command-line overrides)", err)}
+	}
+
+	var results []*scenarios.Result
+	var failed *scenarios.Result
+	for i := 0; i < sc.Seeds; i++ {
+		seed := sc.Seed + uint64(i)
+		res, err := runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds))
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		if f.checkDeterminism {
+			again, err := runOne(sc, seed, "")
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			if again.TraceHash != res.TraceHash {
+				res.OK = false
+				res.Violation = fmt.Sprintf("nondeterminism: trace hash %s then %s", res.TraceHash, again.TraceHash)
+			}
+		}
+		results = append(results, res)
+		if !res.OK && failed == nil {
+			failed = res
+		}
+		switch {
+		case f.json:
+			b, _ := json.Marshal(res)
+			fmt.Fprintln(stdout, string(b))
+		case !f.quiet || !res.OK:
+			printResult(stdout, res)
+		}
+	}
+	if !f.json && len(results) > 1 {
+		printSummary(stdout, results)
+	}
+	if failed != nil {
+		msg := "a check failed"
+		switch {
+		case failed.Violation != "":
+			msg = failed.Violation
+		case failed.Liveness != "ok":
+			msg = "a measured phase did not complete within the run's limit"
+		}
+		return &exitError{exitFailed, fmt.Errorf("seed %d: %s\nreplay: %s", failed.Seed, msg, failed.Replay)}
+	}
+	return nil
+}
+
+func tracePath(path string, seed uint64, seeds int) string {
+	if path == "" || seeds == 1 {
+		return path
+	}
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s.seed%d%s", strings.TrimSuffix(path, ext), seed, ext)
+}
+
+func runOne(sc *scenarios.Scenario, seed uint64, trace string) (*scenarios.Result, error) {
+	var opts scenarios.RunOptions
+	if trace != "" {
+		if err := os.MkdirAll(filepath.Dir(trace), 0o755); err != nil {
+			return nil, err
+		}
+		fh, err := os.Create(trace)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		opts.Trace = fh
+	}
+	return scenarios.Run(sc, seed, opts)
+}
+
+func printResult(w io.Writer, r *scenarios.Result) {
+	fmt.Fprintf(w, "%s  nodes=%d  election-timeout=%gms  seed=%d\n", r.Scenario, r.Nodes, r.ElectionTimeoutMS, r.Seed)
+	for _, name := range r.MeasureOrder {
+		if v := r.Measures[name]; v != nil {
+			fmt.Fprintf(w, "  %-12s %8.3f s\n", name, *v)
+		} else {
+			fmt.Fprintf(w, "  %-12s    never (not reached by the run's limit)\n", name)
+		}
+	}
+	ratio := math.Inf(1)
+	if r.WallSeconds > 0 {
+		ratio = r.VirtualSeconds / r.WallSeconds
+	}
+	fmt.Fprintf(w, "  events %d  virtual %.3f s  wall %.4f s  (%.0fx real time)\n", r.Events, r.VirtualSeconds, r.WallSeconds, ratio)
+	fmt.Fprintf(w, "  trace %s  safety %s  liveness %s\n", r.TraceHash, r.Safety, r.Liveness)
+	if r.Violation != "" {
+		fmt.Fprintf(w, "  VIOLATION %s\n  replay: %s\n", r.Violation, r.Replay)
+	}
+}
+
+func printSummary(w io.Writer, rs []*scenarios.Result) {
+	fmt.Fprintf(w, "\n%d runs: %s nodes=%d election-timeout=%gms\n", len(rs), rs[0].Scenario, rs[0].Nodes, rs[0].ElectionTimeoutMS)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measure\tmean s\tmin s\tmax s\tcompleted\t")
+	for _, name := range rs[0].MeasureOrder {
+		sum, lo, hi, n := 0.0, math.Inf(1), math.Inf(-1), 0
+		for _, r := range rs {
+			if v := r.Measures[name]; v != nil {
+				sum += *v
+				lo, hi = min(lo, *v), max(hi, *v)
+				n++
+			}
+		}
+		if n == 0 {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t0/%d\t\n", name, len(rs))
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%d/%d\t\n", name, sum/float64(n), lo, hi, n, len(rs))
+	}
+	tw.Flush()
+	ok := 0
+	for _, r := range rs {
+		if r.OK {
+			ok++
+		}
+	}
+	fmt.Fprintf(w, "checks passed: %d/%d\n", ok, len(rs))
+}

@@ -1,0 +1,89 @@
+package netmodel
+
+import (
+	"strconv"
+
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Chat client pacing (paper methodology): flush the send queue every
+// 100 ms, or 1 ms after a success; one command outstanding at a time.
+const (
+	ChatFlushInterval = 100 * sim.Millisecond
+	ChatFlushAfterOK  = 1 * sim.Millisecond
+	// ChatTimeout: a command with no reply by then is sent again (U: the
+	// paper does not say; only reached under faults).
+	ChatTimeout = 1 * sim.Second
+)
+
+// ChatClient is the paper's chat client: it sends queued lines with
+// seqAppend, retrying a refused line with the counter the refusal returned.
+type ChatClient struct {
+	tab         *Tab
+	id          uint64
+	seq         uint64
+	cnt         int64
+	queue       []string
+	outstanding bool
+	sentAt      sim.Time
+	flush       *sim.Timer
+	// Sent counts commands sent, Acked lines appended.
+	Sent, Acked int
+}
+
+// NewChatClient starts a client with id in tab.
+func NewChatClient(tab *Tab, id uint64) *ChatClient {
+	return &ChatClient{tab: tab, id: id}
+}
+
+// Push queues n lines and flushes at once.
+func (c *ChatClient) Push(n int) {
+	for range n {
+		c.queue = append(c.queue, "c"+strconv.FormatUint(c.id, 10)+"-"+strconv.Itoa(len(c.queue)+c.Acked))
+	}
+	c.schedule(0)
+}
+
+// Pending returns how many lines are not yet appended.
+func (c *ChatClient) Pending() int { return len(c.queue) }
+
+func (c *ChatClient) schedule(after sim.Time) {
+	c.flush.Cancel()
+	c.flush = c.tab.w.sim.After(after, func() {
+		c.flush = nil
+		c.tab.run(c.doFlush)
+	})
+}
+
+func (c *ChatClient) doFlush() {
+	w := c.tab.w
+	if len(c.queue) == 0 {
+		return
+	}
+	if c.outstanding && w.sim.Now()-c.sentAt < ChatTimeout {
+		c.schedule(ChatFlushInterval)
+		return
+	}
+	c.seq++
+	cmd := raft.Command{Op: raft.OpSeqAppend, Key: ChatKey, Value: c.queue[0], Cnt: c.cnt, Client: c.id, Seq: c.seq}
+	seq := c.seq
+	c.outstanding = c.tab.Submit(cmd, func(res raft.Result) { c.onResult(seq, res) })
+	c.sentAt = w.sim.Now()
+	c.Sent++
+	w.record(sim.Event{Kind: sim.KindClient, Node: uint64(c.tab.ID), Index: seq, Msg: "seqAppend", Detail: "send"})
+	c.schedule(ChatFlushInterval)
+}
+
+func (c *ChatClient) onResult(seq uint64, res raft.Result) {
+	if seq != c.seq {
+		return // a reply to a command already given up on
+	}
+	c.outstanding = false
+	c.cnt = res.Cnt
+	if res.OK {
+		c.queue = c.queue[1:]
+		c.Acked++
+		c.schedule(ChatFlushAfterOK)
+	}
+}

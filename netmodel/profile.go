@@ -1,0 +1,164 @@
+// Package netmodel is the modeled world raftsim runs Raft in: browser tabs
+// with single-threaded event loops, WebRTC datachannels over lossy links,
+// and a PeerJS-like signaling server. It hosts one raft.Raft per tab and
+// drives it with the simulator's clock.
+//
+// Defaults come from ../shared/facts/netmodel-parameters.md (cited below as
+// "facts §N"); values the facts mark unverified are marked U here too.
+package netmodel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/raftsim/raftsim/sim"
+)
+
+// DistKind names a latency distribution.
+type DistKind string
+
+// Latency distributions.
+const (
+	DistConstant  DistKind = "constant"
+	DistUniform   DistKind = "uniform"   // Mean ± Jitter
+	DistLognormal DistKind = "lognormal" // mean Mean, standard deviation Jitter
+)
+
+// Latency is a one-way delay distribution.
+type Latency struct {
+	Dist   DistKind
+	Mean   sim.Time
+	Jitter sim.Time
+}
+
+// Validate reports an unusable distribution.
+func (l Latency) Validate() error {
+	switch l.Dist {
+	case DistConstant, DistUniform, DistLognormal:
+	default:
+		return fmt.Errorf("unknown latency distribution %q (want constant, uniform or lognormal)", l.Dist)
+	}
+	if l.Mean < 0 || l.Jitter < 0 {
+		return fmt.Errorf("latency mean and jitter must not be negative")
+	}
+	if l.Dist == DistUniform && l.Jitter > l.Mean {
+		return fmt.Errorf("uniform latency jitter %v exceeds mean %v", l.Jitter, l.Mean)
+	}
+	return nil
+}
+
+// Sample draws one delay.
+func (l Latency) Sample(r *rand.Rand) sim.Time {
+	switch l.Dist {
+	case DistUniform:
+		if l.Jitter == 0 {
+			return l.Mean
+		}
+		return l.Mean - l.Jitter + sim.Time(r.Int64N(int64(2*l.Jitter)+1))
+	case DistLognormal:
+		if l.Mean == 0 || l.Jitter == 0 {
+			return l.Mean
+		}
+		// Parameters of the underlying normal for the given mean and sd.
+		m, s := float64(l.Mean), float64(l.Jitter)
+		s2 := math.Log(1 + s*s/(m*m))
+		mu := math.Log(m) - s2/2
+		return sim.Time(math.Exp(mu + math.Sqrt(s2)*r.NormFloat64()))
+	}
+	return l.Mean
+}
+
+// Profile is a network profile: the one-way latency of every link and its
+// loss and duplication rates.
+type Profile struct {
+	Name      string
+	Latency   Latency
+	Loss      float64 // probability that one transmission of a message is lost
+	Duplicate float64 // probability that a message is delivered twice
+}
+
+// Profiles are the built-in network profiles (facts §4; one-way delay is
+// half the RTT given there).
+var Profiles = map[string]Profile{
+	// Two tabs on one machine: RTT 0.3 ms p50, p99 about 1 ms (M).
+	"loopback": {Name: "loopback", Latency: Latency{Dist: DistLognormal, Mean: 150 * sim.Microsecond, Jitter: 100 * sim.Microsecond}},
+	// Wired LAN: RTT 0.5 ms (0.2-2), small tail (U: engineering estimate).
+	"lan": {Name: "lan", Latency: Latency{Dist: DistLognormal, Mean: 250 * sim.Microsecond, Jitter: 150 * sim.Microsecond}},
+	// Wi-Fi: RTT p50 5 ms, p99 about 250 ms (WiFiSeer). A lognormal with
+	// one-way median 2.5 ms and p99 125 ms has mean ~10 ms and sd ~40 ms
+	// (U: derived). Loss 0.1-1% after MAC retries (U): 0.5%.
+	"wifi": {Name: "wifi", Latency: Latency{Dist: DistLognormal, Mean: 10 * sim.Millisecond, Jitter: 40 * sim.Millisecond}, Loss: 0.005},
+	// LTE: RTT median 55 ms, sd about 130 ms (Catchpoint 2013); one-way
+	// mean ~45 ms, sd ~65 ms (U: derived). Residual loss 0.1-1% (U): 0.5%.
+	"lte": {Name: "lte", Latency: Latency{Dist: DistLognormal, Mean: 45 * sim.Millisecond, Jitter: 65 * sim.Millisecond}, Loss: 0.005},
+	// Degraded mesh: 3 hops x 5-20 ms, queueing to seconds, 1-10% loss
+	// after link retries (Roofnet; numbers U, to calibrate): 5%.
+	"degraded-mesh": {Name: "degraded-mesh", Latency: Latency{Dist: DistLognormal, Mean: 35 * sim.Millisecond, Jitter: 60 * sim.Millisecond}, Loss: 0.05},
+}
+
+// ProfileNames returns the built-in profile names, sorted.
+func ProfileNames() []string {
+	names := make([]string, 0, len(Profiles))
+	for n := range Profiles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// LookupProfile returns the named profile or an error listing the known
+// ones.
+func LookupProfile(name string) (Profile, error) {
+	p, ok := Profiles[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("unknown network profile %q (known: %s)", name, strings.Join(ProfileNames(), ", "))
+	}
+	return p, nil
+}
+
+// ChannelMode is a datachannel's delivery guarantee.
+type ChannelMode string
+
+// Datachannel modes (facts §2).
+const (
+	// OrderedReliable: a lost packet is retransmitted after the SCTP RTO
+	// and holds back every later message on the channel (head-of-line).
+	OrderedReliable ChannelMode = "ordered-reliable"
+	// UnorderedUnreliable: maxRetransmits 0; a lost message is gone and
+	// messages overtake each other as their delays differ.
+	UnorderedUnreliable ChannelMode = "unordered-unreliable"
+)
+
+// ParseChannelMode validates a datachannel mode name.
+func ParseChannelMode(s string) (ChannelMode, error) {
+	switch ChannelMode(s) {
+	case OrderedReliable, UnorderedUnreliable:
+		return ChannelMode(s), nil
+	}
+	return "", fmt.Errorf("unknown datachannel mode %q (want %s or %s)", s, OrderedReliable, UnorderedUnreliable)
+}
+
+// SCTP retransmission timing as browsers run it (facts §3, Chrome dcSCTP):
+// RTO min 400 ms, with WebRTC's backoff cap of 3 s and no retransmission
+// limit, so a reliable channel never gives up on a message. At the RTTs
+// modeled here SRTT + 4 RTTVAR stays below the minimum, so the first
+// retransmission waits RTOMin.
+const (
+	RTOMin        = 400 * sim.Millisecond
+	RTOBackoffCap = 3 * sim.Second
+)
+
+// rto returns the wait before retransmission number k (0-based).
+func rto(k int) sim.Time {
+	d := RTOMin
+	for range k {
+		d *= 2
+		if d >= RTOBackoffCap {
+			return RTOBackoffCap
+		}
+	}
+	return d
+}

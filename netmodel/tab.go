@@ -1,0 +1,250 @@
+package netmodel
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// ChatKey is the chat list the paper's chat client appends to.
+const ChatKey = "history"
+
+type clientKey struct{ client, seq uint64 }
+
+// Tab is one browser tab running one Raft server. Its handlers run one at
+// a time on a single thread: each costs HandlerCost, and work that arrives
+// while the tab is busy waits.
+type Tab struct {
+	ID raft.ID
+	w  *World
+
+	alive     bool
+	inc       int // incarnation: bumped by kill and restart
+	busyUntil sim.Time
+	node      *raft.Raft
+	status    raft.Status
+	stored    raft.Stored // localStorage: survives a kill
+	sm        *raft.Chat
+	timers    [3]*sim.Timer // by raft.TimerKind
+	memTimer  *sim.Timer
+	pending   map[clientKey]func(raft.Result)
+}
+
+func (t *Tab) boot(voters []raft.ID) error {
+	node, err := raft.New(t.w.raftConfig(t.ID, voters), t.stored)
+	if err != nil {
+		return fmt.Errorf("tab %d: %w", t.ID, err)
+	}
+	t.node = node
+	t.alive = true
+	t.busyUntil = t.w.sim.Now()
+	t.status = raft.Status{ID: t.ID}
+	t.process()
+	return nil
+}
+
+// run queues fn on the tab's thread. It runs once the tab is free and fn's
+// cost has elapsed; its outputs leave then. Work queued for an earlier
+// incarnation is discarded.
+func (t *Tab) run(fn func()) {
+	w := t.w
+	done := sim.Max(w.sim.Now(), t.busyUntil) + w.opt.HandlerCost
+	t.busyUntil = done
+	inc := t.inc
+	w.sim.At(done, func() {
+		if t.inc != inc || !t.alive {
+			return
+		}
+		fn()
+		t.process()
+	})
+}
+
+func (t *Tab) deliver(m raft.Message) {
+	t.w.record(sim.Event{Kind: sim.KindDeliver, Node: uint64(m.To), Peer: uint64(m.From), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
+	t.run(func() { t.node.Step(m) })
+}
+
+// process executes the node's pending Ready in the order Raft requires:
+// persist, send, apply, arm timers.
+func (t *Tab) process() {
+	w := t.w
+	rd := t.node.Ready()
+	if rd.Empty() {
+		return
+	}
+	prev := t.status
+	if rd.HardStateChanged {
+		t.stored.HardState = rd.HardState
+	}
+	if len(rd.Entries) > 0 {
+		first := rd.Entries[0].Index
+		t.stored.Entries = append(t.stored.Entries[:first-1], rd.Entries...)
+	}
+	for _, m := range rd.Messages {
+		w.send(m)
+	}
+	for i := range rd.Committed {
+		t.apply(&rd.Committed[i])
+	}
+	for _, tr := range rd.Timers {
+		t.setTimer(tr)
+	}
+	cur := t.node.Status()
+	t.status = cur
+	t.traceChanges(prev, cur, rd)
+	if w.observer != nil && w.violation == nil {
+		if err := w.observer.Changed(t.ID, prev, cur, rd.Entries, rd.Committed, t.node); err != nil {
+			w.violation = err
+			w.record(sim.Event{Kind: sim.KindViolation, Node: uint64(t.ID), Term: cur.Term, Detail: err.Error()})
+			w.sim.Stop()
+		}
+	}
+	if cur.Role == raft.Leader && prev.Role != raft.Leader && w.opt.PresenceMembership {
+		t.scheduleMembership(w.opt.MembershipInterval)
+	}
+}
+
+func (t *Tab) traceChanges(prev, cur raft.Status, rd raft.Ready) {
+	w := t.w
+	id := uint64(t.ID)
+	if cur.Term != prev.Term {
+		w.record(sim.Event{Kind: sim.KindTerm, Node: id, Term: cur.Term})
+	}
+	if cur.Role != prev.Role {
+		w.record(sim.Event{Kind: sim.KindRole, Node: id, Term: cur.Term, Detail: cur.Role.String()})
+	}
+	if n := len(rd.Entries); n > 0 {
+		w.record(sim.Event{Kind: sim.KindAppend, Node: id, Term: cur.Term, Index: rd.Entries[n-1].Index, Detail: strconv.Itoa(n)})
+	}
+	if cur.Commit != prev.Commit {
+		w.record(sim.Event{Kind: sim.KindCommit, Node: id, Term: cur.Term, Index: cur.Commit})
+	}
+	if !sameIDs(cur.Voters, prev.Voters) {
+		w.record(sim.Event{Kind: sim.KindConfig, Node: id, Term: cur.Term, Detail: fmt.Sprint(cur.Voters)})
+	}
+}
+
+func sameIDs(a, b []raft.ID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Tab) apply(e *raft.Entry) {
+	w := t.w
+	w.record(sim.Event{Kind: sim.KindApply, Node: uint64(t.ID), Term: e.Term, Index: e.Index})
+	if e.Type != raft.EntryNormal {
+		return
+	}
+	res := t.sm.Apply(e.Cmd)
+	key := clientKey{e.Cmd.Client, e.Cmd.Seq}
+	if cb, ok := t.pending[key]; ok {
+		delete(t.pending, key)
+		cb(res)
+	}
+}
+
+func (t *Tab) setTimer(tr raft.TimerRequest) {
+	w := t.w
+	k := tr.Kind
+	t.timers[k].Cancel()
+	t.timers[k] = nil
+	if tr.Stop {
+		return
+	}
+	d := sim.FromDuration(tr.After)
+	w.record(sim.Event{Kind: sim.KindTimerSet, Node: uint64(t.ID), Msg: k.String(), Index: uint64(d)})
+	t.timers[k] = w.sim.After(d, func() {
+		t.timers[k] = nil
+		w.record(sim.Event{Kind: sim.KindTimerFire, Node: uint64(t.ID), Msg: k.String()})
+		t.run(func() { t.node.Fire(k) })
+	})
+}
+
+// scheduleMembership arms the leader's presence check: compare the
+// signaling peer list with the configuration, issue at most one change per
+// round, adds before removes (paper methodology).
+func (t *Tab) scheduleMembership(after sim.Time) {
+	w := t.w
+	t.memTimer.Cancel()
+	t.memTimer = w.sim.After(after, func() {
+		t.memTimer = nil
+		t.run(func() {
+			if t.node.Status().Role != raft.Leader {
+				return
+			}
+			next := w.opt.MembershipInterval
+			if t.membershipRound() > 1 {
+				next = w.opt.MembershipFastInterval
+			}
+			t.scheduleMembership(next)
+		})
+	})
+}
+
+// membershipRound proposes at most one change and returns how many changes
+// were pending before it.
+func (t *Tab) membershipRound() int {
+	w := t.w
+	voters := t.node.Status().Voters
+	member := make([]bool, w.opt.Nodes+1)
+	for _, id := range voters {
+		member[id] = true
+	}
+	var adds, removes []raft.ID
+	for i := 1; i <= w.opt.Nodes; i++ {
+		switch {
+		case w.present[i] && !member[i]:
+			adds = append(adds, raft.ID(i))
+		case !w.present[i] && member[i] && raft.ID(i) != t.ID:
+			removes = append(removes, raft.ID(i))
+		}
+	}
+	var cc raft.ConfChange
+	switch {
+	case len(adds) > 0:
+		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: adds[0]}
+	case len(removes) > 0:
+		cc = raft.ConfChange{Type: raft.ConfRemoveNode, Node: removes[0]}
+	default:
+		return 0
+	}
+	err := t.node.ProposeConfChange(cc)
+	if err != nil && !errors.Is(err, raft.ErrPendingConfChange) {
+		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Detail: "conf change refused: " + err.Error()})
+	}
+	return len(adds) + len(removes)
+}
+
+// Submit proposes cmd from a client living in this tab; done is called with
+// the result when this tab applies the command. It reports whether the
+// proposal left the tab (false: no leader known, or the tab is closed).
+func (t *Tab) Submit(cmd raft.Command, done func(raft.Result)) bool {
+	if !t.alive {
+		return false
+	}
+	if err := t.node.Propose(cmd); err != nil {
+		return false
+	}
+	t.pending[clientKey{cmd.Client, cmd.Seq}] = done
+	return true
+}
+
+// Run queues fn on the tab's thread (for workloads living in the tab).
+func (t *Tab) Run(fn func()) { t.run(fn) }
+
+// Alive reports whether the tab is open.
+func (t *Tab) Alive() bool { return t.alive }
+
+// Incarnation changes every time the tab is killed or restarted.
+func (t *Tab) Incarnation() int { return t.inc }

@@ -1,0 +1,421 @@
+package netmodel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Bootstrap says how a cluster forms.
+type Bootstrap string
+
+// Bootstrap modes.
+const (
+	// BootstrapPaper: node 1 starts as leader of a one-server cluster and
+	// every other tab joins with no election timer until contacted, added
+	// by the leader as signaling reports it present (the paper's set-up).
+	BootstrapPaper Bootstrap = "paper"
+	// BootstrapStatic: every tab starts with the full configuration and an
+	// election decides the first leader (standard Raft).
+	BootstrapStatic Bootstrap = "static"
+)
+
+// RaftOptions are the Raft settings every tab runs with.
+type RaftOptions struct {
+	ElectionTimeout     sim.Time
+	Heartbeat           sim.Time // 0: ElectionTimeout/5
+	PreVote             bool
+	CheckQuorum         bool
+	MaxInflight         int
+	MaxEntriesPerAppend int
+	MaxBytesPerAppend   int
+	DeferCommitNotice   bool
+}
+
+// Options configure a World.
+type Options struct {
+	Nodes     int
+	Profile   Profile
+	Mode      ChannelMode
+	Bootstrap Bootstrap
+	// PresenceMembership: the leader adds and removes servers to match the
+	// signaling server's peer list (the paper); otherwise membership is
+	// static.
+	PresenceMembership bool
+	// HandlerCost is the CPU time a tab spends on each message or timer it
+	// handles; later work waits behind it on the tab's single thread.
+	HandlerCost sim.Time
+	// PresenceCloseDelay is how long the signaling server takes to report a
+	// closed tab as gone; PresenceJoinDelay how long a (re)started tab takes
+	// to register.
+	PresenceCloseDelay sim.Time
+	PresenceJoinDelay  sim.Time
+	// MembershipInterval and MembershipFastInterval pace the leader's
+	// presence check: every 100 ms, 50 ms when more than one change is
+	// pending (paper methodology).
+	MembershipInterval     sim.Time
+	MembershipFastInterval sim.Time
+	Raft                   RaftOptions
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	if o.Nodes < 1 {
+		return fmt.Errorf("nodes must be at least 1, got %d", o.Nodes)
+	}
+	if err := o.Profile.Latency.Validate(); err != nil {
+		return err
+	}
+	if o.Profile.Loss < 0 || o.Profile.Loss >= 1 || o.Profile.Duplicate < 0 || o.Profile.Duplicate > 1 {
+		return fmt.Errorf("loss must be in [0,1) and duplicate in [0,1]")
+	}
+	if o.Raft.ElectionTimeout <= 0 {
+		return fmt.Errorf("election timeout must be positive")
+	}
+	if o.MembershipInterval <= 0 || o.MembershipFastInterval <= 0 {
+		return fmt.Errorf("membership intervals must be positive")
+	}
+	return nil
+}
+
+// Observer receives a tab's state changes as they happen; a checker
+// implements it. A returned error is a violation: the world stops.
+type Observer interface {
+	// Changed is called after each batch a tab executes. prev is the
+	// status before the batch; persisted the entries written to storage
+	// (the first one's index is where the stored log was overwritten
+	// from); applied the entries applied to the state machine.
+	Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error
+}
+
+// LogReader reads a tab's current log.
+type LogReader interface {
+	Term(i uint64) (uint64, bool)
+	Entry(i uint64) (raft.Entry, bool)
+}
+
+// World is the modeled browser-and-WebRTC world of one run.
+type World struct {
+	sim      *sim.Sim
+	opt      Options
+	tabs     []*Tab // index = node id; tabs[0] unused
+	chans    [][]channel
+	netRand  *rand.Rand
+	observer Observer
+	present  []bool
+	// Violation is the first error an observer returned.
+	violation error
+	nextSeq   uint64
+}
+
+// channel is the directed datachannel from one tab to another.
+type channel struct {
+	lastArrival sim.Time // ordered delivery: nothing overtakes this
+	cut         bool     // partitioned
+	held        []raft.Message
+}
+
+// New builds a world of opt.Nodes tabs, registered with signaling, Raft not
+// yet started.
+func New(s *sim.Sim, opt Options) (*World, error) {
+	if opt.Mode == "" {
+		opt.Mode = OrderedReliable
+	}
+	if opt.Bootstrap == "" {
+		opt.Bootstrap = BootstrapPaper
+	}
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	w := &World{sim: s, opt: opt, netRand: s.Rand("net")}
+	n := opt.Nodes
+	w.tabs = make([]*Tab, n+1)
+	w.present = make([]bool, n+1)
+	w.chans = make([][]channel, n+1)
+	for i := 1; i <= n; i++ {
+		w.chans[i] = make([]channel, n+1)
+		w.tabs[i] = &Tab{ID: raft.ID(i), w: w, sm: raft.NewChat(), pending: map[clientKey]func(raft.Result){}}
+		w.present[i] = true
+	}
+	return w, nil
+}
+
+// SetObserver installs the observer (the safety checker).
+func (w *World) SetObserver(o Observer) { w.observer = o }
+
+// Violation returns the first violation an observer reported.
+func (w *World) Violation() error { return w.violation }
+
+// Sim returns the world's simulator.
+func (w *World) Sim() *sim.Sim { return w.sim }
+
+// Options returns the world's options.
+func (w *World) Options() Options { return w.opt }
+
+// Nodes returns the number of tabs.
+func (w *World) Nodes() int { return w.opt.Nodes }
+
+// Tab returns tab id (1-based).
+func (w *World) Tab(id raft.ID) *Tab { return w.tabs[id] }
+
+func (w *World) record(e sim.Event) {
+	e.Time = w.sim.Now()
+	w.sim.Trace().Record(e)
+}
+
+// Fault records a fault in the trace.
+func (w *World) Fault(node raft.ID, detail string) {
+	w.record(sim.Event{Kind: sim.KindFault, Node: uint64(node), Detail: detail})
+}
+
+// Start starts Raft on every tab at the current time, as the paper's
+// harness does once all pages are connected.
+func (w *World) Start() error {
+	for _, t := range w.tabs[1:] {
+		var voters []raft.ID
+		switch w.opt.Bootstrap {
+		case BootstrapStatic:
+			for i := 1; i <= w.opt.Nodes; i++ {
+				voters = append(voters, raft.ID(i))
+			}
+		case BootstrapPaper:
+			if t.ID == 1 {
+				voters = []raft.ID{1}
+			}
+		}
+		if err := t.boot(voters); err != nil {
+			return err
+		}
+	}
+	if w.opt.Bootstrap == BootstrapPaper {
+		t := w.tabs[1]
+		t.run(func() { t.node.Campaign() })
+	}
+	return nil
+}
+
+// Present reports whether signaling lists tab id.
+func (w *World) Present(id raft.ID) bool { return w.present[id] }
+
+// Partition cuts every link between different groups, both ways. Nodes in
+// no group keep their links.
+func (w *World) Partition(groups [][]raft.ID) {
+	group := make([]int, w.opt.Nodes+1)
+	for g, ids := range groups {
+		for _, id := range ids {
+			group[id] = g + 1
+		}
+	}
+	for a := 1; a <= w.opt.Nodes; a++ {
+		for b := 1; b <= w.opt.Nodes; b++ {
+			if a != b && group[a] != 0 && group[b] != 0 && group[a] != group[b] {
+				w.chans[a][b].cut = true
+			}
+		}
+	}
+	w.Fault(0, fmt.Sprintf("partition %v", groups))
+}
+
+// Cut cuts the link from one tab to another, one way.
+func (w *World) Cut(from, to raft.ID) {
+	w.chans[from][to].cut = true
+	w.Fault(from, "cut to "+strconv.Itoa(int(to)))
+}
+
+// Heal restores every link. A reliable channel then delivers what it held:
+// SCTP retransmits at its next timer expiry, which after a long cut runs at
+// the backoff cap, so the held messages arrive within RTOBackoffCap.
+func (w *World) Heal() {
+	for a := 1; a <= w.opt.Nodes; a++ {
+		for b := 1; b <= w.opt.Nodes; b++ {
+			ch := &w.chans[a][b]
+			if !ch.cut {
+				continue
+			}
+			ch.cut = false
+			held := ch.held
+			ch.held = nil
+			if len(held) == 0 {
+				continue
+			}
+			base := w.sim.Now() + sim.Time(w.netRand.Int64N(int64(RTOBackoffCap)))
+			for _, m := range held {
+				w.schedule(ch, m, base+w.opt.Profile.Latency.Sample(w.netRand))
+			}
+		}
+	}
+	w.Fault(0, "heal")
+}
+
+// SetLoss changes the loss and duplication rates of every link.
+func (w *World) SetLoss(loss, duplicate float64) {
+	w.opt.Profile.Loss, w.opt.Profile.Duplicate = loss, duplicate
+	w.Fault(0, fmt.Sprintf("loss %.3f dup %.3f", loss, duplicate))
+}
+
+// send puts m on the channel from m.From to m.To.
+func (w *World) send(m raft.Message) {
+	from, to := w.tabs[m.From], w.tabs[m.To]
+	w.record(sim.Event{Kind: sim.KindSend, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
+	if to == nil || !to.alive || !from.alive {
+		w.drop(m, "peer closed")
+		return
+	}
+	ch := &w.chans[m.From][m.To]
+	if ch.cut {
+		if w.opt.Mode == OrderedReliable {
+			ch.held = append(ch.held, m)
+			return
+		}
+		w.drop(m, "partitioned")
+		return
+	}
+	p := &w.opt.Profile
+	arrival := w.sim.Now() + p.Latency.Sample(w.netRand)
+	for k := 0; p.Loss > 0 && w.netRand.Float64() < p.Loss; k++ {
+		if w.opt.Mode != OrderedReliable {
+			w.drop(m, "lost")
+			return
+		}
+		arrival += rto(k)
+	}
+	w.schedule(ch, m, arrival)
+	if p.Duplicate > 0 && w.netRand.Float64() < p.Duplicate {
+		w.schedule(ch, m, arrival+p.Latency.Sample(w.netRand))
+	}
+}
+
+func (w *World) schedule(ch *channel, m raft.Message, arrival sim.Time) {
+	if w.opt.Mode == OrderedReliable {
+		arrival = sim.Max(arrival, ch.lastArrival)
+		ch.lastArrival = arrival
+	}
+	from, to := w.tabs[m.From], w.tabs[m.To]
+	fromInc, toInc := from.inc, to.inc
+	w.sim.At(arrival, func() {
+		if from.inc != fromInc || to.inc != toInc || !to.alive {
+			w.drop(m, "channel closed")
+			return
+		}
+		to.deliver(m)
+	})
+}
+
+func (w *World) drop(m raft.Message, why string) {
+	w.record(sim.Event{Kind: sim.KindDrop, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String(), Detail: why})
+}
+
+// Kill closes tab id cleanly: its memory and timers are gone, its storage
+// stays, its datachannels close (peers see the close event at once) and
+// signaling reports it gone after PresenceCloseDelay.
+func (w *World) Kill(id raft.ID) {
+	t := w.tabs[id]
+	if !t.alive {
+		return
+	}
+	t.alive = false
+	t.inc++
+	for k := range t.timers {
+		t.timers[k].Cancel()
+		t.timers[k] = nil
+	}
+	t.memTimer.Cancel()
+	t.memTimer = nil
+	t.node = nil
+	t.pending = map[clientKey]func(raft.Result){}
+	for i := 1; i <= w.opt.Nodes; i++ {
+		w.chans[id][i] = channel{cut: w.chans[id][i].cut}
+		w.chans[i][id] = channel{cut: w.chans[i][id].cut}
+	}
+	w.Fault(id, "kill")
+	inc := t.inc
+	w.sim.After(w.opt.PresenceCloseDelay, func() {
+		if t.inc == inc {
+			w.present[id] = false
+		}
+	})
+}
+
+// Restart reopens a killed tab: Raft restores from storage and the tab
+// registers with signaling again after PresenceJoinDelay.
+func (w *World) Restart(id raft.ID) error {
+	t := w.tabs[id]
+	if t.alive {
+		return nil
+	}
+	w.Fault(id, "restart")
+	t.inc++
+	t.sm = raft.NewChat()
+	if err := t.boot(nil); err != nil {
+		return err
+	}
+	inc := t.inc
+	w.sim.After(w.opt.PresenceJoinDelay, func() {
+		if t.inc == inc {
+			w.present[id] = true
+		}
+	})
+	return nil
+}
+
+// Alive reports whether tab id is open.
+func (w *World) Alive(id raft.ID) bool { return w.tabs[id].alive }
+
+// Status returns tab id's Raft status and whether the tab is alive.
+func (w *World) Status(id raft.ID) (raft.Status, bool) {
+	t := w.tabs[id]
+	return t.status, t.alive
+}
+
+// Leaders returns the live tabs that believe they lead, in id order.
+func (w *World) Leaders() []raft.ID {
+	var out []raft.ID
+	for _, t := range w.tabs[1:] {
+		if t.alive && t.status.Role == raft.Leader {
+			out = append(out, t.ID)
+		}
+	}
+	return out
+}
+
+// ChatLines returns how many chat lines tab id has applied to the
+// "history" list.
+func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].sm.Lines(ChatKey)) }
+
+// ChatHistory returns tab id's applied chat history.
+func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].sm.Lines(ChatKey) }
+
+func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
+	o := w.opt.Raft
+	return raft.Config{
+		ID:                  id,
+		ElectionTimeout:     time.Duration(o.ElectionTimeout),
+		HeartbeatInterval:   time.Duration(o.Heartbeat),
+		Voters:              voters,
+		PreVote:             o.PreVote,
+		CheckQuorum:         o.CheckQuorum,
+		MaxInflight:         o.MaxInflight,
+		MaxEntriesPerAppend: o.MaxEntriesPerAppend,
+		MaxBytesPerAppend:   o.MaxBytesPerAppend,
+		DeferCommitNotice:   o.DeferCommitNotice,
+		// Each tab has its own stream: a tab's draws never shift another's.
+		Rand: w.sim.Rand("raft/" + strconv.Itoa(int(id))),
+	}
+}
+
+// sortedIDs returns the ids with flag set, in order.
+func sortedIDs(flags []bool) []raft.ID {
+	var out []raft.ID
+	for i, ok := range flags {
+		if ok && i > 0 {
+			out = append(out, raft.ID(i))
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,139 @@
+package raft
+
+import "math"
+
+// raftLog is a server's in-memory log. ents[0] is a sentinel at index
+// offset, so that the entry before the first real one always has a term.
+type raftLog struct {
+	ents   []Entry
+	offset uint64
+	// unstable is the lowest index changed since the last Ready; entries
+	// from there on must be persisted (overwriting what storage holds).
+	unstable uint64
+}
+
+func newLog(stored []Entry) *raftLog {
+	l := &raftLog{ents: []Entry{{}}, unstable: math.MaxUint64}
+	l.ents = append(l.ents, stored...)
+	return l
+}
+
+func (l *raftLog) lastIndex() uint64 { return l.offset + uint64(len(l.ents)) - 1 }
+
+func (l *raftLog) lastTerm() uint64 { return l.ents[len(l.ents)-1].Term }
+
+// term returns the term of the entry at index i and whether it is known.
+func (l *raftLog) term(i uint64) (uint64, bool) {
+	if i < l.offset || i > l.lastIndex() {
+		return 0, false
+	}
+	return l.ents[i-l.offset].Term, true
+}
+
+func (l *raftLog) matchTerm(i, term uint64) bool {
+	t, ok := l.term(i)
+	return ok && t == term
+}
+
+// entry returns the entry at index i, which must exist.
+func (l *raftLog) entry(i uint64) *Entry { return &l.ents[i-l.offset] }
+
+// slice returns entries [lo, hi] capped by maxEntries and maxBytes (0:
+// unlimited); at least one entry is returned when lo <= hi.
+func (l *raftLog) slice(lo, hi uint64, maxEntries, maxBytes int) []Entry {
+	if lo > hi {
+		return nil
+	}
+	if maxEntries > 0 && hi-lo+1 > uint64(maxEntries) {
+		hi = lo + uint64(maxEntries) - 1
+	}
+	ents := l.ents[lo-l.offset : hi-l.offset+1]
+	if maxBytes > 0 {
+		size := 0
+		for i := range ents {
+			size += ents[i].Size()
+			if size > maxBytes && i > 0 {
+				ents = ents[:i]
+				break
+			}
+		}
+	}
+	out := make([]Entry, len(ents))
+	copy(out, ents)
+	return out
+}
+
+func (l *raftLog) markUnstable(i uint64) {
+	if i < l.unstable {
+		l.unstable = i
+	}
+}
+
+// append adds entries at the end of the log.
+func (l *raftLog) append(ents ...Entry) {
+	if len(ents) == 0 {
+		return
+	}
+	l.markUnstable(ents[0].Index)
+	l.ents = append(l.ents, ents...)
+}
+
+// truncateAndAppend writes ents, which start at ents[0].Index <=
+// lastIndex()+1, dropping any conflicting suffix. It returns whether a
+// suffix was dropped.
+func (l *raftLog) truncateAndAppend(ents []Entry) bool {
+	first := ents[0].Index
+	truncated := first <= l.lastIndex()
+	l.ents = append(l.ents[:first-l.offset], ents...)
+	l.markUnstable(first)
+	return truncated
+}
+
+// findConflict returns the index of the first entry in ents whose term
+// differs from the log's (or that the log lacks), or 0 if all match.
+func (l *raftLog) findConflict(ents []Entry) uint64 {
+	for i := range ents {
+		if !l.matchTerm(ents[i].Index, ents[i].Term) {
+			return ents[i].Index
+		}
+	}
+	return 0
+}
+
+// findConflictByTerm returns the largest index <= index whose term is <=
+// term, with that term. Used on both sides of fast backtracking: every
+// entry after the returned index is known not to match.
+func (l *raftLog) findConflictByTerm(index, term uint64) (uint64, uint64) {
+	if li := l.lastIndex(); index > li {
+		index = li
+	}
+	for ; index > l.offset; index-- {
+		if t, _ := l.term(index); t <= term {
+			return index, t
+		}
+	}
+	t, _ := l.term(l.offset)
+	return l.offset, t
+}
+
+// takeUnstable returns the entries to persist since the last call.
+func (l *raftLog) takeUnstable() []Entry {
+	if l.unstable == math.MaxUint64 {
+		return nil
+	}
+	from := l.unstable
+	l.unstable = math.MaxUint64
+	if from > l.lastIndex() {
+		return nil
+	}
+	out := make([]Entry, l.lastIndex()-from+1)
+	copy(out, l.ents[from-l.offset:])
+	return out
+}
+
+// isUpToDate reports whether a log ending at (index, term) is at least as
+// up to date as this one (Raft §5.4.1).
+func (l *raftLog) isUpToDate(index, term uint64) bool {
+	lt := l.lastTerm()
+	return term > lt || (term == lt && index >= l.lastIndex())
+}

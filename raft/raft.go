@@ -1,0 +1,815 @@
+package raft
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Config configures one server. Every option that changes behaviour is a
+// field here, so that a scenario can switch it.
+type Config struct {
+	// ID is this server's id (not None).
+	ID ID
+	// ElectionTimeout is ET: followers wait uniformly in [ET, 2ET) without
+	// hearing from a leader before they campaign (the paper's rule).
+	ElectionTimeout time.Duration
+	// HeartbeatInterval is how often a leader sends appends; 0 means
+	// ElectionTimeout/5, as in the paper.
+	HeartbeatInterval time.Duration
+	// Voters is the initial configuration when storage is empty. A server
+	// with empty storage and no Voters is a joiner: it arms no election
+	// timer until a leader has contacted it (the paper's term -1 rule).
+	Voters []ID
+	// PreVote runs a pre-election that does not bump terms (off, as in the
+	// paper).
+	PreVote bool
+	// CheckQuorum makes a leader step down when it has not heard from a
+	// quorum within an election timeout, and makes followers that have a
+	// leader ignore vote requests (off, as in the paper).
+	CheckQuorum bool
+	// MaxInflight bounds the appends in flight to one follower while
+	// replicating (0: 64).
+	MaxInflight int
+	// MaxEntriesPerAppend and MaxBytesPerAppend bound one append (0:
+	// unlimited, as Raft.js sends everything from nextIndex on).
+	MaxEntriesPerAppend int
+	MaxBytesPerAppend   int
+	// DeferCommitNotice leaves followers to learn a new commit index from
+	// the next heartbeat, as Raft.js does; otherwise the leader sends an
+	// append as soon as its commit index advances (etcd's behaviour).
+	DeferCommitNotice bool
+	// Rand is the only source of randomness the server uses.
+	Rand *rand.Rand
+}
+
+func (c *Config) validate() error {
+	if c.ID == None {
+		return fmt.Errorf("raft: config: ID must not be 0")
+	}
+	if c.ElectionTimeout <= 0 {
+		return fmt.Errorf("raft: config: ElectionTimeout must be positive, got %v", c.ElectionTimeout)
+	}
+	if c.HeartbeatInterval < 0 {
+		return fmt.Errorf("raft: config: HeartbeatInterval must not be negative")
+	}
+	if c.Rand == nil {
+		return fmt.Errorf("raft: config: Rand is required")
+	}
+	return nil
+}
+
+// Stored is what a server's storage holds: its hard state and log. It is
+// what New restores from after a restart.
+type Stored struct {
+	HardState HardState
+	Entries   []Entry
+}
+
+// Ready is one batch of outputs. The host must, in order: persist HardState
+// (if HardStateChanged) and Entries (the first entry's index says where the
+// stored log is overwritten from), then send Messages, then apply Committed,
+// then arm Timers.
+type Ready struct {
+	HardState        HardState
+	HardStateChanged bool
+	Entries          []Entry
+	Messages         []Message
+	Committed        []Entry
+	Timers           []TimerRequest
+}
+
+// Empty reports whether the batch holds nothing to do.
+func (rd *Ready) Empty() bool {
+	return !rd.HardStateChanged && len(rd.Entries) == 0 && len(rd.Messages) == 0 &&
+		len(rd.Committed) == 0 && len(rd.Timers) == 0
+}
+
+// Progress is the leader's view of one follower.
+type Progress struct {
+	Match, Next uint64
+	// Replicating: appends are pipelined up to MaxInflight; otherwise the
+	// leader probes with one append at a time until it finds a match.
+	Replicating bool
+	probeSent   bool
+	inflight    []uint64 // last index of each unacknowledged append
+	// active: heard from since the last CheckQuorum round.
+	active bool
+	// silentBeats counts heartbeats with no response while appends are in
+	// flight; two of them send the follower back to probing, so a lost
+	// append cannot stall replication for good.
+	silentBeats int
+}
+
+// Status is a snapshot of a server's state, for hosts and checkers.
+type Status struct {
+	ID        ID
+	Role      Role
+	Term      uint64
+	Vote      ID
+	Lead      ID
+	Commit    uint64
+	Applied   uint64
+	LastIndex uint64
+	LastTerm  uint64
+	Voters    []ID // shared; do not modify
+}
+
+// Raft is one server.
+type Raft struct {
+	cfg       Config
+	heartbeat time.Duration
+
+	id      ID
+	role    Role
+	term    uint64
+	vote    ID
+	lead    ID
+	log     *raftLog
+	commit  uint64
+	applied uint64
+
+	voters         []ID   // the configuration in effect: the last in the log
+	pendingConf    uint64 // index of the latest membership change entry
+	contacted      bool   // a joiner arms no election timer before this
+	votes          map[ID]bool
+	prs            map[ID]*Progress
+	removedAtIndex uint64 // leader only: index of the entry removing itself
+
+	// outputs since the last Ready
+	msgs      []Message
+	timers    []TimerRequest
+	lastHard  HardState
+	hardDirty bool
+}
+
+// New returns a server restored from st (empty for a fresh server).
+func New(cfg Config, st Stored) (*Raft, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 64
+	}
+	r := &Raft{cfg: cfg, id: cfg.ID, heartbeat: cfg.HeartbeatInterval}
+	if r.heartbeat == 0 {
+		r.heartbeat = cfg.ElectionTimeout / 5
+	}
+	r.log = newLog(st.Entries)
+	r.term, r.vote, r.commit = st.HardState.Term, st.HardState.Vote, st.HardState.Commit
+	if r.commit > r.log.lastIndex() {
+		return nil, fmt.Errorf("raft: stored commit %d beyond last index %d", r.commit, r.log.lastIndex())
+	}
+	r.lastHard = st.HardState
+	if len(st.Entries) == 0 && len(cfg.Voters) > 0 {
+		// Bootstrap: every initial member writes the same first entry, so
+		// their logs agree from the start.
+		voters := slices.Clone(cfg.Voters)
+		slices.Sort(voters)
+		r.term = 1
+		r.log.append(Entry{Term: 1, Index: 1, Type: EntryConfChange, Change: ConfChange{Type: ConfInit, Voters: voters}})
+		r.commit = 1
+		r.hardDirty = true
+	}
+	r.recomputeConfig()
+	r.contacted = r.log.lastIndex() > 0
+	r.becomeFollower(r.term, None)
+	return r, nil
+}
+
+// Campaign starts an election at once (used to start a first server as the
+// leader of its one-server cluster, as the paper's firstServer does).
+func (r *Raft) Campaign() {
+	if r.role != Leader {
+		r.campaign(false)
+	}
+}
+
+// Status returns the server's current state.
+func (r *Raft) Status() Status {
+	return Status{ID: r.id, Role: r.role, Term: r.term, Vote: r.vote, Lead: r.lead,
+		Commit: r.commit, Applied: r.applied, LastIndex: r.log.lastIndex(),
+		LastTerm: r.log.lastTerm(), Voters: r.voters}
+}
+
+// Progress returns the leader's view of follower id (nil if none).
+func (r *Raft) Progress(id ID) *Progress { return r.prs[id] }
+
+// Term returns the term of the entry at index i, if the log holds it.
+func (r *Raft) Term(i uint64) (uint64, bool) { return r.log.term(i) }
+
+// Entry returns the entry at index i, if the log holds it.
+func (r *Raft) Entry(i uint64) (Entry, bool) {
+	if i <= r.log.offset || i > r.log.lastIndex() {
+		return Entry{}, false
+	}
+	return *r.log.entry(i), true
+}
+
+// Ready returns and clears the pending outputs.
+func (r *Raft) Ready() Ready {
+	var rd Ready
+	hs := HardState{Term: r.term, Vote: r.vote, Commit: r.commit}
+	if r.hardDirty || hs != r.lastHard {
+		rd.HardState, rd.HardStateChanged = hs, true
+		r.lastHard = hs
+		r.hardDirty = false
+	}
+	rd.Entries = r.log.takeUnstable()
+	rd.Messages, r.msgs = r.msgs, nil
+	if r.applied < r.commit {
+		rd.Committed = r.log.slice(r.applied+1, r.commit, 0, 0)
+		r.applied = r.commit
+	}
+	rd.Timers, r.timers = r.timers, nil
+	return rd
+}
+
+func (r *Raft) send(m Message) {
+	m.From = r.id
+	if m.Term == 0 && m.Type != MsgProp {
+		m.Term = r.term
+	}
+	r.msgs = append(r.msgs, m)
+}
+
+func (r *Raft) quorum() int { return len(r.voters)/2 + 1 }
+
+func (r *Raft) isVoter(id ID) bool {
+	_, ok := slices.BinarySearch(r.voters, id)
+	return ok
+}
+
+// promotable: only a member of its own configuration may campaign.
+func (r *Raft) promotable() bool { return r.contacted && r.isVoter(r.id) }
+
+func (r *Raft) armElection() {
+	if !r.contacted {
+		return
+	}
+	et := r.cfg.ElectionTimeout
+	d := et + time.Duration(r.cfg.Rand.Int64N(int64(et)))
+	r.timers = append(r.timers, TimerRequest{Kind: TimerElection, After: d})
+}
+
+func (r *Raft) stopTimer(k TimerKind) {
+	r.timers = append(r.timers, TimerRequest{Kind: k, Stop: true})
+}
+
+func (r *Raft) becomeFollower(term uint64, lead ID) {
+	if term != r.term {
+		r.term = term
+		r.vote = None
+	}
+	r.role = Follower
+	r.lead = lead
+	r.prs = nil
+	r.votes = nil
+	r.stopTimer(TimerHeartbeat)
+	r.armElection()
+}
+
+func (r *Raft) campaign(pre bool) {
+	if !r.promotable() {
+		return
+	}
+	term := r.term + 1
+	if pre {
+		r.role = PreCandidate
+	} else {
+		r.role = Candidate
+		r.term = term
+		r.vote = r.id
+	}
+	r.lead = None
+	r.votes = map[ID]bool{r.id: true}
+	r.armElection()
+	if r.countVotes() == won {
+		if pre {
+			r.campaign(false)
+		} else {
+			r.becomeLeader()
+		}
+		return
+	}
+	typ := MsgVote
+	if pre {
+		typ = MsgPreVote
+	}
+	for _, id := range r.voters {
+		if id != r.id {
+			r.send(Message{Type: typ, To: id, Term: term, Index: r.log.lastIndex(), LogTerm: r.log.lastTerm()})
+		}
+	}
+}
+
+type voteResult uint8
+
+const (
+	pending voteResult = iota
+	won
+	lost
+)
+
+func (r *Raft) countVotes() voteResult {
+	granted, rejected := 0, 0
+	for _, id := range r.voters {
+		if v, ok := r.votes[id]; ok {
+			if v {
+				granted++
+			} else {
+				rejected++
+			}
+		}
+	}
+	switch q := r.quorum(); {
+	case granted >= q:
+		return won
+	case rejected >= q, len(r.voters)-rejected < q:
+		return lost
+	}
+	return pending
+}
+
+func (r *Raft) becomeLeader() {
+	r.role = Leader
+	r.lead = r.id
+	r.votes = nil
+	r.prs = make(map[ID]*Progress, len(r.voters))
+	for _, id := range r.voters {
+		r.addProgress(id)
+	}
+	r.stopTimer(TimerElection)
+	if r.cfg.CheckQuorum {
+		r.timers = append(r.timers, TimerRequest{Kind: TimerElection, After: r.cfg.ElectionTimeout})
+	}
+	r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: r.heartbeat})
+	// The no-op lets the new leader commit, and so learn, everything its
+	// predecessors committed (Raft §5.4.2, §8).
+	r.appendEntry(Entry{Type: EntryNoop})
+	r.bcastAppend()
+}
+
+func (r *Raft) addProgress(id ID) {
+	if id == r.id {
+		return
+	}
+	r.prs[id] = &Progress{Next: r.log.lastIndex() + 1, active: true}
+}
+
+// appendEntry appends e at the leader, applying a membership change at
+// once (a configuration takes effect when appended).
+func (r *Raft) appendEntry(e Entry) {
+	e.Term = r.term
+	e.Index = r.log.lastIndex() + 1
+	r.log.append(e)
+	if e.Type == EntryConfChange {
+		r.applyConfEntry(e)
+	}
+	r.maybeCommit()
+}
+
+// applyConfEntry puts the change in e into effect on this server.
+func (r *Raft) applyConfEntry(e Entry) {
+	r.pendingConf = e.Index
+	r.voters = applyChange(r.voters, e.Change)
+	if r.role != Leader {
+		return
+	}
+	switch e.Change.Type {
+	case ConfAddNode:
+		if r.prs[e.Change.Node] == nil {
+			r.addProgress(e.Change.Node)
+		}
+	case ConfRemoveNode:
+		delete(r.prs, e.Change.Node)
+		if e.Change.Node == r.id {
+			r.removedAtIndex = e.Index
+		}
+	}
+}
+
+func applyChange(voters []ID, cc ConfChange) []ID {
+	switch cc.Type {
+	case ConfInit:
+		return slices.Clone(cc.Voters)
+	case ConfAddNode:
+		i, ok := slices.BinarySearch(voters, cc.Node)
+		if ok {
+			return voters
+		}
+		return slices.Insert(slices.Clone(voters), i, cc.Node)
+	case ConfRemoveNode:
+		i, ok := slices.BinarySearch(voters, cc.Node)
+		if !ok {
+			return voters
+		}
+		return slices.Delete(slices.Clone(voters), i, i+1)
+	}
+	return voters
+}
+
+// recomputeConfig rebuilds the configuration from the log, after a restart
+// or after a conflicting suffix (which may hold a change) was dropped.
+func (r *Raft) recomputeConfig() {
+	r.voters, r.pendingConf = nil, 0
+	for i := r.log.offset + 1; i <= r.log.lastIndex(); i++ {
+		if e := r.log.entry(i); e.Type == EntryConfChange {
+			r.voters = applyChange(r.voters, e.Change)
+			r.pendingConf = i
+		}
+	}
+}
+
+// maybeCommit advances the leader's commit index to the highest index
+// stored on a quorum, but only if that entry is from the current term
+// (Raft §5.4.2: older entries commit only indirectly).
+func (r *Raft) maybeCommit() bool {
+	if r.role != Leader {
+		return false
+	}
+	matches := make([]uint64, 0, len(r.voters))
+	for _, id := range r.voters {
+		if id == r.id {
+			matches = append(matches, r.log.lastIndex())
+		} else if pr := r.prs[id]; pr != nil {
+			matches = append(matches, pr.Match)
+		} else {
+			matches = append(matches, 0)
+		}
+	}
+	if len(matches) == 0 {
+		return false
+	}
+	slices.Sort(matches)
+	n := matches[len(matches)-r.quorum()]
+	if n <= r.commit {
+		return false
+	}
+	if t, _ := r.log.term(n); t != r.term {
+		return false
+	}
+	r.commit = n
+	if r.removedAtIndex != 0 && r.commit >= r.removedAtIndex {
+		// A leader removed from the configuration steps down once the
+		// removal is committed (Raft dissertation §4.2.2).
+		r.removedAtIndex = 0
+		r.becomeFollower(r.term, None)
+	}
+	return true
+}
+
+func (r *Raft) bcastAppend() {
+	for _, id := range r.voters {
+		if pr := r.prs[id]; pr != nil {
+			r.sendAppend(id, pr, false)
+		}
+	}
+}
+
+// sendAppend sends follower id the entries from its Next on, if flow
+// control allows; a heartbeat always sends something.
+func (r *Raft) sendAppend(id ID, pr *Progress, heartbeat bool) {
+	last := r.log.lastIndex()
+	blocked := (!pr.Replicating && pr.probeSent) || (pr.Replicating && len(pr.inflight) >= r.cfg.MaxInflight)
+	if blocked || pr.Next > last {
+		if !heartbeat {
+			return
+		}
+		// An empty append at the last known match: it asserts leadership
+		// and carries the commit index without disturbing flow control.
+		prev := pr.Next - 1
+		if pr.Replicating {
+			prev = pr.Match
+		}
+		term, _ := r.log.term(prev)
+		r.send(Message{Type: MsgApp, To: id, Index: prev, LogTerm: term, Commit: r.commit})
+		return
+	}
+	prev := pr.Next - 1
+	term, _ := r.log.term(prev)
+	ents := r.log.slice(pr.Next, last, r.cfg.MaxEntriesPerAppend, r.cfg.MaxBytesPerAppend)
+	r.send(Message{Type: MsgApp, To: id, Index: prev, LogTerm: term, Entries: ents, Commit: r.commit})
+	sent := ents[len(ents)-1].Index
+	if pr.Replicating {
+		pr.inflight = append(pr.inflight, sent)
+		pr.Next = sent + 1
+	} else {
+		pr.probeSent = true
+	}
+}
+
+// Propose submits a client command. A follower forwards it to the leader
+// it knows; with no known leader it returns ErrNoLeader.
+func (r *Raft) Propose(cmd Command) error {
+	switch {
+	case r.role == Leader:
+		r.appendEntry(Entry{Type: EntryNormal, Cmd: cmd})
+		r.bcastAppend()
+		return nil
+	case r.lead != None:
+		r.send(Message{Type: MsgProp, To: r.lead, Entries: []Entry{{Type: EntryNormal, Cmd: cmd}}})
+		return nil
+	}
+	return ErrNoLeader
+}
+
+// ProposeConfChange asks the leader to add or remove one server. It is
+// refused while an earlier change is uncommitted (ErrPendingConfChange, the
+// paper's PENDING_CONFIG_CHANGE).
+func (r *Raft) ProposeConfChange(cc ConfChange) error {
+	if r.role != Leader {
+		return ErrNotLeader
+	}
+	if r.pendingConf > r.commit {
+		return ErrPendingConfChange
+	}
+	member := r.isVoter(cc.Node)
+	switch {
+	case cc.Node == None:
+		return fmt.Errorf("%w: node 0", ErrInvalidConfChange)
+	case cc.Type == ConfAddNode && member:
+		return fmt.Errorf("%w: %d is already a member", ErrInvalidConfChange, cc.Node)
+	case cc.Type == ConfRemoveNode && !member:
+		return fmt.Errorf("%w: %d is not a member", ErrInvalidConfChange, cc.Node)
+	case cc.Type != ConfAddNode && cc.Type != ConfRemoveNode:
+		return fmt.Errorf("%w: type %v", ErrInvalidConfChange, cc.Type)
+	case cc.Type == ConfRemoveNode && len(r.voters) == 1:
+		return fmt.Errorf("%w: cannot remove the last member", ErrInvalidConfChange)
+	}
+	r.appendEntry(Entry{Type: EntryConfChange, Change: ConfChange{Type: cc.Type, Node: cc.Node}})
+	if r.role == Leader {
+		r.bcastAppend()
+	}
+	return nil
+}
+
+// Fire tells the server that timer k expired.
+func (r *Raft) Fire(k TimerKind) {
+	switch k {
+	case TimerElection:
+		if r.role == Leader {
+			if r.cfg.CheckQuorum {
+				r.checkQuorum()
+			}
+			return
+		}
+		if !r.promotable() {
+			r.armElection()
+			return
+		}
+		r.campaign(r.cfg.PreVote)
+	case TimerHeartbeat:
+		if r.role != Leader {
+			return
+		}
+		r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: r.heartbeat})
+		for _, id := range r.voters {
+			pr := r.prs[id]
+			if pr == nil {
+				continue
+			}
+			if len(pr.inflight) > 0 || (!pr.Replicating && pr.probeSent) {
+				pr.silentBeats++
+				if pr.silentBeats >= 2 {
+					if pr.Replicating {
+						r.resetToProbe(pr)
+					} else {
+						pr.probeSent = false
+						pr.silentBeats = 0
+					}
+				}
+			}
+			r.sendAppend(id, pr, true)
+		}
+	}
+}
+
+func (r *Raft) checkQuorum() {
+	active := 0
+	for _, id := range r.voters {
+		if id == r.id {
+			active++
+		} else if pr := r.prs[id]; pr != nil && pr.active {
+			active++
+			pr.active = false
+		}
+	}
+	if active < r.quorum() {
+		r.becomeFollower(r.term, None)
+		return
+	}
+	r.timers = append(r.timers, TimerRequest{Kind: TimerElection, After: r.cfg.ElectionTimeout})
+}
+
+func (r *Raft) resetToProbe(pr *Progress) {
+	pr.Replicating = false
+	pr.probeSent = false
+	pr.inflight = pr.inflight[:0]
+	pr.Next = pr.Match + 1
+	pr.silentBeats = 0
+}
+
+// Step processes one message from another server.
+func (r *Raft) Step(m Message) {
+	switch {
+	case m.Type == MsgProp:
+		// Proposals carry no term: they are requests, not Raft RPCs.
+	case m.Term > r.term:
+		if (m.Type == MsgVote || m.Type == MsgPreVote) && r.cfg.CheckQuorum && r.lead != None && r.role == Follower {
+			// Lease: a follower that has a live leader ignores elections.
+			return
+		}
+		switch {
+		case m.Type == MsgPreVote:
+			// A pre-vote asks about a future term; ours stays.
+		case m.Type == MsgPreVoteResp && !m.Reject:
+			// A grant for our pre-candidacy's future term.
+		case m.Type == MsgApp:
+			r.becomeFollower(m.Term, m.From)
+		default:
+			r.becomeFollower(m.Term, None)
+		}
+	case m.Term < r.term:
+		switch m.Type {
+		case MsgApp:
+			if r.cfg.CheckQuorum || r.cfg.PreVote {
+				// Tell a stale leader about the new term, or it would keep
+				// a partitioned-off follower's pre-votes failing forever.
+				r.send(Message{Type: MsgAppResp, To: m.From})
+			}
+		case MsgPreVote:
+			r.send(Message{Type: MsgPreVoteResp, To: m.From, Reject: true})
+		}
+		return
+	}
+
+	switch m.Type {
+	case MsgVote, MsgPreVote:
+		r.handleVote(m)
+		return
+	}
+	switch r.role {
+	case Leader:
+		r.stepLeader(m)
+	case Candidate, PreCandidate:
+		r.stepCandidate(m)
+	default:
+		r.stepFollower(m)
+	}
+}
+
+func (r *Raft) handleVote(m Message) {
+	canVote := r.vote == m.From ||
+		(r.vote == None && r.lead == None) ||
+		(m.Type == MsgPreVote && m.Term > r.term)
+	respType := MsgVoteResp
+	if m.Type == MsgPreVote {
+		respType = MsgPreVoteResp
+	}
+	if canVote && r.log.isUpToDate(m.Index, m.LogTerm) {
+		r.send(Message{Type: respType, To: m.From, Term: m.Term})
+		if m.Type == MsgVote {
+			r.vote = m.From
+			r.armElection()
+		}
+		return
+	}
+	r.send(Message{Type: respType, To: m.From, Reject: true})
+}
+
+func (r *Raft) stepFollower(m Message) {
+	switch m.Type {
+	case MsgApp:
+		r.lead = m.From
+		r.contacted = true
+		r.armElection()
+		r.handleAppend(m)
+	case MsgProp:
+		if r.lead != None {
+			m.To = r.lead
+			r.send(m)
+		}
+	}
+}
+
+func (r *Raft) stepCandidate(m Message) {
+	switch m.Type {
+	case MsgApp:
+		// A leader of our term exists: we lost.
+		r.becomeFollower(m.Term, m.From)
+		r.handleAppend(m)
+	case MsgVoteResp, MsgPreVoteResp:
+		if (m.Type == MsgPreVoteResp) != (r.role == PreCandidate) {
+			return
+		}
+		r.votes[m.From] = !m.Reject
+		switch r.countVotes() {
+		case won:
+			if r.role == PreCandidate {
+				r.campaign(false)
+			} else {
+				r.becomeLeader()
+			}
+		case lost:
+			r.becomeFollower(r.term, None)
+		}
+	}
+}
+
+func (r *Raft) handleAppend(m Message) {
+	if m.Index < r.commit {
+		r.send(Message{Type: MsgAppResp, To: m.From, Index: r.commit})
+		return
+	}
+	if !r.log.matchTerm(m.Index, m.LogTerm) {
+		hintIndex, hintTerm := r.log.findConflictByTerm(m.Index, m.LogTerm)
+		r.send(Message{Type: MsgAppResp, To: m.From, Index: m.Index, Reject: true,
+			RejectHint: hintIndex, LogTerm: hintTerm})
+		return
+	}
+	lastNew := m.Index + uint64(len(m.Entries))
+	if c := r.log.findConflict(m.Entries); c != 0 {
+		ents := m.Entries[c-m.Index-1:]
+		if r.log.truncateAndAppend(ents) {
+			r.recomputeConfig()
+		} else {
+			for i := range ents {
+				if ents[i].Type == EntryConfChange {
+					r.applyConfEntry(ents[i])
+				}
+			}
+		}
+	}
+	if c := min(m.Commit, lastNew); c > r.commit {
+		r.commit = c
+	}
+	r.send(Message{Type: MsgAppResp, To: m.From, Index: lastNew})
+}
+
+func (r *Raft) stepLeader(m Message) {
+	switch m.Type {
+	case MsgProp:
+		for _, e := range m.Entries {
+			r.appendEntry(Entry{Type: EntryNormal, Cmd: e.Cmd})
+		}
+		r.bcastAppend()
+		return
+	case MsgAppResp:
+	default:
+		return
+	}
+	pr := r.prs[m.From]
+	if pr == nil {
+		return
+	}
+	pr.active = true
+	pr.silentBeats = 0
+	if m.Reject {
+		if !r.backtrack(pr, m) {
+			return
+		}
+		r.sendAppend(m.From, pr, false)
+		return
+	}
+	if m.Index > pr.Match {
+		pr.Match = m.Index
+		if !pr.Replicating {
+			pr.Replicating = true
+			pr.probeSent = false
+			pr.Next = max(pr.Next, m.Index+1)
+		}
+	}
+	pr.Next = max(pr.Next, pr.Match+1)
+	i := 0
+	for i < len(pr.inflight) && pr.inflight[i] <= m.Index {
+		i++
+	}
+	pr.inflight = pr.inflight[i:]
+	if r.maybeCommit() && r.role == Leader && !r.cfg.DeferCommitNotice {
+		r.bcastAppend()
+	} else if r.role == Leader {
+		r.sendAppend(m.From, pr, false)
+	}
+}
+
+// backtrack moves pr.Next back after a rejection and reports whether the
+// rejection was current (a stale one is ignored).
+func (r *Raft) backtrack(pr *Progress, m Message) bool {
+	if pr.Replicating {
+		if m.Index <= pr.Match {
+			return false
+		}
+		r.resetToProbe(pr)
+	} else if pr.Next-1 != m.Index {
+		return false
+	}
+	next := m.RejectHint
+	if m.LogTerm > 0 {
+		next, _ = r.log.findConflictByTerm(m.RejectHint, m.LogTerm)
+	}
+	pr.Next = max(min(m.Index, next+1), pr.Match+1)
+	pr.probeSent = false
+	return true
+}

@@ -1,0 +1,97 @@
+package scenarios
+
+import (
+	"strconv"
+
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Default returns a scenario holding every default. This is the one place
+// defaults are set; the README's scenario reference lists the same values.
+func Default() *Scenario {
+	return &Scenario{
+		Cluster: Cluster{
+			Nodes:           5,
+			ElectionTimeout: 500 * sim.Millisecond,
+			// Heartbeat 0: election_timeout / 5 (paper).
+			Bootstrap:   string(netmodel.BootstrapPaper),
+			Membership:  "presence",
+			MaxInflight: 64,
+			// Raft.js: followers learn a new commit index from the next
+			// append (paper methodology).
+			DeferCommitNotice: true,
+		},
+		World: World{
+			Profile:     "loopback",
+			Datachannel: string(netmodel.OrderedReliable),
+			// CPU time per handled message or timer (U: a modern browser
+			// handles a small datachannel message in well under a
+			// millisecond; calibrated per profile later).
+			HandlerCost: 100 * sim.Microsecond,
+			// PeerJS checks broken connections every 300 ms (facts §5); a
+			// clean tab close is seen at the next check.
+			PresenceCloseDelay: 300 * sim.Millisecond,
+			// Re-registering costs a WebSocket connect to the signaling
+			// server (U).
+			PresenceJoinDelay: 50 * sim.Millisecond,
+		},
+		Seed:  1,
+		Seeds: 1,
+		Limit: 300 * sim.Second,
+	}
+}
+
+// Defaults of a measure: polled as the paper's harness polled, each poll
+// followed by a 100 ms wait.
+const (
+	DefaultPoll     = 100 * sim.Millisecond
+	DefaultPollCost = 0
+)
+
+// fillDefaults sets the defaults that depend on other fields.
+func (sc *Scenario) fillDefaults() {
+	if sc.Name == "" {
+		sc.Name = "scenario"
+	}
+	for i := range sc.Measures {
+		m := &sc.Measures[i]
+		if m.Mode == "" {
+			m.Mode = "polled"
+		}
+		if _, ok := sc.pos["measures["+itoa(i)+"].poll"]; !ok && m.Poll == 0 {
+			m.Poll = DefaultPoll
+			if m.Until == CondPropagated {
+				// The propagate tests poll with a 50 ms wait (paper).
+				m.Poll = 50 * sim.Millisecond
+			}
+		}
+		if m.From == "" {
+			m.From = "start"
+		}
+	}
+	for i := range sc.Faults {
+		f := &sc.Faults[i]
+		if f.Name == "" {
+			f.Name = f.actionName()
+		}
+	}
+}
+
+func (f *Fault) actionName() string {
+	switch {
+	case f.Kill != nil:
+		return "kill"
+	case f.Restart != nil:
+		return "restart"
+	case f.Partition != nil:
+		return "partition"
+	case f.Heal:
+		return "heal"
+	case f.Loss != nil:
+		return "loss"
+	}
+	return "fault"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

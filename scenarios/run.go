@@ -1,0 +1,422 @@
+package scenarios
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Overrides are command-line changes to a scenario (nil: keep the file's).
+type Overrides struct {
+	Nodes           *int
+	ElectionTimeout *sim.Time
+	Seed            *uint64
+	Seeds           *int
+}
+
+// Apply applies o and validates the result again (a kill count may no
+// longer fit a smaller cluster).
+func (sc *Scenario) Apply(o Overrides) error {
+	if o.Nodes != nil {
+		sc.Cluster.Nodes = *o.Nodes
+	}
+	if o.ElectionTimeout != nil {
+		sc.Cluster.ElectionTimeout = *o.ElectionTimeout
+	}
+	if o.Seed != nil {
+		sc.Seed = *o.Seed
+	}
+	if o.Seeds != nil {
+		sc.Seeds = *o.Seeds
+	}
+	return sc.Validate()
+}
+
+// File returns the path the scenario was loaded from.
+func (sc *Scenario) File() string { return sc.file }
+
+// Result is the outcome of one run. Its JSON form is the `run --json`
+// line; fields are added over time, never renamed.
+type Result struct {
+	Scenario          string              `json:"scenario"`
+	World             string              `json:"world"`
+	Nodes             int                 `json:"nodes"`
+	ElectionTimeoutMS float64             `json:"election_timeout_ms"`
+	Seed              uint64              `json:"seed"`
+	Measures          map[string]*float64 `json:"measures"`
+	Events            uint64              `json:"events"`
+	VirtualSeconds    float64             `json:"virtual_seconds"`
+	WallSeconds       float64             `json:"wall_seconds"`
+	TraceHash         string              `json:"trace_hash"`
+	Safety            string              `json:"safety"`
+	Liveness          string              `json:"liveness"`
+	OK                bool                `json:"ok"`
+	Violation         string              `json:"violation,omitempty"`
+	Replay            string              `json:"replay"`
+	// MeasureOrder lists the measures in the scenario's order.
+	MeasureOrder []string `json:"-"`
+}
+
+// RunOptions are per-run settings that do not change what happens.
+type RunOptions struct {
+	// Trace, if not nil, receives the trace as JSON lines.
+	Trace io.Writer
+}
+
+// ReplayCommand is the command line that reruns seed of sc exactly.
+func (sc *Scenario) ReplayCommand(seed uint64) string {
+	file := sc.file
+	if file == "" {
+		file = sc.Name + ".yaml"
+	}
+	return fmt.Sprintf("raftsim run %s --nodes %d --election-timeout %s --seed %d",
+		file, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, seed)
+}
+
+type measureState struct {
+	Measure
+	started, done bool
+	start, end    sim.Time
+}
+
+type runner struct {
+	sc      *Scenario
+	s       *sim.Sim
+	w       *netmodel.World
+	safety  *checker.Safety
+	faults  *rand.Rand
+	ms      []*measureState
+	pending int // measures not done
+	dirty   bool
+	// waiting holds steps triggered by a measure's completion.
+	waiting map[string][]func()
+	chat    *netmodel.ChatClient
+}
+
+// Changed implements netmodel.Observer: the safety checker first, then a
+// note that conditions may have changed.
+func (r *runner) Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log netmodel.LogReader) error {
+	if cur.Role != prev.Role || len(applied) > 0 || len(cur.Voters) != len(prev.Voters) || cur.Term != prev.Term {
+		r.dirty = true
+	}
+	return r.safety.Changed(node, prev, cur, persisted, applied, log)
+}
+
+// WorldOptions returns the netmodel options the scenario describes.
+func (sc *Scenario) WorldOptions() netmodel.Options {
+	prof, _ := netmodel.LookupProfile(sc.World.Profile)
+	if sc.World.Loss != nil {
+		prof.Loss = *sc.World.Loss
+	}
+	if sc.World.Duplicate != nil {
+		prof.Duplicate = *sc.World.Duplicate
+	}
+	c := sc.Cluster
+	return netmodel.Options{
+		Nodes:                  c.Nodes,
+		Profile:                prof,
+		Mode:                   netmodel.ChannelMode(sc.World.Datachannel),
+		Bootstrap:              netmodel.Bootstrap(c.Bootstrap),
+		PresenceMembership:     c.Membership == "presence",
+		HandlerCost:            sc.World.HandlerCost,
+		PresenceCloseDelay:     sc.World.PresenceCloseDelay,
+		PresenceJoinDelay:      sc.World.PresenceJoinDelay,
+		MembershipInterval:     100 * sim.Millisecond,
+		MembershipFastInterval: 50 * sim.Millisecond,
+		Raft: netmodel.RaftOptions{
+			ElectionTimeout:     c.ElectionTimeout,
+			Heartbeat:           c.Heartbeat,
+			PreVote:             c.PreVote,
+			CheckQuorum:         c.CheckQuorum,
+			MaxInflight:         c.MaxInflight,
+			MaxEntriesPerAppend: c.MaxEntriesPerAppend,
+			MaxBytesPerAppend:   c.MaxBytesPerAppend,
+			DeferCommitNotice:   c.DeferCommitNotice,
+		},
+	}
+}
+
+// Run runs the scenario once with seed.
+func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
+	wallStart := time.Now()
+	tr := sim.NewTrace(opts.Trace)
+	s := sim.New(seed, tr)
+	w, err := netmodel.New(s, sc.WorldOptions())
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	r := &runner{sc: sc, s: s, w: w, safety: checker.NewSafety(), faults: s.Rand("faults"), waiting: map[string][]func(){}}
+	w.SetObserver(r)
+	for i := range sc.Measures {
+		r.ms = append(r.ms, &measureState{Measure: sc.Measures[i]})
+	}
+	r.pending = len(r.ms)
+	for i := range sc.Faults {
+		f := &sc.Faults[i]
+		r.trigger(f.Trigger, func() { r.fault(f) })
+	}
+	if c := sc.Workload.Chat; c != nil {
+		r.trigger(c.Trigger, func() { r.startChat(c.Lines) })
+	}
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	r.happened("start")
+	s.RunUntil(sc.Limit, func() bool {
+		if r.dirty {
+			r.dirty = false
+			r.checkExact()
+		}
+		return (r.pending == 0 && len(r.ms) > 0) || w.Violation() != nil
+	})
+	if err := tr.Flush(); err != nil {
+		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
+	}
+	res := &Result{
+		Scenario:          sc.Name,
+		World:             "model",
+		Nodes:             sc.Cluster.Nodes,
+		ElectionTimeoutMS: float64(sc.Cluster.ElectionTimeout) / float64(sim.Millisecond),
+		Seed:              seed,
+		Measures:          map[string]*float64{},
+		Events:            s.Events(),
+		VirtualSeconds:    s.Now().Seconds(),
+		WallSeconds:       time.Since(wallStart).Seconds(),
+		TraceHash:         tr.HashHex(),
+		Safety:            "ok",
+		Liveness:          "ok",
+		Replay:            sc.ReplayCommand(seed),
+	}
+	for _, m := range r.ms {
+		res.MeasureOrder = append(res.MeasureOrder, m.Name)
+		if m.done {
+			v := (m.end - m.start).Seconds()
+			res.Measures[m.Name] = &v
+		} else {
+			res.Measures[m.Name] = nil
+			res.Liveness = "incomplete"
+		}
+	}
+	if v := w.Violation(); v != nil {
+		res.Safety = "violated"
+		res.Violation = fmt.Sprintf("at %.6fs: %v", s.Now().Seconds(), v)
+	}
+	res.OK = res.Safety == "ok" && res.Liveness == "ok"
+	return res, nil
+}
+
+// trigger runs fn at t.At, or t.After once measure t.When completes.
+func (r *runner) trigger(t Trigger, fn func()) {
+	if t.At != nil {
+		r.s.At(*t.At, fn)
+		return
+	}
+	r.waiting[t.When] = append(r.waiting[t.When], func() { r.s.After(t.After, fn) })
+}
+
+// happened starts the measures that run from event name.
+func (r *runner) happened(name string) {
+	now := r.s.Now()
+	for _, m := range r.ms {
+		if m.started || m.From != name {
+			continue
+		}
+		m.started, m.start = true, now
+		if m.Mode == "polled" {
+			r.schedulePoll(m, m.PollCost)
+		} else {
+			r.dirty = true
+		}
+	}
+}
+
+func (r *runner) schedulePoll(m *measureState, after sim.Time) {
+	r.s.After(after, func() {
+		if m.done {
+			return
+		}
+		if r.holds(m.Until) {
+			r.complete(m)
+			return
+		}
+		r.schedulePoll(m, m.Poll+m.PollCost)
+	})
+}
+
+func (r *runner) checkExact() {
+	for _, m := range r.ms {
+		if m.started && !m.done && m.Mode == "exact" && r.holds(m.Until) {
+			r.complete(m)
+		}
+	}
+}
+
+func (r *runner) complete(m *measureState) {
+	m.done, m.end = true, r.s.Now()
+	r.pending--
+	r.s.Trace().Record(sim.Event{Time: r.s.Now(), Kind: sim.KindMeasure, Msg: m.Name, Index: uint64(m.end - m.start),
+		Detail: strconv.FormatFloat((m.end - m.start).Seconds(), 'f', 6, 64)})
+	for _, fn := range r.waiting[m.Name] {
+		fn()
+	}
+	delete(r.waiting, m.Name)
+}
+
+// holds evaluates a condition over the live tabs.
+func (r *runner) holds(cond string) bool {
+	w := r.w
+	n := w.Nodes()
+	var live []raft.ID
+	leaders, followers := 0, 0
+	for i := 1; i <= n; i++ {
+		st, alive := w.Status(raft.ID(i))
+		if !alive {
+			continue
+		}
+		live = append(live, raft.ID(i))
+		switch st.Role {
+		case raft.Leader:
+			leaders++
+		case raft.Follower:
+			followers++
+		}
+	}
+	switch cond {
+	case CondLeader:
+		return leaders == 1
+	case CondPropagated:
+		want := r.sc.Workload.Chat.Lines
+		for _, id := range live {
+			if w.ChatLines(id) != want {
+				return false
+			}
+		}
+		return r.chat != nil
+	case CondUp:
+		if leaders != 1 || followers != len(live)-1 {
+			return false
+		}
+		for _, id := range live {
+			st, _ := w.Status(id)
+			if !slices.Equal(st.Voters, live) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (r *runner) startChat(lines int) {
+	var at raft.ID = 1
+	if ls := r.w.Leaders(); len(ls) > 0 {
+		at = ls[0]
+	}
+	r.chat = netmodel.NewChatClient(r.w.Tab(at), 1)
+	r.chat.Push(lines)
+	r.happened("workload")
+}
+
+func (r *runner) fault(f *Fault) {
+	w := r.w
+	switch {
+	case f.Kill != nil:
+		for _, id := range r.victims(f.Kill) {
+			w.Kill(id)
+		}
+	case f.Restart != nil:
+		var ids []raft.ID
+		for _, id := range f.Restart.Nodes {
+			ids = append(ids, raft.ID(id))
+		}
+		if f.Restart.Killed {
+			for i := 1; i <= w.Nodes(); i++ {
+				if !w.Alive(raft.ID(i)) {
+					ids = append(ids, raft.ID(i))
+				}
+			}
+		}
+		for _, id := range ids {
+			if err := w.Restart(id); err != nil {
+				w.Fault(id, "restart failed: "+err.Error())
+			}
+		}
+	case f.Partition != nil:
+		p := f.Partition
+		if len(p.Groups) > 0 {
+			groups := make([][]raft.ID, len(p.Groups))
+			for g, ids := range p.Groups {
+				for _, id := range ids {
+					groups[g] = append(groups[g], raft.ID(id))
+				}
+			}
+			w.Partition(groups)
+		} else {
+			w.Cut(raft.ID(p.From), raft.ID(p.To))
+		}
+	case f.Heal:
+		w.Heal()
+	case f.Loss != nil:
+		w.SetLoss(f.Loss.Loss, f.Loss.Duplicate)
+	}
+	r.dirty = true
+	r.happened(f.Name)
+}
+
+// victims picks the tabs a kill step closes: the leader first (as the
+// paper's kill tests do), then the listed nodes, then random live others
+// until the count is reached.
+func (r *runner) victims(k *KillAction) []raft.ID {
+	w := r.w
+	n := w.Nodes()
+	chosen := make([]bool, n+1)
+	var out []raft.ID
+	pick := func(id raft.ID) {
+		if !chosen[id] && w.Alive(id) {
+			chosen[id] = true
+			out = append(out, id)
+		}
+	}
+	total := max(k.Count.Of(n), len(k.Nodes))
+	if k.Leader {
+		total = max(total, 1)
+		var best raft.ID
+		var bestTerm uint64
+		for _, id := range w.Leaders() {
+			if st, _ := w.Status(id); best == 0 || st.Term > bestTerm {
+				best, bestTerm = id, st.Term
+			}
+		}
+		if best != 0 {
+			pick(best)
+		} else {
+			w.Fault(0, "kill: no leader to kill")
+		}
+	}
+	for _, id := range k.Nodes {
+		pick(raft.ID(id))
+	}
+	for len(out) < total {
+		var cand []raft.ID
+		for i := 1; i <= n; i++ {
+			if !chosen[i] && w.Alive(raft.ID(i)) {
+				cand = append(cand, raft.ID(i))
+			}
+		}
+		if len(cand) == 0 {
+			break
+		}
+		pick(cand[r.faults.IntN(len(cand))])
+	}
+	w.Fault(0, "kill "+strings.Trim(fmt.Sprint(out), "[]"))
+	return out
+}

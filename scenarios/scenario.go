@@ -1,0 +1,414 @@
+// Package scenarios loads scenario files and runs them: the cluster, the
+// world, the workload, the faults on a timeline or on conditions, what to
+// measure, and the seeds.
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/sim"
+	"go.yaml.in/yaml/v4"
+)
+
+// Scenario is one scenario file. Every field has a default (see Default);
+// a file only says what differs.
+type Scenario struct {
+	Name        string    `yaml:"name"`
+	Description string    `yaml:"description"`
+	Cluster     Cluster   `yaml:"cluster"`
+	World       World     `yaml:"world"`
+	Workload    Workload  `yaml:"workload"`
+	Faults      []Fault   `yaml:"faults"`
+	Measures    []Measure `yaml:"measures"`
+	// Seed is the first seed; Seeds how many consecutive seeds to run.
+	Seed  uint64 `yaml:"seed"`
+	Seeds int    `yaml:"seeds"`
+	// Limit is the virtual time after which a run stops; measures not done
+	// by then are reported as never completed.
+	Limit sim.Time `yaml:"limit"`
+
+	file string
+	pos  map[string]pos
+}
+
+// Cluster is the Raft cluster.
+type Cluster struct {
+	Nodes           int      `yaml:"nodes"`
+	ElectionTimeout sim.Time `yaml:"election_timeout"`
+	// Heartbeat 0 means election_timeout / 5, the paper's rule.
+	Heartbeat sim.Time `yaml:"heartbeat"`
+	// Bootstrap: "paper" (node 1 starts alone; the others join as
+	// signaling reports them) or "static" (all start as members).
+	Bootstrap string `yaml:"bootstrap"`
+	// Membership: "presence" (the leader follows the signaling peer list,
+	// as the paper) or "static".
+	Membership          string `yaml:"membership"`
+	PreVote             bool   `yaml:"prevote"`
+	CheckQuorum         bool   `yaml:"check_quorum"`
+	MaxInflight         int    `yaml:"max_inflight"`
+	MaxEntriesPerAppend int    `yaml:"max_entries_per_append"`
+	MaxBytesPerAppend   int    `yaml:"max_bytes_per_append"`
+	DeferCommitNotice   bool   `yaml:"defer_commit_notice"`
+}
+
+// World is the modeled network and browser.
+type World struct {
+	Profile     string `yaml:"profile"`
+	Datachannel string `yaml:"datachannel"`
+	// HandlerCost is the CPU time of every handled message or timer.
+	HandlerCost sim.Time `yaml:"handler_cost"`
+	// Loss and Duplicate override the profile's rates when set.
+	Loss               *float64 `yaml:"loss"`
+	Duplicate          *float64 `yaml:"duplicate"`
+	PresenceCloseDelay sim.Time `yaml:"presence_close_delay"`
+	PresenceJoinDelay  sim.Time `yaml:"presence_join_delay"`
+}
+
+// Trigger says when a step happens: at a virtual time, or a wait after a
+// measure completes (as the harness saw it).
+type Trigger struct {
+	At    *sim.Time `yaml:"at"`
+	When  string    `yaml:"when"`
+	After sim.Time  `yaml:"after"`
+}
+
+// Workload is what clients do.
+type Workload struct {
+	Chat *ChatWorkload `yaml:"chat"`
+}
+
+// ChatWorkload pushes Lines chat lines into the leader's send queue (the
+// paper's propagate tests).
+type ChatWorkload struct {
+	Trigger `yaml:",inline"`
+	Lines   int `yaml:"lines"`
+}
+
+// Fault is one fault step: a trigger and exactly one action.
+type Fault struct {
+	Name      string `yaml:"name"`
+	Trigger   `yaml:",inline"`
+	Kill      *KillAction      `yaml:"kill"`
+	Restart   *RestartAction   `yaml:"restart"`
+	Partition *PartitionAction `yaml:"partition"`
+	Heal      bool             `yaml:"heal"`
+	Loss      *LossAction      `yaml:"loss"`
+}
+
+// KillAction closes tabs: the leader (if Leader) and random others until
+// Count are closed, plus the listed Nodes.
+type KillAction struct {
+	Leader bool     `yaml:"leader"`
+	Count  Count    `yaml:"count"`
+	Nodes  []uint64 `yaml:"nodes"`
+}
+
+// Count is a number of nodes, or "minority": floor((n-1)/2), the most a
+// cluster of n can lose and keep a majority.
+type Count struct {
+	N        int
+	Minority bool
+}
+
+func (c *Count) decodeYAML(n *yaml.Node) error {
+	if n.Value == "minority" {
+		c.Minority = true
+		return nil
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a number of nodes or \"minority\", got %q", n.Value)
+	}
+	c.N = v
+	return nil
+}
+
+// Of returns the count for a cluster of n nodes.
+func (c Count) Of(n int) int {
+	if c.Minority {
+		return (n - 1) / 2
+	}
+	return c.N
+}
+
+// RestartAction reopens tabs: the listed Nodes, or all closed ones.
+type RestartAction struct {
+	Nodes  []uint64 `yaml:"nodes"`
+	Killed bool     `yaml:"killed"`
+}
+
+// PartitionAction cuts links between groups of nodes (both ways), or one
+// way from From to To.
+type PartitionAction struct {
+	Groups [][]uint64 `yaml:"groups"`
+	From   uint64     `yaml:"from"`
+	To     uint64     `yaml:"to"`
+}
+
+// LossAction changes every link's loss and duplication rates.
+type LossAction struct {
+	Loss      float64 `yaml:"loss"`
+	Duplicate float64 `yaml:"duplicate"`
+}
+
+// Measure is a named phase: from an event until a condition holds.
+type Measure struct {
+	Name string `yaml:"name"`
+	// From is "start", "workload", or the name of a fault step.
+	From string `yaml:"from"`
+	// Until is a condition: "up", "propagated" or "leader".
+	Until string `yaml:"until"`
+	// Mode is "polled" (checked every Poll plus PollCost, as the paper's
+	// harness did) or "exact" (the instant the condition first holds).
+	Mode     string   `yaml:"mode"`
+	Poll     sim.Time `yaml:"poll"`
+	PollCost sim.Time `yaml:"poll_cost"`
+}
+
+// Conditions a measure can wait for.
+const (
+	// CondUp: exactly one leader, no candidates, every other live node a
+	// follower, and every live node's configuration is exactly the live
+	// nodes (the paper's "up"; after kills, its "recovered").
+	CondUp = "up"
+	// CondPropagated: every live node has applied exactly the workload's
+	// chat lines.
+	CondPropagated = "propagated"
+	// CondLeader: exactly one live leader.
+	CondLeader = "leader"
+)
+
+// Load reads and validates a scenario file.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates scenario text; name is used in errors.
+func Parse(name string, data []byte) (*Scenario, error) {
+	sc := Default()
+	p, err := parseYAML(name, data, sc)
+	if err != nil {
+		return nil, err
+	}
+	sc.file, sc.pos = name, p
+	sc.fillDefaults()
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// errAt returns an error positioned at field (or its nearest written
+// parent; line 1 if the field was defaulted).
+func (sc *Scenario) errAt(field, format string, args ...any) error {
+	p := pos{1, 1}
+	for f := field; f != ""; {
+		if q, ok := sc.pos[f]; ok {
+			p = q
+			break
+		}
+		i := lastSep(f)
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	file := sc.file
+	if file == "" {
+		file = "<scenario>"
+	}
+	return &Error{File: file, Line: p.line, Column: p.col, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func lastSep(f string) int {
+	for i := len(f) - 1; i >= 0; i-- {
+		if f[i] == '.' || f[i] == '[' {
+			return i
+		}
+	}
+	return -1
+}
+
+// Validate checks the scenario as a whole. Errors name file:line:column
+// and the field.
+func (sc *Scenario) Validate() error {
+	c := &sc.Cluster
+	if c.Nodes < 1 {
+		return sc.errAt("cluster.nodes", "must be at least 1, got %d", c.Nodes)
+	}
+	if c.ElectionTimeout <= 0 {
+		return sc.errAt("cluster.election_timeout", "must be positive")
+	}
+	if c.Bootstrap != string(netmodel.BootstrapPaper) && c.Bootstrap != string(netmodel.BootstrapStatic) {
+		return sc.errAt("cluster.bootstrap", "want paper or static, got %q", c.Bootstrap)
+	}
+	if c.Membership != "presence" && c.Membership != "static" {
+		return sc.errAt("cluster.membership", "want presence or static, got %q", c.Membership)
+	}
+	if c.Bootstrap == string(netmodel.BootstrapPaper) && c.Membership != "presence" {
+		return sc.errAt("cluster.membership", "bootstrap paper needs membership presence (joiners are added as signaling reports them)")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"max_inflight", c.MaxInflight}, {"max_entries_per_append", c.MaxEntriesPerAppend}, {"max_bytes_per_append", c.MaxBytesPerAppend}} {
+		if f.v < 0 {
+			return sc.errAt("cluster."+f.name, "must not be negative, got %d", f.v)
+		}
+	}
+	if _, err := netmodel.LookupProfile(sc.World.Profile); err != nil {
+		return sc.errAt("world.profile", "%v", err)
+	}
+	if _, err := netmodel.ParseChannelMode(sc.World.Datachannel); err != nil {
+		return sc.errAt("world.datachannel", "%v", err)
+	}
+	if l := sc.World.Loss; l != nil && (*l < 0 || *l >= 1) {
+		return sc.errAt("world.loss", "must be in [0, 1), got %v", *l)
+	}
+	if d := sc.World.Duplicate; d != nil && (*d < 0 || *d > 1) {
+		return sc.errAt("world.duplicate", "must be in [0, 1], got %v", *d)
+	}
+	if sc.Seeds < 1 {
+		return sc.errAt("seeds", "must be at least 1, got %d", sc.Seeds)
+	}
+	if sc.Limit <= 0 {
+		return sc.errAt("limit", "must be positive")
+	}
+	measures := map[string]bool{}
+	for i, m := range sc.Measures {
+		f := fmt.Sprintf("measures[%d]", i)
+		if m.Name == "" {
+			return sc.errAt(f+".name", "a measure needs a name")
+		}
+		if measures[m.Name] {
+			return sc.errAt(f+".name", "measure %q defined twice", m.Name)
+		}
+		measures[m.Name] = true
+		switch m.Until {
+		case CondUp, CondLeader:
+		case CondPropagated:
+			if sc.Workload.Chat == nil {
+				return sc.errAt(f+".until", "propagated needs a chat workload")
+			}
+		default:
+			return sc.errAt(f+".until", "unknown condition %q (want up, propagated or leader)", m.Until)
+		}
+		if m.Mode != "polled" && m.Mode != "exact" {
+			return sc.errAt(f+".mode", "want polled or exact, got %q", m.Mode)
+		}
+		if m.Mode == "polled" && m.Poll+m.PollCost <= 0 {
+			return sc.errAt(f+".poll", "a polled measure needs a positive poll interval")
+		}
+	}
+	faults := map[string]bool{}
+	for i := range sc.Faults {
+		if err := sc.validateFault(i, measures); err != nil {
+			return err
+		}
+		faults[sc.Faults[i].Name] = true
+	}
+	if w := sc.Workload.Chat; w != nil {
+		if w.Lines < 1 {
+			return sc.errAt("workload.chat.lines", "must be at least 1, got %d", w.Lines)
+		}
+		if err := sc.validateTrigger("workload.chat", w.Trigger, measures); err != nil {
+			return err
+		}
+	}
+	for i, m := range sc.Measures {
+		ok := m.From == "start" || faults[m.From] || (m.From == "workload" && sc.Workload.Chat != nil)
+		if !ok {
+			return sc.errAt(fmt.Sprintf("measures[%d].from", i), "unknown start event %q (want start, workload, or a fault step's name)", m.From)
+		}
+	}
+	return nil
+}
+
+func (sc *Scenario) validateTrigger(f string, t Trigger, measures map[string]bool) error {
+	switch {
+	case t.At != nil && t.When != "":
+		return sc.errAt(f+".when", "give either at or when, not both")
+	case t.At == nil && t.When == "":
+		return sc.errAt(f, "needs at (a time) or when (a measure's name)")
+	case t.When != "" && !measures[t.When]:
+		return sc.errAt(f+".when", "unknown measure %q", t.When)
+	}
+	return nil
+}
+
+func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
+	f := &sc.Faults[i]
+	field := fmt.Sprintf("faults[%d]", i)
+	if err := sc.validateTrigger(field, f.Trigger, measures); err != nil {
+		return err
+	}
+	actions := 0
+	for _, set := range []bool{f.Kill != nil, f.Restart != nil, f.Partition != nil, f.Heal, f.Loss != nil} {
+		if set {
+			actions++
+		}
+	}
+	if actions != 1 {
+		return sc.errAt(field, "a fault step needs exactly one action (kill, restart, partition, heal, loss), got %d", actions)
+	}
+	n := sc.Cluster.Nodes
+	checkIDs := func(sub string, ids []uint64) error {
+		for j, id := range ids {
+			if id < 1 || id > uint64(n) {
+				return sc.errAt(fmt.Sprintf("%s.%s[%d]", field, sub, j), "node %d does not exist (nodes are 1..%d)", id, n)
+			}
+		}
+		return nil
+	}
+	switch {
+	case f.Kill != nil:
+		k := f.Kill
+		if k.Count.N < 0 {
+			return sc.errAt(field+".kill.count", "must not be negative, got %d", k.Count.N)
+		}
+		if err := checkIDs("kill.nodes", k.Nodes); err != nil {
+			return err
+		}
+		total := max(k.Count.Of(n), len(k.Nodes))
+		if k.Leader && total == 0 {
+			total = 1
+		}
+		if total > n {
+			return sc.errAt(field+".kill.count", "kills %d nodes but the cluster has %d", total, n)
+		}
+		if total == 0 {
+			return sc.errAt(field+".kill", "kills no node (set leader, count or nodes)")
+		}
+	case f.Restart != nil:
+		if err := checkIDs("restart.nodes", f.Restart.Nodes); err != nil {
+			return err
+		}
+	case f.Partition != nil:
+		p := f.Partition
+		for g, ids := range p.Groups {
+			if err := checkIDs(fmt.Sprintf("partition.groups[%d]", g), ids); err != nil {
+				return err
+			}
+		}
+		if len(p.Groups) == 0 {
+			if err := checkIDs("partition.from", []uint64{p.From}); err != nil {
+				return err
+			}
+			if err := checkIDs("partition.to", []uint64{p.To}); err != nil {
+				return err
+			}
+		}
+	case f.Loss != nil:
+		if f.Loss.Loss < 0 || f.Loss.Loss >= 1 || f.Loss.Duplicate < 0 || f.Loss.Duplicate > 1 {
+			return sc.errAt(field+".loss", "loss must be in [0,1) and duplicate in [0,1]")
+		}
+	}
+	return nil
+}

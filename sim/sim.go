@@ -1,0 +1,129 @@
+package sim
+
+import (
+	"math/rand/v2"
+)
+
+// Sim is one deterministic run: a virtual clock, the event queue, the run's
+// random streams and its trace. A Sim is not safe for concurrent use; a
+// sweep runs many Sims, one per goroutine.
+type Sim struct {
+	now     Time
+	seq     uint64
+	queue   eventHeap
+	seed    uint64
+	streams map[string]*rand.Rand
+	trace   *Trace
+	events  uint64
+	stopped bool
+}
+
+// New returns a simulation at time 0 for the given seed. The trace records
+// and hashes every traced event; pass a Trace with a nil writer to hash
+// without writing.
+func New(seed uint64, trace *Trace) *Sim {
+	if trace == nil {
+		trace = NewTrace(nil)
+	}
+	return &Sim{seed: seed, streams: make(map[string]*rand.Rand), trace: trace}
+}
+
+// Now returns the current virtual time.
+func (s *Sim) Now() Time { return s.now }
+
+// Seed returns the run's seed.
+func (s *Sim) Seed() uint64 { return s.seed }
+
+// Events returns how many events have been executed.
+func (s *Sim) Events() uint64 { return s.events }
+
+// Pending returns how many events are scheduled.
+func (s *Sim) Pending() int { return len(s.queue) }
+
+// Trace returns the run's trace.
+func (s *Sim) Trace() *Trace { return s.trace }
+
+// Rand returns the named random stream, creating it on first use. Streams
+// are looked up, never iterated, so map order cannot leak into a run.
+func (s *Sim) Rand(name string) *rand.Rand {
+	r, ok := s.streams[name]
+	if !ok {
+		r = NewStream(s.seed, name)
+		s.streams[name] = r
+	}
+	return r
+}
+
+// Timer is a handle to a scheduled event that can be cancelled.
+type Timer struct {
+	sim *Sim
+	ev  *event
+}
+
+// Cancel removes the event from the queue if it has not run. It reports
+// whether the event was still pending. Cancelling a nil Timer is a no-op.
+func (t *Timer) Cancel() bool {
+	if t == nil || t.ev == nil || t.ev.index < 0 {
+		return false
+	}
+	t.sim.queue.remove(t.ev.index)
+	t.ev.canceled = true
+	t.ev = nil
+	return true
+}
+
+// Pending reports whether the timer's event is still scheduled.
+func (t *Timer) Pending() bool { return t != nil && t.ev != nil && t.ev.index >= 0 }
+
+// At schedules fn at virtual time at (never earlier than now).
+func (s *Sim) At(at Time, fn func()) *Timer {
+	if at < s.now {
+		at = s.now
+	}
+	s.seq++
+	e := &event{at: at, seq: s.seq, fn: fn}
+	s.queue.push(e)
+	return &Timer{sim: s, ev: e}
+}
+
+// After schedules fn after the span d.
+func (s *Sim) After(d Time, fn func()) *Timer { return s.At(s.now+d, fn) }
+
+// Stop makes the current Run call return after the running event.
+func (s *Sim) Stop() { s.stopped = true }
+
+// Stopped reports whether Stop was called.
+func (s *Sim) Stopped() bool { return s.stopped }
+
+// Step executes the next event. It returns false if the queue is empty.
+func (s *Sim) Step() bool {
+	if len(s.queue) == 0 {
+		return false
+	}
+	e := s.queue.pop()
+	s.now = e.at
+	s.events++
+	e.fn()
+	return true
+}
+
+// RunUntil executes events until the queue is empty, the next event lies
+// after limit, Stop is called, or done (if not nil) returns true after an
+// event. The clock is left at the last executed event, or at limit when the
+// queue outlives it.
+func (s *Sim) RunUntil(limit Time, done func() bool) {
+	s.stopped = false
+	for len(s.queue) > 0 && !s.stopped {
+		if s.queue[0].at > limit {
+			s.now = limit
+			return
+		}
+		s.Step()
+		if done != nil && done() {
+			return
+		}
+	}
+}
+
+// Run executes events until the queue is empty or Stop is called.
+func (s *Sim) Run() { s.RunUntil(Time(1<<63-1), nil) }
