@@ -5,7 +5,6 @@ package checker
 
 import (
 	"fmt"
-	"hash/fnv"
 	"strconv"
 
 	"github.com/raftsim/raftsim/netmodel"
@@ -192,14 +191,37 @@ func (s *Safety) checkNewLeader(node raft.ID, cur raft.Status, log netmodel.LogR
 	return nil
 }
 
+// entryHash identifies an entry's content (FNV-1a over its fields).
 func entryHash(e *raft.Entry) uint64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%d|%d|%d|%d|%s|%s|%s|%d|%d|%d|%d|%d|%v",
-		e.Term, e.Index, e.Type, e.Cmd.Op, e.Cmd.Key, e.Cmd.Value, e.Cmd.Expect, e.Cmd.Cnt, e.Cmd.Client, e.Cmd.Seq,
-		e.Change.Type, e.Change.Node, e.Change.Voters)
-	v := h.Sum64()
-	if v == 0 {
-		v = 1
+	h := uint64(14695981039346656037)
+	word := func(v uint64) {
+		h ^= v
+		h *= 1099511628211
 	}
-	return v
+	str := func(s string) {
+		word(uint64(len(s)))
+		for i := 0; i < len(s); i++ {
+			word(uint64(s[i]))
+		}
+	}
+	word(e.Term)
+	word(e.Index)
+	word(uint64(e.Type))
+	word(uint64(e.Cmd.Op))
+	str(e.Cmd.Key)
+	str(e.Cmd.Value)
+	str(e.Cmd.Expect)
+	word(uint64(e.Cmd.Cnt))
+	word(e.Cmd.Client)
+	word(e.Cmd.Seq)
+	word(uint64(e.Change.Type))
+	word(uint64(e.Change.Node))
+	word(uint64(len(e.Change.Voters)))
+	for _, v := range e.Change.Voters {
+		word(uint64(v))
+	}
+	if h == 0 {
+		h = 1
+	}
+	return h
 }

@@ -124,7 +124,7 @@ func (t *Tab) traceChanges(prev, cur raft.Status, rd raft.Ready) {
 		w.record(sim.Event{Kind: sim.KindCommit, Node: id, Term: cur.Term, Index: cur.Commit})
 	}
 	if !sameIDs(cur.Voters, prev.Voters) {
-		w.record(sim.Event{Kind: sim.KindConfig, Node: id, Term: cur.Term, Detail: fmt.Sprint(cur.Voters)})
+		w.record(sim.Event{Kind: sim.KindConfig, Node: id, Term: cur.Term, Detail: formatIDs(cur.Voters)})
 	}
 }
 
@@ -248,3 +248,14 @@ func (t *Tab) Alive() bool { return t.alive }
 
 // Incarnation changes every time the tab is killed or restarted.
 func (t *Tab) Incarnation() int { return t.inc }
+
+func formatIDs(ids []raft.ID) string {
+	b := make([]byte, 0, 4*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendUint(b, uint64(id), 10)
+	}
+	return string(b)
+}

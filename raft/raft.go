@@ -136,6 +136,7 @@ type Raft struct {
 	votes          map[ID]bool
 	prs            map[ID]*Progress
 	removedAtIndex uint64 // leader only: index of the entry removing itself
+	matchBuf       []uint64
 
 	// outputs since the last Ready
 	msgs      []Message
@@ -429,7 +430,7 @@ func (r *Raft) maybeCommit() bool {
 	if r.role != Leader {
 		return false
 	}
-	matches := make([]uint64, 0, len(r.voters))
+	matches := r.matchBuf[:0]
 	for _, id := range r.voters {
 		if id == r.id {
 			matches = append(matches, r.log.lastIndex())
@@ -443,6 +444,7 @@ func (r *Raft) maybeCommit() bool {
 		return false
 	}
 	slices.Sort(matches)
+	r.matchBuf = matches
 	n := matches[len(matches)-r.quorum()]
 	if n <= r.commit {
 		return false
@@ -556,6 +558,9 @@ func (r *Raft) Fire(k TimerKind) {
 			return
 		}
 		if !r.promotable() {
+			// No word from a leader for an election timeout: forget it, so
+			// that the CheckQuorum lease lets this server vote again.
+			r.lead = None
 			r.armElection()
 			return
 		}
@@ -787,7 +792,8 @@ func (r *Raft) stepLeader(m Message) {
 		i++
 	}
 	pr.inflight = pr.inflight[i:]
-	if r.maybeCommit() && r.role == Leader && !r.cfg.DeferCommitNotice {
+	// Only an ack beyond the commit index can move it.
+	if pr.Match > r.commit && r.maybeCommit() && r.role == Leader && !r.cfg.DeferCommitNotice {
 		r.bcastAppend()
 	} else if r.role == Leader {
 		r.sendAppend(m.From, pr, false)

@@ -301,6 +301,8 @@ func (r *runner) holds(cond string) bool {
 			}
 		}
 		return r.chat != nil
+	case CondCommitted:
+		return r.chat != nil && r.chat.Pending() == 0
 	case CondUp:
 		if leaders != 1 || followers != len(live)-1 {
 			return false

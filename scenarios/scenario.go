@@ -159,7 +159,7 @@ type Measure struct {
 	Name string `yaml:"name"`
 	// From is "start", "workload", or the name of a fault step.
 	From string `yaml:"from"`
-	// Until is a condition: "up", "propagated" or "leader".
+	// Until is a condition: "up", "propagated", "committed" or "leader".
 	Until string `yaml:"until"`
 	// Mode is "polled" (checked every Poll plus PollCost, as the paper's
 	// harness did) or "exact" (the instant the condition first holds).
@@ -179,6 +179,9 @@ const (
 	CondPropagated = "propagated"
 	// CondLeader: exactly one live leader.
 	CondLeader = "leader"
+	// CondCommitted: the chat client has had every line acknowledged
+	// (committed and applied in its tab).
+	CondCommitted = "committed"
 )
 
 // Load reads and validates a scenario file.
@@ -293,12 +296,12 @@ func (sc *Scenario) Validate() error {
 		measures[m.Name] = true
 		switch m.Until {
 		case CondUp, CondLeader:
-		case CondPropagated:
+		case CondPropagated, CondCommitted:
 			if sc.Workload.Chat == nil {
-				return sc.errAt(f+".until", "propagated needs a chat workload")
+				return sc.errAt(f+".until", "%s needs a chat workload", m.Until)
 			}
 		default:
-			return sc.errAt(f+".until", "unknown condition %q (want up, propagated or leader)", m.Until)
+			return sc.errAt(f+".until", "unknown condition %q (want up, propagated, committed or leader)", m.Until)
 		}
 		if m.Mode != "polled" && m.Mode != "exact" {
 			return sc.errAt(f+".mode", "want polled or exact, got %q", m.Mode)
