@@ -39,7 +39,10 @@ func (l *raftLog) matchTerm(i, term uint64) bool {
 func (l *raftLog) entry(i uint64) *Entry { return &l.ents[i-l.offset] }
 
 // slice returns entries [lo, hi] capped by maxEntries and maxBytes (0:
-// unlimited); at least one entry is returned when lo <= hi.
+// unlimited); at least one entry is returned when lo <= hi. The result
+// shares the log's array without copying: entries below the log's length
+// are never written in place (truncateAndAppend copies), and the slice's
+// capacity is capped so an append to it cannot reach the log.
 func (l *raftLog) slice(lo, hi uint64, maxEntries, maxBytes int) []Entry {
 	if lo > hi {
 		return nil
@@ -47,20 +50,19 @@ func (l *raftLog) slice(lo, hi uint64, maxEntries, maxBytes int) []Entry {
 	if maxEntries > 0 && hi-lo+1 > uint64(maxEntries) {
 		hi = lo + uint64(maxEntries) - 1
 	}
-	ents := l.ents[lo-l.offset : hi-l.offset+1]
+	a, b := lo-l.offset, hi-l.offset+1
+	ents := l.ents[a:b:b]
 	if maxBytes > 0 {
 		size := 0
 		for i := range ents {
 			size += ents[i].Size()
 			if size > maxBytes && i > 0 {
-				ents = ents[:i]
+				ents = ents[:i:i]
 				break
 			}
 		}
 	}
-	out := make([]Entry, len(ents))
-	copy(out, ents)
-	return out
+	return ents
 }
 
 func (l *raftLog) markUnstable(i uint64) {
@@ -84,7 +86,13 @@ func (l *raftLog) append(ents ...Entry) {
 func (l *raftLog) truncateAndAppend(ents []Entry) bool {
 	first := ents[0].Index
 	truncated := first <= l.lastIndex()
-	l.ents = append(l.ents[:first-l.offset], ents...)
+	if truncated {
+		// Copy rather than overwrite in place: slices of the old entries
+		// may still be in flight in messages or in a Ready.
+		kept := l.ents[:first-l.offset]
+		l.ents = append(make([]Entry, 0, len(kept)+len(ents)), kept...)
+	}
+	l.ents = append(l.ents, ents...)
 	l.markUnstable(first)
 	return truncated
 }
@@ -126,9 +134,8 @@ func (l *raftLog) takeUnstable() []Entry {
 	if from > l.lastIndex() {
 		return nil
 	}
-	out := make([]Entry, l.lastIndex()-from+1)
-	copy(out, l.ents[from-l.offset:])
-	return out
+	n := uint64(len(l.ents))
+	return l.ents[from-l.offset : n : n]
 }
 
 // isUpToDate reports whether a log ending at (index, term) is at least as
