@@ -114,6 +114,9 @@ func (r *runner) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 // WorldOptions returns the netmodel options the scenario describes.
 func (sc *Scenario) WorldOptions() netmodel.Options {
 	prof, _ := netmodel.LookupProfile(sc.World.Profile)
+	if l := sc.World.Latency; l != nil {
+		prof.Latency = netmodel.Latency{Dist: netmodel.DistKind(l.Dist), Mean: l.Mean, Jitter: l.Jitter}
+	}
 	if sc.World.Loss != nil {
 		prof.Loss = *sc.World.Loss
 	}

@@ -60,11 +60,21 @@ type World struct {
 	Datachannel string `yaml:"datachannel"`
 	// HandlerCost is the CPU time of every handled message or timer.
 	HandlerCost sim.Time `yaml:"handler_cost"`
+	// Latency overrides the profile's one-way latency distribution.
+	Latency *Latency `yaml:"latency"`
 	// Loss and Duplicate override the profile's rates when set.
 	Loss               *float64 `yaml:"loss"`
 	Duplicate          *float64 `yaml:"duplicate"`
 	PresenceCloseDelay sim.Time `yaml:"presence_close_delay"`
 	PresenceJoinDelay  sim.Time `yaml:"presence_join_delay"`
+}
+
+// Latency is a one-way link latency distribution: constant, uniform
+// (mean ± jitter) or lognormal (mean, standard deviation jitter).
+type Latency struct {
+	Dist   string   `yaml:"dist"`
+	Mean   sim.Time `yaml:"mean"`
+	Jitter sim.Time `yaml:"jitter"`
 }
 
 // Trigger says when a step happens: at a virtual time, or a wait after a
@@ -271,6 +281,12 @@ func (sc *Scenario) Validate() error {
 	}
 	if _, err := netmodel.ParseChannelMode(sc.World.Datachannel); err != nil {
 		return sc.errAt("world.datachannel", "%v", err)
+	}
+	if l := sc.World.Latency; l != nil {
+		lat := netmodel.Latency{Dist: netmodel.DistKind(l.Dist), Mean: l.Mean, Jitter: l.Jitter}
+		if err := lat.Validate(); err != nil {
+			return sc.errAt("world.latency", "%v", err)
+		}
 	}
 	if l := sc.World.Loss; l != nil && (*l < 0 || *l >= 1) {
 		return sc.errAt("world.loss", "must be in [0, 1), got %v", *l)
