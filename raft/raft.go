@@ -138,11 +138,13 @@ type Raft struct {
 	removedAtIndex uint64 // leader only: index of the entry removing itself
 	matchBuf       []uint64
 
-	// outputs since the last Ready
-	msgs      []Message
-	timers    []TimerRequest
-	lastHard  HardState
-	hardDirty bool
+	// outputs since the last Ready, and the buffers of the one before
+	msgs        []Message
+	timers      []TimerRequest
+	spareMsgs   []Message
+	spareTimers []TimerRequest
+	lastHard    HardState
+	hardDirty   bool
 }
 
 // New returns a server restored from st (empty for a fresh server).
@@ -208,7 +210,9 @@ func (r *Raft) Entry(i uint64) (Entry, bool) {
 	return *r.log.entry(i), true
 }
 
-// Ready returns and clears the pending outputs.
+// Ready returns and clears the pending outputs. The batch's slices are
+// valid until the next call to Ready: a host executes a batch before it
+// asks for the next one.
 func (r *Raft) Ready() Ready {
 	var rd Ready
 	hs := HardState{Term: r.term, Vote: r.vote, Commit: r.commit}
@@ -218,12 +222,16 @@ func (r *Raft) Ready() Ready {
 		r.hardDirty = false
 	}
 	rd.Entries = r.log.takeUnstable()
-	rd.Messages, r.msgs = r.msgs, nil
+	// Double buffering: the previous batch's slices are reused now, which
+	// is why a Ready is valid only until the next call.
+	rd.Messages, r.msgs = r.msgs, r.spareMsgs[:0]
+	r.spareMsgs = rd.Messages
 	if r.applied < r.commit {
 		rd.Committed = r.log.slice(r.applied+1, r.commit, 0, 0)
 		r.applied = r.commit
 	}
-	rd.Timers, r.timers = r.timers, nil
+	rd.Timers, r.timers = r.timers, r.spareTimers[:0]
+	r.spareTimers = rd.Timers
 	return rd
 }
 
