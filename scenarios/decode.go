@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -50,6 +51,9 @@ func (d *decoder) errAt(n *yaml.Node, field, format string, args ...any) error {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
+	if n.Kind == 0 {
+		return nil // an empty file or one holding only comments: all defaults
+	}
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return nil
@@ -238,29 +242,20 @@ func parseYAML(file string, data []byte, out any) (map[string]pos, error) {
 	return d.pos, nil
 }
 
-// yamlSyntaxError turns the parser's message into a positioned error.
+// yamlSyntaxError turns the parser's error into a positioned one, using
+// the position the parser reports (its Mark).
 func yamlSyntaxError(file string, err error) error {
-	msg := err.Error()
 	line, col := 1, 1
-	// yaml reports "yaml: line N: ..." or "[N:M] ..." depending on the error.
-	if i := strings.Index(msg, "line "); i >= 0 {
-		rest := msg[i+5:]
-		j := strings.IndexAny(rest, ":, ")
-		if j > 0 {
-			if l, e := strconv.Atoi(rest[:j]); e == nil {
-				line = l
-			}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var le *yaml.LoadError
+	if errors.As(err, &le) {
+		if le.Mark.Line > 0 {
+			line = le.Mark.Line
 		}
+		if le.Mark.Column > 0 {
+			col = le.Mark.Column
+		}
+		msg = le.Message
 	}
-	if i := strings.Index(msg, "column "); i >= 0 {
-		rest := msg[i+7:]
-		j := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
-		if j < 0 {
-			j = len(rest)
-		}
-		if c, e := strconv.Atoi(rest[:j]); e == nil {
-			col = c
-		}
-	}
-	return &Error{File: file, Line: line, Column: col, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	return &Error{File: file, Line: line, Column: col, Msg: "invalid YAML: " + msg}
 }

@@ -74,6 +74,12 @@ WebRTC datachannels, in virtual time, deterministically; checks every run
 for Raft's safety properties; and measures start-up, commit and recovery.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{fmt.Errorf("unknown command %q", args[0])}
+			}
+			return &usageError{fmt.Errorf("missing command")}
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/raftsim/raftsim/sim"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Tests run in cmd/raftsim.
+const (
+	killHalf = "../../scenarios/kill-half.yaml"
+	startup  = "../../scenarios/startup.yaml"
+)
+
+// raftsim runs the CLI with args and returns its exit code and output.
+func raftsim(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	require.NotPanics(t, func() { code = execute(args, &out, &errOut) }, "raftsim %v", args)
+	return code, out.String(), errOut.String()
+}
+
+// neverUp writes a scenario whose only measure cannot complete: 41 tabs
+// cannot all join within one second.
+func neverUp(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "never-up.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`name: never-up
+cluster:
+  nodes: 41
+limit: 1s
+measures:
+  - name: up
+    from: start
+    until: up
+`), 0o644))
+	return path
+}
+
+var hexHash = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
+// jsonLines decodes stdout as one JSON object per line.
+func jsonLines(t *testing.T, stdout string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), "line %q", sc.Text())
+		out = append(out, m)
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+func TestRunPrintsMeasuresAndChecks(t *testing.T) {
+	code, stdout, stderr := raftsim(t, "run", killHalf)
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	assert.Empty(t, stderr)
+	assert.Contains(t, stdout, "kill-half  nodes=9  election-timeout=500ms  seed=1")
+	assert.Regexp(t, `(?m)^  up +\d+\.\d{3} s$`, stdout)
+	assert.Regexp(t, `(?m)^  recovered +\d+\.\d{3} s$`, stdout)
+	assert.Regexp(t, `(?m)^  trace [0-9a-f]{16}  safety ok  liveness ok$`, stdout)
+	assert.Contains(t, stdout, "safety ok")
+	assert.NotContains(t, stdout, "VIOLATION")
+	assert.NotContains(t, stdout, "runs:", "one seed prints no summary")
+}
+
+func TestRunJSON(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		wantSeeds []float64
+	}{
+		{"one seed", []string{"run", killHalf, "--json"}, []float64{1}},
+		{"three seeds from 7", []string{"run", killHalf, "--json", "--seed", "7", "--seeds", "3"}, []float64{7, 8, 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := raftsim(t, tt.args...)
+			require.Equal(t, exitOK, code, "stderr: %s", stderr)
+			lines := jsonLines(t, stdout)
+			require.Len(t, lines, len(tt.wantSeeds), "one JSON object per seed")
+			assert.NotContains(t, stdout, "runs:", "no text summary with --json")
+			for i, m := range lines {
+				assert.Equal(t, "kill-half", m["scenario"])
+				assert.Equal(t, "model", m["world"])
+				assert.Equal(t, 9.0, m["nodes"])
+				assert.Equal(t, 500.0, m["election_timeout_ms"])
+				assert.Equal(t, tt.wantSeeds[i], m["seed"])
+				require.IsType(t, map[string]any{}, m["measures"])
+				measures := m["measures"].(map[string]any)
+				assert.Len(t, measures, 2)
+				for _, name := range []string{"up", "recovered"} {
+					require.Contains(t, measures, name)
+					v, ok := measures[name].(float64)
+					require.True(t, ok, "measure %s is %T, want a number", name, measures[name])
+					assert.Positive(t, v)
+				}
+				assert.IsType(t, 0.0, m["events"])
+				assert.Positive(t, m["events"])
+				assert.IsType(t, 0.0, m["virtual_seconds"])
+				assert.Positive(t, m["virtual_seconds"])
+				assert.IsType(t, 0.0, m["wall_seconds"])
+				require.IsType(t, "", m["trace_hash"])
+				assert.Regexp(t, hexHash, m["trace_hash"])
+				assert.Equal(t, "ok", m["safety"])
+				assert.Equal(t, true, m["ok"])
+			}
+			if len(lines) > 1 {
+				assert.NotEqual(t, lines[0]["trace_hash"], lines[1]["trace_hash"], "different seeds, different runs")
+			}
+		})
+	}
+}
+
+func TestRunSeedsPrintsASummary(t *testing.T) {
+	code, stdout, stderr := raftsim(t, "run", killHalf, "--seeds", "3")
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	for seed := 1; seed <= 3; seed++ {
+		assert.Contains(t, stdout, fmt.Sprintf("seed=%d\n", seed))
+	}
+	assert.Contains(t, stdout, "3 runs: kill-half nodes=9 election-timeout=500ms")
+	assert.Regexp(t, `measure +mean s +min s +max s +completed`, stdout)
+	assert.Regexp(t, `(?m)^ +up +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +3/3 *$`, stdout)
+	assert.Regexp(t, `(?m)^ +recovered +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +3/3 *$`, stdout)
+	assert.Contains(t, stdout, "checks passed: 3/3")
+}
+
+func TestRunQuietPrintsOnlyTheSummary(t *testing.T) {
+	code, stdout, stderr := raftsim(t, "run", killHalf, "--seeds", "2", "--quiet")
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	assert.NotContains(t, stdout, "seed=")
+	assert.Contains(t, stdout, "checks passed: 2/2")
+}
+
+func TestRunCheckDeterminism(t *testing.T) {
+	code, stdout, stderr := raftsim(t, "run", killHalf, "--check-determinism", "--seeds", "2")
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	assert.NotContains(t, stdout, "nondeterminism")
+	assert.Contains(t, stdout, "checks passed: 2/2")
+}
+
+func TestRunIncompleteMeasureFails(t *testing.T) {
+	path := neverUp(t)
+	replay := "replay: raftsim run " + path + " --nodes 41 --election-timeout 500ms --seed 1"
+
+	code, stdout, stderr := raftsim(t, "run", path)
+	require.Equal(t, exitFailed, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Regexp(t, `(?m)^  up +never`, stdout)
+	assert.Contains(t, stdout, "liveness incomplete")
+	assert.Contains(t, stderr, "seed 1: a measured phase did not complete")
+	assert.Contains(t, stderr, replay)
+	assert.NotContains(t, stderr, "Usage:", "a failed check is not misuse")
+
+	code, stdout, stderr = raftsim(t, "run", path, "--json")
+	require.Equal(t, exitFailed, code)
+	lines := jsonLines(t, stdout)
+	require.Len(t, lines, 1)
+	measures, ok := lines[0]["measures"].(map[string]any)
+	require.True(t, ok)
+	require.Contains(t, measures, "up")
+	assert.Nil(t, measures["up"], "an incomplete measure is null")
+	assert.Equal(t, false, lines[0]["ok"])
+	assert.Equal(t, "ok", lines[0]["safety"])
+	assert.Contains(t, stderr, replay)
+}
+
+func TestMisuse(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string // in stderr
+	}{
+		{"run without a file", []string{"run"}, []string{"run takes one scenario file, got 0 arguments", "Usage:", "raftsim run FILE"}},
+		{"run with two files", []string{"run", killHalf, startup}, []string{"got 2 arguments", "Usage:"}},
+		{"unknown flag", []string{"run", killHalf, "--bogus"}, []string{"unknown flag: --bogus", "Usage:"}},
+		{"bad flag value", []string{"run", killHalf, "--nodes", "many"}, []string{"--nodes", "Usage:"}},
+		{"unknown command", []string{"frobnicate"}, []string{`unknown command "frobnicate"`, "Usage:"}},
+		{"version with arguments", []string{"version", "now"}, []string{"unexpected arguments", "Usage:"}},
+		{"negative election timeout", []string{"run", killHalf, "--election-timeout", "-1s"},
+			[]string{"--election-timeout must be positive", "Usage:"}},
+		{"zero election timeout", []string{"run", killHalf, "--election-timeout", "0s"},
+			[]string{"--election-timeout must be positive", "Usage:"}},
+		{"zero nodes", []string{"run", killHalf, "--nodes", "0"},
+			[]string{"raftsim: " + killHalf + ":9:10: cluster.nodes: must be at least 1, got 0 (after command-line overrides)"}},
+		{"zero seeds", []string{"run", killHalf, "--seeds", "0"},
+			[]string{killHalf + ":31:8: seeds: must be at least 1"}},
+		{"missing file", []string{"run", "no-such-scenario.yaml"},
+			[]string{"raftsim: scenario no-such-scenario.yaml: ", "no such file"}},
+		{"bad scenario file", []string{"run", "../../scenarios/testdata/bad/nodes-zero.yaml"},
+			[]string{"raftsim: ../../scenarios/testdata/bad/nodes-zero.yaml:5:10: cluster.nodes: must be at least 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := raftsim(t, tt.args...)
+			assert.Equal(t, exitUsage, code, "stderr: %s", stderr)
+			assert.Empty(t, stdout, "nothing ran")
+			for _, w := range tt.want {
+				assert.Contains(t, stderr, w)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, stderr := raftsim(t, "version")
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	assert.Equal(t, versionText+"\n", stdout)
+	assert.Empty(t, stderr)
+}
+
+// traceHash hashes a trace file's events as the run hashed them.
+func traceHash(t *testing.T, path string) (string, int) {
+	t.Helper()
+	fh, err := os.Open(path)
+	require.NoError(t, err)
+	defer fh.Close()
+	events, err := sim.ReadTrace(fh)
+	require.NoError(t, err)
+	tr := sim.NewTrace(nil)
+	for _, e := range events {
+		tr.Record(e)
+	}
+	return tr.HashHex(), len(events)
+}
+
+func TestRunWritesATrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out", "kill-half.jsonl")
+	code, stdout, stderr := raftsim(t, "run", killHalf, "--trace", path, "--json")
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	lines := jsonLines(t, stdout)
+	require.Len(t, lines, 1)
+	hash, n := traceHash(t, path)
+	assert.Positive(t, n, "the trace holds events")
+	assert.Equal(t, lines[0]["trace_hash"], hash, "the file is the trace that was hashed")
+}
+
+func TestRunWritesATracePerSeed(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := raftsim(t, "run", killHalf, "--trace", filepath.Join(dir, "k.jsonl"), "--seed", "4", "--seeds", "2", "--json")
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	lines := jsonLines(t, stdout)
+	require.Len(t, lines, 2)
+	for i, seed := range []int{4, 5} {
+		hash, n := traceHash(t, filepath.Join(dir, fmt.Sprintf("k.seed%d.jsonl", seed)))
+		assert.Positive(t, n)
+		assert.Equal(t, lines[i]["trace_hash"], hash, "seed %d", seed)
+	}
+	_, err := os.Stat(filepath.Join(dir, "k.jsonl"))
+	assert.True(t, os.IsNotExist(err), "with several seeds every trace gets its seed in its name")
+}
+
+func TestSameSeedSameOutput(t *testing.T) {
+	var hashes []any
+	for range 2 {
+		code, stdout, _ := raftsim(t, "run", killHalf, "--json", "--seed", "11")
+		require.Equal(t, exitOK, code)
+		lines := jsonLines(t, stdout)
+		require.Len(t, lines, 1)
+		hashes = append(hashes, lines[0]["trace_hash"])
+	}
+	assert.Equal(t, hashes[0], hashes[1])
+}
+
+func TestBareCommandIsAUsageError(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := execute(nil, &stdout, &stderr)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr.String(), "missing command")
+	require.Contains(t, stderr.String(), "Usage:")
+}
