@@ -52,10 +52,12 @@ func oddSizes(from int) []int {
 	return out
 }
 
-func TestStartupComesUpAtEveryOddSize(t *testing.T) {
-	for _, n := range oddSizes(1) {
+// requireOKAtEveryOddSize runs file for 20 seeds at every odd size from
+// `from` to 41.
+func requireOKAtEveryOddSize(t *testing.T, file string, from int) {
+	for _, n := range oddSizes(from) {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			sc := load(t, "startup.yaml", n)
+			sc := load(t, file, n)
 			for seed := uint64(1); seed <= 20; seed++ {
 				requireRunOK(t, sc, seed)
 			}
@@ -63,15 +65,12 @@ func TestStartupComesUpAtEveryOddSize(t *testing.T) {
 	}
 }
 
+func TestStartupComesUpAtEveryOddSize(t *testing.T) {
+	requireOKAtEveryOddSize(t, "startup.yaml", 1)
+}
+
 func TestKillLeaderRecoversAtEveryOddSize(t *testing.T) {
-	for _, n := range oddSizes(3) {
-		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			sc := load(t, "kill-leader.yaml", n)
-			for seed := uint64(1); seed <= 20; seed++ {
-				requireRunOK(t, sc, seed)
-			}
-		})
-	}
+	requireOKAtEveryOddSize(t, "kill-leader.yaml", 3)
 }
 
 func TestKillHalfRecoversAtEveryOddSize(t *testing.T) {
