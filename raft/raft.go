@@ -96,9 +96,13 @@ type Progress struct {
 	inflight    []uint64 // last index of each unacknowledged append
 	// active: heard from since the last CheckQuorum round.
 	active bool
-	// silentBeats counts heartbeats with no response while appends are in
-	// flight; two of them send the follower back to probing, so a lost
-	// append cannot stall replication for good.
+	// commitSent: the highest commit index this follower was told (capped,
+	// as the follower caps it, by the last index the append covered).
+	commitSent uint64
+	// silentBeats counts heartbeats with no progress (no ack beyond Match,
+	// no current rejection) while appends are in flight; two of them send
+	// the follower back to probing, so a lost append cannot stall
+	// replication for good.
 	silentBeats int
 }
 
@@ -495,6 +499,7 @@ func (r *Raft) sendAppend(id ID, pr *Progress, heartbeat bool) {
 		}
 		term, _ := r.log.term(prev)
 		r.send(Message{Type: MsgApp, To: id, Index: prev, LogTerm: term, Commit: r.commit})
+		pr.commitSent = max(pr.commitSent, min(r.commit, prev))
 		return
 	}
 	prev := pr.Next - 1
@@ -502,11 +507,22 @@ func (r *Raft) sendAppend(id ID, pr *Progress, heartbeat bool) {
 	ents := r.log.slice(pr.Next, last, r.cfg.MaxEntriesPerAppend, r.cfg.MaxBytesPerAppend)
 	r.send(Message{Type: MsgApp, To: id, Index: prev, LogTerm: term, Entries: ents, Commit: r.commit})
 	sent := ents[len(ents)-1].Index
+	pr.commitSent = max(pr.commitSent, min(r.commit, sent))
 	if pr.Replicating {
 		pr.inflight = append(pr.inflight, sent)
 		pr.Next = sent + 1
 	} else {
 		pr.probeSent = true
+	}
+}
+
+// sendAppendOrCommit sends follower id new entries if flow control allows
+// and, unless DeferCommitNotice, an empty append if it may not know the
+// commit index up to what it stores.
+func (r *Raft) sendAppendOrCommit(id ID, pr *Progress) {
+	r.sendAppend(id, pr, false)
+	if !r.cfg.DeferCommitNotice && min(r.commit, pr.Match) > pr.commitSent {
+		r.sendAppend(id, pr, true)
 	}
 }
 
@@ -778,15 +794,19 @@ func (r *Raft) stepLeader(m Message) {
 		return
 	}
 	pr.active = true
-	pr.silentBeats = 0
 	if m.Reject {
 		if !r.backtrack(pr, m) {
 			return
 		}
+		pr.silentBeats = 0
 		r.sendAppend(m.From, pr, false)
 		return
 	}
 	if m.Index > pr.Match {
+		// Only progress counts as an answer to the appends in flight: a
+		// heartbeat's ack at the old match must not keep a lost append
+		// from being resent.
+		pr.silentBeats = 0
 		pr.Match = m.Index
 		if !pr.Replicating {
 			pr.Replicating = true
@@ -802,9 +822,14 @@ func (r *Raft) stepLeader(m Message) {
 	pr.inflight = pr.inflight[i:]
 	// Only an ack beyond the commit index can move it.
 	if pr.Match > r.commit && r.maybeCommit() && r.role == Leader && !r.cfg.DeferCommitNotice {
-		r.bcastAppend()
+		// Tell every follower the new commit index now.
+		for _, id := range r.voters {
+			if p := r.prs[id]; p != nil {
+				r.sendAppendOrCommit(id, p)
+			}
+		}
 	} else if r.role == Leader {
-		r.sendAppend(m.From, pr, false)
+		r.sendAppendOrCommit(m.From, pr)
 	}
 }
 

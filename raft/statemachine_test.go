@@ -1,0 +1,122 @@
+package raft
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestKV: get, put, cas and append, applied in order.
+func TestKV(t *testing.T) {
+	steps := []struct {
+		cmd  Command
+		want Result
+	}{
+		{Command{Op: OpGet, Key: "x"}, Result{OK: false, Value: ""}},
+		{Command{Op: OpPut, Key: "x", Value: "1"}, Result{OK: true, Value: "1"}},
+		{Command{Op: OpGet, Key: "x"}, Result{OK: true, Value: "1"}},
+		{Command{Op: OpCAS, Key: "x", Expect: "2", Value: "3"}, Result{OK: false, Value: "1"}},
+		{Command{Op: OpGet, Key: "x"}, Result{OK: true, Value: "1"}},
+		{Command{Op: OpCAS, Key: "x", Expect: "1", Value: "3"}, Result{OK: true, Value: "3"}},
+		{Command{Op: OpAppend, Key: "x", Value: "4"}, Result{OK: true, Value: "34"}},
+		{Command{Op: OpAppend, Key: "y", Value: "a"}, Result{OK: true, Value: "a"}},
+		{Command{Op: OpPut, Key: "x", Value: ""}, Result{OK: true, Value: ""}},
+		{Command{Op: OpGet, Key: "x"}, Result{OK: true, Value: ""}}, // present but empty
+		// cas on a missing key compares with ""
+		{Command{Op: OpCAS, Key: "z", Expect: "", Value: "new"}, Result{OK: true, Value: "new"}},
+		{Command{Op: OpCAS, Key: "w", Expect: "a", Value: "b"}, Result{OK: false, Value: ""}},
+		{Command{Op: OpSeqAppend, Key: "x", Value: "q"}, Result{}}, // not a KV op: no effect
+		{Command{Op: Op(0), Key: "x"}, Result{}},
+	}
+	kv := NewKV()
+	for i, s := range steps {
+		require.Equal(t, s.want, kv.Apply(s.cmd), "step %d: %v", i, s.cmd.Op)
+	}
+	v, ok := kv.Get("x")
+	require.True(t, ok)
+	require.Equal(t, "", v)
+	v, ok = kv.Get("y")
+	require.True(t, ok)
+	require.Equal(t, "a", v)
+	_, ok = kv.Get("w")
+	require.False(t, ok, "a failed cas creates nothing")
+}
+
+// TestChatSeqAppend: seqAppend{key, cnt, value} is applied only if cnt
+// equals the list's counter; the result is [applied, counter], and a client
+// whose append was refused retries with the counter it got back.
+func TestChatSeqAppend(t *testing.T) {
+	steps := []struct {
+		key   string
+		cnt   int64
+		value string
+		want  Result
+	}{
+		{"room", 0, "hi", Result{OK: true, Cnt: 1}},
+		{"room", 0, "hello", Result{OK: false, Cnt: 1}}, // raced: stale counter
+		{"room", 1, "hello", Result{OK: true, Cnt: 2}},  // retry with the returned counter
+		{"room", 5, "future", Result{OK: false, Cnt: 2}},
+		{"room", -1, "neg", Result{OK: false, Cnt: 2}},
+		{"other", 0, "a", Result{OK: true, Cnt: 1}}, // lists are independent
+		{"room", 2, "bye", Result{OK: true, Cnt: 3}},
+		{"empty", 1, "x", Result{OK: false, Cnt: 0}}, // refused on a new list
+	}
+	ch := NewChat()
+	for i, s := range steps {
+		got := ch.Apply(Command{Op: OpSeqAppend, Key: s.key, Cnt: s.cnt, Value: s.value})
+		require.Equal(t, s.want, got, "step %d", i)
+	}
+	require.Equal(t, []string{"hi", "hello", "bye"}, ch.Lines("room"))
+	require.Equal(t, []string{"a"}, ch.Lines("other"))
+	require.Empty(t, ch.Lines("empty"))
+	require.Nil(t, ch.Lines("nowhere"))
+	require.Equal(t, Result{}, ch.Apply(Command{Op: OpPut, Key: "room", Value: "x"}), "not a chat op")
+	require.Len(t, ch.Lines("room"), 3)
+}
+
+// TestStateMachinesThroughRaft: servers that apply the same committed
+// entries reach the same state (state machine safety, §5.4.3), for both
+// machines, with commands proposed through every server.
+func TestStateMachinesThroughRaft(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.elect(1)
+	cmds := []Command{
+		{Op: OpPut, Key: "x", Value: "1"},
+		{Op: OpCAS, Key: "x", Expect: "1", Value: "2"},
+		{Op: OpCAS, Key: "x", Expect: "1", Value: "3"},
+		{Op: OpAppend, Key: "x", Value: "!"},
+		{Op: OpSeqAppend, Key: "room", Cnt: 0, Value: "a"},
+		{Op: OpSeqAppend, Key: "room", Cnt: 0, Value: "b"},
+		{Op: OpSeqAppend, Key: "room", Cnt: 1, Value: "c"},
+	}
+	for i, c := range cmds {
+		nw.propose(ID(i%3+1), c) // through the leader and both followers
+	}
+	var results [][]Result
+	for _, id := range ids(3) {
+		kv, ch := NewKV(), NewChat()
+		var rs []Result
+		for _, e := range nw.nodes[id].applied {
+			if e.Type != EntryNormal {
+				continue
+			}
+			if e.Cmd.Op == OpSeqAppend {
+				rs = append(rs, ch.Apply(e.Cmd))
+			} else {
+				rs = append(rs, kv.Apply(e.Cmd))
+			}
+		}
+		require.Len(t, rs, len(cmds), "server %d", id)
+		v, _ := kv.Get("x")
+		require.Equal(t, "2!", v, "server %d", id)
+		require.Equal(t, []string{"a", "c"}, ch.Lines("room"), "server %d", id)
+		results = append(results, rs)
+	}
+	require.Equal(t, results[0], results[1])
+	require.Equal(t, results[0], results[2])
+	require.Equal(t, fmt.Sprint(results[0]), fmt.Sprint([]Result{
+		{OK: true, Value: "1"}, {OK: true, Value: "2"}, {OK: false, Value: "2"}, {OK: true, Value: "2!"},
+		{OK: true, Cnt: 1}, {OK: false, Cnt: 1}, {OK: true, Cnt: 2},
+	}))
+}
