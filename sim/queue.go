@@ -9,6 +9,7 @@ type event struct {
 	fn       func()
 	index    int // position in the heap; -1 once popped or cancelled
 	canceled bool
+	handle   Timer // returned by At; allocated with the event
 }
 
 // eventHeap is a binary min-heap of events. It is written out rather than

@@ -82,8 +82,9 @@ func (s *Sim) At(at Time, fn func()) *Timer {
 	}
 	s.seq++
 	e := &event{at: at, seq: s.seq, fn: fn}
+	e.handle = Timer{sim: s, ev: e}
 	s.queue.push(e)
-	return &Timer{sim: s, ev: e}
+	return &e.handle
 }
 
 // After schedules fn after the span d.

@@ -1,0 +1,55 @@
+package sim
+
+import (
+	"testing"
+)
+
+// BenchmarkTimerEvents: each event schedules the next, as a timer loop does.
+func BenchmarkTimerEvents(b *testing.B) {
+	s := New(1, nil)
+	const loops = 64
+	for i := range loops {
+		var tick func()
+		tick = func() { s.After(Millisecond, tick) }
+		s.At(Time(i), tick)
+	}
+	b.ResetTimer()
+	for range b.N {
+		s.Step()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkMessageEvents: a ring of nodes passing messages with latency
+// drawn from a stream, every event traced (hashed, not written).
+func BenchmarkMessageEvents(b *testing.B) {
+	s := New(1, NewTrace(nil))
+	r := s.Rand("net")
+	const nodes = 41
+	var deliver func(to uint64)
+	deliver = func(to uint64) {
+		s.Trace().Record(Event{Time: s.Now(), Kind: KindDeliver, Node: to, Msg: "app"})
+		next := to%nodes + 1
+		s.After(Time(100_000+r.Int64N(50_000)), func() { deliver(next) })
+	}
+	for i := uint64(1); i <= nodes; i++ {
+		s.At(0, func() { deliver(i) })
+	}
+	b.ResetTimer()
+	for range b.N {
+		s.Step()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkCancel: schedule and cancel, as re-armed election timers do.
+func BenchmarkCancel(b *testing.B) {
+	s := New(1, nil)
+	for i := range 1000 {
+		s.At(Time(i), func() {})
+	}
+	for i := range b.N {
+		t := s.At(Time(i%1000), func() {})
+		t.Cancel()
+	}
+}
