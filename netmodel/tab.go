@@ -31,6 +31,22 @@ type Tab struct {
 	timers    [3]*sim.Timer // by raft.TimerKind
 	memTimer  *sim.Timer
 	pending   map[clientKey]func(raft.Result)
+
+	// The tab's task queue: work waits here while the thread is busy. One
+	// wake event at a time runs the head task once its cost has elapsed.
+	inbox  []task
+	head   int
+	wake   *sim.Timer
+	wakeFn func()    // t.wakeUp, bound once
+	fireFn [3]func() // per timer kind, bound once
+}
+
+// task is one unit of work on a tab's thread: a message to step, a timer
+// to fire, or a function (workloads, the membership loop).
+type task struct {
+	msg  raft.Message
+	fire raft.TimerKind
+	fn   func()
 }
 
 func (t *Tab) boot(voters []raft.ID) error {
@@ -46,26 +62,64 @@ func (t *Tab) boot(voters []raft.ID) error {
 	return nil
 }
 
-// run queues fn on the tab's thread. It runs once the tab is free and fn's
-// cost has elapsed; its outputs leave then. Work queued for an earlier
-// incarnation is discarded.
-func (t *Tab) run(fn func()) {
+// run queues fn on the tab's thread.
+func (t *Tab) run(fn func()) { t.enqueue(task{fn: fn}) }
+
+// enqueue queues a task. It runs once the tab is free and the task's
+// handler cost has elapsed; its outputs leave then.
+func (t *Tab) enqueue(tk task) {
+	t.inbox = append(t.inbox, tk)
+	if t.wake == nil {
+		t.scheduleWake()
+	}
+}
+
+func (t *Tab) scheduleWake() {
 	w := t.w
 	done := sim.Max(w.sim.Now(), t.busyUntil) + w.opt.HandlerCost
 	t.busyUntil = done
-	inc := t.inc
-	w.sim.At(done, func() {
-		if t.inc != inc || !t.alive {
-			return
-		}
-		fn()
-		t.process()
-	})
+	if t.wakeFn == nil {
+		t.wakeFn = t.wakeUp
+	}
+	t.wake = w.sim.At(done, t.wakeFn)
+}
+
+func (t *Tab) wakeUp() {
+	t.wake = nil
+	if !t.alive || t.head >= len(t.inbox) {
+		return
+	}
+	tk := t.inbox[t.head]
+	t.inbox[t.head] = task{}
+	t.head++
+	if t.head == len(t.inbox) {
+		t.inbox, t.head = t.inbox[:0], 0
+	}
+	switch {
+	case tk.fn != nil:
+		tk.fn()
+	case tk.fire != 0:
+		t.node.Fire(tk.fire)
+	default:
+		t.node.Step(tk.msg)
+	}
+	t.process()
+	if t.alive && t.head < len(t.inbox) {
+		t.scheduleWake()
+	}
+}
+
+// clearQueue drops queued work (the tab closed).
+func (t *Tab) clearQueue() {
+	t.wake.Cancel()
+	t.wake = nil
+	clear(t.inbox)
+	t.inbox, t.head = t.inbox[:0], 0
 }
 
 func (t *Tab) deliver(m raft.Message) {
 	t.w.record(sim.Event{Kind: sim.KindDeliver, Node: uint64(m.To), Peer: uint64(m.From), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
-	t.run(func() { t.node.Step(m) })
+	t.enqueue(task{msg: m})
 }
 
 // process executes the node's pending Ready in the order Raft requires:
@@ -164,11 +218,14 @@ func (t *Tab) setTimer(tr raft.TimerRequest) {
 	}
 	d := sim.FromDuration(tr.After)
 	w.record(sim.Event{Kind: sim.KindTimerSet, Node: uint64(t.ID), Msg: k.String(), Index: uint64(d)})
-	t.timers[k] = w.sim.After(d, func() {
-		t.timers[k] = nil
-		w.record(sim.Event{Kind: sim.KindTimerFire, Node: uint64(t.ID), Msg: k.String()})
-		t.run(func() { t.node.Fire(k) })
-	})
+	if t.fireFn[k] == nil {
+		t.fireFn[k] = func() {
+			t.timers[k] = nil
+			w.record(sim.Event{Kind: sim.KindTimerFire, Node: uint64(t.ID), Msg: k.String()})
+			t.enqueue(task{fire: k})
+		}
+	}
+	t.timers[k] = w.sim.After(d, t.fireFn[k])
 }
 
 // scheduleMembership arms the leader's presence check: compare the

@@ -326,6 +326,7 @@ func (w *World) Kill(id raft.ID) {
 	}
 	t.memTimer.Cancel()
 	t.memTimer = nil
+	t.clearQueue()
 	t.node = nil
 	t.pending = map[clientKey]func(raft.Result){}
 	for i := 1; i <= w.opt.Nodes; i++ {
