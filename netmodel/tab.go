@@ -131,13 +131,7 @@ func (t *Tab) process() {
 		return
 	}
 	prev := t.status
-	if rd.HardStateChanged {
-		t.stored.HardState = rd.HardState
-	}
-	if len(rd.Entries) > 0 {
-		first := rd.Entries[0].Index
-		t.stored.Entries = append(t.stored.Entries[:first-1], rd.Entries...)
-	}
+	t.persist(&rd)
 	for _, m := range rd.Messages {
 		w.send(m)
 	}
@@ -206,26 +200,6 @@ func (t *Tab) apply(e *raft.Entry) {
 		delete(t.pending, key)
 		cb(res)
 	}
-}
-
-func (t *Tab) setTimer(tr raft.TimerRequest) {
-	w := t.w
-	k := tr.Kind
-	t.timers[k].Cancel()
-	t.timers[k] = nil
-	if tr.Stop {
-		return
-	}
-	d := sim.FromDuration(tr.After)
-	w.record(sim.Event{Kind: sim.KindTimerSet, Node: uint64(t.ID), Msg: k.String(), Index: uint64(d)})
-	if t.fireFn[k] == nil {
-		t.fireFn[k] = func() {
-			t.timers[k] = nil
-			w.record(sim.Event{Kind: sim.KindTimerFire, Node: uint64(t.ID), Msg: k.String()})
-			t.enqueue(task{fire: k})
-		}
-	}
-	t.timers[k] = w.sim.After(d, t.fireFn[k])
 }
 
 // scheduleMembership arms the leader's presence check: compare the

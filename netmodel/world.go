@@ -113,13 +113,6 @@ type World struct {
 	nextSeq   uint64
 }
 
-// channel is the directed datachannel from one tab to another.
-type channel struct {
-	lastArrival sim.Time // ordered delivery: nothing overtakes this
-	cut         bool     // partitioned
-	held        []raft.Message
-}
-
 // New builds a world of opt.Nodes tabs, registered with signaling, Raft not
 // yet started.
 func New(s *sim.Sim, opt Options) (*World, error) {
@@ -202,63 +195,7 @@ func (w *World) Start() error {
 // Present reports whether signaling lists tab id.
 func (w *World) Present(id raft.ID) bool { return w.present[id] }
 
-// Partition cuts every link between different groups, both ways. Nodes in
-// no group keep their links.
-func (w *World) Partition(groups [][]raft.ID) {
-	group := make([]int, w.opt.Nodes+1)
-	for g, ids := range groups {
-		for _, id := range ids {
-			group[id] = g + 1
-		}
-	}
-	for a := 1; a <= w.opt.Nodes; a++ {
-		for b := 1; b <= w.opt.Nodes; b++ {
-			if a != b && group[a] != 0 && group[b] != 0 && group[a] != group[b] {
-				w.chans[a][b].cut = true
-			}
-		}
-	}
-	w.Fault(0, fmt.Sprintf("partition %v", groups))
-}
-
-// Cut cuts the link from one tab to another, one way.
-func (w *World) Cut(from, to raft.ID) {
-	w.chans[from][to].cut = true
-	w.Fault(from, "cut to "+strconv.Itoa(int(to)))
-}
-
-// Heal restores every link. A reliable channel then delivers what it held:
-// SCTP retransmits at its next timer expiry, which after a long cut runs at
-// the backoff cap, so the held messages arrive within RTOBackoffCap.
-func (w *World) Heal() {
-	for a := 1; a <= w.opt.Nodes; a++ {
-		for b := 1; b <= w.opt.Nodes; b++ {
-			ch := &w.chans[a][b]
-			if !ch.cut {
-				continue
-			}
-			ch.cut = false
-			held := ch.held
-			ch.held = nil
-			if len(held) == 0 {
-				continue
-			}
-			base := w.sim.Now() + sim.Time(w.netRand.Int64N(int64(RTOBackoffCap)))
-			for _, m := range held {
-				w.schedule(ch, m, base+w.opt.Profile.Latency.Sample(w.netRand))
-			}
-		}
-	}
-	w.Fault(0, "heal")
-}
-
-// SetLoss changes the loss and duplication rates of every link.
-func (w *World) SetLoss(loss, duplicate float64) {
-	w.opt.Profile.Loss, w.opt.Profile.Duplicate = loss, duplicate
-	w.Fault(0, fmt.Sprintf("loss %.3f dup %.3f", loss, duplicate))
-}
-
-// send puts m on the channel from m.From to m.To.
+// send hands m to the connection layer, if both tabs are open.
 func (w *World) send(m raft.Message) {
 	from, to := w.tabs[m.From], w.tabs[m.To]
 	w.record(sim.Event{Kind: sim.KindSend, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
@@ -266,48 +203,7 @@ func (w *World) send(m raft.Message) {
 		w.drop(m, "peer closed")
 		return
 	}
-	ch := &w.chans[m.From][m.To]
-	if ch.cut {
-		if w.opt.Mode == OrderedReliable {
-			ch.held = append(ch.held, m)
-			return
-		}
-		w.drop(m, "partitioned")
-		return
-	}
-	p := &w.opt.Profile
-	arrival := w.sim.Now() + p.Latency.Sample(w.netRand)
-	for k := 0; p.Loss > 0 && w.netRand.Float64() < p.Loss; k++ {
-		if w.opt.Mode != OrderedReliable {
-			w.drop(m, "lost")
-			return
-		}
-		arrival += rto(k)
-	}
-	w.schedule(ch, m, arrival)
-	if p.Duplicate > 0 && w.netRand.Float64() < p.Duplicate {
-		w.schedule(ch, m, arrival+p.Latency.Sample(w.netRand))
-	}
-}
-
-func (w *World) schedule(ch *channel, m raft.Message, arrival sim.Time) {
-	if w.opt.Mode == OrderedReliable {
-		arrival = sim.Max(arrival, ch.lastArrival)
-		ch.lastArrival = arrival
-	}
-	from, to := w.tabs[m.From], w.tabs[m.To]
-	fromInc, toInc := from.inc, to.inc
-	w.sim.At(arrival, func() {
-		if from.inc != fromInc || to.inc != toInc || !to.alive {
-			w.drop(m, "channel closed")
-			return
-		}
-		to.deliver(m)
-	})
-}
-
-func (w *World) drop(m raft.Message, why string) {
-	w.record(sim.Event{Kind: sim.KindDrop, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String(), Detail: why})
+	w.connSend(m)
 }
 
 // Kill closes tab id cleanly: its memory and timers are gone, its storage
@@ -329,11 +225,8 @@ func (w *World) Kill(id raft.ID) {
 	t.clearQueue()
 	t.node = nil
 	t.pending = map[clientKey]func(raft.Result){}
-	for i := 1; i <= w.opt.Nodes; i++ {
-		w.chans[id][i] = channel{cut: w.chans[id][i].cut}
-		w.chans[i][id] = channel{cut: w.chans[i][id].cut}
-	}
 	w.Fault(id, "kill")
+	w.tabClosed(id)
 	inc := t.inc
 	w.sim.After(w.opt.PresenceCloseDelay, func() {
 		if t.inc == inc {

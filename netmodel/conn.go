@@ -1,0 +1,16 @@
+package netmodel
+
+import "github.com/raftsim/raftsim/raft"
+
+// connSend sends m over the connection between its two tabs. In this first
+// cut every pair of tabs is connected from the start.
+func (w *World) connSend(m raft.Message) { w.transmit(m) }
+
+// tabClosed is told that tab id closed cleanly: its datachannels close,
+// and the peers see the close event at once.
+func (w *World) tabClosed(id raft.ID) {
+	for i := 1; i <= w.opt.Nodes; i++ {
+		w.chans[id][i] = channel{cut: w.chans[id][i].cut}
+		w.chans[i][id] = channel{cut: w.chans[i][id].cut}
+	}
+}
