@@ -8,6 +8,16 @@ import (
 	"github.com/raftsim/raftsim/sim"
 )
 
+// ChannelOptions are datachannel and link details beyond the profile.
+type ChannelOptions struct{}
+
+func (o *ChannelOptions) validate() error { return nil }
+
+// linkState is the world's per-link state beyond the channels.
+type linkState struct{}
+
+func (w *World) initLinks() {}
+
 // channel is the directed datachannel from one tab to another.
 type channel struct {
 	lastArrival sim.Time // ordered delivery: nothing overtakes this

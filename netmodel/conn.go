@@ -2,6 +2,17 @@ package netmodel
 
 import "github.com/raftsim/raftsim/raft"
 
+// ConnOptions configure connection set-up, ICE failure detection and the
+// signaling server.
+type ConnOptions struct{}
+
+func (o *ConnOptions) validate() error { return nil }
+
+// connState is the world's connection and signaling state.
+type connState struct{}
+
+func (w *World) initConns() {}
+
 // connSend sends m over the connection between its two tabs. In this first
 // cut every pair of tabs is connected from the start.
 func (w *World) connSend(m raft.Message) { w.transmit(m) }

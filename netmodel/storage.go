@@ -2,6 +2,16 @@ package netmodel
 
 import "github.com/raftsim/raftsim/raft"
 
+// StorageOptions configure the tabs' localStorage.
+type StorageOptions struct{}
+
+func (o *StorageOptions) validate() error { return nil }
+
+// tabStorage is a tab's storage accounting.
+type tabStorage struct{}
+
+func (t *Tab) initStorage() {}
+
 // persist writes a batch's hard state and entries to the tab's storage
 // (localStorage: it survives a kill), before anything of the batch is sent.
 func (t *Tab) persist(rd *raft.Ready) {

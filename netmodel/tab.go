@@ -39,6 +39,9 @@ type Tab struct {
 	wake   *sim.Timer
 	wakeFn func()    // t.wakeUp, bound once
 	fireFn [3]func() // per timer kind, bound once
+
+	browser tabBrowser // timers.go: visibility, throttling, freezing
+	storage tabStorage // storage.go: quota and write cost
 }
 
 // task is one unit of work on a tab's thread: a message to step, a timer
@@ -76,6 +79,9 @@ func (t *Tab) enqueue(tk task) {
 
 func (t *Tab) scheduleWake() {
 	w := t.w
+	if t.frozen() {
+		return // a frozen tab runs nothing; thawing schedules the wake
+	}
 	done := sim.Max(w.sim.Now(), t.busyUntil) + w.opt.HandlerCost
 	t.busyUntil = done
 	if t.wakeFn == nil {

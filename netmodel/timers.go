@@ -5,6 +5,19 @@ import (
 	"github.com/raftsim/raftsim/sim"
 )
 
+// BrowserOptions configure tab visibility and timer throttling.
+type BrowserOptions struct{}
+
+func (o *BrowserOptions) validate() error { return nil }
+
+// tabBrowser is a tab's browser-side state.
+type tabBrowser struct{}
+
+func (t *Tab) initBrowser() {}
+
+// frozen reports whether the tab runs nothing right now.
+func (t *Tab) frozen() bool { return false }
+
 // setTimer arms or stops one of the tab's Raft timers.
 func (t *Tab) setTimer(tr raft.TimerRequest) {
 	w := t.w

@@ -61,6 +61,14 @@ type Options struct {
 	MembershipInterval     sim.Time
 	MembershipFastInterval sim.Time
 	Raft                   RaftOptions
+	// Channel: datachannel and link details (channel.go).
+	Channel ChannelOptions
+	// Browser: tab visibility and timer throttling (timers.go).
+	Browser BrowserOptions
+	// Storage: localStorage quota and cost (storage.go).
+	Storage StorageOptions
+	// Conn: connection set-up, ICE and signaling (conn.go, signaling.go).
+	Conn ConnOptions
 }
 
 // Validate checks the options.
@@ -79,6 +87,11 @@ func (o *Options) Validate() error {
 	}
 	if o.MembershipInterval <= 0 || o.MembershipFastInterval <= 0 {
 		return fmt.Errorf("membership intervals must be positive")
+	}
+	for _, check := range []func() error{o.Channel.validate, o.Browser.validate, o.Storage.validate, o.Conn.validate} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -110,7 +123,8 @@ type World struct {
 	present  []bool
 	// Violation is the first error an observer returned.
 	violation error
-	nextSeq   uint64
+	links     linkState // channel.go
+	conns     connState // conn.go, signaling.go
 }
 
 // New builds a world of opt.Nodes tabs, registered with signaling, Raft not
@@ -134,6 +148,12 @@ func New(s *sim.Sim, opt Options) (*World, error) {
 		w.chans[i] = make([]channel, n+1)
 		w.tabs[i] = &Tab{ID: raft.ID(i), w: w, sm: raft.NewChat(), pending: map[clientKey]func(raft.Result){}}
 		w.present[i] = true
+	}
+	w.initLinks()
+	w.initConns()
+	for _, t := range w.tabs[1:] {
+		t.initBrowser()
+		t.initStorage()
 	}
 	return w, nil
 }
