@@ -25,3 +25,14 @@ func (w *World) tabClosed(id raft.ID) {
 		w.chans[i][id] = channel{cut: w.chans[i][id].cut}
 	}
 }
+
+// hasOpenChannel reports whether tab id has at least one open datachannel
+// (which exempts it from intensive timer throttling in Chrome).
+func (w *World) hasOpenChannel(id raft.ID) bool {
+	for i := 1; i <= w.opt.Nodes; i++ {
+		if raft.ID(i) != id && w.tabs[i].alive && w.tabs[id].alive {
+			return true
+		}
+	}
+	return false
+}
