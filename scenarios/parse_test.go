@@ -29,7 +29,7 @@ var badFiles = []struct {
 	{"wrong-type.yaml", 4, 10, "cluster.nodes", `want an integer, got "many"`},
 	{"negative-duration.yaml", 5, 21, "cluster.election_timeout", "must not be negative"},
 	{"nodes-zero.yaml", 5, 10, "cluster.nodes", "must be at least 1, got 0"},
-	{"kill-too-many.yaml", 9, 14, "faults[0].kill.count", "kills 12 nodes but the cluster has 5"},
+	{"kill-too-many.yaml", 9, 14, "faults[0].kill.count", "picks 12 nodes but the cluster has 5"},
 	{"unknown-profile.yaml", 5, 12, "world.profile", `unknown network profile "dialup"`},
 	{"unknown-datachannel.yaml", 5, 16, "world.datachannel", `unknown datachannel mode "carrier-pigeon"`},
 	// The parser stops at the second ':' of line 4 (column 28).

@@ -75,7 +75,7 @@ func randomFaultScenario(seed uint64) *Scenario {
 			for _, p := range perm[:k] {
 				ids = append(ids, uint64(p+1))
 			}
-			sc.Faults = append(sc.Faults, Fault{Name: "crash", Trigger: at(t), Kill: &KillAction{Nodes: ids}})
+			sc.Faults = append(sc.Faults, Fault{Name: "crash", Trigger: at(t), Kill: &Target{Nodes: ids}})
 			sc.Faults = append(sc.Faults, Fault{Name: "restart", Trigger: at(end), Restart: &RestartAction{Nodes: ids}})
 		}
 		t = end + sim.Time(r.IntN(1000))*sim.Millisecond

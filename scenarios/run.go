@@ -335,7 +335,7 @@ func (r *runner) fault(f *Fault) {
 	w := r.w
 	switch {
 	case f.Kill != nil:
-		for _, id := range r.victims(f.Kill) {
+		for _, id := range r.pick(f.Kill, "kill") {
 			w.Kill(id)
 		}
 	case f.Restart != nil:
@@ -377,10 +377,10 @@ func (r *runner) fault(f *Fault) {
 	r.happened(f.Name)
 }
 
-// victims picks the tabs a kill step closes: the leader first (as the
+// pick chooses the tabs a fault step acts on: the leader first (as the
 // paper's kill tests do), then the listed nodes, then random live others
 // until the count is reached.
-func (r *runner) victims(k *KillAction) []raft.ID {
+func (r *runner) pick(k *Target, action string) []raft.ID {
 	w := r.w
 	n := w.Nodes()
 	chosen := make([]bool, n+1)
@@ -404,7 +404,7 @@ func (r *runner) victims(k *KillAction) []raft.ID {
 		if best != 0 {
 			pick(best)
 		} else {
-			w.Fault(0, "kill: no leader to kill")
+			w.Fault(0, action+": no leader")
 		}
 	}
 	for _, id := range k.Nodes {
@@ -422,6 +422,6 @@ func (r *runner) victims(k *KillAction) []raft.ID {
 		}
 		pick(cand[r.faults.IntN(len(cand))])
 	}
-	w.Fault(0, "kill "+strings.Trim(fmt.Sprint(out), "[]"))
+	w.Fault(0, action+" "+strings.Trim(fmt.Sprint(out), "[]"))
 	return out
 }

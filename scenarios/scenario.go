@@ -101,16 +101,16 @@ type ChatWorkload struct {
 type Fault struct {
 	Name      string `yaml:"name"`
 	Trigger   `yaml:",inline"`
-	Kill      *KillAction      `yaml:"kill"`
+	Kill      *Target          `yaml:"kill"`
 	Restart   *RestartAction   `yaml:"restart"`
 	Partition *PartitionAction `yaml:"partition"`
 	Heal      bool             `yaml:"heal"`
 	Loss      *LossAction      `yaml:"loss"`
 }
 
-// KillAction closes tabs: the leader (if Leader) and random others until
-// Count are closed, plus the listed Nodes.
-type KillAction struct {
+// Target picks the tabs a fault step acts on: the leader (if Leader), the
+// listed Nodes, and random live others until Count are chosen.
+type Target struct {
 	Leader bool     `yaml:"leader"`
 	Count  Count    `yaml:"count"`
 	Nodes  []uint64 `yaml:"nodes"`
@@ -388,22 +388,8 @@ func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
 	}
 	switch {
 	case f.Kill != nil:
-		k := f.Kill
-		if k.Count.N < 0 {
-			return sc.errAt(field+".kill.count", "must not be negative, got %d", k.Count.N)
-		}
-		if err := checkIDs("kill.nodes", k.Nodes); err != nil {
+		if err := sc.validateTarget(field+".kill", f.Kill); err != nil {
 			return err
-		}
-		total := max(k.Count.Of(n), len(k.Nodes))
-		if k.Leader && total == 0 {
-			total = 1
-		}
-		if total > n {
-			return sc.errAt(field+".kill.count", "kills %d nodes but the cluster has %d", total, n)
-		}
-		if total == 0 {
-			return sc.errAt(field+".kill", "kills no node (set leader, count or nodes)")
 		}
 	case f.Restart != nil:
 		if err := checkIDs("restart.nodes", f.Restart.Nodes); err != nil {
@@ -428,6 +414,31 @@ func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
 		if f.Loss.Loss < 0 || f.Loss.Loss >= 1 || f.Loss.Duplicate < 0 || f.Loss.Duplicate > 1 {
 			return sc.errAt(field+".loss", "loss must be in [0,1) and duplicate in [0,1]")
 		}
+	}
+	return nil
+}
+
+// validateTarget checks that a target names existing nodes and picks at
+// least one and at most all of them.
+func (sc *Scenario) validateTarget(field string, k *Target) error {
+	n := sc.Cluster.Nodes
+	if k.Count.N < 0 {
+		return sc.errAt(field+".count", "must not be negative, got %d", k.Count.N)
+	}
+	for j, id := range k.Nodes {
+		if id < 1 || id > uint64(n) {
+			return sc.errAt(fmt.Sprintf("%s.nodes[%d]", field, j), "node %d does not exist (nodes are 1..%d)", id, n)
+		}
+	}
+	total := max(k.Count.Of(n), len(k.Nodes))
+	if k.Leader && total == 0 {
+		total = 1
+	}
+	if total > n {
+		return sc.errAt(field+".count", "picks %d nodes but the cluster has %d", total, n)
+	}
+	if total == 0 {
+		return sc.errAt(field, "picks no node (set leader, count or nodes)")
 	}
 	return nil
 }
