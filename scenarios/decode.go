@@ -88,16 +88,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
 		if n.Kind != yaml.ScalarNode {
 			return d.errAt(n, field, "want a duration such as 500ms or 3s")
 		}
-		if n.Value == "0" {
-			v.SetInt(0)
-			return nil
-		}
-		dur, err := time.ParseDuration(n.Value)
+		dur, err := parseDuration(n.Value)
 		if err != nil {
-			return d.errAt(n, field, "want a duration such as 500ms or 3s, got %q", n.Value)
-		}
-		if dur < 0 {
-			return d.errAt(n, field, "duration must not be negative, got %s", n.Value)
+			return d.errAt(n, field, "%v", err)
 		}
 		v.SetInt(int64(dur))
 		return nil
@@ -258,4 +251,19 @@ func yamlSyntaxError(file string, err error) error {
 		msg = le.Message
 	}
 	return &Error{File: file, Line: line, Column: col, Msg: "invalid YAML: " + msg}
+}
+
+// parseDuration parses a non-negative duration such as 500ms or 3s.
+func parseDuration(s string) (sim.Time, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 500ms or 3s, got %q", s)
+	}
+	if dur < 0 {
+		return 0, fmt.Errorf("duration must not be negative, got %s", s)
+	}
+	return sim.Time(dur), nil
 }
