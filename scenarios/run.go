@@ -86,6 +86,7 @@ type measureState struct {
 	Measure
 	started, done bool
 	start, end    sim.Time
+	leaderAtStart raft.ID // for new-leader
 }
 
 type runner struct {
@@ -234,6 +235,9 @@ func (r *runner) happened(name string) {
 			continue
 		}
 		m.started, m.start = true, now
+		if ls := r.w.Leaders(); len(ls) == 1 {
+			m.leaderAtStart = ls[0]
+		}
 		if m.Mode == "polled" {
 			r.schedulePoll(m, m.PollCost)
 		} else {
@@ -247,7 +251,7 @@ func (r *runner) schedulePoll(m *measureState, after sim.Time) {
 		if m.done {
 			return
 		}
-		if r.holds(m.Until) {
+		if r.holds(m) {
 			r.complete(m)
 			return
 		}
@@ -257,7 +261,7 @@ func (r *runner) schedulePoll(m *measureState, after sim.Time) {
 
 func (r *runner) checkExact() {
 	for _, m := range r.ms {
-		if m.started && !m.done && m.Mode == "exact" && r.holds(m.Until) {
+		if m.started && !m.done && m.Mode == "exact" && r.holds(m) {
 			r.complete(m)
 		}
 	}
@@ -274,8 +278,9 @@ func (r *runner) complete(m *measureState) {
 	delete(r.waiting, m.Name)
 }
 
-// holds evaluates a condition over the live tabs.
-func (r *runner) holds(cond string) bool {
+// holds evaluates a measure's condition over the live tabs.
+func (r *runner) holds(m *measureState) bool {
+	cond := m.Until
 	w := r.w
 	n := w.Nodes()
 	var live []raft.ID
@@ -296,6 +301,9 @@ func (r *runner) holds(cond string) bool {
 	switch cond {
 	case CondLeader:
 		return leaders == 1
+	case CondNewLeader:
+		ls := w.Leaders()
+		return len(ls) == 1 && ls[0] != m.leaderAtStart
 	case CondPropagated:
 		want := r.sc.Workload.Chat.Lines
 		for _, id := range live {

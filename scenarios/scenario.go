@@ -169,7 +169,8 @@ type Measure struct {
 	Name string `yaml:"name"`
 	// From is "start", "workload", or the name of a fault step.
 	From string `yaml:"from"`
-	// Until is a condition: "up", "propagated", "committed" or "leader".
+	// Until is a condition: "up", "propagated", "committed", "leader" or
+	// "new-leader".
 	Until string `yaml:"until"`
 	// Mode is "polled" (checked every Poll plus PollCost, as the paper's
 	// harness did) or "exact" (the instant the condition first holds).
@@ -189,6 +190,9 @@ const (
 	CondPropagated = "propagated"
 	// CondLeader: exactly one live leader.
 	CondLeader = "leader"
+	// CondNewLeader: exactly one live leader, and not the one that led
+	// when the measure started.
+	CondNewLeader = "new-leader"
 	// CondCommitted: the chat client has had every line acknowledged
 	// (committed and applied in its tab).
 	CondCommitted = "committed"
@@ -311,13 +315,13 @@ func (sc *Scenario) Validate() error {
 		}
 		measures[m.Name] = true
 		switch m.Until {
-		case CondUp, CondLeader:
+		case CondUp, CondLeader, CondNewLeader:
 		case CondPropagated, CondCommitted:
 			if sc.Workload.Chat == nil {
 				return sc.errAt(f+".until", "%s needs a chat workload", m.Until)
 			}
 		default:
-			return sc.errAt(f+".until", "unknown condition %q (want up, propagated, committed or leader)", m.Until)
+			return sc.errAt(f+".until", "unknown condition %q (want up, propagated, committed, leader or new-leader)", m.Until)
 		}
 		if m.Mode != "polled" && m.Mode != "exact" {
 			return sc.errAt(f+".mode", "want polled or exact, got %q", m.Mode)
