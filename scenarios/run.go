@@ -400,6 +400,9 @@ func (r *runner) pick(k *Target, action string) []raft.ID {
 		}
 	}
 	total := max(k.Count.Of(n), len(k.Nodes))
+	if k.All {
+		total = n
+	}
 	if k.Leader {
 		total = max(total, 1)
 		var best raft.ID

@@ -111,6 +111,8 @@ type Fault struct {
 // Target picks the tabs a fault step acts on: the leader (if Leader), the
 // listed Nodes, and random live others until Count are chosen.
 type Target struct {
+	// All picks every live tab.
+	All    bool     `yaml:"all"`
 	Leader bool     `yaml:"leader"`
 	Count  Count    `yaml:"count"`
 	Nodes  []uint64 `yaml:"nodes"`
@@ -437,6 +439,9 @@ func (sc *Scenario) validateTarget(field string, k *Target) error {
 	total := max(k.Count.Of(n), len(k.Nodes))
 	if k.Leader && total == 0 {
 		total = 1
+	}
+	if k.All {
+		total = n
 	}
 	if total > n {
 		return sc.errAt(field+".count", "picks %d nodes but the cluster has %d", total, n)
