@@ -1,25 +1,122 @@
 package netmodel
 
-import "github.com/raftsim/raftsim/raft"
+import (
+	"fmt"
 
-// StorageOptions configure the tabs' localStorage.
-type StorageOptions struct{}
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
 
-func (o *StorageOptions) validate() error { return nil }
+// StorageOptions configure the tabs' localStorage. Each tab is its own
+// origin (one Raft server per browser profile or device). The zero value
+// keeps storage unlimited and free.
+type StorageOptions struct {
+	// Quota is the bytes a tab may store; 0: unlimited. A write that would
+	// exceed it fails and the tab stops.
+	Quota int
+	// WriteCost is the CPU time of each persisted batch, and
+	// WriteCostPerKiB the extra time per KiB written; the tab's later work
+	// waits behind them.
+	WriteCost       sim.Time
+	WriteCostPerKiB sim.Time
+}
 
-// tabStorage is a tab's storage accounting.
-type tabStorage struct{}
+// Stored sizes (U: estimates of a JSON encoding in localStorage, not
+// measured). An entry counts raft.Entry.Size().
+const (
+	// HardStateSize is what the hard state (term, vote, commit) takes.
+	HardStateSize = 24
+)
+
+// DefaultStorageOptions returns a 5 MiB quota and a small write cost.
+func DefaultStorageOptions() StorageOptions {
+	return StorageOptions{
+		// localStorage quota of 5 MiB per origin (issue 3 text; the usual
+		// browser limit, U: browsers count UTF-16 code units of keys and
+		// values, which this byte estimate does not).
+		Quota: 5 << 20,
+		// U: a synchronous setItem of a small value costs tens of
+		// microseconds; larger values add serialization time per byte.
+		WriteCost:       50 * sim.Microsecond,
+		WriteCostPerKiB: 10 * sim.Microsecond,
+	}
+}
+
+func (o *StorageOptions) validate() error {
+	if o.Quota < 0 || o.WriteCost < 0 || o.WriteCostPerKiB < 0 {
+		return fmt.Errorf("storage: quota and write costs must not be negative")
+	}
+	return nil
+}
+
+// tabStorage is a tab's storage accounting. It survives kills, as the
+// storage does.
+type tabStorage struct {
+	used      int  // bytes stored
+	hardState bool // the hard state has been written once
+	failed    bool // a write failed; the tab stopped
+	failedInc int  // the incarnation that ended with the failed write
+}
 
 func (t *Tab) initStorage() {}
 
+// StorageUsed returns the bytes tab id has stored.
+func (w *World) StorageUsed(id raft.ID) int { return w.tabs[id].storage.used }
+
+// StorageFailed reports whether the tab stopped because a write exceeded
+// its storage quota (until it is restarted).
+func (t *Tab) StorageFailed() bool {
+	return t.storage.failed && t.inc == t.storage.failedInc
+}
+
 // persist writes a batch's hard state and entries to the tab's storage
 // (localStorage: it survives a kill), before anything of the batch is sent.
-func (t *Tab) persist(rd *raft.Ready) {
+// A write that would exceed the quota is not applied: the tab records the
+// fault and stops (it cannot send what depends on the write), keeping its
+// storage as it was. persist reports whether the write succeeded.
+func (t *Tab) persist(rd *raft.Ready) bool {
+	if !rd.HardStateChanged && len(rd.Entries) == 0 {
+		return true
+	}
+	s := &t.storage
+	w := t.w
+	used, written := s.used, 0
+	if rd.HardStateChanged {
+		written += HardStateSize
+		if !s.hardState {
+			used += HardStateSize
+		}
+	}
+	var first uint64
+	if len(rd.Entries) > 0 {
+		first = rd.Entries[0].Index
+		for i := int(first) - 1; i < len(t.stored.Entries); i++ {
+			used -= t.stored.Entries[i].Size() // overwritten: space freed
+		}
+		for i := range rd.Entries {
+			n := rd.Entries[i].Size()
+			used += n
+			written += n
+		}
+	}
+	if q := w.opt.Storage.Quota; q > 0 && used > q {
+		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Index: uint64(used),
+			Detail: "storage quota exceeded"})
+		w.Kill(t.ID)
+		s.failed, s.failedInc = true, t.inc
+		return false
+	}
 	if rd.HardStateChanged {
 		t.stored.HardState = rd.HardState
+		s.hardState = true
 	}
 	if len(rd.Entries) > 0 {
-		first := rd.Entries[0].Index
 		t.stored.Entries = append(t.stored.Entries[:first-1], rd.Entries...)
 	}
+	s.used = used
+	if o := &w.opt.Storage; o.WriteCost > 0 || o.WriteCostPerKiB > 0 {
+		cost := o.WriteCost + o.WriteCostPerKiB*sim.Time(written)/1024
+		t.busyUntil = sim.Max(t.busyUntil, w.sim.Now()) + cost
+	}
+	return true
 }

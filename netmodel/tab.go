@@ -105,11 +105,14 @@ func (t *Tab) wakeUp() {
 	case tk.fn != nil:
 		tk.fn()
 	case tk.fire != 0:
-		t.node.Fire(tk.fire)
+		if t.startFire(tk.fire) { // timers.go: chain count, cleared timers
+			t.node.Fire(tk.fire)
+		}
 	default:
 		t.node.Step(tk.msg)
 	}
 	t.process()
+	t.endTask()
 	if t.alive && t.head < len(t.inbox) {
 		t.scheduleWake()
 	}
@@ -137,7 +140,9 @@ func (t *Tab) process() {
 		return
 	}
 	prev := t.status
-	t.persist(&rd)
+	if !t.persist(&rd) {
+		return // storage.go: the write failed and the tab stopped
+	}
 	for _, m := range rd.Messages {
 		w.send(m)
 	}
