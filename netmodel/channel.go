@@ -85,7 +85,7 @@ func (w *World) SetLoss(loss, duplicate float64) {
 func (w *World) transmit(m raft.Message) {
 	ch := &w.chans[m.From][m.To]
 	if ch.cut {
-		if w.opt.Mode == OrderedReliable {
+		if !w.opt.Mode.Unordered && w.opt.Mode.Reliability == Reliable {
 			ch.held = append(ch.held, m)
 			return
 		}
@@ -95,7 +95,7 @@ func (w *World) transmit(m raft.Message) {
 	p := &w.opt.Profile
 	arrival := w.sim.Now() + p.Latency.Sample(w.netRand)
 	for k := 0; p.Loss > 0 && w.netRand.Float64() < p.Loss; k++ {
-		if w.opt.Mode != OrderedReliable {
+		if w.opt.Mode.Reliability != Reliable {
 			w.drop(m, "lost")
 			return
 		}
@@ -108,7 +108,7 @@ func (w *World) transmit(m raft.Message) {
 }
 
 func (w *World) schedule(ch *channel, m raft.Message, arrival sim.Time) {
-	if w.opt.Mode == OrderedReliable {
+	if !w.opt.Mode.Unordered {
 		arrival = sim.Max(arrival, ch.lastArrival)
 		ch.lastArrival = arrival
 	}

@@ -12,7 +12,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/raftsim/raftsim/sim"
 )
@@ -119,26 +121,104 @@ func LookupProfile(name string) (Profile, error) {
 	return p, nil
 }
 
-// ChannelMode is a datachannel's delivery guarantee.
-type ChannelMode string
+// Reliability is how hard a datachannel tries to deliver a message.
+type Reliability uint8
 
-// Datachannel modes (facts §2).
+// Reliability kinds (facts §2: the DCEP channel types).
 const (
-	// OrderedReliable: a lost packet is retransmitted after the SCTP RTO
-	// and holds back every later message on the channel (head-of-line).
-	OrderedReliable ChannelMode = "ordered-reliable"
-	// UnorderedUnreliable: maxRetransmits 0; a lost message is gone and
-	// messages overtake each other as their delays differ.
-	UnorderedUnreliable ChannelMode = "unordered-unreliable"
+	// Reliable: SCTP retransmits a lost message until it arrives.
+	Reliable Reliability = iota
+	// LimitRetransmits: at most ChannelMode.MaxRetransmits retransmissions,
+	// then the message is abandoned (maxRetransmits).
+	LimitRetransmits
+	// LimitLifetime: retransmit only until ChannelMode.MaxPacketLifeTime has
+	// passed since the first send, then abandon (maxPacketLifeTime).
+	LimitLifetime
 )
 
-// ParseChannelMode validates a datachannel mode name.
-func ParseChannelMode(s string) (ChannelMode, error) {
-	switch ChannelMode(s) {
-	case OrderedReliable, UnorderedUnreliable:
-		return ChannelMode(s), nil
+// ChannelMode is a datachannel's delivery guarantee: ordered or not, times
+// the reliability. The zero value is ordered and reliable, the WebRTC
+// default.
+type ChannelMode struct {
+	Unordered         bool
+	Reliability       Reliability
+	MaxRetransmits    int      // with LimitRetransmits
+	MaxPacketLifeTime sim.Time // with LimitLifetime
+}
+
+// Named datachannel modes (facts §2).
+var (
+	// OrderedReliable: a lost packet is retransmitted after the SCTP RTO
+	// and holds back every later message on the channel (head-of-line).
+	OrderedReliable = ChannelMode{}
+	// UnorderedReliable: retransmitted, no head-of-line blocking (PeerJS's
+	// default, reliable: false, gives this mode).
+	UnorderedReliable = ChannelMode{Unordered: true}
+	// UnorderedUnreliable: maxRetransmits 0; a lost message is gone and
+	// messages overtake each other as their delays differ.
+	UnorderedUnreliable = ChannelMode{Unordered: true, Reliability: LimitRetransmits}
+)
+
+var channelModeNames = []struct {
+	name string
+	mode ChannelMode
+}{
+	{"ordered-reliable", OrderedReliable},
+	{"unordered-reliable", UnorderedReliable},
+	{"unordered-unreliable", UnorderedUnreliable},
+}
+
+// String names the mode: a named mode's name, otherwise a description such
+// as "ordered max_retransmits=3".
+func (m ChannelMode) String() string {
+	for _, n := range channelModeNames {
+		if n.mode == m {
+			return n.name
+		}
 	}
-	return "", fmt.Errorf("unknown datachannel mode %q (want %s or %s)", s, OrderedReliable, UnorderedUnreliable)
+	s := "ordered"
+	if m.Unordered {
+		s = "unordered"
+	}
+	switch m.Reliability {
+	case LimitRetransmits:
+		s += " max_retransmits=" + strconv.Itoa(m.MaxRetransmits)
+	case LimitLifetime:
+		s += " max_packet_lifetime=" + time.Duration(m.MaxPacketLifeTime).String()
+	default:
+		s += " reliable"
+	}
+	return s
+}
+
+// Validate reports an impossible mode.
+func (m ChannelMode) Validate() error {
+	switch m.Reliability {
+	case Reliable:
+	case LimitRetransmits:
+		if m.MaxRetransmits < 0 {
+			return fmt.Errorf("max_retransmits must not be negative, got %d", m.MaxRetransmits)
+		}
+	case LimitLifetime:
+		if m.MaxPacketLifeTime < 0 {
+			return fmt.Errorf("max_packet_lifetime must not be negative")
+		}
+	default:
+		return fmt.Errorf("unknown reliability %d", m.Reliability)
+	}
+	return nil
+}
+
+// ParseChannelMode looks up a named datachannel mode.
+func ParseChannelMode(s string) (ChannelMode, error) {
+	names := make([]string, len(channelModeNames))
+	for i, n := range channelModeNames {
+		if n.name == s {
+			return n.mode, nil
+		}
+		names[i] = n.name
+	}
+	return ChannelMode{}, fmt.Errorf("unknown datachannel mode %q (known: %s)", s, strings.Join(names, ", "))
 }
 
 // SCTP retransmission timing as browsers run it (facts §3, Chrome dcSCTP):

@@ -130,9 +130,6 @@ type World struct {
 // New builds a world of opt.Nodes tabs, registered with signaling, Raft not
 // yet started.
 func New(s *sim.Sim, opt Options) (*World, error) {
-	if opt.Mode == "" {
-		opt.Mode = OrderedReliable
-	}
 	if opt.Bootstrap == "" {
 		opt.Bootstrap = BootstrapPaper
 	}

@@ -24,7 +24,7 @@ func Default() *Scenario {
 		},
 		World: World{
 			Profile:     "loopback",
-			Datachannel: string(netmodel.OrderedReliable),
+			Datachannel: netmodel.OrderedReliable.String(),
 			// CPU time per handled message or timer (U: a modern browser
 			// handles a small datachannel message in well under a
 			// millisecond; calibrated per profile later).

@@ -124,11 +124,12 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 	if sc.World.Duplicate != nil {
 		prof.Duplicate = *sc.World.Duplicate
 	}
+	mode, _ := netmodel.ParseChannelMode(sc.World.Datachannel) // checked by validate
 	c := sc.Cluster
 	return netmodel.Options{
 		Nodes:                  c.Nodes,
 		Profile:                prof,
-		Mode:                   netmodel.ChannelMode(sc.World.Datachannel),
+		Mode:                   mode,
 		Bootstrap:              netmodel.Bootstrap(c.Bootstrap),
 		PresenceMembership:     c.Membership == "presence",
 		HandlerCost:            sc.World.HandlerCost,
