@@ -8,10 +8,51 @@ import (
 	"github.com/raftsim/raftsim/sim"
 )
 
-// ChannelOptions are datachannel and link details beyond the profile.
-type ChannelOptions struct{}
+// ChannelOptions are datachannel and link details beyond the profile. The
+// zero value keeps the first-cut behaviour: no size limit, no send buffer
+// limit, Chrome's SCTP timers, no per-link overrides.
+type ChannelOptions struct {
+	// MaxMessageSize is the largest message the host sends in one piece;
+	// larger ones are split into fragments and reassembled. 0: no limit.
+	MaxMessageSize int
+	// SCTP selects the retransmission timers: "chrome" (default) or "pion".
+	SCTP string
+	// SendBufferLimit is the most bytes a channel may have queued
+	// (bufferedAmount); a send past it fails. 0: no limit.
+	SendBufferLimit int
+	// Links override the profile and mode on single directed links.
+	Links []LinkOverride
+}
+
+// GilbertElliott is a two-state bursty loss model: each transmission on a
+// link first moves the link's state (good to bad with PGoodToBad, bad to
+// good with PBadToGood), then is lost with the state's loss rate.
+type GilbertElliott struct {
+	PGoodToBad, PBadToGood float64
+	LossGood, LossBad      float64
+}
+
+// LinkOverride replaces settings on the directed links from From to To;
+// 0 in From or To matches any tab. Later overrides win.
+type LinkOverride struct {
+	From, To  raft.ID
+	Latency   *Latency
+	Loss      *float64
+	Burst     *GilbertElliott
+	Bandwidth *float64 // bytes per second
+	Mode      *ChannelMode
+}
+
+// DefaultChannelOptions returns the sourced defaults (facts §2, §3).
+func DefaultChannelOptions() ChannelOptions {
+	return ChannelOptions{MaxMessageSize: 16 << 10, SCTP: "chrome", SendBufferLimit: 16 << 20}
+}
 
 func (o *ChannelOptions) validate() error { return nil }
+
+// BufferedAmount returns the bytes queued on the channel from one tab to
+// another and not yet sent (RTCDataChannel.bufferedAmount).
+func (w *World) BufferedAmount(from, to raft.ID) int { return 0 }
 
 // linkState is the world's per-link state beyond the channels.
 type linkState struct{}
