@@ -48,22 +48,186 @@ func DefaultChannelOptions() ChannelOptions {
 	return ChannelOptions{MaxMessageSize: 16 << 10, SCTP: "chrome", SendBufferLimit: 16 << 20}
 }
 
-func (o *ChannelOptions) validate() error { return nil }
+// MaxMessageSizeLimit is the largest max_message_size accepted: 64 KiB, the
+// size every browser takes when SDP says nothing (facts §2 maxMessageSize:
+// W3C "update max message size", V).
+const MaxMessageSizeLimit = 64 << 10
 
-// BufferedAmount returns the bytes queued on the channel from one tab to
-// another and not yet sent (RTCDataChannel.bufferedAmount).
-func (w *World) BufferedAmount(from, to raft.ID) int { return 0 }
+func (o *ChannelOptions) validate() error {
+	if o.MaxMessageSize < 0 || o.MaxMessageSize > MaxMessageSizeLimit {
+		return fmt.Errorf("max_message_size must be in 1..%d bytes (0: no limit), got %d", MaxMessageSizeLimit, o.MaxMessageSize)
+	}
+	if o.SendBufferLimit < 0 {
+		return fmt.Errorf("send_buffer_limit must not be negative, got %d", o.SendBufferLimit)
+	}
+	if _, ok := sctpTimers[o.SCTP]; !ok {
+		return fmt.Errorf("sctp must be chrome or pion, got %q", o.SCTP)
+	}
+	for i, l := range o.Links {
+		f := fmt.Sprintf("links[%d]", i)
+		if l.Latency != nil {
+			if err := l.Latency.Validate(); err != nil {
+				return fmt.Errorf("%s.latency: %w", f, err)
+			}
+		}
+		if l.Loss != nil && (*l.Loss < 0 || *l.Loss >= 1) {
+			return fmt.Errorf("%s.loss: must be in [0,1), got %v", f, *l.Loss)
+		}
+		if err := l.Burst.validate(); err != nil {
+			return fmt.Errorf("%s.burst: %w", f, err)
+		}
+		if l.Bandwidth != nil && *l.Bandwidth < 0 {
+			return fmt.Errorf("%s.bandwidth: must not be negative, got %v", f, *l.Bandwidth)
+		}
+		if l.Mode != nil {
+			if err := l.Mode.Validate(); err != nil {
+				return fmt.Errorf("%s.datachannel: %w", f, err)
+			}
+		}
+	}
+	return nil
+}
 
-// linkState is the world's per-link state beyond the channels.
-type linkState struct{}
+func (g *GilbertElliott) validate() error {
+	if g == nil {
+		return nil
+	}
+	for _, p := range []float64{g.PGoodToBad, g.PBadToGood, g.LossGood, g.LossBad} {
+		if p < 0 || p > 1 {
+			return fmt.Errorf("probabilities must be in [0,1], got %+v", *g)
+		}
+	}
+	return nil
+}
 
-func (w *World) initLinks() {}
+// MeanLoss returns the model's long-run loss rate: the stationary share of
+// the bad state is PGoodToBad / (PGoodToBad + PBadToGood).
+func (g *GilbertElliott) MeanLoss() float64 {
+	if g.PGoodToBad+g.PBadToGood == 0 {
+		return g.LossGood
+	}
+	bad := g.PGoodToBad / (g.PGoodToBad + g.PBadToGood)
+	return bad*g.LossBad + (1-bad)*g.LossGood
+}
+
+// sctpTiming is one SCTP implementation's retransmission timer.
+type sctpTiming struct {
+	rtoMin, rtoMax sim.Time
+}
+
+// sctpTimers by ChannelOptions.SCTP. Neither gives up on a message: both
+// browsers and pion run without a retransmission limit (facts §3).
+var sctpTimers = map[string]sctpTiming{
+	// Chrome's dcSCTP: RTO min 400 ms; WebRTC caps the backoff at 3 s
+	// (facts §3 Chrome row: dcsctp_transport.cc kMaxTimerBackoffDuration,
+	// V). At the RTTs modeled SRTT + 4 RTTVAR stays below the minimum.
+	"":       {RTOMin, RTOBackoffCap},
+	"chrome": {RTOMin, RTOBackoffCap},
+	// pion/sctp: RTO initial and min 1 s, max 60 s (facts §3 pion row:
+	// rtx_timer.go, V).
+	"pion": {1 * sim.Second, 60 * sim.Second},
+}
+
+// rto returns the wait before retransmission number k (0-based).
+func (s sctpTiming) rto(k int) sim.Time {
+	d := s.rtoMin
+	for range k {
+		d *= 2
+		if d >= s.rtoMax {
+			return s.rtoMax
+		}
+	}
+	return d
+}
+
+// link is the effective setting of one directed link: the profile and the
+// mode, then every matching override.
+type link struct {
+	latency   Latency
+	loss      float64
+	duplicate float64
+	burst     *GilbertElliott
+	bandwidth float64 // bytes per second; 0: unlimited
+	mode      ChannelMode
+}
+
+// linkState is the world's per-link settings.
+type linkState struct {
+	uniform link     // every link, when there are no overrides
+	perLink [][]link // [from][to], only with overrides
+	sctp    sctpTiming
+}
+
+// initLinks computes the links' settings; SetLoss calls it again.
+func (w *World) initLinks() {
+	p := &w.opt.Profile
+	base := link{latency: p.Latency, loss: p.Loss, duplicate: p.Duplicate, burst: p.Burst, bandwidth: p.Bandwidth, mode: w.opt.Mode}
+	w.links = linkState{uniform: base, sctp: sctpTimers[w.opt.Channel.SCTP]}
+	if len(w.opt.Channel.Links) == 0 {
+		return
+	}
+	n := w.opt.Nodes
+	w.links.perLink = make([][]link, n+1)
+	for a := 1; a <= n; a++ {
+		w.links.perLink[a] = make([]link, n+1)
+		for b := 1; b <= n; b++ {
+			l := base
+			for _, o := range w.opt.Channel.Links {
+				if (o.From != 0 && o.From != raft.ID(a)) || (o.To != 0 && o.To != raft.ID(b)) {
+					continue
+				}
+				if o.Latency != nil {
+					l.latency = *o.Latency
+				}
+				if o.Loss != nil {
+					l.loss, l.burst = *o.Loss, nil
+				}
+				if o.Burst != nil {
+					l.burst = o.Burst
+				}
+				if o.Bandwidth != nil {
+					l.bandwidth = *o.Bandwidth
+				}
+				if o.Mode != nil {
+					l.mode = *o.Mode
+				}
+			}
+			w.links.perLink[a][b] = l
+		}
+	}
+}
+
+func (w *World) link(from, to raft.ID) *link {
+	if w.links.perLink == nil {
+		return &w.links.uniform
+	}
+	return &w.links.perLink[from][to]
+}
 
 // channel is the directed datachannel from one tab to another.
 type channel struct {
 	lastArrival sim.Time // ordered delivery: nothing overtakes this
 	cut         bool     // partitioned
 	held        []raft.Message
+	heldBytes   int
+	epoch       int      // bumped when the channel closes: in-flight messages die
+	sendFreeAt  sim.Time // with a bandwidth: when the sender's queue drains
+	bad         bool     // Gilbert-Elliott state
+}
+
+// BufferedAmount returns the bytes queued on the channel from one tab to
+// another and not yet sent (RTCDataChannel.bufferedAmount): what waits for
+// the link's bandwidth, and what a cut reliable channel holds.
+func (w *World) BufferedAmount(from, to raft.ID) int {
+	return w.bufferedAmount(&w.chans[from][to], w.link(from, to))
+}
+
+func (w *World) bufferedAmount(ch *channel, l *link) int {
+	n := ch.heldBytes
+	if l.bandwidth > 0 && ch.sendFreeAt > w.sim.Now() {
+		n += int(float64(ch.sendFreeAt-w.sim.Now()) / float64(sim.Second) * l.bandwidth)
+	}
+	return n
 }
 
 // Partition cuts every link between different groups, both ways. Nodes in
@@ -75,26 +239,37 @@ func (w *World) Partition(groups [][]raft.ID) {
 			group[id] = g + 1
 		}
 	}
+	var cut [][2]raft.ID
 	for a := 1; a <= w.opt.Nodes; a++ {
 		for b := 1; b <= w.opt.Nodes; b++ {
-			if a != b && group[a] != 0 && group[b] != 0 && group[a] != group[b] {
+			if a != b && group[a] != 0 && group[b] != 0 && group[a] != group[b] && !w.chans[a][b].cut {
 				w.chans[a][b].cut = true
+				cut = append(cut, [2]raft.ID{raft.ID(a), raft.ID(b)})
 			}
 		}
 	}
 	w.Fault(0, fmt.Sprintf("partition %v", groups))
+	for _, c := range cut {
+		w.linkCut(c[0], c[1])
+	}
 }
 
 // Cut cuts the link from one tab to another, one way.
 func (w *World) Cut(from, to raft.ID) {
+	was := w.chans[from][to].cut
 	w.chans[from][to].cut = true
 	w.Fault(from, "cut to "+strconv.Itoa(int(to)))
+	if !was {
+		w.linkCut(from, to)
+	}
 }
 
-// Heal restores every link. A reliable channel then delivers what it held:
-// SCTP retransmits at its next timer expiry, which after a long cut runs at
-// the backoff cap, so the held messages arrive within RTOBackoffCap.
+// Heal restores every link (and the network of blackholed tabs). A
+// reliable channel then delivers what it held: SCTP retransmits at its
+// next timer expiry, which after a long cut runs at the backoff cap, so
+// the held messages arrive within the cap.
 func (w *World) Heal() {
+	var healed [][2]raft.ID
 	for a := 1; a <= w.opt.Nodes; a++ {
 		for b := 1; b <= w.opt.Nodes; b++ {
 			ch := &w.chans[a][b]
@@ -102,61 +277,178 @@ func (w *World) Heal() {
 				continue
 			}
 			ch.cut = false
-			held := ch.held
-			ch.held = nil
-			if len(held) == 0 {
-				continue
-			}
-			base := w.sim.Now() + sim.Time(w.netRand.Int64N(int64(RTOBackoffCap)))
-			for _, m := range held {
-				w.schedule(ch, m, base+w.opt.Profile.Latency.Sample(w.netRand))
-			}
+			healed = append(healed, [2]raft.ID{raft.ID(a), raft.ID(b)})
+			w.releaseHeld(raft.ID(a), raft.ID(b))
 		}
 	}
 	w.Fault(0, "heal")
+	w.healSignaling()
+	for _, h := range healed {
+		w.linkHealed(h[0], h[1])
+	}
+}
+
+// releaseHeld sends what a reliable channel held, at SCTP's next
+// retransmission.
+func (w *World) releaseHeld(from, to raft.ID) {
+	ch := &w.chans[from][to]
+	held := ch.held
+	ch.held, ch.heldBytes = nil, 0
+	if len(held) == 0 {
+		return
+	}
+	l := w.link(from, to)
+	base := w.sim.Now() + sim.Time(w.netRand.Int64N(int64(w.links.sctp.rtoMax)))
+	for _, m := range held {
+		w.schedule(ch, l, m, base+l.latency.Sample(w.netRand))
+	}
+}
+
+// hold keeps m on a channel that cannot carry it now (cut, or its path
+// broken): a reliable channel keeps retransmitting, an unreliable one
+// gives the message up.
+func (w *World) hold(ch *channel, l *link, m raft.Message, why string) {
+	if l.mode.Reliability != Reliable {
+		w.drop(m, why)
+		return
+	}
+	ch.held = append(ch.held, m)
+	if w.opt.Channel.SendBufferLimit > 0 || l.bandwidth > 0 {
+		ch.heldBytes += m.Size()
+	}
+}
+
+// closeChannel closes the directed channel: what it holds and what is in
+// flight is lost; the cut flag (the network) stays.
+func (w *World) closeChannel(from, to raft.ID) {
+	ch := &w.chans[from][to]
+	for _, m := range ch.held {
+		w.drop(m, "channel closed")
+	}
+	*ch = channel{cut: ch.cut, epoch: ch.epoch + 1, bad: ch.bad}
 }
 
 // SetLoss changes the loss and duplication rates of every link.
 func (w *World) SetLoss(loss, duplicate float64) {
 	w.opt.Profile.Loss, w.opt.Profile.Duplicate = loss, duplicate
+	w.initLinks()
 	w.Fault(0, fmt.Sprintf("loss %.3f dup %.3f", loss, duplicate))
 }
 
 // transmit puts m on the datachannel from m.From to m.To.
 func (w *World) transmit(m raft.Message) {
 	ch := &w.chans[m.From][m.To]
-	if ch.cut {
-		if !w.opt.Mode.Unordered && w.opt.Mode.Reliability == Reliable {
-			ch.held = append(ch.held, m)
-			return
-		}
-		w.drop(m, "partitioned")
+	l := w.link(m.From, m.To)
+	o := &w.opt.Channel
+	size, fragments := 0, 1
+	if o.MaxMessageSize > 0 || o.SendBufferLimit > 0 || l.bandwidth > 0 {
+		size = m.Size()
+	}
+	if o.MaxMessageSize > 0 && size > o.MaxMessageSize {
+		// The host splits what the channel would refuse or cut (facts §2:
+		// PeerJS chunks for the same reason).
+		fragments = (size + o.MaxMessageSize - 1) / o.MaxMessageSize
+	}
+	if o.SendBufferLimit > 0 && w.bufferedAmount(ch, l)+size > o.SendBufferLimit {
+		// Chrome throws OperationError past 16 MiB (facts §2 Backpressure).
+		w.drop(m, "send buffer full")
 		return
 	}
-	p := &w.opt.Profile
-	arrival := w.sim.Now() + p.Latency.Sample(w.netRand)
-	for k := 0; p.Loss > 0 && w.netRand.Float64() < p.Loss; k++ {
-		if w.opt.Mode.Reliability != Reliable {
-			w.drop(m, "lost")
+	if ch.cut {
+		w.hold(ch, l, m, "partitioned")
+		return
+	}
+	sent := w.sim.Now()
+	if l.bandwidth > 0 {
+		// The message leaves once the ones before it have: it is on the
+		// wire when its last byte is.
+		start := sim.Max(sent, ch.sendFreeAt)
+		ch.sendFreeAt = start + sim.Time(float64(size)/l.bandwidth*float64(sim.Second))
+		sent = ch.sendFreeAt
+	}
+	var arrival sim.Time
+	for range fragments {
+		at, ok := w.carry(ch, l, sent)
+		if !ok {
+			w.drop(m, w.lostReason(fragments))
 			return
 		}
-		arrival += rto(k)
+		arrival = sim.Max(arrival, at)
 	}
-	w.schedule(ch, m, arrival)
-	if p.Duplicate > 0 && w.netRand.Float64() < p.Duplicate {
-		w.schedule(ch, m, arrival+p.Latency.Sample(w.netRand))
+	if fragments > 1 {
+		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(m.From), Peer: uint64(m.To), Msg: m.Type.String(), Index: uint64(fragments), Detail: "fragmented"})
+	}
+	w.schedule(ch, l, m, arrival)
+	if l.duplicate > 0 && w.netRand.Float64() < l.duplicate {
+		w.schedule(ch, l, m, arrival+l.latency.Sample(w.netRand))
 	}
 }
 
-func (w *World) schedule(ch *channel, m raft.Message, arrival sim.Time) {
-	if !w.opt.Mode.Unordered {
+func (w *World) lostReason(fragments int) string {
+	if fragments > 1 {
+		return "lost (a fragment of " + strconv.Itoa(fragments) + ")"
+	}
+	return "lost"
+}
+
+// carry sends one packet (a message or a fragment) put on the wire at sent
+// and returns when it arrives, retransmitting lost transmissions as the
+// channel's reliability allows; ok is false if it was abandoned.
+func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival sim.Time, ok bool) {
+	arrival = sent + l.latency.Sample(w.netRand)
+	var elapsed sim.Time
+	for k := 0; w.lost(ch, l); k++ {
+		wait := w.links.sctp.rto(k)
+		abandon := false
+		switch l.mode.Reliability {
+		case LimitRetransmits:
+			abandon = k >= l.mode.MaxRetransmits
+		case LimitLifetime:
+			// PR-SCTP timed reliability: the sender abandons a message
+			// whose lifetime is over when its timer would resend it.
+			abandon = elapsed+wait > l.mode.MaxPacketLifeTime
+		}
+		if abandon {
+			if !l.mode.Unordered {
+				// Later messages wait until the receiver learns of the
+				// abandonment (FORWARD-TSN), at the next timer expiry.
+				ch.lastArrival = sim.Max(ch.lastArrival, sent+elapsed+wait+l.latency.Sample(w.netRand))
+			}
+			return 0, false
+		}
+		elapsed += wait
+		arrival += wait
+	}
+	return arrival, true
+}
+
+// lost draws whether one transmission on the link is lost: with a
+// Gilbert-Elliott model the link's state moves first.
+func (w *World) lost(ch *channel, l *link) bool {
+	if g := l.burst; g != nil {
+		if ch.bad {
+			ch.bad = !(w.netRand.Float64() < g.PBadToGood)
+		} else {
+			ch.bad = w.netRand.Float64() < g.PGoodToBad
+		}
+		p := g.LossGood
+		if ch.bad {
+			p = g.LossBad
+		}
+		return p > 0 && w.netRand.Float64() < p
+	}
+	return l.loss > 0 && w.netRand.Float64() < l.loss
+}
+
+func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival sim.Time) {
+	if !l.mode.Unordered {
 		arrival = sim.Max(arrival, ch.lastArrival)
 		ch.lastArrival = arrival
 	}
 	from, to := w.tabs[m.From], w.tabs[m.To]
-	fromInc, toInc := from.inc, to.inc
+	fromInc, toInc, epoch := from.inc, to.inc, ch.epoch
 	w.sim.At(arrival, func() {
-		if from.inc != fromInc || to.inc != toInc || !to.alive {
+		if from.inc != fromInc || to.inc != toInc || !to.alive || ch.epoch != epoch {
 			w.drop(m, "channel closed")
 			return
 		}

@@ -28,6 +28,9 @@ type ChatClient struct {
 	outstanding bool
 	sentAt      sim.Time
 	flush       *sim.Timer
+	// chain is the flush timer's HTML nesting level: a flush armed by the
+	// previous flush is chained, one armed from a reply or a push is not.
+	chain int
 	// Sent counts commands sent, Acked lines appended.
 	Sent, Acked int
 }
@@ -42,15 +45,26 @@ func (c *ChatClient) Push(n int) {
 	for range n {
 		c.queue = append(c.queue, "c"+strconv.FormatUint(c.id, 10)+"-"+strconv.Itoa(len(c.queue)+c.Acked))
 	}
+	c.chain = 0
 	c.schedule(0)
 }
 
 // Pending returns how many lines are not yet appended.
 func (c *ChatClient) Pending() int { return len(c.queue) }
 
+// schedule arms the flush timer. It is a page timer like Raft's, so a
+// hidden tab's browser aligns and throttles it (timers.go).
 func (c *ChatClient) schedule(after sim.Time) {
+	w := c.tab.w
 	c.flush.Cancel()
-	c.flush = c.tab.w.sim.After(after, func() {
+	c.chain++
+	o := &w.opt.Browser
+	if o.Throttling && c.chain >= ChainedLevel && after < o.NestedClampMin {
+		after = o.NestedClampMin
+	}
+	now := w.sim.Now()
+	at := sim.Max(now, c.tab.wakeTime(now+after, c.chain))
+	c.flush = w.sim.At(at, func() {
 		c.flush = nil
 		c.tab.run(c.doFlush)
 	})
@@ -84,6 +98,7 @@ func (c *ChatClient) onResult(seq uint64, res raft.Result) {
 	if res.OK {
 		c.queue = c.queue[1:]
 		c.Acked++
+		c.chain = 0 // armed from a message handler: not chained
 		c.schedule(ChatFlushAfterOK)
 	}
 }

@@ -1,18 +1,23 @@
 package netmodel
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
 
 // ConnOptions configure connection set-up, ICE failure detection and the
-// signaling server.
-// The zero value keeps the first cut: every pair of tabs is connected from
-// the start and a link is never declared dead.
+// signaling server. The zero value keeps the first cut: every pair of tabs
+// is connected from the start, a link is never declared dead, and presence
+// follows PresenceCloseDelay and PresenceJoinDelay alone.
 type ConnOptions struct {
 	// Setup: a connection opens only after the signaling server has passed
 	// the offer and answer, plus SetupRTTsMin..SetupRTTsMax round trips of
-	// ICE, DTLS and SCTP set-up.
+	// ICE, DTLS and SCTP set-up. It also switches on ICE failure detection
+	// and the server's heartbeats (signaling.go).
 	Setup                      bool
 	SetupRTTsMin, SetupRTTsMax int
 	// SignalingLatency is the one-way delay between a tab and the server.
@@ -27,61 +32,408 @@ type ConnOptions struct {
 }
 
 // DefaultConnOptions returns the sourced defaults (facts §3, §5).
-func DefaultConnOptions() ConnOptions { return ConnOptions{} }
+func DefaultConnOptions() ConnOptions {
+	return ConnOptions{
+		Setup: true,
+		// facts §3 Setup (U): ICE 1-2 RTT + DTLS 2 + SCTP 2 + DCEP <= 1,
+		// about 4-6 RTTs after offer/answer.
+		SetupRTTsMin: 4,
+		SetupRTTsMax: 6,
+		// U: a WebSocket hop to a signaling server on the same network; the
+		// facts give no figure. 5 ms one way.
+		SignalingLatency: 5 * sim.Millisecond,
+		// facts §3 pion/ice (V): disconnected after 5 s with nothing
+		// received, failed after 5 + 25 = 30 s; Chrome and Firefox also
+		// fail at 30 s (V constants, timing U).
+		ICEDisconnected: 5 * sim.Second,
+		ICEFailed:       30 * sim.Second,
+		// facts §5 (V): PeerJS client pingInterval 5 s; server
+		// alive_timeout 90 s and expire_timeout 5 s.
+		PingInterval:  5 * sim.Second,
+		AliveTimeout:  90 * sim.Second,
+		ExpireTimeout: 5 * sim.Second,
+	}
+}
 
-func (o *ConnOptions) validate() error { return nil }
+func (o *ConnOptions) validate() error {
+	if !o.Setup {
+		return nil
+	}
+	switch {
+	case o.SetupRTTsMin < 0 || o.SetupRTTsMax < o.SetupRTTsMin:
+		return fmt.Errorf("connection: want 0 <= setup_rtts_min <= setup_rtts_max, got %d..%d", o.SetupRTTsMin, o.SetupRTTsMax)
+	case o.SignalingLatency < 0 || o.ExpireTimeout < 0:
+		return fmt.Errorf("connection: signaling_latency and expire_timeout must not be negative")
+	case o.ICEDisconnected < 0 || o.ICEFailed < o.ICEDisconnected:
+		return fmt.Errorf("connection: want 0 <= ice_disconnected <= ice_failed")
+	case o.PingInterval <= 0 || o.AliveTimeout <= 0:
+		return fmt.Errorf("connection: ping_interval and alive_timeout must be positive")
+	}
+	return nil
+}
 
-// SignalingDown stops the signaling server (an outage); SignalingUp
-// restarts it.
-func (w *World) SignalingDown() {}
+// connPhase is where a connection between two tabs is.
+type connPhase uint8
 
-// SignalingUp restarts the signaling server.
-func (w *World) SignalingUp() {}
+const (
+	connNew connPhase = iota
+	connConnecting
+	connOpen
+	connDisconnected
+	connClosed
+)
 
-// Blackhole cuts tab id off the network, both ways and from signaling,
-// without any close event (an unclean death as the peers see it). Heal
-// restores it.
-func (w *World) Blackhole(id raft.ID) {}
+var connPhaseNames = [...]string{"new", "connecting", "open", "disconnected", "closed"}
 
-// PathChange changes tab id's network path (a cellular IP change, a mesh
-// reroute): its connections stop working until an ICE restart, which needs
-// the signaling server.
-func (w *World) PathChange(id raft.ID) {}
-
-// ConnState returns the state of the connection between two tabs: "new",
-// "connecting", "open", "disconnected", "failed" or "closed".
-func (w *World) ConnState(a, b raft.ID) string { return "open" }
-
-// linkCut is told that the link from one tab to another was cut; linkHealed
-// that it works again.
-func (w *World) linkCut(from, to raft.ID)    {}
-func (w *World) linkHealed(from, to raft.ID) {}
+// conn is the connection between a pair of tabs (stored once, at [lo][hi]).
+type conn struct {
+	phase connPhase
+	gen   int // bumped by every attempt and close: stale callbacks check it
+	// pathBroken: a path change left the connection without a working
+	// candidate pair until an ICE restart.
+	pathBroken     bool
+	restartWaiting bool       // an ICE restart waits for the signaling server
+	iceTimer       *sim.Timer // the next ICE step of a dead connection
+	deadSince      sim.Time
+}
 
 // connState is the world's connection and signaling state.
-type connState struct{}
+type connState struct {
+	pairs [][]conn // [lo][hi]
+	open  []int    // open connections per tab (the WebRTC exemption)
+	rand  *rand.Rand
+	sig   signaling
+}
 
-func (w *World) initConns() {}
+func (w *World) initConns() {
+	if !w.opt.Conn.Setup {
+		return
+	}
+	n := w.opt.Nodes
+	w.conns.pairs = make([][]conn, n+1)
+	for i := range w.conns.pairs {
+		w.conns.pairs[i] = make([]conn, n+1)
+	}
+	w.conns.open = make([]int, n+1)
+	w.conns.rand = w.sim.Rand("conn")
+	w.initSignaling()
+}
 
-// connSend sends m over the connection between its two tabs. In this first
-// cut every pair of tabs is connected from the start.
-func (w *World) connSend(m raft.Message) { w.transmit(m) }
+func (w *World) pair(a, b raft.ID) *conn {
+	if a > b {
+		a, b = b, a
+	}
+	return &w.conns.pairs[a][b]
+}
+
+// ConnState returns the state of the connection between two tabs: "new",
+// "connecting", "open", "disconnected" or "closed". Without connection
+// set-up every pair of open tabs is "open".
+func (w *World) ConnState(a, b raft.ID) string {
+	if !w.opt.Conn.Setup {
+		if w.tabs[a].alive && w.tabs[b].alive {
+			return "open"
+		}
+		return "closed"
+	}
+	return connPhaseNames[w.pair(a, b).phase]
+}
+
+// connSend sends m over the connection between its two tabs, opening one
+// first if there is none.
+func (w *World) connSend(m raft.Message) {
+	if !w.opt.Conn.Setup {
+		w.transmit(m)
+		return
+	}
+	c := w.pair(m.From, m.To)
+	switch c.phase {
+	case connOpen, connDisconnected:
+		if c.pathBroken {
+			w.hold(&w.chans[m.From][m.To], w.link(m.From, m.To), m, "path changed")
+			return
+		}
+		w.transmit(m)
+	case connConnecting:
+		w.drop(m, "not connected")
+	default:
+		// PeerJS's DataConnection.send refuses before "open"; the host
+		// starts a connection and Raft sends again later.
+		w.drop(m, "not connected")
+		w.connect(m.From, m.To)
+	}
+}
+
+func (w *World) connTrace(a, b raft.ID, what string) {
+	w.Fault(a, "conn "+strconv.Itoa(int(b))+" "+what)
+}
+
+// connect starts a connection from a to b: the offer goes through the
+// signaling server, the answer comes back, then ICE, DTLS and SCTP take a
+// few round trips.
+func (w *World) connect(a, b raft.ID) {
+	c := w.pair(a, b)
+	c.phase, c.pathBroken, c.restartWaiting = connConnecting, false, false
+	c.gen++
+	gen := c.gen
+	w.connTrace(a, b, "connecting")
+	o := &w.opt.Conn
+	// Give up if nothing opens within the ICE failure timeout after the
+	// signaling exchange could have happened: the next send retries.
+	w.sim.After(4*o.SignalingLatency+o.ICEFailed, func() {
+		if c.gen == gen && c.phase == connConnecting {
+			w.closeConn(a, b, "set-up failed")
+		}
+	})
+	w.signal(a, b, func() {
+		// The offer reached b's page; its JavaScript answers (a frozen
+		// page answers when thawed).
+		w.tabs[b].run(func() {
+			if c.gen != gen {
+				return
+			}
+			w.signal(b, a, func() {
+				w.tabs[a].run(func() {
+					if c.gen == gen {
+						w.iceConnect(a, b, gen)
+					}
+				})
+			})
+		})
+	})
+}
+
+// iceConnect runs ICE, DTLS and SCTP set-up once both descriptions are
+// known: a uniform number of round trips, if packets pass both ways.
+func (w *World) iceConnect(a, b raft.ID, gen int) {
+	o := &w.opt.Conn
+	c := w.pair(a, b)
+	rtts := o.SetupRTTsMin + w.conns.rand.IntN(o.SetupRTTsMax-o.SetupRTTsMin+1)
+	rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
+	w.sim.After(sim.Time(rtts)*rtt, func() {
+		if c.gen != gen || c.phase != connConnecting || !w.tabs[a].alive || !w.tabs[b].alive {
+			return
+		}
+		if w.linkDead(a, b) {
+			return // ICE checks keep failing; the set-up timeout closes it
+		}
+		c.phase = connOpen
+		w.connTrace(a, b, "open")
+		w.openChanged(a, 1)
+		w.openChanged(b, 1)
+	})
+}
+
+// openChanged counts a tab's open connections; the first one to open and
+// the last one to close change its timer throttling (facts §1
+// webrtcExemptIntensive: the exemption is held while a channel is open).
+func (w *World) openChanged(id raft.ID, delta int) {
+	before := w.conns.open[id] > 0
+	w.conns.open[id] += delta
+	if (w.conns.open[id] > 0) != before && w.tabs[id].alive {
+		w.tabs[id].retime()
+	}
+}
+
+// closeConn closes the connection between a and b: both channels close and
+// what they held or had in flight is lost.
+func (w *World) closeConn(a, b raft.ID, why string) {
+	c := w.pair(a, b)
+	wasOpen := c.phase == connOpen || c.phase == connDisconnected
+	c.phase, c.pathBroken, c.restartWaiting = connClosed, false, false
+	c.gen++
+	c.iceTimer.Cancel()
+	c.iceTimer = nil
+	w.closeChannel(a, b)
+	w.closeChannel(b, a)
+	w.connTrace(a, b, "closed: "+why)
+	if wasOpen {
+		w.openChanged(a, -1)
+		w.openChanged(b, -1)
+	}
+}
+
+// linkDead reports whether packets fail to pass between a and b in either
+// direction: ICE needs both (a check and its response).
+func (w *World) linkDead(a, b raft.ID) bool {
+	return w.chans[a][b].cut || w.chans[b][a].cut || w.pair(a, b).pathBroken
+}
 
 // tabClosed is told that tab id closed cleanly: its datachannels close,
 // and the peers see the close event at once.
 func (w *World) tabClosed(id raft.ID) {
 	for i := 1; i <= w.opt.Nodes; i++ {
-		w.chans[id][i] = channel{cut: w.chans[id][i].cut}
-		w.chans[i][id] = channel{cut: w.chans[i][id].cut}
+		if raft.ID(i) == id {
+			continue
+		}
+		if !w.opt.Conn.Setup {
+			w.closeChannel(id, raft.ID(i))
+			w.closeChannel(raft.ID(i), id)
+			continue
+		}
+		if c := w.pair(id, raft.ID(i)); c.phase != connNew && c.phase != connClosed {
+			w.closeConn(id, raft.ID(i), "peer closed")
+		}
+	}
+	if w.opt.Conn.Setup {
+		w.tabGone(id)
 	}
 }
 
 // hasOpenChannel reports whether tab id has at least one open datachannel
 // (which exempts it from intensive timer throttling in Chrome).
 func (w *World) hasOpenChannel(id raft.ID) bool {
+	if w.opt.Conn.Setup {
+		return w.conns.open[id] > 0
+	}
 	for i := 1; i <= w.opt.Nodes; i++ {
 		if raft.ID(i) != id && w.tabs[i].alive && w.tabs[id].alive {
 			return true
 		}
 	}
 	return false
+}
+
+// linkCut is told that the link from one tab to another was cut: ICE on
+// that pair starts to time out.
+func (w *World) linkCut(from, to raft.ID) {
+	if w.opt.Conn.Setup {
+		w.iceWatch(from, to)
+	}
+}
+
+// linkHealed is told that the link from one tab to another works again.
+func (w *World) linkHealed(from, to raft.ID) {
+	if !w.opt.Conn.Setup {
+		return
+	}
+	c := w.pair(from, to)
+	if w.linkDead(from, to) || c.iceTimer == nil {
+		return
+	}
+	c.iceTimer.Cancel()
+	c.iceTimer = nil
+	if c.phase == connDisconnected {
+		c.phase = connOpen
+		w.connTrace(from, to, "open again")
+	}
+}
+
+// iceWatch starts ICE's timeouts on a connection that stopped hearing its
+// peer: disconnected after ICEDisconnected, failed (and closed by the host,
+// as pion would not) after ICEFailed, unless packets pass again before.
+func (w *World) iceWatch(a, b raft.ID) {
+	c := w.pair(a, b)
+	if (c.phase != connOpen && c.phase != connDisconnected) || c.iceTimer != nil {
+		return
+	}
+	o := &w.opt.Conn
+	c.deadSince = w.sim.Now()
+	c.iceTimer = w.sim.After(o.ICEDisconnected, func() {
+		c.phase = connDisconnected
+		w.connTrace(a, b, "disconnected")
+		if c.pathBroken {
+			w.iceRestart(a, b)
+		}
+		c.iceTimer = w.sim.At(c.deadSince+o.ICEFailed, func() {
+			c.iceTimer = nil
+			w.closeConn(a, b, "ice failed")
+		})
+	})
+}
+
+// Blackhole cuts tab id off the network, both ways and from signaling,
+// without any close event (an unclean death as the peers see it). Heal
+// restores it.
+func (w *World) Blackhole(id raft.ID) {
+	var cut [][2]raft.ID
+	for i := 1; i <= w.opt.Nodes; i++ {
+		if raft.ID(i) == id {
+			continue
+		}
+		for _, l := range [][2]raft.ID{{id, raft.ID(i)}, {raft.ID(i), id}} {
+			if ch := &w.chans[l[0]][l[1]]; !ch.cut {
+				ch.cut = true
+				cut = append(cut, l)
+			}
+		}
+	}
+	w.Fault(id, "blackhole")
+	if w.opt.Conn.Setup {
+		w.conns.sig.blackholed[id] = true
+	}
+	for _, l := range cut {
+		w.linkCut(l[0], l[1])
+	}
+}
+
+// PathChange changes tab id's network path (a cellular IP change, a mesh
+// reroute): its connections stop carrying packets until an ICE restart,
+// which goes through the signaling server once ICE notices (after
+// ICEDisconnected). Without connection set-up it does nothing but trace.
+func (w *World) PathChange(id raft.ID) {
+	w.Fault(id, "path change")
+	if !w.opt.Conn.Setup {
+		return
+	}
+	for i := 1; i <= w.opt.Nodes; i++ {
+		if raft.ID(i) == id {
+			continue
+		}
+		c := w.pair(id, raft.ID(i))
+		switch c.phase {
+		case connOpen, connDisconnected:
+			c.pathBroken = true
+			w.iceWatch(id, raft.ID(i))
+		case connConnecting:
+			w.closeConn(id, raft.ID(i), "path changed during set-up")
+		}
+	}
+}
+
+// iceRestart renegotiates a connection whose path broke: a new offer and
+// answer through the signaling server, then ICE checks on the new path
+// (2 round trips; DTLS and SCTP survive). While the server is down the
+// restart waits for it.
+func (w *World) iceRestart(a, b raft.ID) {
+	c := w.pair(a, b)
+	if !w.signalingReachable(a) || !w.signalingReachable(b) {
+		c.restartWaiting = true
+		return
+	}
+	c.restartWaiting = false
+	gen := c.gen
+	w.connTrace(a, b, "ice restart")
+	w.signal(a, b, func() {
+		w.signal(b, a, func() {
+			rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
+			w.sim.After(2*rtt, func() {
+				if c.gen != gen || !c.pathBroken {
+					return
+				}
+				c.pathBroken = false
+				if w.linkDead(a, b) {
+					return // the links themselves are cut: ICE still fails
+				}
+				c.iceTimer.Cancel()
+				c.iceTimer = nil
+				c.phase = connOpen
+				w.connTrace(a, b, "open again")
+				w.releaseHeld(a, b)
+				w.releaseHeld(b, a)
+			})
+		})
+	})
+}
+
+// restartWaiting resumes the ICE restarts that waited for the server.
+func (w *World) resumeRestarts() {
+	n := w.opt.Nodes
+	for a := 1; a <= n; a++ {
+		for b := a + 1; b <= n; b++ {
+			if c := &w.conns.pairs[a][b]; c.restartWaiting {
+				w.iceRestart(raft.ID(a), raft.ID(b))
+			}
+		}
+	}
 }

@@ -238,6 +238,9 @@ func (t *Tab) scheduleMembership(after sim.Time) {
 // were pending before it.
 func (t *Tab) membershipRound() int {
 	w := t.w
+	if !w.presenceReadable(t.ID) {
+		return 0 // the peer list cannot be read now (signaling.go)
+	}
 	voters := t.node.Status().Voters
 	member := make([]bool, w.opt.Nodes+1)
 	for _, id := range voters {

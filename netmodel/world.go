@@ -265,6 +265,10 @@ func (w *World) Restart(id raft.ID) error {
 	if err := t.boot(nil); err != nil {
 		return err
 	}
+	if w.opt.Conn.Setup {
+		w.tabBack(id) // signaling.go: heartbeats and registration
+		return nil
+	}
 	inc := t.inc
 	w.sim.After(w.opt.PresenceJoinDelay, func() {
 		if t.inc == inc {

@@ -119,11 +119,11 @@ func TestUnreliableChannelLosesAndReorders(t *testing.T) {
 }
 
 func TestRTOBacksOffToTheCap(t *testing.T) {
-	assert.Equal(t, 400*sim.Millisecond, rto(0))
-	assert.Equal(t, 800*sim.Millisecond, rto(1))
-	assert.Equal(t, 1600*sim.Millisecond, rto(2))
-	assert.Equal(t, 3*sim.Second, rto(3))
-	assert.Equal(t, 3*sim.Second, rto(10))
+	assert.Equal(t, 400*sim.Millisecond, sctpTimers["chrome"].rto(0))
+	assert.Equal(t, 800*sim.Millisecond, sctpTimers["chrome"].rto(1))
+	assert.Equal(t, 1600*sim.Millisecond, sctpTimers["chrome"].rto(2))
+	assert.Equal(t, 3*sim.Second, sctpTimers["chrome"].rto(3))
+	assert.Equal(t, 3*sim.Second, sctpTimers["chrome"].rto(10))
 }
 
 func TestPartitionHoldsReliableMessagesUntilHeal(t *testing.T) {

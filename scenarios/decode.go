@@ -43,7 +43,7 @@ var timeType = reflect.TypeOf(sim.Time(0))
 
 // yamlDecoder lets a type decode itself from a node.
 type yamlDecoder interface {
-	decodeYAML(n *yaml.Node) error
+	decodeYAML(d *decoder, n *yaml.Node, field string) error
 }
 
 func (d *decoder) errAt(n *yaml.Node, field, format string, args ...any) error {
@@ -68,7 +68,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
 	}
 	if v.CanAddr() {
 		if u, ok := v.Addr().Interface().(yamlDecoder); ok {
-			if err := u.decodeYAML(n); err != nil {
+			if err := u.decodeYAML(d, n, field); err != nil {
+				var positioned *Error
+				if errors.As(err, &positioned) {
+					return err
+				}
 				return d.errAt(n, field, "%v", err)
 			}
 			return nil

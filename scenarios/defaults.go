@@ -10,6 +10,12 @@ import (
 // Default returns a scenario holding every default. This is the one place
 // defaults are set; the README's scenario reference lists the same values.
 func Default() *Scenario {
+	sc := defaultCore()
+	defaultWorld3(sc)
+	return sc
+}
+
+func defaultCore() *Scenario {
 	return &Scenario{
 		Cluster: Cluster{
 			Nodes:           5,
@@ -24,7 +30,7 @@ func Default() *Scenario {
 		},
 		World: World{
 			Profile:     "loopback",
-			Datachannel: netmodel.OrderedReliable.String(),
+			Datachannel: Datachannel{Mode: netmodel.OrderedReliable},
 			// CPU time per handled message or timer (U: a modern browser
 			// handles a small datachannel message in well under a
 			// millisecond; calibrated per profile later).
@@ -90,6 +96,16 @@ func (f *Fault) actionName() string {
 		return "heal"
 	case f.Loss != nil:
 		return "loss"
+	case f.Visibility != nil:
+		return "visibility"
+	case f.Discard != nil:
+		return "discard"
+	case f.Signaling != "":
+		return "signaling-" + f.Signaling
+	case f.Blackhole != nil:
+		return "blackhole"
+	case f.PathChange != nil:
+		return "path-change"
 	}
 	return "fault"
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +43,7 @@ func randomFaultScenario(seed uint64) *Scenario {
 	}
 	c.MaxInflight = 1 + r.IntN(8)
 	if r.IntN(2) == 0 {
-		sc.World.Datachannel = "unordered-unreliable"
+		sc.World.Datachannel = Datachannel{Mode: netmodel.UnorderedUnreliable}
 	}
 	at := func(t sim.Time) Trigger { return Trigger{At: &t} }
 	loss, dup := r.Float64()*0.3, r.Float64()*0.1
@@ -114,5 +115,107 @@ func TestRandomFaultsKeepRaftSafeAndLive(t *testing.T) {
 		require.NotNil(t, res.Measures["leader"], "seed %d: no leader within %v of the final heal (nodes %d, %+v)", seed, propertyLeaderBound, sc.Cluster.Nodes, sc.Cluster)
 		require.LessOrEqual(t, *res.Measures["leader"], propertyLeaderBound.Seconds())
 		require.NotNil(t, res.Measures["committed"], "seed %d: leader at +%.3fs but no commit within %v (nodes %d, %+v, world %+v)", seed, *res.Measures["leader"], propertyCommitBound, sc.Cluster.Nodes, sc.Cluster, sc.World)
+	}
+}
+
+// randomWorldScenario is randomFaultScenario with every effect of the
+// realistic world switched on at random: a random profile and datachannel
+// mode (partially reliable ones included), small message sizes, tabs
+// hidden, frozen and discarded by fault steps and by the random visibility
+// process, signaling outages, path changes and blackholed tabs, storage
+// write costs; the final heal also thaws every tab and brings signaling
+// back.
+func randomWorldScenario(seed uint64) *Scenario {
+	sc := randomFaultScenario(seed)
+	sc.Name = fmt.Sprintf("world-property-%d", seed)
+	r := rand.New(rand.NewPCG(seed, 0x3041d))
+	n := sc.Cluster.Nodes
+	sc.World.Profile = []string{"loopback", "lan", "wifi", "lte", "degraded-mesh"}[r.IntN(5)]
+	mode := netmodel.ChannelMode{Unordered: r.IntN(2) == 0}
+	switch r.IntN(3) {
+	case 1:
+		mode.Reliability, mode.MaxRetransmits = netmodel.LimitRetransmits, r.IntN(4)
+	case 2:
+		mode.Reliability, mode.MaxPacketLifeTime = netmodel.LimitLifetime, sim.Time(50+r.IntN(1000))*sim.Millisecond
+	}
+	sc.World.Datachannel = Datachannel{Mode: mode}
+	sc.World.MaxMessageSize = Bytes(1<<10 + r.IntN(16<<10))
+	if r.IntN(2) == 0 {
+		sc.World.SCTP = "pion"
+	}
+	if r.IntN(3) == 0 {
+		sc.Browser.WebRTCExemption = false
+	}
+	if r.IntN(2) == 0 {
+		sc.Browser.Visibility = Visibility{MeanForeground: sim.Time(2+r.IntN(20)) * sim.Second, MeanHidden: sim.Time(1+r.IntN(10)) * sim.Second}
+	}
+	at := func(t sim.Time) Trigger { return Trigger{At: &t} }
+	node := func() []uint64 { return []uint64{uint64(1 + r.IntN(n))} }
+	var faults []Fault
+	for t := sim.Time(r.IntN(3000)) * sim.Millisecond; t < faultPhase; {
+		end := min(t+sim.Time(500+r.IntN(8000))*sim.Millisecond, faultPhase)
+		switch r.IntN(6) {
+		case 0:
+			faults = append(faults,
+				Fault{Name: "hide", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: node()}, State: "hidden"}},
+				Fault{Name: "show", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
+		case 1:
+			faults = append(faults,
+				Fault{Name: "freeze", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: node()}, State: "frozen"}},
+				Fault{Name: "thaw", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
+		case 2:
+			faults = append(faults, Fault{Name: "discard", Trigger: at(t), Discard: &DiscardAction{Target: Target{Nodes: node()}, ReloadAfter: end - t}})
+		case 3:
+			faults = append(faults,
+				Fault{Name: "outage", Trigger: at(t), Signaling: "down"},
+				Fault{Name: "back", Trigger: at(end), Signaling: "up"})
+		case 4:
+			faults = append(faults, Fault{Name: "path-change", Trigger: at(t), PathChange: &Target{Nodes: node()}})
+		case 5:
+			faults = append(faults,
+				Fault{Name: "blackhole", Trigger: at(t), Blackhole: &Target{Nodes: node()}},
+				Fault{Name: "heal", Trigger: at(end), Heal: true})
+		}
+		t = end + sim.Time(r.IntN(2000))*sim.Millisecond
+	}
+	heal := faultPhase + sim.Millisecond
+	faults = append(faults,
+		Fault{Name: "signaling-back", Trigger: at(heal), Signaling: "up"},
+		Fault{Name: "all-foreground", Trigger: at(heal), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
+	// The world faults go before the final heal steps, so the heal runs last.
+	final := len(sc.Faults) - 3
+	sc.Faults = append(append(append([]Fault{}, sc.Faults[:final]...), faults...), sc.Faults[final:]...)
+	sc.fillDefaults()
+	return sc
+}
+
+// TestRealisticWorldKeepsRaftSafeAndLive: with every effect of the
+// realistic world on, over 500 seeds, safety holds and, after the final
+// heal, a leader is elected and a new proposal commits within the bounds.
+func TestRealisticWorldKeepsRaftSafeAndLive(t *testing.T) {
+	seeds := propertySeeds
+	if testing.Short() {
+		seeds = 50
+	}
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		sc := randomWorldScenario(seed)
+		require.NoError(t, sc.Validate(), "seed %d", seed)
+		res, err := Run(sc, seed, RunOptions{})
+		require.NoError(t, err)
+		require.Equal(t, "ok", res.Safety, "seed %d: %s", seed, res.Violation)
+		require.NotNil(t, res.Measures["leader"], "seed %d: no leader within %v of the final heal (nodes %d, %+v, world %+v)", seed, propertyLeaderBound, sc.Cluster.Nodes, sc.Cluster, sc.World)
+		require.NotNil(t, res.Measures["committed"], "seed %d: leader at +%.3fs but no commit within %v (nodes %d, %+v, world %+v)", seed, *res.Measures["leader"], propertyCommitBound, sc.Cluster.Nodes, sc.Cluster, sc.World)
+	}
+}
+
+// The realistic world stays deterministic: same seed, same trace hash.
+func TestRealisticWorldIsDeterministic(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		sc := randomWorldScenario(seed)
+		a, err := Run(sc, seed, RunOptions{})
+		require.NoError(t, err)
+		b, err := Run(sc, seed, RunOptions{})
+		require.NoError(t, err)
+		require.Equal(t, a.TraceHash, b.TraceHash, "seed %d", seed)
 	}
 }

@@ -124,12 +124,10 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 	if sc.World.Duplicate != nil {
 		prof.Duplicate = *sc.World.Duplicate
 	}
-	mode, _ := netmodel.ParseChannelMode(sc.World.Datachannel) // checked by validate
 	c := sc.Cluster
-	return netmodel.Options{
+	o := netmodel.Options{
 		Nodes:                  c.Nodes,
 		Profile:                prof,
-		Mode:                   mode,
 		Bootstrap:              netmodel.Bootstrap(c.Bootstrap),
 		PresenceMembership:     c.Membership == "presence",
 		HandlerCost:            sc.World.HandlerCost,
@@ -148,6 +146,8 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 			DeferCommitNotice:   c.DeferCommitNotice,
 		},
 	}
+	sc.worldOptions3(&o)
+	return o
 }
 
 // Run runs the scenario once with seed.
@@ -279,22 +279,26 @@ func (r *runner) complete(m *measureState) {
 	delete(r.waiting, m.Name)
 }
 
-// holds evaluates a measure's condition over the live tabs.
+// holds evaluates a measure's condition over the live tabs. A frozen tab
+// counts as not live: it cannot answer the harness's poll, and what it
+// last believed (leading, say) is stale.
 func (r *runner) holds(m *measureState) bool {
 	cond := m.Until
 	w := r.w
 	n := w.Nodes()
 	var live []raft.ID
 	leaders, followers := 0, 0
+	var leader raft.ID
 	for i := 1; i <= n; i++ {
 		st, alive := w.Status(raft.ID(i))
-		if !alive {
+		if !alive || w.Visibility(raft.ID(i)) == netmodel.Frozen {
 			continue
 		}
 		live = append(live, raft.ID(i))
 		switch st.Role {
 		case raft.Leader:
 			leaders++
+			leader = raft.ID(i)
 		case raft.Follower:
 			followers++
 		}
@@ -303,8 +307,7 @@ func (r *runner) holds(m *measureState) bool {
 	case CondLeader:
 		return leaders == 1
 	case CondNewLeader:
-		ls := w.Leaders()
-		return len(ls) == 1 && ls[0] != m.leaderAtStart
+		return leaders == 1 && leader != m.leaderAtStart
 	case CondPropagated:
 		want := r.sc.Workload.Chat.Lines
 		for _, id := range live {
@@ -381,6 +384,8 @@ func (r *runner) fault(f *Fault) {
 		w.Heal()
 	case f.Loss != nil:
 		w.SetLoss(f.Loss.Loss, f.Loss.Duplicate)
+	default:
+		r.worldFault(f)
 	}
 	r.dirty = true
 	r.happened(f.Name)

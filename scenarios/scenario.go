@@ -16,13 +16,16 @@ import (
 // Scenario is one scenario file. Every field has a default (see Default);
 // a file only says what differs.
 type Scenario struct {
-	Name        string    `yaml:"name"`
-	Description string    `yaml:"description"`
-	Cluster     Cluster   `yaml:"cluster"`
-	World       World     `yaml:"world"`
-	Workload    Workload  `yaml:"workload"`
-	Faults      []Fault   `yaml:"faults"`
-	Measures    []Measure `yaml:"measures"`
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description"`
+	Cluster     Cluster    `yaml:"cluster"`
+	World       World      `yaml:"world"`
+	Browser     Browser    `yaml:"browser"`
+	Storage     Storage    `yaml:"storage"`
+	Connection  Connection `yaml:"connection"`
+	Workload    Workload   `yaml:"workload"`
+	Faults      []Fault    `yaml:"faults"`
+	Measures    []Measure  `yaml:"measures"`
 	// Seed is the first seed; Seeds how many consecutive seeds to run.
 	Seed  uint64 `yaml:"seed"`
 	Seeds int    `yaml:"seeds"`
@@ -56,8 +59,19 @@ type Cluster struct {
 
 // World is the modeled network and browser.
 type World struct {
-	Profile     string `yaml:"profile"`
-	Datachannel string `yaml:"datachannel"`
+	Profile     string      `yaml:"profile"`
+	Datachannel Datachannel `yaml:"datachannel"`
+	// MaxMessageSize: larger messages are split into fragments.
+	MaxMessageSize Bytes `yaml:"max_message_size"`
+	// SCTP picks the retransmission timers: chrome or pion.
+	SCTP string `yaml:"sctp"`
+	// SendBufferLimit: a send that would queue more fails.
+	SendBufferLimit Bytes `yaml:"send_buffer_limit"`
+	// Bandwidth (bytes per second) and Burst override the profile's.
+	Bandwidth *Bytes `yaml:"bandwidth"`
+	Burst     *Burst `yaml:"burst"`
+	// Links override settings on single directed links.
+	Links []Link `yaml:"links"`
 	// HandlerCost is the CPU time of every handled message or timer.
 	HandlerCost sim.Time `yaml:"handler_cost"`
 	// Latency overrides the profile's one-way latency distribution.
@@ -106,6 +120,12 @@ type Fault struct {
 	Partition *PartitionAction `yaml:"partition"`
 	Heal      bool             `yaml:"heal"`
 	Loss      *LossAction      `yaml:"loss"`
+	// Browser and network faults (world.go).
+	Visibility *VisibilityAction `yaml:"visibility"`
+	Discard    *DiscardAction    `yaml:"discard"`
+	Signaling  string            `yaml:"signaling"`
+	Blackhole  *Target           `yaml:"blackhole"`
+	PathChange *Target           `yaml:"path_change"`
 }
 
 // Target picks the tabs a fault step acts on: the leader (if Leader), the
@@ -125,7 +145,7 @@ type Count struct {
 	Minority bool
 }
 
-func (c *Count) decodeYAML(n *yaml.Node) error {
+func (c *Count) decodeYAML(_ *decoder, n *yaml.Node, _ string) error {
 	if n.Value == "minority" {
 		c.Minority = true
 		return nil
@@ -285,9 +305,6 @@ func (sc *Scenario) Validate() error {
 	if _, err := netmodel.LookupProfile(sc.World.Profile); err != nil {
 		return sc.errAt("world.profile", "%v", err)
 	}
-	if _, err := netmodel.ParseChannelMode(sc.World.Datachannel); err != nil {
-		return sc.errAt("world.datachannel", "%v", err)
-	}
 	if l := sc.World.Latency; l != nil {
 		lat := netmodel.Latency{Dist: netmodel.DistKind(l.Dist), Mean: l.Mean, Jitter: l.Jitter}
 		if err := lat.Validate(); err != nil {
@@ -299,6 +316,9 @@ func (sc *Scenario) Validate() error {
 	}
 	if d := sc.World.Duplicate; d != nil && (*d < 0 || *d > 1) {
 		return sc.errAt("world.duplicate", "must be in [0, 1], got %v", *d)
+	}
+	if err := sc.validateWorld3(); err != nil {
+		return err
 	}
 	if sc.Seeds < 1 {
 		return sc.errAt("seeds", "must be at least 1, got %d", sc.Seeds)
@@ -375,13 +395,17 @@ func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
 		return err
 	}
 	actions := 0
-	for _, set := range []bool{f.Kill != nil, f.Restart != nil, f.Partition != nil, f.Heal, f.Loss != nil} {
+	for _, set := range []bool{f.Kill != nil, f.Restart != nil, f.Partition != nil, f.Heal, f.Loss != nil,
+		f.Visibility != nil, f.Discard != nil, f.Signaling != "", f.Blackhole != nil, f.PathChange != nil} {
 		if set {
 			actions++
 		}
 	}
 	if actions != 1 {
-		return sc.errAt(field, "a fault step needs exactly one action (kill, restart, partition, heal, loss), got %d", actions)
+		return sc.errAt(field, "a fault step needs exactly one action (kill, restart, partition, heal, loss, visibility, discard, signaling, blackhole, path_change), got %d", actions)
+	}
+	if err := sc.validateWorldFault(field, f); err != nil {
+		return err
 	}
 	n := sc.Cluster.Nodes
 	checkIDs := func(sub string, ids []uint64) error {

@@ -1,0 +1,236 @@
+package netmodel
+
+import (
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// The signaling server, modeled on PeerJS's (facts §5). With connection
+// set-up on, it introduces tabs (offer and answer pass through it), keeps
+// the peer list the leader's membership loop reads, and learns of tabs
+// through their WebSocket: a clean close at once (PresenceCloseDelay), a
+// silent death only when AliveTimeout passes without a heartbeat. Without
+// set-up (the first cut) presence follows PresenceCloseDelay and
+// PresenceJoinDelay alone, in world.go.
+
+// signaling is the server's state and each tab's socket.
+type signaling struct {
+	down       bool
+	blackholed []bool       // the tab's network is gone: its socket is silent
+	beat       []*sim.Timer // each tab's next heartbeat
+	beatChain  []int        // the heartbeat timer's nesting level
+	expiry     []*sim.Timer // the server drops the tab when this fires
+	// waiting holds messages sent while the server was down; PeerJS's
+	// client queues them until its socket opens again.
+	waiting []func()
+}
+
+func (w *World) initSignaling() {
+	n := w.opt.Nodes
+	s := &w.conns.sig
+	s.blackholed = make([]bool, n+1)
+	s.beat = make([]*sim.Timer, n+1)
+	s.beatChain = make([]int, n+1)
+	s.expiry = make([]*sim.Timer, n+1)
+	for i := 1; i <= n; i++ {
+		w.heard(raft.ID(i))
+		w.scheduleBeat(raft.ID(i))
+	}
+}
+
+// signalingReachable reports whether tab id can talk to the server now.
+func (w *World) signalingReachable(id raft.ID) bool {
+	s := &w.conns.sig
+	return !s.down && !s.blackholed[id] && w.tabs[id].alive
+}
+
+// presenceReadable reports whether tab id can read the server's peer list:
+// the leader does not change membership from a list it cannot read.
+func (w *World) presenceReadable(id raft.ID) bool {
+	return !w.opt.Conn.Setup || (w.signalingReachable(id) && w.present[id])
+}
+
+// signal sends a message (an offer, an answer) from one tab to another
+// through the server. While the server is down it waits for it. A message
+// for a tab the server does not list expires after ExpireTimeout; one for a
+// tab whose socket is silent is lost.
+func (w *World) signal(from, to raft.ID, deliver func()) {
+	o := &w.opt.Conn
+	if w.conns.sig.down {
+		w.conns.sig.waiting = append(w.conns.sig.waiting, func() { w.signal(from, to, deliver) })
+		return
+	}
+	if !w.signalingReachable(from) {
+		return
+	}
+	w.sim.After(o.SignalingLatency, func() {
+		s := &w.conns.sig
+		switch {
+		case s.down:
+			s.waiting = append(s.waiting, func() { w.signal(from, to, deliver) })
+		case !w.present[to]:
+			// EXPIRE after expire_timeout (facts §5); the sender's set-up
+			// then times out and a later send retries.
+			w.sim.After(o.ExpireTimeout, func() {
+				if w.tabs[from].alive {
+					w.connTrace(from, to, "offer expired")
+				}
+			})
+		default:
+			w.sim.After(o.SignalingLatency, func() {
+				if w.signalingReachable(to) {
+					deliver()
+				}
+			})
+		}
+	})
+}
+
+// scheduleBeat arms tab id's heartbeat: a self-re-arming setTimeout in
+// PeerJS (facts §5), so a chained timer, throttled as such when the tab is
+// hidden, and not run at all while it is frozen (the task waits).
+func (w *World) scheduleBeat(id raft.ID) {
+	s := &w.conns.sig
+	t := w.tabs[id]
+	s.beatChain[id]++
+	now := w.sim.Now()
+	at := sim.Max(now, t.wakeTime(now+w.opt.Conn.PingInterval, s.beatChain[id]))
+	s.beat[id] = w.sim.At(at, func() {
+		s.beat[id] = nil
+		inc := t.inc
+		t.run(func() {
+			if t.inc != inc || !t.alive {
+				return
+			}
+			if w.signalingReachable(id) {
+				w.sim.After(w.opt.Conn.SignalingLatency, func() {
+					if w.signalingReachable(id) {
+						w.heard(id)
+					}
+				})
+			}
+			w.scheduleBeat(id)
+		})
+	})
+}
+
+// heard tells the server it heard from tab id: it is listed, and dropped
+// if nothing more comes within AliveTimeout (facts §5 alive_timeout 90 s;
+// PeerJS checks every 300 ms, which is within the model's resolution).
+func (w *World) heard(id raft.ID) {
+	s := &w.conns.sig
+	if !w.present[id] {
+		w.present[id] = true
+		w.Fault(id, "signaling lists")
+	}
+	s.expiry[id].Cancel()
+	s.expiry[id] = w.sim.After(w.opt.Conn.AliveTimeout, func() {
+		s.expiry[id] = nil
+		w.present[id] = false
+		w.Fault(id, "signaling drops (no heartbeat)")
+	})
+}
+
+// tabGone is told that tab id closed cleanly: its socket closed, so its
+// heartbeats stop; world.Kill removes it from the list.
+func (w *World) tabGone(id raft.ID) {
+	s := &w.conns.sig
+	s.beat[id].Cancel()
+	s.beat[id] = nil
+	s.expiry[id].Cancel()
+	s.expiry[id] = nil
+}
+
+// tabBack is told that tab id reopened: it registers after
+// PresenceJoinDelay if it can reach the server (otherwise when the server
+// returns or its network heals) and starts its heartbeat.
+func (w *World) tabBack(id raft.ID) {
+	s := &w.conns.sig
+	t := w.tabs[id]
+	inc := t.inc
+	s.beatChain[id] = 0
+	w.scheduleBeat(id)
+	w.sim.After(w.opt.PresenceJoinDelay, func() {
+		if t.inc == inc && w.signalingReachable(id) {
+			w.heard(id)
+		}
+	})
+}
+
+// SignalingDown stops the signaling server (an outage). Established
+// datachannels survive (facts §5: PeerJS's disconnect "does not close any
+// active connections", V); new connections, ICE restarts and presence wait
+// until it returns.
+func (w *World) SignalingDown() {
+	w.Fault(0, "signaling down")
+	if !w.opt.Conn.Setup {
+		return
+	}
+	s := &w.conns.sig
+	s.down = true
+	for i := 1; i <= w.opt.Nodes; i++ {
+		s.expiry[i].Cancel()
+		s.expiry[i] = nil
+	}
+}
+
+// SignalingUp restarts the signaling server. It starts with an empty peer
+// list; every tab that can reach it reconnects and registers after
+// PresenceJoinDelay (PeerJS's reconnect re-registers the old id), a frozen
+// tab only once thawed. Queued offers and waiting ICE restarts proceed.
+func (w *World) SignalingUp() {
+	w.Fault(0, "signaling up")
+	if !w.opt.Conn.Setup || !w.conns.sig.down {
+		return
+	}
+	s := &w.conns.sig
+	s.down = false
+	for i := 1; i <= w.opt.Nodes; i++ {
+		w.present[i] = false
+	}
+	for i := 1; i <= w.opt.Nodes; i++ {
+		w.reregister(raft.ID(i))
+	}
+	waiting := s.waiting
+	s.waiting = nil
+	for _, fn := range waiting {
+		fn()
+	}
+	w.resumeRestarts()
+}
+
+// reregister reconnects tab id's socket after PresenceJoinDelay; the
+// reconnect is page JavaScript, so a frozen tab does it when thawed.
+func (w *World) reregister(id raft.ID) {
+	t := w.tabs[id]
+	if !t.alive {
+		return
+	}
+	inc := t.inc
+	register := func() {
+		if t.inc == inc && w.signalingReachable(id) {
+			w.heard(id)
+		}
+	}
+	w.sim.After(w.opt.PresenceJoinDelay, func() {
+		if t.frozen() {
+			t.run(register)
+			return
+		}
+		register()
+	})
+}
+
+// healSignaling reconnects the sockets of blackholed tabs (Heal).
+func (w *World) healSignaling() {
+	if !w.opt.Conn.Setup {
+		return
+	}
+	s := &w.conns.sig
+	for i := 1; i <= w.opt.Nodes; i++ {
+		if s.blackholed[i] {
+			s.blackholed[i] = false
+			w.reregister(raft.ID(i))
+		}
+	}
+}
