@@ -60,8 +60,11 @@ type Safety struct {
 	entries      map[entryKey]entryInfo
 	leaders      []leaderInfo // by node id; term 0: not leading
 	// committed[i] is the term of the entry committed at index i (0:
-	// none known); applied[i] the hash of the entry applied there.
-	committed []uint64
+	// none known), and commitTerm[i] the earliest term in which a node was
+	// seen to commit it (a leader commits first, in its own term);
+	// applied[i] the hash of the entry applied there.
+	committed  []uint64
+	commitTerm []uint64
 	applied   []uint64
 	appliedBy []raft.ID
 }
@@ -125,7 +128,7 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 		if !ok {
 			continue
 		}
-		if err := s.commit(node, i, t); err != nil {
+		if err := s.commit(node, i, t, cur.Term); err != nil {
 			return err
 		}
 	}
@@ -150,26 +153,35 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 	return nil
 }
 
-func (s *Safety) commit(node raft.ID, i, term uint64) error {
+// commit records that node committed the entry of term `term` at index i
+// while in term commitTerm. Leader completeness binds the leaders of terms
+// after the one in which the entry was committed, not after the entry's
+// own term: a stale leader of an earlier term may lack an entry of a still
+// earlier term that a later leader committed.
+func (s *Safety) commit(node raft.ID, i, term, commitTerm uint64) error {
 	for uint64(len(s.committed)) <= i {
 		s.committed = append(s.committed, 0)
+		s.commitTerm = append(s.commitTerm, 0)
 	}
 	switch s.committed[i] {
 	case term:
-		return nil
+		if commitTerm >= s.commitTerm[i] {
+			return nil
+		}
+		s.commitTerm[i] = commitTerm
 	case 0:
-		s.committed[i] = term
+		s.committed[i], s.commitTerm[i] = term, commitTerm
 	default:
 		return &Violation{Property: StateMachineSafety, Nodes: []raft.ID{node}, Term: term, Index: i,
 			Detail: fmt.Sprintf("index committed with term %d here and term %d elsewhere", term, s.committed[i])}
 	}
 	for id, l := range s.leaders {
-		if l.term <= term {
+		if l.term <= commitTerm {
 			continue
 		}
 		if t, ok := l.log.Term(i); !ok || t != term {
 			return &Violation{Property: LeaderCompleteness, Nodes: []raft.ID{node, raft.ID(id)}, Term: l.term, Index: i,
-				Detail: fmt.Sprintf("entry committed in term %d is missing from the leader of term %d", term, l.term)}
+				Detail: fmt.Sprintf("entry of term %d committed in term %d is missing from the leader of term %d", term, commitTerm, l.term)}
 		}
 	}
 	return nil
@@ -179,13 +191,13 @@ func (s *Safety) commit(node raft.ID, i, term uint64) error {
 // earlier term.
 func (s *Safety) checkNewLeader(node raft.ID, cur raft.Status, log netmodel.LogReader) error {
 	for i := 1; i < len(s.committed); i++ {
-		ct := s.committed[i]
-		if ct == 0 || ct >= cur.Term {
+		et, ct := s.committed[i], s.commitTerm[i]
+		if et == 0 || ct >= cur.Term {
 			continue
 		}
-		if t, ok := log.Term(uint64(i)); !ok || t != ct {
+		if t, ok := log.Term(uint64(i)); !ok || t != et {
 			return &Violation{Property: LeaderCompleteness, Nodes: []raft.ID{node}, Term: cur.Term, Index: uint64(i),
-				Detail: fmt.Sprintf("new leader lacks the entry committed in term %d", ct)}
+				Detail: fmt.Sprintf("new leader lacks the entry of term %d committed in term %d", et, ct)}
 		}
 	}
 	return nil

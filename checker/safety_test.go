@@ -163,6 +163,35 @@ func TestSafetyAcceptsAValidHistory(t *testing.T) {
 	assert.Equal(t, noop(3, 2), c.logs[1].ents[2])
 }
 
+// A leader completeness regression the realistic world found (property
+// seed 358): a stale leader of term 4, cut off and not yet deposed, lacks
+// an entry of term 2 that the leader of term 5 commits. Leader
+// completeness binds leaders of terms after the commit (5), not after the
+// entry's own term (2), so this history is valid.
+func TestStaleLeaderNeedNotHoldAnOldEntryCommittedLater(t *testing.T) {
+	c := newCluster()
+	for i, st := range []step{
+		// Term 2: node 2 leads and appends an entry only node 3 receives.
+		{node: 2, role: L, term: 2, persist: ents(noop(1, 2), cmd(2, 2, "x"))},
+		{node: 3, role: F, term: 2, persist: ents(noop(1, 2), cmd(2, 2, "x"))},
+		// Term 4: node 1, whose log lacks it, is elected (by nodes 1 and 4
+		// of 4 and one more not shown) and then cut off.
+		{node: 1, role: L, term: 4, persist: ents(noop(1, 4))},
+		// Term 5: node 2 leads again, with node 3, and a third node commits
+		// index 2 (term 2) through its term-5 entry.
+		{node: 2, role: L, term: 5, persist: ents(noop(3, 5))},
+		{node: 3, role: F, term: 5, persist: ents(noop(3, 5))},
+		{node: 2, role: L, term: 5, commit: 3},
+	} {
+		require.NoError(t, c.do(st), "step %d: %+v", i, st)
+	}
+	// A leader of a later term than the commit must still hold the entry.
+	err := c.do(step{node: 4, role: L, term: 6, persist: ents(noop(1, 6))})
+	var v *checker.Violation
+	require.ErrorAs(t, err, &v)
+	assert.Equal(t, checker.LeaderCompleteness, v.Property)
+}
+
 func TestSafetyReportsViolations(t *testing.T) {
 	// Every history ends with the step that breaks the property; every
 	// earlier step must pass.

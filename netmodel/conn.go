@@ -185,6 +185,12 @@ func (w *World) connect(a, b raft.ID) {
 			w.closeConn(a, b, "set-up failed")
 		}
 	})
+	// EXPIRE: the peer is not listed; a later send tries again.
+	expired := func() {
+		if c.gen == gen && c.phase == connConnecting {
+			w.closeConn(a, b, "offer expired")
+		}
+	}
 	w.signal(a, b, func() {
 		// The offer reached b's page; its JavaScript answers (a frozen
 		// page answers when thawed).
@@ -198,9 +204,9 @@ func (w *World) connect(a, b raft.ID) {
 						w.iceConnect(a, b, gen)
 					}
 				})
-			})
+			}, expired)
 		})
-	})
+	}, expired)
 }
 
 // iceConnect runs ICE, DTLS and SCTP set-up once both descriptions are
@@ -404,6 +410,7 @@ func (w *World) iceRestart(a, b raft.ID) {
 	c.restartWaiting = false
 	gen := c.gen
 	w.connTrace(a, b, "ice restart")
+	failed := func() {} // the ICE failure timeout closes the connection
 	w.signal(a, b, func() {
 		w.signal(b, a, func() {
 			rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
@@ -422,8 +429,8 @@ func (w *World) iceRestart(a, b raft.ID) {
 				w.releaseHeld(a, b)
 				w.releaseHeld(b, a)
 			})
-		})
-	})
+		}, failed)
+	}, failed)
 }
 
 // restartWaiting resumes the ICE restarts that waited for the server.

@@ -52,12 +52,13 @@ func (w *World) presenceReadable(id raft.ID) bool {
 
 // signal sends a message (an offer, an answer) from one tab to another
 // through the server. While the server is down it waits for it. A message
-// for a tab the server does not list expires after ExpireTimeout; one for a
-// tab whose socket is silent is lost.
-func (w *World) signal(from, to raft.ID, deliver func()) {
+// for a tab the server does not list expires after ExpireTimeout and the
+// sender hears EXPIRE (expired runs); one for a tab whose socket is silent
+// is lost.
+func (w *World) signal(from, to raft.ID, deliver, expired func()) {
 	o := &w.opt.Conn
 	if w.conns.sig.down {
-		w.conns.sig.waiting = append(w.conns.sig.waiting, func() { w.signal(from, to, deliver) })
+		w.conns.sig.waiting = append(w.conns.sig.waiting, func() { w.signal(from, to, deliver, expired) })
 		return
 	}
 	if !w.signalingReachable(from) {
@@ -67,13 +68,12 @@ func (w *World) signal(from, to raft.ID, deliver func()) {
 		s := &w.conns.sig
 		switch {
 		case s.down:
-			s.waiting = append(s.waiting, func() { w.signal(from, to, deliver) })
+			s.waiting = append(s.waiting, func() { w.signal(from, to, deliver, expired) })
 		case !w.present[to]:
-			// EXPIRE after expire_timeout (facts §5); the sender's set-up
-			// then times out and a later send retries.
-			w.sim.After(o.ExpireTimeout, func() {
-				if w.tabs[from].alive {
-					w.connTrace(from, to, "offer expired")
+			// EXPIRE after expire_timeout (facts §5).
+			w.sim.After(o.ExpireTimeout+o.SignalingLatency, func() {
+				if w.signalingReachable(from) {
+					expired()
 				}
 			})
 		default:

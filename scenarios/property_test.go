@@ -113,7 +113,7 @@ func TestRandomFaultsKeepRaftSafeAndLive(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "ok", res.Safety, "seed %d: %s", seed, res.Violation)
 		require.NotNil(t, res.Measures["leader"], "seed %d: no leader within %v of the final heal (nodes %d, %+v)", seed, propertyLeaderBound, sc.Cluster.Nodes, sc.Cluster)
-		require.LessOrEqual(t, *res.Measures["leader"], propertyLeaderBound.Seconds())
+		require.LessOrEqual(t, *res.Measures["leader"], propertyLeaderBound.Seconds(), "seed %d", seed)
 		require.NotNil(t, res.Measures["committed"], "seed %d: leader at +%.3fs but no commit within %v (nodes %d, %+v, world %+v)", seed, *res.Measures["leader"], propertyCommitBound, sc.Cluster.Nodes, sc.Cluster, sc.World)
 	}
 }
