@@ -140,6 +140,21 @@ func (s sctpTiming) rto(k int) sim.Time {
 	return d
 }
 
+// nextRetransmission returns the first retransmission at or after now of
+// a packet first sent at sent and lost every time since.
+func (s sctpTiming) nextRetransmission(sent, now sim.Time) sim.Time {
+	t := sent
+	for k := 0; t < now; k++ {
+		d := s.rto(k)
+		if d == s.rtoMax {
+			// Backed off to the cap: every later timer is the cap.
+			return t + (now-t+d-1)/d*d
+		}
+		t += d
+	}
+	return t
+}
+
 // link is the effective setting of one directed link: the profile and the
 // mode, then every matching override.
 type link struct {
@@ -210,6 +225,7 @@ type channel struct {
 	cut         bool     // partitioned
 	held        []raft.Message
 	heldBytes   int
+	heldSince   sim.Time // when the oldest held message was sent
 	epoch       int      // bumped when the channel closes: in-flight messages die
 	sendFreeAt  sim.Time // with a bandwidth: when the sender's queue drains
 	bad         bool     // Gilbert-Elliott state
@@ -289,7 +305,9 @@ func (w *World) Heal() {
 }
 
 // releaseHeld sends what a reliable channel held, at SCTP's next
-// retransmission.
+// retransmission: the timer has been backing off since the oldest held
+// message was sent, so after a long cut it fires up to the backoff cap
+// after the heal, after a short one sooner.
 func (w *World) releaseHeld(from, to raft.ID) {
 	ch := &w.chans[from][to]
 	held := ch.held
@@ -298,7 +316,7 @@ func (w *World) releaseHeld(from, to raft.ID) {
 		return
 	}
 	l := w.link(from, to)
-	base := w.sim.Now() + sim.Time(w.netRand.Int64N(int64(w.links.sctp.rtoMax)))
+	base := w.links.sctp.nextRetransmission(ch.heldSince, w.sim.Now())
 	for _, m := range held {
 		w.schedule(ch, l, m, base+l.latency.Sample(w.netRand))
 	}
@@ -311,6 +329,9 @@ func (w *World) hold(ch *channel, l *link, m raft.Message, why string) {
 	if l.mode.Reliability != Reliable {
 		w.drop(m, why)
 		return
+	}
+	if len(ch.held) == 0 {
+		ch.heldSince = w.sim.Now()
 	}
 	ch.held = append(ch.held, m)
 	if w.opt.Channel.SendBufferLimit > 0 || l.bandwidth > 0 {
@@ -328,9 +349,10 @@ func (w *World) closeChannel(from, to raft.ID) {
 	*ch = channel{cut: ch.cut, epoch: ch.epoch + 1, bad: ch.bad}
 }
 
-// SetLoss changes the loss and duplication rates of every link.
+// SetLoss changes the loss and duplication rates of every link; a bursty
+// loss model gives way to the flat rate.
 func (w *World) SetLoss(loss, duplicate float64) {
-	w.opt.Profile.Loss, w.opt.Profile.Duplicate = loss, duplicate
+	w.opt.Profile.Loss, w.opt.Profile.Duplicate, w.opt.Profile.Burst = loss, duplicate, nil
 	w.initLinks()
 	w.Fault(0, fmt.Sprintf("loss %.3f dup %.3f", loss, duplicate))
 }

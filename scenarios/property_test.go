@@ -131,6 +131,11 @@ func randomWorldScenario(seed uint64) *Scenario {
 	r := rand.New(rand.NewPCG(seed, 0x3041d))
 	n := sc.Cluster.Nodes
 	sc.World.Profile = []string{"loopback", "lan", "wifi", "lte", "degraded-mesh"}[r.IntN(5)]
+	if r.IntN(2) == 0 || sc.World.Profile == "lte" || sc.World.Profile == "degraded-mesh" {
+		// An election timeout well above the path's round trips, as a
+		// deployment on such a network would choose.
+		sc.Cluster.ElectionTimeout = sim.Time(500+r.IntN(1000)) * sim.Millisecond
+	}
 	mode := netmodel.ChannelMode{Unordered: r.IntN(2) == 0}
 	switch r.IntN(3) {
 	case 1:

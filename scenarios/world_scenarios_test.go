@@ -123,11 +123,15 @@ func TestSignalingOutageKeepsChannelsButDelaysRemoval(t *testing.T) {
 		assert.Less(t, measure(t, res, "committed"), (up - down - sim.Second).Seconds(), "seed %d", seed)
 		// Node 5, closed during the outage, leaves the configuration only
 		// after the server is back.
+		kill := faultAt(t, events, "kill")
+		removed := false
 		for _, e := range events {
-			if e.Kind == sim.KindConfig && !slices.Contains(strings.Fields(e.Detail), "5") {
+			if e.Kind == sim.KindConfig && e.Time > kill && !slices.Contains(strings.Fields(e.Detail), "5") {
 				assert.GreaterOrEqual(t, e.Time, up, "seed %d: node 5 removed during the outage", seed)
+				removed = true
 			}
 		}
+		assert.True(t, removed, "seed %d: node 5 is removed once signaling is back", seed)
 		assert.Less(t, measure(t, res, "recovered"), 2.0, "seed %d: removed soon after signaling returns", seed)
 	}
 }
@@ -155,7 +159,26 @@ func TestMobileLTEIsSlowerThanLoopback(t *testing.T) {
 func TestMeshDegradedRecoversAfterHeal(t *testing.T) {
 	sc := load(t, "mesh-degraded.yaml", 7)
 	for seed := uint64(1); seed <= 10; seed++ {
-		requireRunOK(t, sc, seed)
+		res, events := traced(t, sc, seed)
+		require.True(t, res.OK, "seed %d: %+v", seed, res)
+		measure(t, res, "committed")
+		// The 10 s cut makes ICE report "disconnected" (5 s) but not
+		// "failed" (30 s): the connections come back with the links.
+		var disconnected, again, failed int
+		for _, e := range events {
+			switch {
+			case e.Kind != sim.KindFault:
+			case strings.HasSuffix(e.Detail, " disconnected"):
+				disconnected++
+			case strings.HasSuffix(e.Detail, " open again"):
+				again++
+			case strings.HasSuffix(e.Detail, "ice failed"):
+				failed++
+			}
+		}
+		assert.Equal(t, 12, disconnected, "seed %d: every cut pair (3 x 4) is disconnected", seed)
+		assert.Equal(t, 12, again, "seed %d", seed)
+		assert.Zero(t, failed, "seed %d", seed)
 	}
 }
 
