@@ -65,8 +65,8 @@ type Safety struct {
 	// applied[i] the hash of the entry applied there.
 	committed  []uint64
 	commitTerm []uint64
-	applied   []uint64
-	appliedBy []raft.ID
+	applied    []uint64
+	appliedBy  []raft.ID
 }
 
 // NewSafety returns a checker with nothing seen.
