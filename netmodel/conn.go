@@ -164,7 +164,11 @@ func (w *World) connSend(m raft.Message) {
 	}
 }
 
+// connTrace records a connection event under the pair's lower id.
 func (w *World) connTrace(a, b raft.ID, what string) {
+	if a > b {
+		a, b = b, a
+	}
 	w.Fault(a, "conn "+strconv.Itoa(int(b))+" "+what)
 }
 

@@ -17,6 +17,7 @@ import (
 type signaling struct {
 	down       bool
 	blackholed []bool       // the tab's network is gone: its socket is silent
+	open       []bool       // the tab's socket is open (registered since it last opened)
 	beat       []*sim.Timer // each tab's next heartbeat
 	beatChain  []int        // the heartbeat timer's nesting level
 	expiry     []*sim.Timer // the server drops the tab when this fires
@@ -29,10 +30,12 @@ func (w *World) initSignaling() {
 	n := w.opt.Nodes
 	s := &w.conns.sig
 	s.blackholed = make([]bool, n+1)
+	s.open = make([]bool, n+1)
 	s.beat = make([]*sim.Timer, n+1)
 	s.beatChain = make([]int, n+1)
 	s.expiry = make([]*sim.Timer, n+1)
 	for i := 1; i <= n; i++ {
+		s.open[i] = true
 		w.heard(raft.ID(i))
 		w.scheduleBeat(raft.ID(i))
 	}
@@ -41,7 +44,7 @@ func (w *World) initSignaling() {
 // signalingReachable reports whether tab id can talk to the server now.
 func (w *World) signalingReachable(id raft.ID) bool {
 	s := &w.conns.sig
-	return !s.down && !s.blackholed[id] && w.tabs[id].alive
+	return !s.down && !s.blackholed[id] && s.open[id] && w.tabs[id].alive
 }
 
 // presenceReadable reports whether tab id can read the server's peer list:
@@ -57,11 +60,12 @@ func (w *World) presenceReadable(id raft.ID) bool {
 // is lost.
 func (w *World) signal(from, to raft.ID, deliver, expired func()) {
 	o := &w.opt.Conn
-	if w.conns.sig.down {
-		w.conns.sig.waiting = append(w.conns.sig.waiting, func() { w.signal(from, to, deliver, expired) })
-		return
+	if !w.tabs[from].alive {
+		return // the page and its socket's queue are gone
 	}
 	if !w.signalingReachable(from) {
+		// PeerJS queues what is sent until the socket (re)opens.
+		w.conns.sig.waiting = append(w.conns.sig.waiting, func() { w.signal(from, to, deliver, expired) })
 		return
 	}
 	w.sim.After(o.SignalingLatency, func() {
@@ -119,9 +123,15 @@ func (w *World) scheduleBeat(id raft.ID) {
 // PeerJS checks every 300 ms, which is within the model's resolution).
 func (w *World) heard(id raft.ID) {
 	s := &w.conns.sig
+	reopened := !s.open[id]
+	s.open[id] = true
 	if !w.present[id] {
 		w.present[id] = true
 		w.Fault(id, "signaling lists")
+		reopened = true
+	}
+	if reopened {
+		w.flushSignals()
 	}
 	s.expiry[id].Cancel()
 	s.expiry[id] = w.sim.After(w.opt.Conn.AliveTimeout, func() {
@@ -135,6 +145,7 @@ func (w *World) heard(id raft.ID) {
 // heartbeats stop; world.Kill removes it from the list.
 func (w *World) tabGone(id raft.ID) {
 	s := &w.conns.sig
+	s.open[id] = false
 	s.beat[id].Cancel()
 	s.beat[id] = nil
 	s.expiry[id].Cancel()
@@ -151,7 +162,7 @@ func (w *World) tabBack(id raft.ID) {
 	s.beatChain[id] = 0
 	w.scheduleBeat(id)
 	w.sim.After(w.opt.PresenceJoinDelay, func() {
-		if t.inc == inc && w.signalingReachable(id) {
+		if t.inc == inc && t.alive && !s.down && !s.blackholed[id] {
 			w.heard(id)
 		}
 	})
@@ -186,11 +197,17 @@ func (w *World) SignalingUp() {
 	s := &w.conns.sig
 	s.down = false
 	for i := 1; i <= w.opt.Nodes; i++ {
-		w.present[i] = false
+		w.present[i], s.open[i] = false, false
 	}
 	for i := 1; i <= w.opt.Nodes; i++ {
 		w.reregister(raft.ID(i))
 	}
+}
+
+// flushSignals resends what waited for a socket; what still cannot go
+// waits again.
+func (w *World) flushSignals() {
+	s := &w.conns.sig
 	waiting := s.waiting
 	s.waiting = nil
 	for _, fn := range waiting {
@@ -208,7 +225,8 @@ func (w *World) reregister(id raft.ID) {
 	}
 	inc := t.inc
 	register := func() {
-		if t.inc == inc && w.signalingReachable(id) {
+		s := &w.conns.sig
+		if t.inc == inc && t.alive && !s.down && !s.blackholed[id] {
 			w.heard(id)
 		}
 	}
@@ -230,6 +248,7 @@ func (w *World) healSignaling() {
 	for i := 1; i <= w.opt.Nodes; i++ {
 		if s.blackholed[i] {
 			s.blackholed[i] = false
+			s.open[i] = false
 			w.reregister(raft.ID(i))
 		}
 	}
