@@ -328,6 +328,6 @@ func TestConnectionsAreDeterministic(t *testing.T) {
 }
 
 const (
-	time20s   = 20 * sim.Second
-	time60s   = 60 * sim.Second
+	time20s = 20 * sim.Second
+	time60s = 60 * sim.Second
 )
