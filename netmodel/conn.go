@@ -165,6 +165,24 @@ func (w *World) connSend(m raft.Message) {
 }
 
 // connTrace records a connection event under the pair's lower id.
+// connectVoters opens connections from tab id to the members of its
+// configuration it is not connected to, as a Raft.js-like host does when
+// it learns of servers, so that votes and appends do not wait for a
+// connection to open. Sends to anyone else connect on first use.
+func (w *World) connectVoters(id raft.ID, voters []raft.ID) {
+	if !w.opt.Conn.Setup {
+		return
+	}
+	for _, p := range voters {
+		if p == id || !w.tabs[p].alive {
+			continue
+		}
+		if c := w.pair(id, p); c.phase == connNew || c.phase == connClosed {
+			w.connect(id, p)
+		}
+	}
+}
+
 func (w *World) connTrace(a, b raft.ID, what string) {
 	if a > b {
 		a, b = b, a

@@ -11,9 +11,12 @@ import (
 )
 
 // connOptions is testOptions with connection set-up: signaling 5 ms one
-// way, set-up exactly 5 RTTs of the 10 ms links (100 ms).
+// way, set-up exactly 5 RTTs of the 10 ms links (100 ms). Node 1 starts
+// alone (paper bootstrap, no membership changes), so no tab connects to
+// its configuration's members and the tests open connections themselves.
 func connOptions(nodes int) Options {
 	opt := testOptions(nodes)
+	opt.Bootstrap = BootstrapPaper
 	opt.Conn = DefaultConnOptions()
 	opt.Conn.SetupRTTsMin, opt.Conn.SetupRTTsMax = 5, 5
 	return opt
@@ -293,6 +296,17 @@ func TestLeaderKeepsMembershipDuringAnOutage(t *testing.T) {
 	st, _ := w.Status(l[0])
 	assert.Len(t, st.Voters, 2, "the closed tab is removed once signaling is back")
 	_ = buf
+}
+
+func TestTabsConnectToTheirConfigurationAtOnce(t *testing.T) {
+	opt := connOptions(3)
+	opt.Bootstrap = BootstrapStatic
+	w, buf := newTestWorld(t, opt, 1)
+	w.sim.RunUntil(sim.Second, nil)
+	for _, p := range [][2]raft.ID{{1, 2}, {1, 3}, {2, 3}} {
+		assert.Equal(t, "open", w.ConnState(p[0], p[1]), "%v", p)
+	}
+	assert.Contains(t, connFaults(t, w, buf), "0s 1: conn 2 connecting", "at boot, before any message")
 }
 
 func TestOpenChannelExemptionFollowsConnections(t *testing.T) {

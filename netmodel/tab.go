@@ -155,6 +155,9 @@ func (t *Tab) process() {
 	cur := t.node.Status()
 	t.status = cur
 	t.traceChanges(prev, cur, rd)
+	if !sameIDs(cur.Voters, prev.Voters) {
+		w.connectVoters(t.ID, cur.Voters) // conn.go
+	}
 	if w.observer != nil && w.violation == nil {
 		if err := w.observer.Changed(t.ID, prev, cur, rd.Entries, rd.Committed, t.node); err != nil {
 			w.violation = err
