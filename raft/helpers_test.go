@@ -119,6 +119,8 @@ type node struct {
 	stored  Stored
 	timers  map[TimerKind]time.Duration
 	applied []Entry
+	// reads collects the ReadStates the server answered.
+	reads []ReadState
 	// readies counts the Ready batches that were not empty.
 	readies int
 }
@@ -202,7 +204,7 @@ func (nw *network) drain(id ID) Ready {
 	for _, m := range rd.Messages {
 		require.Equal(nw.t, id, m.From)
 		// Persist before send: anything a message claims is stored.
-		future := m.Type == MsgProp || m.Type == MsgPreVote || (m.Type == MsgPreVoteResp && !m.Reject)
+		future := termless(m.Type) || m.Type == MsgPreVote || (m.Type == MsgPreVoteResp && !m.Reject)
 		if !future {
 			require.Equal(nw.t, nd.stored.HardState.Term, m.Term, "server %d: sent %v before persisting its term", id, m.Type)
 		}
@@ -223,6 +225,7 @@ func (nw *network) drain(id ID) Ready {
 		nw.queue = append(nw.queue, m)
 	}
 	nd.applied = append(nd.applied, rd.Committed...)
+	nd.reads = append(nd.reads, rd.ReadStates...)
 	require.LessOrEqual(nw.t, uint64(len(nd.applied)), nd.stored.HardState.Commit, "server %d: applied beyond its persisted commit", id)
 	for _, tr := range rd.Timers {
 		if tr.Stop {

@@ -78,12 +78,15 @@ type Ready struct {
 	Messages         []Message
 	Committed        []Entry
 	Timers           []TimerRequest
+	// ReadStates answers ReadIndex requests (read.go); the host serves a
+	// read once it has applied the state's Index.
+	ReadStates []ReadState
 }
 
 // Empty reports whether the batch holds nothing to do.
 func (rd *Ready) Empty() bool {
 	return !rd.HardStateChanged && len(rd.Entries) == 0 && len(rd.Messages) == 0 &&
-		len(rd.Committed) == 0 && len(rd.Timers) == 0
+		len(rd.Committed) == 0 && len(rd.Timers) == 0 && len(rd.ReadStates) == 0
 }
 
 // Progress is the leader's view of one follower.
@@ -104,6 +107,8 @@ type Progress struct {
 	// the follower back to probing, so a lost append cannot stall
 	// replication for good.
 	silentBeats int
+	// readAck: the highest read round this follower has echoed.
+	readAck uint64
 }
 
 // Status is a snapshot of a server's state, for hosts and checkers.
@@ -149,6 +154,12 @@ type Raft struct {
 	spareTimers []TimerRequest
 	lastHard    HardState
 	hardDirty   bool
+
+	// ReadIndex (read.go)
+	readRound    uint64
+	reads        []pendingRead
+	readsWaiting []pendingRead
+	readStates   []ReadState
 }
 
 // New returns a server restored from st (empty for a fresh server).
@@ -236,15 +247,25 @@ func (r *Raft) Ready() Ready {
 	}
 	rd.Timers, r.timers = r.timers, r.spareTimers[:0]
 	r.spareTimers = rd.Timers
+	rd.ReadStates, r.readStates = r.readStates, nil
 	return rd
 }
 
 func (r *Raft) send(m Message) {
 	m.From = r.id
-	if m.Term == 0 && m.Type != MsgProp {
+	if m.Term == 0 && !termless(m.Type) {
 		m.Term = r.term
 	}
+	if m.Type == MsgApp {
+		m.Context = r.readRound
+	}
 	r.msgs = append(r.msgs, m)
+}
+
+// termless: client requests are not Raft RPCs; they carry no term and are
+// never dropped as stale.
+func termless(t MsgType) bool {
+	return t == MsgProp || t == MsgReadIndex || t == MsgReadIndexResp
 }
 
 func (r *Raft) quorum() int { return len(r.voters)/2 + 1 }
@@ -274,6 +295,9 @@ func (r *Raft) becomeFollower(term uint64, lead ID) {
 	if term != r.term {
 		r.term = term
 		r.vote = None
+	}
+	if r.role == Leader {
+		r.dropReads()
 	}
 	r.role = Follower
 	r.lead = lead
@@ -465,6 +489,7 @@ func (r *Raft) maybeCommit() bool {
 		return false
 	}
 	r.commit = n
+	defer r.startWaitingReads()
 	if r.removedAtIndex != 0 && r.commit >= r.removedAtIndex {
 		// A leader removed from the configuration steps down once the
 		// removal is committed (Raft dissertation §4.2.2).
@@ -643,8 +668,13 @@ func (r *Raft) resetToProbe(pr *Progress) {
 // Step processes one message from another server.
 func (r *Raft) Step(m Message) {
 	switch {
-	case m.Type == MsgProp:
-		// Proposals carry no term: they are requests, not Raft RPCs.
+	case termless(m.Type):
+		// Proposals and reads carry no term: they are requests, not Raft
+		// RPCs.
+		if m.Type != MsgProp {
+			r.stepRead(m)
+			return
+		}
 	case m.Term > r.term:
 		if (m.Type == MsgVote || m.Type == MsgPreVote) && r.cfg.CheckQuorum && r.lead != None && r.role == Follower {
 			// Lease: a follower that has a live leader ignores elections.
@@ -749,13 +779,13 @@ func (r *Raft) stepCandidate(m Message) {
 
 func (r *Raft) handleAppend(m Message) {
 	if m.Index < r.commit {
-		r.send(Message{Type: MsgAppResp, To: m.From, Index: r.commit})
+		r.send(Message{Type: MsgAppResp, To: m.From, Index: r.commit, Context: m.Context})
 		return
 	}
 	if !r.log.matchTerm(m.Index, m.LogTerm) {
 		hintIndex, hintTerm := r.log.findConflictByTerm(m.Index, m.LogTerm)
 		r.send(Message{Type: MsgAppResp, To: m.From, Index: m.Index, Reject: true,
-			RejectHint: hintIndex, LogTerm: hintTerm})
+			RejectHint: hintIndex, LogTerm: hintTerm, Context: m.Context})
 		return
 	}
 	lastNew := m.Index + uint64(len(m.Entries))
@@ -774,7 +804,7 @@ func (r *Raft) handleAppend(m Message) {
 	if c := min(m.Commit, lastNew); c > r.commit {
 		r.commit = c
 	}
-	r.send(Message{Type: MsgAppResp, To: m.From, Index: lastNew})
+	r.send(Message{Type: MsgAppResp, To: m.From, Index: lastNew, Context: m.Context})
 }
 
 func (r *Raft) stepLeader(m Message) {
@@ -794,6 +824,12 @@ func (r *Raft) stepLeader(m Message) {
 		return
 	}
 	pr.active = true
+	// Any answer of this term, rejection or not, confirms leadership for
+	// the read rounds it echoes.
+	r.readAcked(pr, m.Context)
+	if r.role != Leader {
+		return
+	}
 	if m.Reject {
 		if !r.backtrack(pr, m) {
 			return

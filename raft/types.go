@@ -44,16 +44,18 @@ type MsgType uint8
 
 // Message types.
 const (
-	MsgApp         MsgType = iota + 1 // AppendEntries (also the heartbeat)
-	MsgAppResp                        // AppendEntries response
-	MsgVote                           // RequestVote
-	MsgVoteResp                       // RequestVote response
-	MsgPreVote                        // PreVote request (term not yet bumped)
-	MsgPreVoteResp                    // PreVote response
-	MsgProp                           // a client proposal forwarded to the leader
+	MsgApp           MsgType = iota + 1 // AppendEntries (also the heartbeat)
+	MsgAppResp                          // AppendEntries response
+	MsgVote                             // RequestVote
+	MsgVoteResp                         // RequestVote response
+	MsgPreVote                          // PreVote request (term not yet bumped)
+	MsgPreVoteResp                      // PreVote response
+	MsgProp                             // a client proposal forwarded to the leader
+	MsgReadIndex                        // a read request forwarded to the leader (read.go)
+	MsgReadIndexResp                    // the leader's answer: the read index, or Reject
 )
 
-var msgNames = [...]string{"", "app", "app_resp", "vote", "vote_resp", "prevote", "prevote_resp", "prop"}
+var msgNames = [...]string{"", "app", "app_resp", "vote", "vote_resp", "prevote", "prevote_resp", "prop", "read_index", "read_index_resp"}
 
 func (t MsgType) String() string {
 	if int(t) < len(msgNames) && msgNames[t] != "" {
@@ -71,6 +73,9 @@ func (t MsgType) String() string {
 //   - MsgVote, MsgPreVote: Index and LogTerm describe the candidate's last
 //     entry.
 //   - MsgProp: Entries holds the proposed command(s).
+//   - MsgApp, MsgAppResp: Context is the leader's read round, echoed.
+//   - MsgReadIndex, MsgReadIndexResp: Context identifies the read; Index is
+//     the read index in the response.
 type Message struct {
 	Type       MsgType
 	From, To   ID
@@ -81,6 +86,7 @@ type Message struct {
 	Commit     uint64
 	Reject     bool
 	RejectHint uint64
+	Context    uint64
 }
 
 // Size estimates the encoded size of m in bytes, used for batching limits
