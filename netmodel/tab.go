@@ -27,7 +27,7 @@ type Tab struct {
 	node      *raft.Raft
 	status    raft.Status
 	stored    raft.Stored // localStorage: survives a kill
-	sm        *raft.Chat
+	sm        *raft.Store
 	timers    [3]*sim.Timer // by raft.TimerKind
 	memTimer  *sim.Timer
 	pending   map[clientKey]func(raft.Result)
@@ -208,7 +208,7 @@ func (t *Tab) apply(e *raft.Entry) {
 	if e.Type != raft.EntryNormal {
 		return
 	}
-	res := t.sm.Apply(e.Cmd)
+	res := t.sm.Apply(e.Index, e.Cmd)
 	key := clientKey{e.Cmd.Client, e.Cmd.Seq}
 	if cb, ok := t.pending[key]; ok {
 		delete(t.pending, key)

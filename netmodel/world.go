@@ -69,6 +69,9 @@ type Options struct {
 	Storage StorageOptions
 	// Conn: connection set-up, ICE and signaling (conn.go, signaling.go).
 	Conn ConnOptions
+	// SessionTTL: client sessions are forgotten after this many log
+	// entries without a command (raft.Store); 0: never.
+	SessionTTL uint64
 }
 
 // Validate checks the options.
@@ -143,7 +146,7 @@ func New(s *sim.Sim, opt Options) (*World, error) {
 	w.chans = make([][]channel, n+1)
 	for i := 1; i <= n; i++ {
 		w.chans[i] = make([]channel, n+1)
-		w.tabs[i] = &Tab{ID: raft.ID(i), w: w, sm: raft.NewChat(), pending: map[clientKey]func(raft.Result){}}
+		w.tabs[i] = &Tab{ID: raft.ID(i), w: w, sm: raft.NewStore(opt.SessionTTL), pending: map[clientKey]func(raft.Result){}}
 		w.present[i] = true
 	}
 	w.initLinks()
@@ -261,7 +264,7 @@ func (w *World) Restart(id raft.ID) error {
 	}
 	w.Fault(id, "restart")
 	t.inc++
-	t.sm = raft.NewChat()
+	t.sm = raft.NewStore(w.opt.SessionTTL)
 	if err := t.boot(nil); err != nil {
 		return err
 	}
@@ -300,10 +303,10 @@ func (w *World) Leaders() []raft.ID {
 
 // ChatLines returns how many chat lines tab id has applied to the
 // "history" list.
-func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].sm.Lines(ChatKey)) }
+func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].sm.Chat.Lines(ChatKey)) }
 
 // ChatHistory returns tab id's applied chat history.
-func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].sm.Lines(ChatKey) }
+func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].sm.Chat.Lines(ChatKey) }
 
 func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 	o := w.opt.Raft

@@ -43,6 +43,11 @@ type Result struct {
 	OK    bool   // put/append: true; get: key present; cas, seqAppend: applied
 	Value string // get, cas: the value after the operation
 	Cnt   int64  // seqAppend: the list's counter after the operation
+	// Stale: an older command of a client whose session has moved on (a
+	// delayed duplicate); SessionExpired: the client's session was
+	// forgotten. Neither was applied (Store).
+	Stale          bool
+	SessionExpired bool
 }
 
 // StateMachine applies committed commands. Apply must be deterministic.
@@ -128,3 +133,87 @@ func (ch *Chat) Lines(key string) []string {
 	}
 	return nil
 }
+
+// Store is a tab's replicated state: the KV store and the chat lists,
+// behind client sessions (Raft dissertation §6.3). Each client numbers its
+// commands 1, 2, ...; the store keeps every client's last sequence number
+// and reply, so a command retried, duplicated or delayed is applied once:
+// a repeat of the last command gets the saved reply, an older one
+// Result.Stale. A session is forgotten after SessionTTL entries without a
+// command from its client; a later command of that client (Seq > 1 with
+// no session) is refused with Result.SessionExpired instead of being
+// applied, so expiry can cost a client its session but never a double
+// apply.
+type Store struct {
+	KV         *KV
+	Chat       *Chat
+	SessionTTL uint64 // in log entries; 0: sessions never expire
+
+	sessions  map[uint64]*session
+	expired   map[uint64]bool // clients whose sessions expired
+	lastSweep uint64
+}
+
+type session struct {
+	seq    uint64
+	result Result
+	last   uint64 // index of the client's last command
+}
+
+// NewStore returns an empty store whose sessions expire after ttl entries
+// (0: never).
+func NewStore(ttl uint64) *Store {
+	return &Store{KV: NewKV(), Chat: NewChat(), SessionTTL: ttl, sessions: make(map[uint64]*session), expired: make(map[uint64]bool)}
+}
+
+// Apply applies the command of the entry at index. A command with Client
+// 0 has no session and is always applied.
+func (s *Store) Apply(index uint64, c Command) Result {
+	s.expire(index)
+	if c.Client == 0 {
+		return s.apply(c)
+	}
+	sess := s.sessions[c.Client]
+	switch {
+	case sess == nil && s.expired[c.Client]:
+		return Result{SessionExpired: true}
+	case sess != nil && c.Seq == sess.seq:
+		sess.last = index
+		return sess.result
+	case sess != nil && c.Seq < sess.seq:
+		return Result{Stale: true}
+	}
+	res := s.apply(c)
+	if sess == nil {
+		sess = &session{}
+		s.sessions[c.Client] = sess
+	}
+	sess.seq, sess.result, sess.last = c.Seq, res, index
+	return res
+}
+
+func (s *Store) apply(c Command) Result {
+	if c.Op == OpSeqAppend {
+		return s.Chat.Apply(c)
+	}
+	return s.KV.Apply(c)
+}
+
+// expire forgets the sessions idle for more than SessionTTL entries. It
+// sweeps every SessionTTL/4 entries; which sessions go does not depend on
+// the map's order.
+func (s *Store) expire(index uint64) {
+	if s.SessionTTL == 0 || index < s.lastSweep+max(s.SessionTTL/4, 1) {
+		return
+	}
+	s.lastSweep = index
+	for id, sess := range s.sessions {
+		if index-sess.last > s.SessionTTL {
+			delete(s.sessions, id)
+			s.expired[id] = true
+		}
+	}
+}
+
+// Sessions returns how many client sessions the store keeps.
+func (s *Store) Sessions() int { return len(s.sessions) }

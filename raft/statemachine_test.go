@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -119,4 +120,40 @@ func TestStateMachinesThroughRaft(t *testing.T) {
 		{OK: true, Value: "1"}, {OK: true, Value: "2"}, {OK: false, Value: "2"}, {OK: true, Value: "2!"},
 		{OK: true, Cnt: 1}, {OK: false, Cnt: 1}, {OK: true, Cnt: 2},
 	}))
+}
+
+func TestStoreAppliesARetriedCommandOnce(t *testing.T) {
+	s := NewStore(0)
+	app := Command{Op: OpAppend, Key: "k", Value: "x", Client: 7, Seq: 1}
+	first := s.Apply(1, app)
+	again := s.Apply(2, app) // a retry committed twice
+	assert.Equal(t, first, again, "the repeat gets the saved reply")
+	v, _ := s.KV.Get("k")
+	assert.Equal(t, "x", v, "applied once")
+	next := app
+	next.Seq = 2
+	s.Apply(3, next)
+	assert.Equal(t, Result{Stale: true}, s.Apply(4, app), "a delayed duplicate of an older command")
+	v, _ = s.KV.Get("k")
+	assert.Equal(t, "xx", v)
+	other := Command{Op: OpAppend, Key: "k", Value: "y"}
+	s.Apply(5, other)
+	s.Apply(6, other)
+	v, _ = s.KV.Get("k")
+	assert.Equal(t, "xxyy", v, "commands without a client have no session")
+}
+
+func TestStoreSessionsExpireWithoutDoubleApplies(t *testing.T) {
+	s := NewStore(10)
+	app := Command{Op: OpAppend, Key: "k", Value: "x", Client: 1, Seq: 1}
+	s.Apply(1, app)
+	for i := uint64(2); i <= 30; i++ {
+		s.Apply(i, Command{Op: OpPut, Key: "other", Value: "v", Client: 2, Seq: i - 1})
+	}
+	assert.Equal(t, 1, s.Sessions(), "client 1's session expired, client 2's lives")
+	assert.Equal(t, Result{SessionExpired: true}, s.Apply(31, app), "a late retry after expiry is refused")
+	app.Seq = 2
+	assert.Equal(t, Result{SessionExpired: true}, s.Apply(32, app), "and so is any later command of that client")
+	v, _ := s.KV.Get("k")
+	assert.Equal(t, "x", v, "applied once")
 }
