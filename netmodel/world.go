@@ -245,6 +245,7 @@ func (w *World) Kill(id raft.ID) {
 	t.clearQueue()
 	t.node = nil
 	t.pending = map[clientKey]func(raft.Result){}
+	t.reads, t.readsWaiting = nil, nil
 	w.Fault(id, "kill")
 	w.tabClosed(id)
 	inc := t.inc

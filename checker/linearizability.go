@@ -1,0 +1,235 @@
+package checker
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// Linearizability of client histories, checked with porcupine against a
+// sequential model of the KV store, partitioned by key.
+
+// Linearizability results (the run's --json "linearizability" field).
+const (
+	LinOK      = "ok"
+	LinIllegal = "illegal"
+	LinUnknown = "unknown" // the checker ran out of time
+	LinNA      = "n/a"     // no client operations
+)
+
+// KVKind is a KV operation kind.
+type KVKind uint8
+
+// KV operation kinds.
+const (
+	KVGet KVKind = iota + 1
+	KVPut
+	KVCas
+)
+
+// KVOp is one client operation on the replicated KV store as the client
+// saw it.
+type KVOp struct {
+	Client   uint64
+	Kind     KVKind
+	Key      string
+	Value    string // put: the value written; cas: the new value
+	Expect   string // cas: the expected old value ("" also matches an absent key)
+	Call     int64  // virtual time of the call, ns
+	Return   int64  // virtual time of the response, ns; ignored if !Returned
+	Returned bool   // false: the operation never returned
+	Found    bool   // get: the key existed; cas: it succeeded
+	Out      string // get: the value read
+}
+
+// Annotation is one of raftsim's own events shown on the history page.
+type Annotation struct {
+	Time int64 // virtual ns
+	Tag  string
+	Text string
+}
+
+// LinResult is the outcome of a check.
+type LinResult struct {
+	Result string // LinOK, LinIllegal, LinUnknown or LinNA
+	Detail string // for illegal: which key
+	info   porcupine.LinearizationInfo
+	model  porcupine.Model
+}
+
+// kvInput and kvOutput are what porcupine sees of an operation.
+type kvInput struct {
+	kind               KVKind
+	key, value, expect string
+}
+
+type kvOutput struct {
+	unknown bool // never returned: any outcome
+	found   bool
+	out     string
+}
+
+// kvState is one key's value.
+type kvState struct {
+	present bool
+	value   string
+}
+
+// kvModel is the KV store's sequential specification, one key per
+// partition. An operation that never returned may or may not have taken
+// effect, so the model is nondeterministic.
+var kvModel = porcupine.NondeterministicModel{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		byKey := map[string][]porcupine.Operation{}
+		var keys []string
+		for _, op := range history {
+			k := op.Input.(kvInput).key
+			if _, ok := byKey[k]; !ok {
+				keys = append(keys, k)
+			}
+			byKey[k] = append(byKey[k], op)
+		}
+		slices.Sort(keys)
+		out := make([][]porcupine.Operation, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, byKey[k])
+		}
+		return out
+	},
+	Init: func() []interface{} { return []interface{}{kvState{}} },
+	Step: func(state, input, output interface{}) []interface{} {
+		st, in, out := state.(kvState), input.(kvInput), output.(kvOutput)
+		switch in.kind {
+		case KVGet:
+			if out.unknown || (out.found == st.present && out.out == st.value) {
+				return []interface{}{st}
+			}
+			return nil
+		case KVPut:
+			return []interface{}{kvState{present: true, value: in.value}}
+		case KVCas:
+			// The store compares with "" for an absent key.
+			holds := st.value == in.expect
+			after := kvState{present: true, value: in.value}
+			switch {
+			case out.unknown && holds:
+				return []interface{}{st, after}
+			case out.unknown:
+				return []interface{}{st}
+			case out.found && holds:
+				return []interface{}{after}
+			case !out.found && !holds:
+				return []interface{}{st}
+			}
+			return nil
+		}
+		return nil
+	},
+	Equal: func(a, b interface{}) bool { return a.(kvState) == b.(kvState) },
+	DescribeOperation: func(input, output interface{}) string {
+		in, out := input.(kvInput), output.(kvOutput)
+		var s string
+		switch in.kind {
+		case KVGet:
+			s = fmt.Sprintf("get(%s)", in.key)
+			if !out.unknown {
+				if out.found {
+					s += " -> " + out.out
+				} else {
+					s += " -> absent"
+				}
+			}
+		case KVPut:
+			s = fmt.Sprintf("put(%s, %s)", in.key, in.value)
+		case KVCas:
+			s = fmt.Sprintf("cas(%s, %q -> %s)", in.key, in.expect, in.value)
+			if !out.unknown {
+				s += map[bool]string{true: " ok", false: " failed"}[out.found]
+			}
+		}
+		if out.unknown {
+			s += " (no answer)"
+		}
+		return s
+	},
+	DescribeState: func(state interface{}) string {
+		st := state.(kvState)
+		if !st.present {
+			return "absent"
+		}
+		return st.value
+	},
+}
+
+// CheckKV checks a KV history within timeout (0: no limit).
+func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
+	var history []porcupine.Operation
+	for _, op := range ops {
+		if !op.Returned && op.Kind == KVGet {
+			continue // a read with no answer changes nothing
+		}
+		ret := op.Return
+		if !op.Returned {
+			ret = math.MaxInt64 - 1 // it may take effect at any later time
+		}
+		history = append(history, porcupine.Operation{
+			ClientId: int(op.Client),
+			Input:    kvInput{kind: op.Kind, key: op.Key, value: op.Value, expect: op.Expect},
+			Call:     op.Call,
+			Output:   kvOutput{unknown: !op.Returned, found: op.Found, out: op.Out},
+			Return:   ret,
+		})
+	}
+	if len(history) == 0 {
+		return LinResult{Result: LinNA}
+	}
+	model := kvModel.ToModel()
+	res, info := porcupine.CheckOperationsVerbose(model, history, timeout)
+	r := LinResult{info: info, model: model}
+	switch res {
+	case porcupine.Ok:
+		r.Result = LinOK
+	case porcupine.Illegal:
+		r.Result = LinIllegal
+		r.Detail = illegalKeys(history, info)
+	default:
+		r.Result = LinUnknown
+	}
+	return r
+}
+
+// illegalKeys names the keys whose histories have no linearization: a
+// partition whose longest partial linearization leaves operations out.
+func illegalKeys(history []porcupine.Operation, info porcupine.LinearizationInfo) string {
+	parts := kvModel.Partition(history)
+	var keys []string
+	for i, lins := range info.PartialLinearizationsOperations() {
+		longest := 0
+		for _, lin := range lins {
+			longest = max(longest, len(lin))
+		}
+		if i < len(parts) && longest < len(parts[i]) {
+			keys = append(keys, parts[i][0].Input.(kvInput).key)
+		}
+	}
+	return "no linearization for key " + strings.Join(keys, ", ")
+}
+
+// WriteHTML writes porcupine's visualization of the checked history with
+// raftsim's annotations (leader changes, faults) added.
+func (r LinResult) WriteHTML(w io.Writer, annotations []Annotation) error {
+	if r.Result == LinNA {
+		return fmt.Errorf("no client operations to show")
+	}
+	var anns []porcupine.Annotation
+	for _, a := range annotations {
+		anns = append(anns, porcupine.Annotation{Tag: a.Tag, Start: a.Time, End: a.Time, Description: a.Text})
+	}
+	r.info.AddAnnotations(anns)
+	return porcupine.Visualize(r.model, r.info, w)
+}
