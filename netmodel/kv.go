@@ -63,6 +63,9 @@ type KVClients struct {
 	history []KVRecord
 	stopped bool
 	rand    interface{ IntN(int) int }
+	// OnDone, if set, is called whenever an operation ends (answered or
+	// given up), so a harness can re-check its conditions.
+	OnDone func()
 }
 
 type kvClient struct {
@@ -261,6 +264,9 @@ func (k *KVClients) close(c *kvClient) {
 	c.done++
 	c.timer.Cancel()
 	c.timer = nil
+	if k.OnDone != nil {
+		k.OnDone()
+	}
 	k.w.sim.After(k.opt.Think, func() { k.next(c) })
 }
 

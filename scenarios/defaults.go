@@ -27,6 +27,9 @@ func defaultCore() *Scenario {
 			// Raft.js: followers learn a new commit index from the next
 			// append (paper methodology).
 			DeferCommitNotice: true,
+			// Sessions outlive any client's retries by far (U: a choice,
+			// not a measured value).
+			SessionTTL: 10000,
 		},
 		World: World{
 			Profile:     "loopback",
@@ -75,6 +78,9 @@ func (sc *Scenario) fillDefaults() {
 		if m.From == "" {
 			m.From = "start"
 		}
+	}
+	if k := sc.Workload.KV; k != nil {
+		k.fillDefaults(func(field string) bool { _, ok := sc.pos[field]; return ok })
 	}
 	for i := range sc.Faults {
 		f := &sc.Faults[i]

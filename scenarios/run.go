@@ -59,9 +59,14 @@ type Result struct {
 	TraceHash         string              `json:"trace_hash"`
 	Safety            string              `json:"safety"`
 	Liveness          string              `json:"liveness"`
-	OK                bool                `json:"ok"`
-	Violation         string              `json:"violation,omitempty"`
-	Replay            string              `json:"replay"`
+	// Linearizability is "ok", "illegal", "unknown" (the checker ran out
+	// of time) or "n/a" (no client operations).
+	Linearizability string `json:"linearizability"`
+	LinDetail       string `json:"linearizability_detail,omitempty"`
+	Operations      int    `json:"operations,omitempty"`
+	OK              bool   `json:"ok"`
+	Violation       string `json:"violation,omitempty"`
+	Replay          string `json:"replay"`
 	// MeasureOrder lists the measures in the scenario's order.
 	MeasureOrder []string `json:"-"`
 }
@@ -70,7 +75,16 @@ type Result struct {
 type RunOptions struct {
 	// Trace, if not nil, receives the trace as JSON lines.
 	Trace io.Writer
+	// History, if not nil, receives porcupine's HTML view of the client
+	// history, annotated with leader changes and faults.
+	History io.Writer
+	// LinTimeout bounds the linearizability check (0: DefaultLinTimeout).
+	LinTimeout time.Duration
 }
+
+// DefaultLinTimeout is how long the linearizability checker may run on one
+// history before the answer is "unknown".
+const DefaultLinTimeout = 30 * time.Second
 
 // ReplayCommand is the command line that reruns seed of sc exactly.
 func (sc *Scenario) ReplayCommand(seed uint64) string {
@@ -101,6 +115,9 @@ type runner struct {
 	// waiting holds steps triggered by a measure's completion.
 	waiting map[string][]func()
 	chat    *netmodel.ChatClient
+	kv      *netmodel.KVClients
+	// annotations for the history page: leader changes and faults
+	annotations []checker.Annotation
 }
 
 // Changed implements netmodel.Observer: the safety checker first, then a
@@ -108,6 +125,9 @@ type runner struct {
 func (r *runner) Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log netmodel.LogReader) error {
 	if cur.Role != prev.Role || len(applied) > 0 || len(cur.Voters) != len(prev.Voters) || cur.Term != prev.Term {
 		r.dirty = true
+	}
+	if cur.Role == raft.Leader && (prev.Role != raft.Leader || prev.Term != cur.Term) {
+		r.annotate("leader", fmt.Sprintf("node %d leads term %d", node, cur.Term))
 	}
 	return r.safety.Changed(node, prev, cur, persisted, applied, log)
 }
@@ -146,6 +166,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 			DeferCommitNotice:   c.DeferCommitNotice,
 		},
 	}
+	o.SessionTTL = c.SessionTTL
 	sc.worldOptions3(&o)
 	return o
 }
@@ -172,6 +193,9 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 	if c := sc.Workload.Chat; c != nil {
 		r.trigger(c.Trigger, func() { r.startChat(c.Lines) })
 	}
+	if k := sc.Workload.KV; k != nil {
+		r.trigger(k.Trigger, func() { r.startKV(k) })
+	}
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
@@ -191,6 +215,7 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 		World:             "model",
 		Nodes:             sc.Cluster.Nodes,
 		ElectionTimeoutMS: float64(sc.Cluster.ElectionTimeout) / float64(sim.Millisecond),
+		Linearizability:   checker.LinNA,
 		Seed:              seed,
 		Measures:          map[string]*float64{},
 		Events:            s.Events(),
@@ -215,7 +240,10 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 		res.Safety = "violated"
 		res.Violation = fmt.Sprintf("at %.6fs: %v", s.Now().Seconds(), v)
 	}
-	res.OK = res.Safety == "ok" && res.Liveness == "ok"
+	if err := r.checkLinearizability(res, opts); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	res.OK = res.Safety == "ok" && res.Liveness == "ok" && (res.Linearizability == checker.LinOK || res.Linearizability == checker.LinNA)
 	return res, nil
 }
 
@@ -318,6 +346,8 @@ func (r *runner) holds(m *measureState) bool {
 		return r.chat != nil
 	case CondCommitted:
 		return r.chat != nil && r.chat.Pending() == 0
+	case CondKVDone:
+		return r.kv != nil && r.kv.Done()
 	case CondUp:
 		if leaders != 1 || followers != len(live)-1 {
 			return false
@@ -388,7 +418,34 @@ func (r *runner) fault(f *Fault) {
 		r.worldFault(f)
 	}
 	r.dirty = true
+	r.annotate("fault", f.Name)
 	r.happened(f.Name)
+}
+
+func (r *runner) annotate(tag, text string) {
+	r.annotations = append(r.annotations, checker.Annotation{Time: int64(r.s.Now()), Tag: tag, Text: text})
+}
+
+// checkLinearizability checks the KV clients' history with porcupine.
+func (r *runner) checkLinearizability(res *Result, opts RunOptions) error {
+	res.Linearizability = checker.LinNA
+	if r.kv == nil {
+		return nil
+	}
+	ops := kvHistory(r.kv.History())
+	res.Operations = len(ops)
+	timeout := opts.LinTimeout
+	if timeout == 0 {
+		timeout = DefaultLinTimeout
+	}
+	lin := checker.CheckKV(ops, timeout)
+	res.Linearizability, res.LinDetail = lin.Result, lin.Detail
+	if opts.History != nil && lin.Result != checker.LinNA {
+		if err := lin.WriteHTML(opts.History, r.annotations); err != nil {
+			return fmt.Errorf("writing the history: %w", err)
+		}
+	}
+	return nil
 }
 
 // pick chooses the tabs a fault step acts on: the leader first (as the

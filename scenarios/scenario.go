@@ -55,6 +55,9 @@ type Cluster struct {
 	MaxEntriesPerAppend int    `yaml:"max_entries_per_append"`
 	MaxBytesPerAppend   int    `yaml:"max_bytes_per_append"`
 	DeferCommitNotice   bool   `yaml:"defer_commit_notice"`
+	// SessionTTL: a client session is forgotten after this many log
+	// entries without a command from its client (0: never).
+	SessionTTL uint64 `yaml:"session_ttl"`
 }
 
 // World is the modeled network and browser.
@@ -102,6 +105,27 @@ type Trigger struct {
 // Workload is what clients do.
 type Workload struct {
 	Chat *ChatWorkload `yaml:"chat"`
+	KV   *KVWorkload   `yaml:"kv"`
+}
+
+// KVWorkload runs KV clients (kv.go): each issues Ops get / put / cas
+// operations on Keys keys, one at a time, from its own tab.
+type KVWorkload struct {
+	Trigger `yaml:",inline"`
+	Clients int     `yaml:"clients"`
+	Keys    int     `yaml:"keys"`
+	Ops     int     `yaml:"ops"`
+	Reads   float64 `yaml:"reads"`
+	Cas     float64 `yaml:"cas"`
+	// Think is the wait between an answer and the next call.
+	Think sim.Time `yaml:"think"`
+	// Timeout and Retries: a command unanswered after Timeout is sent
+	// again, Retries times; then the client gives up on it.
+	Timeout sim.Time `yaml:"timeout"`
+	Retries int      `yaml:"retries"`
+	// ReadMode: "readindex" (linearizable) or "local" (the paper's reads
+	// from the leader's local state).
+	ReadMode string `yaml:"read_mode"`
 }
 
 // ChatWorkload pushes Lines chat lines into the leader's send queue (the
@@ -218,6 +242,9 @@ const (
 	// CondCommitted: the chat client has had every line acknowledged
 	// (committed and applied in its tab).
 	CondCommitted = "committed"
+	// CondKVDone: every KV client has issued all its operations and each
+	// was answered or given up.
+	CondKVDone = "kv-done"
 )
 
 // Load reads and validates a scenario file.
@@ -342,8 +369,12 @@ func (sc *Scenario) Validate() error {
 			if sc.Workload.Chat == nil {
 				return sc.errAt(f+".until", "%s needs a chat workload", m.Until)
 			}
+		case CondKVDone:
+			if sc.Workload.KV == nil {
+				return sc.errAt(f+".until", "%s needs a kv workload", m.Until)
+			}
 		default:
-			return sc.errAt(f+".until", "unknown condition %q (want up, propagated, committed, leader or new-leader)", m.Until)
+			return sc.errAt(f+".until", "unknown condition %q (want up, propagated, committed, leader, new-leader or kv-done)", m.Until)
 		}
 		if m.Mode != "polled" && m.Mode != "exact" {
 			return sc.errAt(f+".mode", "want polled or exact, got %q", m.Mode)
@@ -367,8 +398,11 @@ func (sc *Scenario) Validate() error {
 			return err
 		}
 	}
+	if err := sc.validateKV(measures); err != nil {
+		return err
+	}
 	for i, m := range sc.Measures {
-		ok := m.From == "start" || faults[m.From] || (m.From == "workload" && sc.Workload.Chat != nil)
+		ok := m.From == "start" || faults[m.From] || (m.From == "workload" && (sc.Workload.Chat != nil || sc.Workload.KV != nil))
 		if !ok {
 			return sc.errAt(fmt.Sprintf("measures[%d].from", i), "unknown start event %q (want start, workload, or a fault step's name)", m.From)
 		}

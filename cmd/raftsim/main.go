@@ -16,6 +16,7 @@ const (
 	exitOK      = 0
 	exitFailed  = 1 // a check failed
 	exitUsage   = 2 // usage or scenario error
+	exitUnknown = 3 // the linearizability checker ran out of time
 	versionText = "raftsim 0.1.0"
 )
 

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type runFlags struct {
 	seed             uint64
 	seeds            int
 	trace            string
+	history          string
 	json             bool
 	quiet            bool
 	checkDeterminism bool
@@ -51,6 +53,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	fl.Uint64Var(&f.seed, "seed", 0, "first seed (overrides the file)")
 	fl.IntVar(&f.seeds, "seeds", 0, "number of consecutive seeds to run (overrides the file)")
 	fl.StringVar(&f.trace, "trace", "", "write the trace as JSON lines to `FILE` (with several seeds: FILE with .seedN before the extension)")
+	fl.StringVar(&f.history, "history", "", "write porcupine's view of the client history, annotated with leader changes and faults, to `FILE.html` (with several seeds: FILE with .seedN before the extension)")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per run")
 	fl.BoolVar(&f.quiet, "quiet", false, "print only failures and the summary")
 	fl.BoolVar(&f.checkDeterminism, "check-determinism", false, "run every seed twice and fail if the trace hashes differ")
@@ -88,12 +91,12 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 	var failed *scenarios.Result
 	for i := 0; i < sc.Seeds; i++ {
 		seed := sc.Seed + uint64(i)
-		res, err := runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds))
+		res, err := runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds))
 		if err != nil {
 			return &exitError{exitFailed, err}
 		}
 		if f.checkDeterminism {
-			again, err := runOne(sc, seed, "")
+			again, err := runOne(sc, seed, "", "")
 			if err != nil {
 				return &exitError{exitFailed, err}
 			}
@@ -103,7 +106,7 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 			}
 		}
 		results = append(results, res)
-		if !res.OK && failed == nil {
+		if !res.OK && (failed == nil || exitCode(failed) == exitUnknown && exitCode(res) == exitFailed) {
 			failed = res
 		}
 		switch {
@@ -122,10 +125,14 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		switch {
 		case failed.Violation != "":
 			msg = failed.Violation
+		case failed.Linearizability == checker.LinIllegal:
+			msg = "the client history is not linearizable: " + failed.LinDetail
+		case failed.Linearizability == checker.LinUnknown:
+			msg = "the linearizability checker ran out of time"
 		case failed.Liveness != "ok":
 			msg = "a measured phase did not complete within the run's limit"
 		}
-		return &exitError{exitFailed, fmt.Errorf("seed %d: %s\nreplay: %s", failed.Seed, msg, failed.Replay)}
+		return &exitError{exitCode(failed), fmt.Errorf("seed %d: %s\nreplay: %s", failed.Seed, msg, failed.Replay)}
 	}
 	return nil
 }
@@ -138,8 +145,28 @@ func tracePath(path string, seed uint64, seeds int) string {
 	return fmt.Sprintf("%s.seed%d%s", strings.TrimSuffix(path, ext), seed, ext)
 }
 
-func runOne(sc *scenarios.Scenario, seed uint64, trace string) (*scenarios.Result, error) {
+// exitCode is the exit code a failed run calls for: 3 when the only
+// failure is a linearizability check that ran out of time.
+func exitCode(r *scenarios.Result) int {
+	if r.Safety == "ok" && r.Liveness == "ok" && r.Linearizability == checker.LinUnknown {
+		return exitUnknown
+	}
+	return exitFailed
+}
+
+func runOne(sc *scenarios.Scenario, seed uint64, trace, history string) (*scenarios.Result, error) {
 	var opts scenarios.RunOptions
+	if history != "" {
+		if err := os.MkdirAll(filepath.Dir(history), 0o755); err != nil {
+			return nil, err
+		}
+		fh, err := os.Create(history)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		opts.History = fh
+	}
 	if trace != "" {
 		if err := os.MkdirAll(filepath.Dir(trace), 0o755); err != nil {
 			return nil, err
@@ -168,7 +195,11 @@ func printResult(w io.Writer, r *scenarios.Result) {
 		ratio = r.VirtualSeconds / r.WallSeconds
 	}
 	fmt.Fprintf(w, "  events %d  virtual %.3f s  wall %.4f s  (%.0fx real time)\n", r.Events, r.VirtualSeconds, r.WallSeconds, ratio)
-	fmt.Fprintf(w, "  trace %s  safety %s  liveness %s\n", r.TraceHash, r.Safety, r.Liveness)
+	fmt.Fprintf(w, "  trace %s  safety %s  liveness %s", r.TraceHash, r.Safety, r.Liveness)
+	if r.Linearizability != checker.LinNA {
+		fmt.Fprintf(w, "  linearizability %s (%d operations)", r.Linearizability, r.Operations)
+	}
+	fmt.Fprintln(w)
 	if r.Violation != "" {
 		fmt.Fprintf(w, "  VIOLATION %s\n  replay: %s\n", r.Violation, r.Replay)
 	}

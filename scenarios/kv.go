@@ -1,0 +1,83 @@
+package scenarios
+
+import (
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// fillKV sets the KV workload's defaults: 5 clients on 5 keys, 50
+// operations each, half reads and a tenth cas, 10 ms think time, a 1 s
+// timeout with 2 retries, linearizable reads.
+func (w *KVWorkload) fillDefaults(written func(string) bool) {
+	// A field takes its default when the file does not set it and it is
+	// zero (a scenario built in Go sets what it wants).
+	def := func(field string, zero bool, set func()) {
+		if zero && !written("workload.kv."+field) {
+			set()
+		}
+	}
+	def("clients", w.Clients == 0, func() { w.Clients = 5 })
+	def("keys", w.Keys == 0, func() { w.Keys = 5 })
+	def("ops", w.Ops == 0, func() { w.Ops = 50 })
+	def("reads", w.Reads == 0, func() { w.Reads = 0.5 })
+	def("cas", w.Cas == 0, func() { w.Cas = 0.1 })
+	def("think", w.Think == 0, func() { w.Think = 10 * sim.Millisecond })
+	def("timeout", w.Timeout == 0, func() { w.Timeout = sim.Second })
+	def("retries", w.Retries == 0, func() { w.Retries = 2 })
+	def("read_mode", w.ReadMode == "", func() { w.ReadMode = string(netmodel.ReadIndex) })
+}
+
+func (sc *Scenario) validateKV(measures map[string]bool) error {
+	w := sc.Workload.KV
+	if w == nil {
+		return nil
+	}
+	f := "workload.kv"
+	switch {
+	case w.Clients < 1:
+		return sc.errAt(f+".clients", "must be at least 1, got %d", w.Clients)
+	case w.Keys < 1:
+		return sc.errAt(f+".keys", "must be at least 1, got %d", w.Keys)
+	case w.Ops < 1:
+		return sc.errAt(f+".ops", "must be at least 1, got %d", w.Ops)
+	case w.Reads < 0 || w.Cas < 0 || w.Reads+w.Cas > 1:
+		return sc.errAt(f+".reads", "reads and cas are shares of the operations: each >= 0, together <= 1")
+	case w.Timeout <= 0:
+		return sc.errAt(f+".timeout", "must be positive")
+	case w.Retries < 0:
+		return sc.errAt(f+".retries", "must not be negative")
+	case w.ReadMode != string(netmodel.ReadIndex) && w.ReadMode != string(netmodel.ReadLocal):
+		return sc.errAt(f+".read_mode", "want readindex or local, got %q", w.ReadMode)
+	}
+	return sc.validateTrigger(f, w.Trigger, measures)
+}
+
+func (r *runner) startKV(w *KVWorkload) {
+	r.kv = r.w.StartKV(netmodel.KVOptions{
+		Clients: w.Clients, Keys: w.Keys, Ops: w.Ops, ReadRatio: w.Reads, CasRatio: w.Cas,
+		Think: w.Think, Timeout: w.Timeout, Retries: w.Retries, ReadMode: netmodel.ReadMode(w.ReadMode),
+	})
+	r.kv.OnDone = func() { r.dirty = true }
+	r.happened("workload")
+}
+
+// kvHistory converts the clients' records for the checker.
+func kvHistory(records []netmodel.KVRecord) []checker.KVOp {
+	ops := make([]checker.KVOp, 0, len(records))
+	for _, h := range records {
+		op := checker.KVOp{Client: h.Client, Key: h.Key, Value: h.Value, Expect: h.Expect,
+			Call: int64(h.Call), Return: int64(h.Return), Returned: h.Returned, Found: h.Found, Out: h.Out}
+		switch h.Op {
+		case raft.OpGet:
+			op.Kind = checker.KVGet
+		case raft.OpPut:
+			op.Kind = checker.KVPut
+		case raft.OpCAS:
+			op.Kind = checker.KVCas
+		}
+		ops = append(ops, op)
+	}
+	return ops
+}

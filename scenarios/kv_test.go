@@ -1,0 +1,77 @@
+package scenarios
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/sim"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestKVUnderFaultsIsLinearizable(t *testing.T) {
+	sc := load(t, "kv-linearizable.yaml", 5)
+	for seed := uint64(1); seed <= 20; seed++ {
+		res := requireRunOK(t, sc, seed)
+		assert.Equal(t, checker.LinOK, res.Linearizability, "seed %d: %s", seed, res.LinDetail)
+		assert.Equal(t, 500, res.Operations)
+	}
+}
+
+// The paper's local reads are caught: at least half of 20 seeds must give
+// an illegal history (13 of 20 did when this was written); with ReadIndex
+// the same runs are all linearizable.
+func TestStaleLocalReadsAreFoundIllegal(t *testing.T) {
+	sc := load(t, "stale-reads.yaml", 5)
+	illegal := 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		res, err := Run(sc, seed, RunOptions{})
+		require.NoError(t, err)
+		require.Equal(t, "ok", res.Safety)
+		if res.Linearizability == checker.LinIllegal {
+			illegal++
+			assert.False(t, res.OK)
+		}
+	}
+	t.Logf("illegal in %d of 20 seeds", illegal)
+	assert.GreaterOrEqual(t, illegal, 10)
+
+	sc.Workload.KV.ReadMode = "readindex"
+	for seed := uint64(1); seed <= 20; seed++ {
+		res := requireRunOK(t, sc, seed)
+		assert.Equal(t, checker.LinOK, res.Linearizability, "seed %d: ReadIndex reads are linearizable", seed)
+	}
+}
+
+func TestHistoryPageShowsAnnotations(t *testing.T) {
+	sc := load(t, "stale-reads.yaml", 5)
+	var page bytes.Buffer
+	res, err := Run(sc, 1, RunOptions{History: &page})
+	require.NoError(t, err)
+	require.Equal(t, checker.LinIllegal, res.Linearizability)
+	assert.Contains(t, page.String(), "node 1 leads term")
+	assert.Contains(t, page.String(), "split", "faults are annotated")
+}
+
+// TestRandomFaultsKeepKVLinearizable: the property test's 500 random fault
+// schedules, with KV clients reading by ReadIndex, writing and cas-ing on
+// three keys throughout: every history checks linearizable.
+func TestRandomFaultsKeepKVLinearizable(t *testing.T) {
+	seeds := propertySeeds
+	if testing.Short() {
+		seeds = 50
+	}
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		sc := randomFaultScenario(seed)
+		sc.Workload.KV = &KVWorkload{Trigger: Trigger{At: new(sim.Time)}, Clients: 3, Keys: 3, Ops: 40,
+			Reads: 0.4, Cas: 0.2, Think: 100 * sim.Millisecond, Timeout: 500 * sim.Millisecond, Retries: 3}
+		sc.fillDefaults()
+		require.NoError(t, sc.Validate(), "seed %d", seed)
+		res, err := Run(sc, seed, RunOptions{})
+		require.NoError(t, err)
+		require.Equal(t, "ok", res.Safety, "seed %d: %s", seed, res.Violation)
+		require.Equal(t, checker.LinOK, res.Linearizability, "seed %d: %s (replay with randomFaultScenario)", seed, res.LinDetail)
+		require.Positive(t, res.Operations)
+	}
+}
