@@ -121,6 +121,8 @@ type node struct {
 	applied []Entry
 	// reads collects the ReadStates the server answered.
 	reads []ReadState
+	// snapshots the server handed to its host.
+	snapshots []*Snapshot
 	// readies counts the Ready batches that were not empty.
 	readies int
 }
@@ -171,7 +173,7 @@ func (nw *network) add(id ID, voters []ID, mod func(*Config)) *node {
 func (nw *network) restart(id ID) {
 	nw.t.Helper()
 	nd := nw.nodes[id]
-	st := Stored{HardState: nd.stored.HardState, Entries: slices.Clone(nd.stored.Entries)}
+	st := Stored{HardState: nd.stored.HardState, Snapshot: nd.stored.Snapshot, Entries: slices.Clone(nd.stored.Entries)}
 	r, err := New(nd.cfg, st)
 	require.NoError(nw.t, err)
 	nd.r = r
@@ -181,6 +183,14 @@ func (nw *network) restart(id ID) {
 }
 
 func (nw *network) raft(id ID) *Raft { return nw.nodes[id].r }
+
+// storedOffset is the index the stored snapshot covers (0: none).
+func storedOffset(st Stored) uint64 {
+	if st.Snapshot != nil {
+		return st.Snapshot.Index
+	}
+	return 0
+}
 
 // drain executes server id's Ready as a host must: persist, then queue the
 // messages, then apply, then arm timers. It checks that every message sent
@@ -196,10 +206,24 @@ func (nw *network) drain(id ID) Ready {
 	if rd.HardStateChanged {
 		nd.stored.HardState = rd.HardState
 	}
+	if s := rd.Snapshot; s != nil {
+		// The snapshot replaces the stored entries up to its index.
+		off := storedOffset(nd.stored)
+		var kept []Entry
+		if s.Index-off < uint64(len(nd.stored.Entries)) {
+			kept = slices.Clone(nd.stored.Entries[s.Index-off:])
+		}
+		if len(kept) > 0 && kept[0].Index != s.Index+1 {
+			kept = nil
+		}
+		nd.stored.Snapshot, nd.stored.Entries = s, kept
+		nd.snapshots = append(nd.snapshots, s)
+	}
 	if len(rd.Entries) > 0 {
 		first := rd.Entries[0].Index
-		require.LessOrEqual(nw.t, first, uint64(len(nd.stored.Entries))+1, "server %d: persisted entries leave a gap", id)
-		nd.stored.Entries = append(nd.stored.Entries[:first-1], rd.Entries...)
+		off := storedOffset(nd.stored)
+		require.LessOrEqual(nw.t, first, off+uint64(len(nd.stored.Entries))+1, "server %d: persisted entries leave a gap", id)
+		nd.stored.Entries = append(nd.stored.Entries[:first-1-off], rd.Entries...)
 	}
 	for _, m := range rd.Messages {
 		require.Equal(nw.t, id, m.From)
@@ -218,7 +242,7 @@ func (nw *network) drain(id ID) Ready {
 			}
 		case MsgAppResp:
 			if !m.Reject && m.Index > 0 {
-				require.GreaterOrEqual(nw.t, uint64(len(nd.stored.Entries)), m.Index, "server %d: acked entries it has not persisted", id)
+				require.GreaterOrEqual(nw.t, storedOffset(nd.stored)+uint64(len(nd.stored.Entries)), m.Index, "server %d: acked entries it has not persisted", id)
 			}
 		}
 		nw.sent = append(nw.sent, m)
@@ -322,9 +346,16 @@ func (nw *network) leaders() []ID {
 func (nw *network) requireLogsEqual(servers ...ID) {
 	nw.t.Helper()
 	ref := nw.nodes[servers[0]]
+	// Compare from the highest first index: earlier entries may be
+	// compacted into snapshots on some servers.
+	first := uint64(0)
+	for _, id := range servers {
+		first = max(first, nw.nodes[id].r.log.offset)
+	}
 	for _, id := range servers {
 		nd := nw.nodes[id]
-		require.Equal(nw.t, ref.r.log.ents[1:], nd.r.log.ents[1:], "server %d's log differs from server %d's", id, servers[0])
+		require.Equal(nw.t, ref.r.log.lastIndex(), nd.r.log.lastIndex(), "server %d's last index differs from server %d's", id, servers[0])
+		require.Equal(nw.t, ref.r.log.ents[first-ref.r.log.offset+1:], nd.r.log.ents[first-nd.r.log.offset+1:], "server %d's log differs from server %d's", id, servers[0])
 		require.Equal(nw.t, nd.r.log.ents[1:], nd.stored.Entries, "server %d's storage differs from its log", id)
 		require.Equal(nw.t, ref.r.commit, nd.r.commit, "server %d's commit differs from server %d's", id, servers[0])
 	}

@@ -12,10 +12,35 @@ type raftLog struct {
 	unstable uint64
 }
 
-func newLog(stored []Entry) *raftLog {
-	l := &raftLog{ents: []Entry{{}}, unstable: math.MaxUint64}
+func newLog(stored []Entry) *raftLog { return newLogAt(0, 0, stored) }
+
+// newLogAt returns a log whose entries up to index (of term) are in a
+// snapshot, followed by stored.
+func newLogAt(index, term uint64, stored []Entry) *raftLog {
+	l := &raftLog{ents: []Entry{{Index: index, Term: term}}, offset: index, unstable: math.MaxUint64}
 	l.ents = append(l.ents, stored...)
 	return l
+}
+
+// compact drops the entries up to index (of term), which a snapshot now
+// holds. The kept entries are copied: slices of the old array may still be
+// in flight.
+func (l *raftLog) compact(index, term uint64) {
+	kept := l.ents[index-l.offset+1:]
+	ents := make([]Entry, 0, 1+len(kept))
+	ents = append(ents, Entry{Index: index, Term: term})
+	l.ents = append(ents, kept...)
+	l.offset = index
+	if l.unstable <= index {
+		l.unstable = index + 1
+	}
+}
+
+// reset replaces the whole log by a snapshot's end at index (of term).
+func (l *raftLog) reset(index, term uint64) {
+	l.ents = []Entry{{Index: index, Term: term}}
+	l.offset = index
+	l.unstable = math.MaxUint64
 }
 
 func (l *raftLog) lastIndex() uint64 { return l.offset + uint64(len(l.ents)) - 1 }

@@ -40,6 +40,9 @@ type Config struct {
 	// the next heartbeat, as Raft.js does; otherwise the leader sends an
 	// append as soon as its commit index advances (etcd's behaviour).
 	DeferCommitNotice bool
+	// MaxSnapshotChunk bounds the data in one MsgSnap (0: 16 KiB, the
+	// datachannel message cap).
+	MaxSnapshotChunk int
 	// Rand is the only source of randomness the server uses.
 	Rand *rand.Rand
 }
@@ -64,7 +67,10 @@ func (c *Config) validate() error {
 // what New restores from after a restart.
 type Stored struct {
 	HardState HardState
-	Entries   []Entry
+	// Snapshot, if not nil, holds everything up to its index; Entries
+	// then start right after it.
+	Snapshot *Snapshot
+	Entries  []Entry
 }
 
 // Ready is one batch of outputs. The host must, in order: persist HardState
@@ -81,12 +87,17 @@ type Ready struct {
 	// ReadStates answers ReadIndex requests (read.go); the host serves a
 	// read once it has applied the state's Index.
 	ReadStates []ReadState
+	// Snapshot, if not nil, is to be persisted first, replacing the stored
+	// snapshot and the stored entries up to its index; if its index is
+	// beyond what the host has applied, the host restores its state
+	// machine from it before applying Committed (snapshot.go).
+	Snapshot *Snapshot
 }
 
 // Empty reports whether the batch holds nothing to do.
 func (rd *Ready) Empty() bool {
 	return !rd.HardStateChanged && len(rd.Entries) == 0 && len(rd.Messages) == 0 &&
-		len(rd.Committed) == 0 && len(rd.Timers) == 0 && len(rd.ReadStates) == 0
+		len(rd.Committed) == 0 && len(rd.Timers) == 0 && len(rd.ReadStates) == 0 && rd.Snapshot == nil
 }
 
 // Progress is the leader's view of one follower.
@@ -109,6 +120,8 @@ type Progress struct {
 	silentBeats int
 	// readAck: the highest read round this follower has echoed.
 	readAck uint64
+	// snapSent: the index of the snapshot sent and not yet answered.
+	snapSent uint64
 }
 
 // Status is a snapshot of a server's state, for hosts and checkers.
@@ -160,6 +173,11 @@ type Raft struct {
 	reads        []pendingRead
 	readsWaiting []pendingRead
 	readStates   []ReadState
+
+	// snapshots (snapshot.go)
+	snapshot      *Snapshot // the latest, to send to followers
+	snapshotDirty *Snapshot // to hand to the host in the next Ready
+	snapIn        *snapRecv
 }
 
 // New returns a server restored from st (empty for a fresh server).
@@ -174,13 +192,20 @@ func New(cfg Config, st Stored) (*Raft, error) {
 	if r.heartbeat == 0 {
 		r.heartbeat = cfg.ElectionTimeout / 5
 	}
-	r.log = newLog(st.Entries)
 	r.term, r.vote, r.commit = st.HardState.Term, st.HardState.Vote, st.HardState.Commit
+	if s := st.Snapshot; s != nil {
+		r.log = newLogAt(s.Index, s.Term, st.Entries)
+		r.snapshot = s
+		r.commit = max(r.commit, s.Index)
+		r.applied = s.Index // the host restores its state machine from s
+	} else {
+		r.log = newLog(st.Entries)
+	}
 	if r.commit > r.log.lastIndex() {
 		return nil, fmt.Errorf("raft: stored commit %d beyond last index %d", r.commit, r.log.lastIndex())
 	}
 	r.lastHard = st.HardState
-	if len(st.Entries) == 0 && len(cfg.Voters) > 0 {
+	if len(st.Entries) == 0 && st.Snapshot == nil && len(cfg.Voters) > 0 {
 		// Bootstrap: every initial member writes the same first entry, so
 		// their logs agree from the start.
 		voters := slices.Clone(cfg.Voters)
@@ -191,7 +216,7 @@ func New(cfg Config, st Stored) (*Raft, error) {
 		r.hardDirty = true
 	}
 	r.recomputeConfig()
-	r.contacted = r.log.lastIndex() > 0
+	r.contacted = r.log.lastIndex() > 0 || r.snapshot != nil
 	r.becomeFollower(r.term, None)
 	return r, nil
 }
@@ -248,6 +273,7 @@ func (r *Raft) Ready() Ready {
 	rd.Timers, r.timers = r.timers, r.spareTimers[:0]
 	r.spareTimers = rd.Timers
 	rd.ReadStates, r.readStates = r.readStates, nil
+	rd.Snapshot, r.snapshotDirty = r.snapshotDirty, nil
 	return rd
 }
 
@@ -451,6 +477,9 @@ func applyChange(voters []ID, cc ConfChange) []ID {
 // or after a conflicting suffix (which may hold a change) was dropped.
 func (r *Raft) recomputeConfig() {
 	r.voters, r.pendingConf = nil, 0
+	if r.snapshot != nil {
+		r.voters = slices.Clone(r.snapshot.Voters)
+	}
 	for i := r.log.offset + 1; i <= r.log.lastIndex(); i++ {
 		if e := r.log.entry(i); e.Type == EntryConfChange {
 			r.voters = applyChange(r.voters, e.Change)
@@ -510,6 +539,11 @@ func (r *Raft) bcastAppend() {
 // sendAppend sends follower id the entries from its Next on, if flow
 // control allows; a heartbeat always sends something.
 func (r *Raft) sendAppend(id ID, pr *Progress, heartbeat bool) {
+	if pr.Next <= r.log.offset {
+		// The entries it needs are compacted: send the snapshot.
+		r.sendSnapshot(id, pr)
+		return
+	}
 	last := r.log.lastIndex()
 	blocked := (!pr.Replicating && pr.probeSent) || (pr.Replicating && len(pr.inflight) >= r.cfg.MaxInflight)
 	if blocked || pr.Next > last {
@@ -632,6 +666,7 @@ func (r *Raft) Fire(k TimerKind) {
 					} else {
 						pr.probeSent = false
 						pr.silentBeats = 0
+						pr.snapSent = 0 // resend a snapshot that got no answer
 					}
 				}
 			}
@@ -685,7 +720,7 @@ func (r *Raft) Step(m Message) {
 			// A pre-vote asks about a future term; ours stays.
 		case m.Type == MsgPreVoteResp && !m.Reject:
 			// A grant for our pre-candidacy's future term.
-		case m.Type == MsgApp:
+		case m.Type == MsgApp || m.Type == MsgSnap:
 			r.becomeFollower(m.Term, m.From)
 		default:
 			r.becomeFollower(m.Term, None)
@@ -745,6 +780,11 @@ func (r *Raft) stepFollower(m Message) {
 		r.contacted = true
 		r.armElection()
 		r.handleAppend(m)
+	case MsgSnap:
+		r.lead = m.From
+		r.contacted = true
+		r.armElection()
+		r.handleSnapshot(m)
 	case MsgProp:
 		if r.lead != None {
 			m.To = r.lead
@@ -759,6 +799,9 @@ func (r *Raft) stepCandidate(m Message) {
 		// A leader of our term exists: we lost.
 		r.becomeFollower(m.Term, m.From)
 		r.handleAppend(m)
+	case MsgSnap:
+		r.becomeFollower(m.Term, m.From)
+		r.handleSnapshot(m)
 	case MsgVoteResp, MsgPreVoteResp:
 		if (m.Type == MsgPreVoteResp) != (r.role == PreCandidate) {
 			return

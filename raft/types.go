@@ -53,9 +53,10 @@ const (
 	MsgProp                             // a client proposal forwarded to the leader
 	MsgReadIndex                        // a read request forwarded to the leader (read.go)
 	MsgReadIndexResp                    // the leader's answer: the read index, or Reject
+	MsgSnap                             // a chunk of a snapshot (snapshot.go)
 )
 
-var msgNames = [...]string{"", "app", "app_resp", "vote", "vote_resp", "prevote", "prevote_resp", "prop", "read_index", "read_index_resp"}
+var msgNames = [...]string{"", "app", "app_resp", "vote", "vote_resp", "prevote", "prevote_resp", "prop", "read_index", "read_index_resp", "snap"}
 
 func (t MsgType) String() string {
 	if int(t) < len(msgNames) && msgNames[t] != "" {
@@ -87,6 +88,7 @@ type Message struct {
 	Reject     bool
 	RejectHint uint64
 	Context    uint64
+	Snap       *SnapChunk // MsgSnap
 }
 
 // Size estimates the encoded size of m in bytes, used for batching limits
@@ -95,6 +97,9 @@ func (m *Message) Size() int {
 	n := 48
 	for i := range m.Entries {
 		n += m.Entries[i].Size()
+	}
+	if c := m.Snap; c != nil {
+		n += 32 + 8*len(c.Voters) + len(c.Data)
 	}
 	return n
 }
