@@ -176,8 +176,8 @@ func (s *Safety) commit(node raft.ID, i, term, commitTerm uint64) error {
 			Detail: fmt.Sprintf("index committed with term %d here and term %d elsewhere", term, s.committed[i])}
 	}
 	for id, l := range s.leaders {
-		if l.term <= commitTerm {
-			continue
+		if l.term <= commitTerm || i < l.log.FirstIndex() {
+			continue // an earlier leader, or compacted (so committed) there
 		}
 		if t, ok := l.log.Term(i); !ok || t != term {
 			return &Violation{Property: LeaderCompleteness, Nodes: []raft.ID{node, raft.ID(id)}, Term: l.term, Index: i,
@@ -192,7 +192,7 @@ func (s *Safety) commit(node raft.ID, i, term, commitTerm uint64) error {
 func (s *Safety) checkNewLeader(node raft.ID, cur raft.Status, log netmodel.LogReader) error {
 	for i := 1; i < len(s.committed); i++ {
 		et, ct := s.committed[i], s.commitTerm[i]
-		if et == 0 || ct >= cur.Term {
+		if et == 0 || ct >= cur.Term || uint64(i) < log.FirstIndex() {
 			continue
 		}
 		if t, ok := log.Term(uint64(i)); !ok || t != et {

@@ -27,6 +27,8 @@ func (l *fakeLog) Term(i uint64) (uint64, bool) {
 	return l.ents[i-1].Term, true
 }
 
+func (l *fakeLog) FirstIndex() uint64 { return 1 }
+
 func (l *fakeLog) Entry(i uint64) (raft.Entry, bool) {
 	if i == 0 || i > uint64(len(l.ents)) {
 		return raft.Entry{}, false

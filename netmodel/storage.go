@@ -69,18 +69,45 @@ func (t *Tab) StorageFailed() bool {
 	return t.storage.failed && t.inc == t.storage.failedInc
 }
 
-// persist writes a batch's hard state and entries to the tab's storage
-// (localStorage: it survives a kill), before anything of the batch is sent.
-// A write that would exceed the quota is not applied: the tab records the
-// fault and stops (it cannot send what depends on the write), keeping its
-// storage as it was. persist reports whether the write succeeded.
+// persist writes a batch's snapshot, hard state and entries to the tab's
+// storage (localStorage: it survives a kill), before anything of the batch
+// is sent. A write that would exceed the quota is not applied: the tab
+// records the fault and stops (it cannot send what depends on the write),
+// keeping its storage as it was. persist reports whether the write
+// succeeded.
 func (t *Tab) persist(rd *raft.Ready) bool {
-	if !rd.HardStateChanged && len(rd.Entries) == 0 {
+	if !rd.HardStateChanged && len(rd.Entries) == 0 && rd.Snapshot == nil {
 		return true
 	}
 	s := &t.storage
 	w := t.w
 	used, written := s.used, 0
+	entries := t.stored.Entries
+	off := storedOffset(&t.stored)
+	if snap := rd.Snapshot; snap != nil {
+		// The snapshot replaces the old one and the entries it covers.
+		if old := t.stored.Snapshot; old != nil {
+			used -= old.Size()
+		}
+		n := snap.Size()
+		used += n
+		written += n
+		// Keep the entries after it only if the stored log holds the
+		// snapshot's last entry (as Raft keeps its log's suffix then).
+		keep := false
+		for i := range entries {
+			if entries[i].Index == snap.Index {
+				keep = entries[i].Term == snap.Term
+			}
+		}
+		cut := 0
+		for cut < len(entries) && (entries[cut].Index <= snap.Index || !keep) {
+			used -= entries[cut].Size()
+			cut++
+		}
+		entries = entries[cut:]
+		off = snap.Index
+	}
 	if rd.HardStateChanged {
 		written += HardStateSize
 		if !s.hardState {
@@ -90,8 +117,8 @@ func (t *Tab) persist(rd *raft.Ready) bool {
 	var first uint64
 	if len(rd.Entries) > 0 {
 		first = rd.Entries[0].Index
-		for i := int(first) - 1; i < len(t.stored.Entries); i++ {
-			used -= t.stored.Entries[i].Size() // overwritten: space freed
+		for i := int(first - 1 - off); i < len(entries); i++ {
+			used -= entries[i].Size() // overwritten: space freed
 		}
 		for i := range rd.Entries {
 			n := rd.Entries[i].Size()
@@ -106,17 +133,30 @@ func (t *Tab) persist(rd *raft.Ready) bool {
 		s.failed, s.failedInc = true, t.inc
 		return false
 	}
+	if rd.Snapshot != nil {
+		t.stored.Snapshot = rd.Snapshot
+		entries = append([]raft.Entry(nil), entries...) // the old array may be shared
+	}
 	if rd.HardStateChanged {
 		t.stored.HardState = rd.HardState
 		s.hardState = true
 	}
 	if len(rd.Entries) > 0 {
-		t.stored.Entries = append(t.stored.Entries[:first-1], rd.Entries...)
+		entries = append(entries[:first-1-off], rd.Entries...)
 	}
+	t.stored.Entries = entries
 	s.used = used
 	if o := &w.opt.Storage; o.WriteCost > 0 || o.WriteCostPerKiB > 0 {
 		cost := o.WriteCost + o.WriteCostPerKiB*sim.Time(written)/1024
 		t.busyUntil = sim.Max(t.busyUntil, w.sim.Now()) + cost
 	}
 	return true
+}
+
+// storedOffset is the index the stored snapshot covers (0: none).
+func storedOffset(st *raft.Stored) uint64 {
+	if st.Snapshot != nil {
+		return st.Snapshot.Index
+	}
+	return 0
 }

@@ -147,6 +147,17 @@ func (t *Tab) process() {
 	if !t.persist(&rd) {
 		return // storage.go: the write failed and the tab stopped
 	}
+	if snap := rd.Snapshot; snap != nil && snap.Index > prev.Applied {
+		// A snapshot from the leader: the state machine starts over from it.
+		sm, err := raft.RestoreStore(snap.Data, w.opt.SessionTTL)
+		if err != nil {
+			w.Fault(t.ID, "snapshot unreadable: "+err.Error())
+			w.Kill(t.ID)
+			return
+		}
+		t.sm = sm
+		w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: snap.Term, Index: snap.Index, Detail: "installed"})
+	}
 	for _, m := range rd.Messages {
 		w.send(m)
 	}
@@ -158,6 +169,7 @@ func (t *Tab) process() {
 	}
 	cur := t.node.Status()
 	t.status = cur
+	t.maybeCompact()
 	if len(rd.ReadStates) > 0 || len(t.readsWaiting) > 0 {
 		t.serveReads(rd.ReadStates) // kv.go
 	}
@@ -279,6 +291,30 @@ func (t *Tab) membershipRound() int {
 		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Detail: "conf change refused: " + err.Error()})
 	}
 	return len(adds) + len(removes)
+}
+
+// maybeCompact snapshots the state machine and compacts the log every
+// SnapshotEvery applied entries, or when storage passes SnapshotAtQuota of
+// the quota. The snapshot is persisted with the next batch.
+func (t *Tab) maybeCompact() {
+	w := t.w
+	o := &w.opt
+	applied := t.status.Applied
+	first := t.node.FirstIndex()
+	if applied < first {
+		return
+	}
+	due := o.SnapshotEvery > 0 && applied-first+1 >= o.SnapshotEvery
+	if q := o.Storage.Quota; q > 0 && o.SnapshotAtQuota > 0 && float64(t.storage.used) > o.SnapshotAtQuota*float64(q) {
+		due = true
+	}
+	if !due {
+		return
+	}
+	if err := t.node.Compact(applied, t.sm.Encode()); err != nil {
+		return
+	}
+	w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: t.status.Term, Index: applied, Detail: "compacted"})
 }
 
 // Submit proposes cmd from a client living in this tab; done is called with

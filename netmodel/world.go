@@ -72,6 +72,11 @@ type Options struct {
 	// SessionTTL: client sessions are forgotten after this many log
 	// entries without a command (raft.Store); 0: never.
 	SessionTTL uint64
+	// SnapshotEvery: a tab snapshots its state machine and compacts its
+	// log every this many applied entries (0: never), and also when its
+	// storage passes SnapshotAtQuota of the quota (0: never).
+	SnapshotEvery   uint64
+	SnapshotAtQuota float64
 }
 
 // Validate checks the options.
@@ -113,6 +118,9 @@ type Observer interface {
 type LogReader interface {
 	Term(i uint64) (uint64, bool)
 	Entry(i uint64) (raft.Entry, bool)
+	// FirstIndex is the first index the log holds; earlier entries are
+	// compacted into a snapshot (committed, so a checker skips them).
+	FirstIndex() uint64
 }
 
 // World is the modeled browser-and-WebRTC world of one run.
@@ -266,6 +274,15 @@ func (w *World) Restart(id raft.ID) error {
 	w.Fault(id, "restart")
 	t.inc++
 	t.sm = raft.NewStore(w.opt.SessionTTL)
+	if snap := t.stored.Snapshot; snap != nil {
+		// Reloaded: the state machine comes back from the snapshot, the
+		// entries after it are applied again as Raft hands them over.
+		sm, err := raft.RestoreStore(snap.Data, w.opt.SessionTTL)
+		if err != nil {
+			return fmt.Errorf("tab %d: %w", id, err)
+		}
+		t.sm = sm
+	}
 	if err := t.boot(nil); err != nil {
 		return err
 	}
@@ -322,6 +339,8 @@ func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 		MaxEntriesPerAppend: o.MaxEntriesPerAppend,
 		MaxBytesPerAppend:   o.MaxBytesPerAppend,
 		DeferCommitNotice:   o.DeferCommitNotice,
+		// A snapshot chunk and its header fit one datachannel message.
+		MaxSnapshotChunk: max(w.opt.Channel.MaxMessageSize-256, 0),
 		// Each tab has its own stream: a tab's draws never shift another's.
 		Rand: w.sim.Rand("raft/" + strconv.Itoa(int(id))),
 	}

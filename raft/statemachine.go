@@ -1,6 +1,11 @@
 package raft
 
-import "strconv"
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+)
 
 // Op is a state machine operation.
 type Op uint8
@@ -217,3 +222,62 @@ func (s *Store) expire(index uint64) {
 
 // Sessions returns how many client sessions the store keeps.
 func (s *Store) Sessions() int { return len(s.sessions) }
+
+// storeImage is a Store's encoded form. encoding/json writes map keys in
+// sorted order, so equal stores encode to equal bytes.
+type storeImage struct {
+	KV       map[string]string       `json:"kv"`
+	Chat     map[string][]string     `json:"chat"`
+	Sessions map[uint64]sessionImage `json:"sessions"`
+	Expired  []uint64                `json:"expired"`
+	Sweep    uint64                  `json:"sweep"`
+}
+
+type sessionImage struct {
+	Seq    uint64 `json:"seq"`
+	Result Result `json:"result"`
+	Last   uint64 `json:"last"`
+}
+
+// Encode returns the store as bytes for a snapshot.
+func (s *Store) Encode() []byte {
+	img := storeImage{KV: s.KV.data, Chat: map[string][]string{}, Sessions: map[uint64]sessionImage{}, Sweep: s.lastSweep}
+	for k, l := range s.Chat.lists {
+		img.Chat[k] = l.lines
+	}
+	for id, sess := range s.sessions {
+		img.Sessions[id] = sessionImage{Seq: sess.seq, Result: sess.result, Last: sess.last}
+	}
+	for id := range s.expired {
+		img.Expired = append(img.Expired, id)
+	}
+	slices.Sort(img.Expired)
+	b, err := json.Marshal(img)
+	if err != nil {
+		panic("raft: encoding a store: " + err.Error()) // plain data: cannot fail
+	}
+	return b
+}
+
+// RestoreStore returns the store encoded in data.
+func RestoreStore(data []byte, ttl uint64) (*Store, error) {
+	var img storeImage
+	if err := json.Unmarshal(data, &img); err != nil {
+		return nil, fmt.Errorf("raft: restoring a store: %w", err)
+	}
+	s := NewStore(ttl)
+	for k, v := range img.KV {
+		s.KV.data[k] = v
+	}
+	for k, lines := range img.Chat {
+		s.Chat.lists[k] = &chatList{cnt: int64(len(lines)), lines: lines}
+	}
+	for id, si := range img.Sessions {
+		s.sessions[id] = &session{seq: si.Seq, result: si.Result, last: si.Last}
+	}
+	for _, id := range img.Expired {
+		s.expired[id] = true
+	}
+	s.lastSweep = img.Sweep
+	return s, nil
+}

@@ -28,6 +28,7 @@ const (
 	KindMeasure
 	KindViolation
 	KindClient
+	KindSnapshot
 )
 
 var kindNames = [...]string{
@@ -46,6 +47,7 @@ var kindNames = [...]string{
 	KindMeasure:   "measure",
 	KindViolation: "violation",
 	KindClient:    "client",
+	KindSnapshot:  "snapshot",
 }
 
 // String returns the kind's name as written in traces.
