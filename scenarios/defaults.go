@@ -30,6 +30,10 @@ func defaultCore() *Scenario {
 			// Sessions outlive any client's retries by far (U: a choice,
 			// not a measured value).
 			SessionTTL: 10000,
+			// Snapshot every 1000 entries, and at 80% of the storage quota
+			// (U: choices, not measured values).
+			SnapshotEvery:   1000,
+			SnapshotAtQuota: 0.8,
 		},
 		World: World{
 			Profile:     "loopback",

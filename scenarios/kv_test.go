@@ -75,3 +75,28 @@ func TestRandomFaultsKeepKVLinearizable(t *testing.T) {
 		require.Positive(t, res.Operations)
 	}
 }
+
+func TestCompactionKeepsTheLogUnderTheQuota(t *testing.T) {
+	sc := load(t, "compaction.yaml", 5)
+	count := func(events []sim.Event, kind sim.Kind, detail string) int {
+		n := 0
+		for _, e := range events {
+			if e.Kind == kind && (detail == "" || e.Detail == detail) {
+				n++
+			}
+		}
+		return n
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		res, events := traced(t, sc, seed)
+		require.True(t, res.OK, "seed %d: %+v", seed, res)
+		assert.Equal(t, checker.LinOK, res.Linearizability)
+		assert.Equal(t, 5000, res.Operations)
+		assert.Positive(t, count(events, sim.KindSnapshot, "compacted"), "seed %d: tabs compact", seed)
+		assert.Zero(t, count(events, sim.KindFault, "storage quota exceeded"), "seed %d", seed)
+	}
+	sc.Cluster.SnapshotEvery, sc.Cluster.SnapshotAtQuota = 0, 0
+	res, events := traced(t, sc, 1)
+	assert.Positive(t, count(events, sim.KindFault, "storage quota exceeded"), "without snapshots the log outgrows the quota")
+	assert.False(t, res.OK)
+}

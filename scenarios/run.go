@@ -167,6 +167,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		},
 	}
 	o.SessionTTL = c.SessionTTL
+	o.SnapshotEvery, o.SnapshotAtQuota = c.SnapshotEvery, c.SnapshotAtQuota
 	sc.worldOptions3(&o)
 	return o
 }

@@ -58,6 +58,11 @@ type Cluster struct {
 	// SessionTTL: a client session is forgotten after this many log
 	// entries without a command from its client (0: never).
 	SessionTTL uint64 `yaml:"session_ttl"`
+	// SnapshotEvery: each tab snapshots and compacts its log every this
+	// many applied entries (0: never); SnapshotAtQuota: also once its
+	// storage passes this share of the quota (0: never).
+	SnapshotEvery   uint64  `yaml:"snapshot_every"`
+	SnapshotAtQuota float64 `yaml:"snapshot_at_quota"`
 }
 
 // World is the modeled network and browser.
@@ -343,6 +348,9 @@ func (sc *Scenario) Validate() error {
 	}
 	if d := sc.World.Duplicate; d != nil && (*d < 0 || *d > 1) {
 		return sc.errAt("world.duplicate", "must be in [0, 1], got %v", *d)
+	}
+	if q := c.SnapshotAtQuota; q < 0 || q > 1 {
+		return sc.errAt("cluster.snapshot_at_quota", "must be in [0, 1], got %v", q)
 	}
 	if err := sc.validateWorld3(); err != nil {
 		return err
