@@ -350,3 +350,37 @@ func formatIDs(ids []raft.ID) string {
 	}
 	return string(b)
 }
+
+// TransferLeadership has the current leader hand leadership to `to` (0:
+// the live, unfrozen follower with the most entries), as a page does
+// before its tab is hidden or closed.
+func (w *World) TransferLeadership(to raft.ID) {
+	var lead *Tab
+	for _, t := range w.tabs[1:] {
+		if t.alive && t.status.Role == raft.Leader && (lead == nil || t.status.Term > lead.status.Term) {
+			lead = t
+		}
+	}
+	if lead == nil {
+		w.Fault(0, "transfer: no leader")
+		return
+	}
+	if to == raft.None {
+		var best uint64
+		for _, id := range lead.status.Voters {
+			pr := lead.node.Progress(id)
+			if id == lead.ID || pr == nil || !w.tabs[id].alive || w.tabs[id].frozen() {
+				continue
+			}
+			if to == raft.None || pr.Match > best {
+				to, best = id, pr.Match
+			}
+		}
+	}
+	w.Fault(lead.ID, "transfer to "+strconv.Itoa(int(to)))
+	lead.run(func() {
+		if err := lead.node.TransferLeadership(to); err != nil {
+			w.Fault(lead.ID, "transfer refused: "+err.Error())
+		}
+	})
+}

@@ -178,6 +178,12 @@ type Raft struct {
 	snapshot      *Snapshot // the latest, to send to followers
 	snapshotDirty *Snapshot // to hand to the host in the next Ready
 	snapIn        *snapRecv
+
+	// leadership transfer (transfer.go)
+	transferee    ID
+	transferBeats int
+	// campaignContext marks the vote requests of the campaign being sent.
+	campaignContext uint64
 }
 
 // New returns a server restored from st (empty for a fresh server).
@@ -325,6 +331,7 @@ func (r *Raft) becomeFollower(term uint64, lead ID) {
 	if r.role == Leader {
 		r.dropReads()
 	}
+	r.transferee = None
 	r.role = Follower
 	r.lead = lead
 	r.prs = nil
@@ -362,7 +369,7 @@ func (r *Raft) campaign(pre bool) {
 	}
 	for _, id := range r.voters {
 		if id != r.id {
-			r.send(Message{Type: typ, To: id, Term: term, Index: r.log.lastIndex(), LogTerm: r.log.lastTerm()})
+			r.send(Message{Type: typ, To: id, Term: term, Index: r.log.lastIndex(), LogTerm: r.log.lastTerm(), Context: r.campaignContext})
 		}
 	}
 }
@@ -589,6 +596,8 @@ func (r *Raft) sendAppendOrCommit(id ID, pr *Progress) {
 // it knows; with no known leader it returns ErrNoLeader.
 func (r *Raft) Propose(cmd Command) error {
 	switch {
+	case r.role == Leader && r.transferee != None:
+		return ErrTransferring
 	case r.role == Leader:
 		r.appendEntry(Entry{Type: EntryNormal, Cmd: cmd})
 		r.bcastAppend()
@@ -653,6 +662,7 @@ func (r *Raft) Fire(k TimerKind) {
 			return
 		}
 		r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: r.heartbeat})
+		r.transferTick()
 		for _, id := range r.voters {
 			pr := r.prs[id]
 			if pr == nil {
@@ -711,7 +721,7 @@ func (r *Raft) Step(m Message) {
 			return
 		}
 	case m.Term > r.term:
-		if (m.Type == MsgVote || m.Type == MsgPreVote) && r.cfg.CheckQuorum && r.lead != None && r.role == Follower {
+		if (m.Type == MsgVote || m.Type == MsgPreVote) && r.cfg.CheckQuorum && r.lead != None && r.role == Follower && m.Context != transferContext {
 			// Lease: a follower that has a live leader ignores elections.
 			return
 		}
@@ -785,6 +795,11 @@ func (r *Raft) stepFollower(m Message) {
 		r.contacted = true
 		r.armElection()
 		r.handleSnapshot(m)
+	case MsgTimeoutNow:
+		// The leader hands over: campaign at once, no pre-vote.
+		if r.promotable() {
+			r.campaignTransfer()
+		}
 	case MsgProp:
 		if r.lead != None {
 			m.To = r.lead
@@ -899,6 +914,7 @@ func (r *Raft) stepLeader(m Message) {
 		i++
 	}
 	pr.inflight = pr.inflight[i:]
+	r.transferProgress(m.From, pr)
 	// Only an ack beyond the commit index can move it.
 	if pr.Match > r.commit && r.maybeCommit() && r.role == Leader && !r.cfg.DeferCommitNotice {
 		// Tell every follower the new commit index now.

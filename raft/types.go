@@ -54,9 +54,10 @@ const (
 	MsgReadIndex                        // a read request forwarded to the leader (read.go)
 	MsgReadIndexResp                    // the leader's answer: the read index, or Reject
 	MsgSnap                             // a chunk of a snapshot (snapshot.go)
+	MsgTimeoutNow                       // campaign now: the leader hands over (transfer.go)
 )
 
-var msgNames = [...]string{"", "app", "app_resp", "vote", "vote_resp", "prevote", "prevote_resp", "prop", "read_index", "read_index_resp", "snap"}
+var msgNames = [...]string{"", "app", "app_resp", "vote", "vote_resp", "prevote", "prevote_resp", "prop", "read_index", "read_index_resp", "snap", "timeout_now"}
 
 func (t MsgType) String() string {
 	if int(t) < len(msgNames) && msgNames[t] != "" {

@@ -116,6 +116,8 @@ func (f *Fault) actionName() string {
 		return "blackhole"
 	case f.PathChange != nil:
 		return "path-change"
+	case f.Transfer != nil:
+		return "transfer"
 	}
 	return "fault"
 }

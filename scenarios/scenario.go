@@ -155,6 +155,14 @@ type Fault struct {
 	Signaling  string            `yaml:"signaling"`
 	Blackhole  *Target           `yaml:"blackhole"`
 	PathChange *Target           `yaml:"path_change"`
+	// Transfer hands leadership from the leader to To (0: the most
+	// up-to-date live follower), before its tab is hidden or closed.
+	Transfer *TransferAction `yaml:"transfer"`
+}
+
+// TransferAction is a leadership transfer.
+type TransferAction struct {
+	To uint64 `yaml:"to"`
 }
 
 // Target picks the tabs a fault step acts on: the leader (if Leader), the
@@ -438,13 +446,13 @@ func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
 	}
 	actions := 0
 	for _, set := range []bool{f.Kill != nil, f.Restart != nil, f.Partition != nil, f.Heal, f.Loss != nil,
-		f.Visibility != nil, f.Discard != nil, f.Signaling != "", f.Blackhole != nil, f.PathChange != nil} {
+		f.Visibility != nil, f.Discard != nil, f.Signaling != "", f.Blackhole != nil, f.PathChange != nil, f.Transfer != nil} {
 		if set {
 			actions++
 		}
 	}
 	if actions != 1 {
-		return sc.errAt(field, "a fault step needs exactly one action (kill, restart, partition, heal, loss, visibility, discard, signaling, blackhole, path_change), got %d", actions)
+		return sc.errAt(field, "a fault step needs exactly one action (kill, restart, partition, heal, loss, visibility, discard, signaling, blackhole, path_change, transfer), got %d", actions)
 	}
 	if err := sc.validateWorldFault(field, f); err != nil {
 		return err

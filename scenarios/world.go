@@ -344,6 +344,10 @@ func (sc *Scenario) validateWorldFault(field string, f *Fault) error {
 		return sc.validateTarget(field+".blackhole", f.Blackhole)
 	case f.PathChange != nil:
 		return sc.validateTarget(field+".path_change", f.PathChange)
+	case f.Transfer != nil:
+		if to := f.Transfer.To; to > uint64(sc.Cluster.Nodes) {
+			return sc.errAt(field+".transfer.to", "node %d does not exist (nodes are 1..%d)", to, sc.Cluster.Nodes)
+		}
 	}
 	return nil
 }
@@ -374,6 +378,8 @@ func (r *runner) worldFault(f *Fault) bool {
 		for _, id := range r.pick(f.PathChange, "path change") {
 			w.PathChange(id)
 		}
+	case f.Transfer != nil:
+		w.TransferLeadership(raft.ID(f.Transfer.To))
 	default:
 		return false
 	}

@@ -212,3 +212,28 @@ func TestFrozenLeaderIsReplacedAndFollowsAfterThaw(t *testing.T) {
 		assert.True(t, stepped, "seed %d: the old leader %d follows after the thaw", seed, old)
 	}
 }
+
+// A page that hands over leadership before its tab is hidden spares the
+// cluster an election timeout: the new leader takes over within a few
+// round trips, in the next term, with no candidate but the target.
+func TestTransferBeforeHidingHandsOverAtOnce(t *testing.T) {
+	sc := load(t, "background-tabs.yaml", 5)
+	et := 500 * sim.Millisecond
+	require.NoError(t, sc.Apply(Overrides{ElectionTimeout: &et}))
+	hide := sc.Faults[0]
+	// Hide the tab that led (node 1, the paper's first server), not
+	// whoever leads once the transfer is done.
+	sc.Faults[0].Visibility = &VisibilityAction{Target: Target{Nodes: []uint64{1}}, State: "hidden"}
+	transfer := Fault{Name: "transfer", Trigger: Trigger{When: hide.When, After: hide.After - 50*sim.Millisecond}, Transfer: &TransferAction{}}
+	sc.Faults = append([]Fault{transfer}, sc.Faults...)
+	require.NoError(t, sc.Validate())
+	for seed := uint64(1); seed <= 10; seed++ {
+		res, events := traced(t, sc, seed)
+		require.True(t, res.OK, "seed %d: %+v", seed, res)
+		at := faultAt(t, events, "transfer to")
+		took := roleChanges(events, "leader", at)
+		require.NotEmpty(t, took, "seed %d", seed)
+		assert.Less(t, took[0].Time-at, 20*sim.Millisecond, "seed %d: handed over within round trips", seed)
+		assert.Len(t, roleChanges(events, "candidate", at), 1, "seed %d: one campaign, the target's", seed)
+	}
+}
