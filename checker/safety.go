@@ -43,9 +43,10 @@ func (v *Violation) Error() string {
 type entryKey struct{ index, term uint64 }
 
 type entryInfo struct {
-	hash     uint64
-	prevTerm uint64
-	node     raft.ID // first node seen holding it
+	hash      uint64
+	prevTerm  uint64
+	prevKnown bool    // the predecessor was not compacted away
+	node      raft.ID // first node seen holding it
 }
 
 type leaderInfo struct {
@@ -90,13 +91,17 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 	// the previous entry's term, the same prefix.
 	for i := range persisted {
 		e := &persisted[i]
-		prevTerm, _ := log.Term(e.Index - 1)
-		info := entryInfo{hash: entryHash(e), prevTerm: prevTerm, node: node}
+		prevTerm, known := log.Term(e.Index - 1)
+		info := entryInfo{hash: entryHash(e), prevTerm: prevTerm, prevKnown: known, node: node}
 		k := entryKey{e.Index, e.Term}
 		if old, ok := s.entries[k]; ok {
-			if old.hash != info.hash || old.prevTerm != info.prevTerm {
+			// A predecessor compacted away cannot be compared.
+			if old.hash != info.hash || (known && old.prevKnown && old.prevTerm != info.prevTerm) {
 				return &Violation{Property: LogMatching, Nodes: []raft.ID{old.node, node}, Term: e.Term, Index: e.Index,
 					Detail: "two logs hold different entries (or different predecessors) at the same index and term"}
+			}
+			if known && !old.prevKnown {
+				s.entries[k] = info
 			}
 			continue
 		}

@@ -169,13 +169,13 @@ func (t *Tab) process() {
 	}
 	cur := t.node.Status()
 	t.status = cur
-	t.maybeCompact()
 	if len(rd.ReadStates) > 0 || len(t.readsWaiting) > 0 {
 		t.serveReads(rd.ReadStates) // kv.go
 	}
 	t.traceChanges(prev, cur, rd)
-	if !sameIDs(cur.Voters, prev.Voters) {
+	if !sameIDs(cur.Voters, prev.Voters) || !sameIDs(cur.Learners, prev.Learners) {
 		w.connectVoters(t.ID, cur.Voters) // conn.go
+		w.connectVoters(t.ID, cur.Learners)
 	}
 	if w.observer != nil && w.violation == nil {
 		if err := w.observer.Changed(t.ID, prev, cur, rd.Entries, rd.Committed, t.node); err != nil {
@@ -184,6 +184,9 @@ func (t *Tab) process() {
 			w.sim.Stop()
 		}
 	}
+	// Compact last, so the observer saw the batch against the log it
+	// was written to.
+	t.maybeCompact()
 	if cur.Role == raft.Leader && prev.Role != raft.Leader && w.opt.PresenceMembership {
 		t.scheduleMembership(w.opt.MembershipInterval)
 	}
@@ -204,8 +207,12 @@ func (t *Tab) traceChanges(prev, cur raft.Status, rd raft.Ready) {
 	if cur.Commit != prev.Commit {
 		w.record(sim.Event{Kind: sim.KindCommit, Node: id, Term: cur.Term, Index: cur.Commit})
 	}
-	if !sameIDs(cur.Voters, prev.Voters) {
-		w.record(sim.Event{Kind: sim.KindConfig, Node: id, Term: cur.Term, Detail: formatIDs(cur.Voters)})
+	if !sameIDs(cur.Voters, prev.Voters) || !sameIDs(cur.Learners, prev.Learners) {
+		detail := formatIDs(cur.Voters)
+		if len(cur.Learners) > 0 {
+			detail += " learners " + formatIDs(cur.Learners)
+		}
+		w.record(sim.Event{Kind: sim.KindConfig, Node: id, Term: cur.Term, Detail: detail})
 	}
 }
 
@@ -263,24 +270,41 @@ func (t *Tab) membershipRound() int {
 	if !w.presenceReadable(t.ID) {
 		return 0 // the peer list cannot be read now (signaling.go)
 	}
-	voters := t.node.Status().Voters
+	st := t.node.Status()
 	member := make([]bool, w.opt.Nodes+1)
-	for _, id := range voters {
+	learner := make([]bool, w.opt.Nodes+1)
+	for _, id := range st.Voters {
 		member[id] = true
 	}
-	var adds, removes []raft.ID
+	for _, id := range st.Learners {
+		learner[id] = true
+	}
+	var adds, promotions, removes []raft.ID
 	for i := 1; i <= w.opt.Nodes; i++ {
 		switch {
+		case w.present[i] && learner[i]:
+			// Caught up: it holds everything committed (Raft dissertation
+			// §4.2.1 waits for a round that ends within an election
+			// timeout; one round at the commit index is the simple form).
+			if pr := t.node.Progress(raft.ID(i)); pr != nil && pr.Match >= st.Commit {
+				promotions = append(promotions, raft.ID(i))
+			}
 		case w.present[i] && !member[i]:
 			adds = append(adds, raft.ID(i))
-		case !w.present[i] && member[i] && raft.ID(i) != t.ID:
+		case !w.present[i] && (member[i] || learner[i]) && raft.ID(i) != t.ID:
 			removes = append(removes, raft.ID(i))
 		}
 	}
+	add := raft.ConfAddNode
+	if w.opt.Raft.CatchUp {
+		add = raft.ConfAddLearner
+	}
 	var cc raft.ConfChange
 	switch {
+	case len(promotions) > 0:
+		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: promotions[0]}
 	case len(adds) > 0:
-		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: adds[0]}
+		cc = raft.ConfChange{Type: add, Node: adds[0]}
 	case len(removes) > 0:
 		cc = raft.ConfChange{Type: raft.ConfRemoveNode, Node: removes[0]}
 	default:
@@ -290,7 +314,7 @@ func (t *Tab) membershipRound() int {
 	if err != nil && !errors.Is(err, raft.ErrPendingConfChange) {
 		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Detail: "conf change refused: " + err.Error()})
 	}
-	return len(adds) + len(removes)
+	return len(adds) + len(promotions) + len(removes)
 }
 
 // maybeCompact snapshots the state machine and compacts the log every

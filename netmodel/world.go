@@ -35,6 +35,9 @@ type RaftOptions struct {
 	MaxEntriesPerAppend int
 	MaxBytesPerAppend   int
 	DeferCommitNotice   bool
+	// CatchUp: new servers join as learners and are promoted once caught
+	// up; otherwise they join as voters at once (the paper).
+	CatchUp bool
 }
 
 // Options configure a World.

@@ -136,6 +136,7 @@ type Status struct {
 	LastIndex uint64
 	LastTerm  uint64
 	Voters    []ID // shared; do not modify
+	Learners  []ID // non-voting members; shared; do not modify
 }
 
 // Raft is one server.
@@ -153,6 +154,7 @@ type Raft struct {
 	applied uint64
 
 	voters         []ID   // the configuration in effect: the last in the log
+	learners       []ID   // non-voting members (catch-up before voting)
 	pendingConf    uint64 // index of the latest membership change entry
 	contacted      bool   // a joiner arms no election timer before this
 	votes          map[ID]bool
@@ -239,7 +241,7 @@ func (r *Raft) Campaign() {
 func (r *Raft) Status() Status {
 	return Status{ID: r.id, Role: r.role, Term: r.term, Vote: r.vote, Lead: r.lead,
 		Commit: r.commit, Applied: r.applied, LastIndex: r.log.lastIndex(),
-		LastTerm: r.log.lastTerm(), Voters: r.voters}
+		LastTerm: r.log.lastTerm(), Voters: r.voters, Learners: r.learners}
 }
 
 // Progress returns the leader's view of follower id (nil if none).
@@ -406,8 +408,11 @@ func (r *Raft) becomeLeader() {
 	r.role = Leader
 	r.lead = r.id
 	r.votes = nil
-	r.prs = make(map[ID]*Progress, len(r.voters))
+	r.prs = make(map[ID]*Progress, len(r.voters)+len(r.learners))
 	for _, id := range r.voters {
+		r.addProgress(id)
+	}
+	for _, id := range r.learners {
 		r.addProgress(id)
 	}
 	r.stopTimer(TimerElection)
@@ -443,12 +448,12 @@ func (r *Raft) appendEntry(e Entry) {
 // applyConfEntry puts the change in e into effect on this server.
 func (r *Raft) applyConfEntry(e Entry) {
 	r.pendingConf = e.Index
-	r.voters = applyChange(r.voters, e.Change)
+	r.voters, r.learners = applyConf(r.voters, r.learners, e.Change)
 	if r.role != Leader {
 		return
 	}
 	switch e.Change.Type {
-	case ConfAddNode:
+	case ConfAddNode, ConfAddLearner:
 		if r.prs[e.Change.Node] == nil {
 			r.addProgress(e.Change.Node)
 		}
@@ -458,6 +463,26 @@ func (r *Raft) applyConfEntry(e Entry) {
 			r.removedAtIndex = e.Index
 		}
 	}
+}
+
+// applyConf applies cc to a configuration of voters and learners. A
+// server is in at most one of the two.
+func applyConf(voters, learners []ID, cc ConfChange) ([]ID, []ID) {
+	switch cc.Type {
+	case ConfInit:
+		return slices.Clone(cc.Voters), slices.Clone(cc.Learners)
+	case ConfAddNode:
+		learners = applyChange(learners, ConfChange{Type: ConfRemoveNode, Node: cc.Node})
+		return applyChange(voters, cc), learners
+	case ConfAddLearner:
+		if slices.Contains(voters, cc.Node) {
+			return voters, learners
+		}
+		return voters, applyChange(learners, ConfChange{Type: ConfAddNode, Node: cc.Node})
+	case ConfRemoveNode:
+		return applyChange(voters, cc), applyChange(learners, cc)
+	}
+	return voters, learners
 }
 
 func applyChange(voters []ID, cc ConfChange) []ID {
@@ -483,13 +508,13 @@ func applyChange(voters []ID, cc ConfChange) []ID {
 // recomputeConfig rebuilds the configuration from the log, after a restart
 // or after a conflicting suffix (which may hold a change) was dropped.
 func (r *Raft) recomputeConfig() {
-	r.voters, r.pendingConf = nil, 0
+	r.voters, r.learners, r.pendingConf = nil, nil, 0
 	if r.snapshot != nil {
-		r.voters = slices.Clone(r.snapshot.Voters)
+		r.voters, r.learners = slices.Clone(r.snapshot.Voters), slices.Clone(r.snapshot.Learners)
 	}
 	for i := r.log.offset + 1; i <= r.log.lastIndex(); i++ {
 		if e := r.log.entry(i); e.Type == EntryConfChange {
-			r.voters = applyChange(r.voters, e.Change)
+			r.voters, r.learners = applyConf(r.voters, r.learners, e.Change)
 			r.pendingConf = i
 		}
 	}
@@ -535,8 +560,17 @@ func (r *Raft) maybeCommit() bool {
 	return true
 }
 
+// members returns the voters, then the learners: everyone the leader
+// replicates to.
+func (r *Raft) members() []ID {
+	if len(r.learners) == 0 {
+		return r.voters
+	}
+	return append(slices.Clone(r.voters), r.learners...)
+}
+
 func (r *Raft) bcastAppend() {
-	for _, id := range r.voters {
+	for _, id := range r.members() {
 		if pr := r.prs[id]; pr != nil {
 			r.sendAppend(id, pr, false)
 		}
@@ -620,16 +654,19 @@ func (r *Raft) ProposeConfChange(cc ConfChange) error {
 		return ErrPendingConfChange
 	}
 	member := r.isVoter(cc.Node)
+	learner := slices.Contains(r.learners, cc.Node)
 	switch {
 	case cc.Node == None:
 		return fmt.Errorf("%w: node 0", ErrInvalidConfChange)
 	case cc.Type == ConfAddNode && member:
 		return fmt.Errorf("%w: %d is already a member", ErrInvalidConfChange, cc.Node)
-	case cc.Type == ConfRemoveNode && !member:
+	case cc.Type == ConfAddLearner && (member || learner):
+		return fmt.Errorf("%w: %d is already a member or learner", ErrInvalidConfChange, cc.Node)
+	case cc.Type == ConfRemoveNode && !member && !learner:
 		return fmt.Errorf("%w: %d is not a member", ErrInvalidConfChange, cc.Node)
-	case cc.Type != ConfAddNode && cc.Type != ConfRemoveNode:
+	case cc.Type != ConfAddNode && cc.Type != ConfRemoveNode && cc.Type != ConfAddLearner:
 		return fmt.Errorf("%w: type %v", ErrInvalidConfChange, cc.Type)
-	case cc.Type == ConfRemoveNode && len(r.voters) == 1:
+	case cc.Type == ConfRemoveNode && member && len(r.voters) == 1:
 		return fmt.Errorf("%w: cannot remove the last member", ErrInvalidConfChange)
 	}
 	r.appendEntry(Entry{Type: EntryConfChange, Change: ConfChange{Type: cc.Type, Node: cc.Node}})
@@ -663,7 +700,7 @@ func (r *Raft) Fire(k TimerKind) {
 		}
 		r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: r.heartbeat})
 		r.transferTick()
-		for _, id := range r.voters {
+		for _, id := range r.members() {
 			pr := r.prs[id]
 			if pr == nil {
 				continue
@@ -918,7 +955,7 @@ func (r *Raft) stepLeader(m Message) {
 	// Only an ack beyond the commit index can move it.
 	if pr.Match > r.commit && r.maybeCommit() && r.role == Leader && !r.cfg.DeferCommitNotice {
 		// Tell every follower the new commit index now.
-		for _, id := range r.voters {
+		for _, id := range r.members() {
 			if p := r.prs[id]; p != nil {
 				r.sendAppendOrCommit(id, p)
 			}

@@ -17,16 +17,18 @@ import (
 type Snapshot struct {
 	Index, Term uint64
 	Voters      []ID
+	Learners    []ID
 	Data        []byte // the state machine, as the host encoded it
 }
 
 // Size estimates the encoded size of s in bytes.
-func (s *Snapshot) Size() int { return 24 + 8*len(s.Voters) + len(s.Data) }
+func (s *Snapshot) Size() int { return 24 + 8*(len(s.Voters)+len(s.Learners)) + len(s.Data) }
 
 // SnapChunk is one piece of a snapshot in a MsgSnap.
 type SnapChunk struct {
 	Index, Term uint64
 	Voters      []ID
+	Learners    []ID
 	Offset      int // of Data within the snapshot's data
 	Total       int // the snapshot data's length
 	Data        []byte
@@ -43,26 +45,26 @@ func (r *Raft) Compact(index uint64, data []byte) error {
 		return fmt.Errorf("%w: %d (log starts after %d, applied %d)", ErrCompacted, index, r.log.offset, r.applied)
 	}
 	term, _ := r.log.term(index)
-	snap := &Snapshot{Index: index, Term: term, Voters: r.votersAt(index), Data: data}
+	voters, learners := r.configAt(index)
+	snap := &Snapshot{Index: index, Term: term, Voters: voters, Learners: learners, Data: data}
 	r.log.compact(index, term)
 	r.snapshot = snap
 	r.snapshotDirty = snap
 	return nil
 }
 
-// votersAt returns the configuration in effect at index (which the log
+// configAt returns the configuration in effect at index (which the log
 // holds or the snapshot covers).
-func (r *Raft) votersAt(index uint64) []ID {
-	var voters []ID
+func (r *Raft) configAt(index uint64) (voters, learners []ID) {
 	if r.snapshot != nil {
-		voters = r.snapshot.Voters
+		voters, learners = r.snapshot.Voters, r.snapshot.Learners
 	}
 	for i := r.log.offset + 1; i <= index; i++ {
 		if e := r.log.entry(i); e.Type == EntryConfChange {
-			voters = applyChange(voters, e.Change)
+			voters, learners = applyConf(voters, learners, e.Change)
 		}
 	}
-	return slices.Clone(voters)
+	return slices.Clone(voters), slices.Clone(learners)
 }
 
 // FirstIndex returns the first index the log still holds entries for;
@@ -82,7 +84,7 @@ func (r *Raft) sendSnapshot(id ID, pr *Progress) {
 	}
 	for off := 0; off == 0 || off < len(snap.Data); off += chunk {
 		end := min(off+chunk, len(snap.Data))
-		r.send(Message{Type: MsgSnap, To: id, Snap: &SnapChunk{Index: snap.Index, Term: snap.Term, Voters: snap.Voters,
+		r.send(Message{Type: MsgSnap, To: id, Snap: &SnapChunk{Index: snap.Index, Term: snap.Term, Voters: snap.Voters, Learners: snap.Learners,
 			Offset: off, Total: len(snap.Data), Data: snap.Data[off:end:end]}})
 	}
 	pr.snapSent = snap.Index
@@ -94,6 +96,7 @@ func (r *Raft) sendSnapshot(id ID, pr *Progress) {
 type snapRecv struct {
 	index, term uint64
 	voters      []ID
+	learners    []ID
 	data        []byte
 	got         map[int]bool // chunk offsets received
 	bytes       int
@@ -109,7 +112,7 @@ func (r *Raft) handleSnapshot(m Message) {
 		return
 	}
 	if r.snapIn == nil || r.snapIn.index != c.Index || r.snapIn.term != c.Term {
-		r.snapIn = &snapRecv{index: c.Index, term: c.Term, voters: c.Voters, data: make([]byte, c.Total), got: map[int]bool{}}
+		r.snapIn = &snapRecv{index: c.Index, term: c.Term, voters: c.Voters, learners: c.Learners, data: make([]byte, c.Total), got: map[int]bool{}}
 	}
 	in := r.snapIn
 	if !in.got[c.Offset] && c.Offset+len(c.Data) <= len(in.data) {
@@ -121,7 +124,7 @@ func (r *Raft) handleSnapshot(m Message) {
 		return
 	}
 	r.snapIn = nil
-	snap := &Snapshot{Index: in.index, Term: in.term, Voters: in.voters, Data: in.data}
+	snap := &Snapshot{Index: in.index, Term: in.term, Voters: in.voters, Learners: in.learners, Data: in.data}
 	if r.log.matchTerm(snap.Index, snap.Term) {
 		// The log already holds the snapshot's last entry: keep what
 		// follows it (Raft §7).

@@ -138,6 +138,10 @@ const (
 	ConfInit ConfChangeType = iota + 1
 	ConfAddNode
 	ConfRemoveNode
+	// ConfAddLearner adds a non-voting member that receives the log; a
+	// later ConfAddNode promotes it (catch-up before voting, Raft
+	// dissertation §4.2.1).
+	ConfAddLearner
 )
 
 func (t ConfChangeType) String() string {
@@ -148,6 +152,8 @@ func (t ConfChangeType) String() string {
 		return "add"
 	case ConfRemoveNode:
 		return "remove"
+	case ConfAddLearner:
+		return "add-learner"
 	}
 	return "conf(" + strconv.Itoa(int(t)) + ")"
 }
@@ -155,9 +161,10 @@ func (t ConfChangeType) String() string {
 // ConfChange is a membership change: add or remove Node, or (ConfInit) the
 // initial configuration Voters.
 type ConfChange struct {
-	Type   ConfChangeType
-	Node   ID
-	Voters []ID
+	Type     ConfChangeType
+	Node     ID
+	Voters   []ID
+	Learners []ID // ConfInit only
 }
 
 // HardState is the state a server must persist before it sends a message

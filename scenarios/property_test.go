@@ -151,6 +151,14 @@ func randomWorldScenario(seed uint64) *Scenario {
 	if r.IntN(3) == 0 {
 		sc.Browser.WebRTCExemption = false
 	}
+	sc.Cluster.CatchUp = r.IntN(2) == 0
+	if r.IntN(2) == 0 {
+		// Compact often, so snapshots are sent and installed under faults.
+		sc.Cluster.SnapshotEvery = uint64(5 + r.IntN(50))
+	}
+	// KV clients throughout: their history must check linearizable.
+	sc.Workload.KV = &KVWorkload{Trigger: Trigger{At: new(sim.Time)}, Clients: 3, Keys: 3, Ops: 60,
+		Reads: 0.4, Cas: 0.2, Think: 100 * sim.Millisecond, Timeout: 700 * sim.Millisecond, Retries: 3}
 	if r.IntN(2) == 0 {
 		sc.Browser.Visibility = Visibility{MeanForeground: sim.Time(2+r.IntN(20)) * sim.Second, MeanHidden: sim.Time(1+r.IntN(10)) * sim.Second}
 	}
@@ -210,6 +218,7 @@ func TestRealisticWorldKeepsRaftSafeAndLive(t *testing.T) {
 		require.Equal(t, "ok", res.Safety, "seed %d: %s", seed, res.Violation)
 		require.NotNil(t, res.Measures["leader"], "seed %d: no leader within %v of the final heal (nodes %d, %+v, world %+v)", seed, propertyLeaderBound, sc.Cluster.Nodes, sc.Cluster, sc.World)
 		require.NotNil(t, res.Measures["committed"], "seed %d: leader at +%.3fs but no commit within %v (nodes %d, %+v, world %+v)", seed, *res.Measures["leader"], propertyCommitBound, sc.Cluster.Nodes, sc.Cluster, sc.World)
+		require.Equal(t, "ok", res.Linearizability, "seed %d: %s", seed, res.LinDetail)
 	}
 }
 

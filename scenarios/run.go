@@ -164,6 +164,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 			MaxEntriesPerAppend: c.MaxEntriesPerAppend,
 			MaxBytesPerAppend:   c.MaxBytesPerAppend,
 			DeferCommitNotice:   c.DeferCommitNotice,
+			CatchUp:             c.CatchUp,
 		},
 	}
 	o.SessionTTL = c.SessionTTL

@@ -61,6 +61,9 @@ type Cluster struct {
 	// SnapshotEvery: each tab snapshots and compacts its log every this
 	// many applied entries (0: never); SnapshotAtQuota: also once its
 	// storage passes this share of the quota (0: never).
+	// CatchUp: new servers join as non-voting learners and are promoted
+	// once caught up (false: they vote at once, as in the paper).
+	CatchUp         bool    `yaml:"catch_up"`
 	SnapshotEvery   uint64  `yaml:"snapshot_every"`
 	SnapshotAtQuota float64 `yaml:"snapshot_at_quota"`
 }

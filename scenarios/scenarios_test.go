@@ -153,3 +153,23 @@ func TestSameSeedSameTraceHashAcrossProcesses(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, res.TraceHash, child)
 }
+
+// With catch-up on, joiners come in as learners and are promoted once
+// they hold the log; start-up and recovery still work at 41 nodes.
+func TestCatchUpAddsLearnersThenPromotesThem(t *testing.T) {
+	for _, file := range []string{"startup.yaml", "kill-half.yaml"} {
+		sc := load(t, file, 41)
+		sc.Cluster.CatchUp = true
+		for seed := uint64(1); seed <= 5; seed++ {
+			res, events := traced(t, sc, seed)
+			require.True(t, res.OK, "%s seed %d: %+v", file, seed, res)
+			learners := 0
+			for _, e := range events {
+				if e.Kind == sim.KindConfig && strings.Contains(e.Detail, "learners") {
+					learners++
+				}
+			}
+			assert.Positive(t, learners, "%s seed %d: joiners were learners first", file, seed)
+		}
+	}
+}
