@@ -233,3 +233,109 @@ func (r LinResult) WriteHTML(w io.Writer, annotations []Annotation) error {
 	r.info.AddAnnotations(anns)
 	return porcupine.Visualize(r.model, r.info, w)
 }
+
+// ChatOp is one seqAppend of the paper's chat app as its client saw it:
+// append Value to the list if it holds exactly Cnt lines.
+type ChatOp struct {
+	Client   uint64
+	Value    string
+	Cnt      int64
+	Call     int64
+	Return   int64
+	Returned bool
+	OK       bool  // appended
+	OutCnt   int64 // the list's length after the operation
+}
+
+type chatInput struct {
+	value string
+	cnt   int64
+}
+
+type chatOutput struct {
+	unknown bool
+	ok      bool
+	outCnt  int64
+}
+
+// chatState is the list, its lines joined by newlines (comparable).
+type chatState struct {
+	n     int64
+	lines string
+}
+
+// chatModel is the seqAppend list's sequential specification.
+var chatModel = porcupine.NondeterministicModel{
+	Init: func() []interface{} { return []interface{}{chatState{}} },
+	Step: func(state, input, output interface{}) []interface{} {
+		st, in, out := state.(chatState), input.(chatInput), output.(chatOutput)
+		after := chatState{n: st.n + 1, lines: st.lines + in.value + "\n"}
+		holds := st.n == in.cnt
+		switch {
+		case out.unknown && holds:
+			return []interface{}{st, after}
+		case out.unknown:
+			return []interface{}{st}
+		case out.ok && holds && out.outCnt == after.n:
+			return []interface{}{after}
+		case !out.ok && !holds && out.outCnt == st.n:
+			return []interface{}{st}
+		}
+		return nil
+	},
+	Equal: func(a, b interface{}) bool { return a.(chatState) == b.(chatState) },
+	DescribeOperation: func(input, output interface{}) string {
+		in, out := input.(chatInput), output.(chatOutput)
+		s := fmt.Sprintf("seqAppend(%q, cnt=%d)", in.value, in.cnt)
+		switch {
+		case out.unknown:
+			s += " (no answer)"
+		case out.ok:
+			s += fmt.Sprintf(" -> ok %d", out.outCnt)
+		default:
+			s += fmt.Sprintf(" -> refused %d", out.outCnt)
+		}
+		return s
+	},
+	DescribeState: func(state interface{}) string {
+		st := state.(chatState)
+		lines := strings.Split(strings.TrimSuffix(st.lines, "\n"), "\n")
+		if len(lines) > 3 {
+			lines = lines[len(lines)-3:]
+		}
+		return fmt.Sprintf("%d lines, last: %s", st.n, strings.Join(lines, " | "))
+	},
+}
+
+// CheckChat checks a chat history (one list) within timeout (0: no limit).
+func CheckChat(ops []ChatOp, timeout time.Duration) LinResult {
+	var history []porcupine.Operation
+	for _, op := range ops {
+		ret := op.Return
+		if !op.Returned {
+			ret = math.MaxInt64 - 1
+		}
+		history = append(history, porcupine.Operation{
+			ClientId: int(op.Client),
+			Input:    chatInput{value: op.Value, cnt: op.Cnt},
+			Call:     op.Call,
+			Output:   chatOutput{unknown: !op.Returned, ok: op.OK, outCnt: op.OutCnt},
+			Return:   ret,
+		})
+	}
+	if len(history) == 0 {
+		return LinResult{Result: LinNA}
+	}
+	model := chatModel.ToModel()
+	res, info := porcupine.CheckOperationsVerbose(model, history, timeout)
+	r := LinResult{info: info, model: model}
+	switch res {
+	case porcupine.Ok:
+		r.Result = LinOK
+	case porcupine.Illegal:
+		r.Result, r.Detail = LinIllegal, "no linearization of the chat list"
+	default:
+		r.Result = LinUnknown
+	}
+	return r
+}

@@ -97,3 +97,29 @@ func BenchmarkCheckKV(b *testing.B) {
 		checker.CheckKV(ops, 0)
 	}
 }
+
+func seqAppend(client uint64, value string, cnt int64, ok bool, out int64, call, ret int64) checker.ChatOp {
+	return checker.ChatOp{Client: client, Value: value, Cnt: cnt, OK: ok, OutCnt: out, Call: call, Return: ret, Returned: true}
+}
+
+func TestCheckChat(t *testing.T) {
+	tests := []struct {
+		name string
+		ops  []checker.ChatOp
+		want string
+	}{
+		{"empty", nil, checker.LinNA},
+		{"ordered appends", []checker.ChatOp{seqAppend(1, "a", 0, true, 1, 0, 1), seqAppend(2, "b", 1, true, 2, 2, 3)}, checker.LinOK},
+		{"a refusal with the current count", []checker.ChatOp{seqAppend(1, "a", 0, true, 1, 0, 1), seqAppend(2, "b", 0, false, 1, 2, 3), seqAppend(2, "b", 1, true, 2, 4, 5)}, checker.LinOK},
+		{"two appends at the same count", []checker.ChatOp{seqAppend(1, "a", 0, true, 1, 0, 1), seqAppend(2, "b", 0, true, 1, 2, 3)}, checker.LinIllegal},
+		{"a wrong count returned", []checker.ChatOp{seqAppend(1, "a", 0, true, 1, 0, 1), seqAppend(2, "b", 0, false, 5, 2, 3)}, checker.LinIllegal},
+		{"concurrent appends at the same count, one wins", []checker.ChatOp{seqAppend(1, "a", 0, true, 1, 0, 10), seqAppend(2, "b", 0, false, 1, 0, 10)}, checker.LinOK},
+		{"an unanswered append that took effect", []checker.ChatOp{{Client: 1, Value: "a", Cnt: 0, Call: 0}, seqAppend(2, "b", 1, true, 2, 5, 6)}, checker.LinOK},
+		{"an unanswered append that did not", []checker.ChatOp{{Client: 1, Value: "a", Cnt: 0, Call: 0}, seqAppend(2, "b", 0, true, 1, 5, 6)}, checker.LinOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, checker.CheckChat(tt.ops, 0).Result)
+		})
+	}
+}

@@ -33,11 +33,26 @@ type ChatClient struct {
 	chain int
 	// Sent counts commands sent, Acked lines appended.
 	Sent, Acked int
+	// History records every seqAppend as the client saw it, for the
+	// linearizability checker.
+	History []ChatRecord
+	open    int // index in History of the outstanding command; -1: none
+}
+
+// ChatRecord is one seqAppend as its client saw it.
+type ChatRecord struct {
+	Client       uint64
+	Value        string
+	Cnt          int64
+	Call, Return sim.Time
+	Returned     bool
+	OK           bool
+	OutCnt       int64
 }
 
 // NewChatClient starts a client with id in tab.
 func NewChatClient(tab *Tab, id uint64) *ChatClient {
-	return &ChatClient{tab: tab, id: id}
+	return &ChatClient{tab: tab, id: id, open: -1}
 }
 
 // Push queues n lines and flushes at once.
@@ -48,6 +63,9 @@ func (c *ChatClient) Push(n int) {
 	c.chain = 0
 	c.schedule(0)
 }
+
+// Tab returns the tab the client lives in.
+func (c *ChatClient) Tab() *Tab { return c.tab }
 
 // Pending returns how many lines are not yet appended.
 func (c *ChatClient) Pending() int { return len(c.queue) }
@@ -84,17 +102,26 @@ func (c *ChatClient) doFlush() {
 	seq := c.seq
 	c.outstanding = c.tab.Submit(cmd, func(res raft.Result) { c.onResult(seq, res) })
 	c.sentAt = w.sim.Now()
+	// A command sent again replaces the one before, whose answer, if it
+	// comes, is ignored: that one stays unanswered in the history.
+	c.History = append(c.History, ChatRecord{Client: c.id, Value: cmd.Value, Cnt: cmd.Cnt, Call: w.sim.Now()})
+	c.open = len(c.History) - 1
 	c.Sent++
 	w.record(sim.Event{Kind: sim.KindClient, Node: uint64(c.tab.ID), Index: seq, Msg: "seqAppend", Detail: "send"})
 	c.schedule(ChatFlushInterval)
 }
 
 func (c *ChatClient) onResult(seq uint64, res raft.Result) {
-	if seq != c.seq {
-		return // a reply to a command already given up on
+	if seq != c.seq || res.Stale || res.SessionExpired {
+		return // a reply to a command already given up on, or refused
 	}
 	c.outstanding = false
 	c.cnt = res.Cnt
+	if c.open >= 0 {
+		h := &c.History[c.open]
+		h.Return, h.Returned, h.OK, h.OutCnt = c.tab.w.sim.Now(), true, res.OK, res.Cnt
+		c.open = -1
+	}
 	if res.OK {
 		c.queue = c.queue[1:]
 		c.Acked++

@@ -81,3 +81,15 @@ func kvHistory(records []netmodel.KVRecord) []checker.KVOp {
 	}
 	return ops
 }
+
+// chatHistory converts the chat users' records for the checker.
+func chatHistory(clients []*netmodel.ChatClient) []checker.ChatOp {
+	var ops []checker.ChatOp
+	for _, c := range clients {
+		for _, h := range c.History {
+			ops = append(ops, checker.ChatOp{Client: h.Client, Value: h.Value, Cnt: h.Cnt,
+				Call: int64(h.Call), Return: int64(h.Return), Returned: h.Returned, OK: h.OK, OutCnt: h.OutCnt})
+		}
+	}
+	return ops
+}

@@ -100,3 +100,12 @@ func TestCompactionKeepsTheLogUnderTheQuota(t *testing.T) {
 	assert.Positive(t, count(events, sim.KindFault, "storage quota exceeded"), "without snapshots the log outgrows the quota")
 	assert.False(t, res.OK)
 }
+
+func TestChatWithFiveUsersIsLinearizable(t *testing.T) {
+	sc := load(t, "chat.yaml", 5)
+	for seed := uint64(1); seed <= 20; seed++ {
+		res := requireRunOK(t, sc, seed)
+		assert.Equal(t, checker.LinOK, res.Linearizability, "seed %d: %s", seed, res.LinDetail)
+		assert.GreaterOrEqual(t, res.Operations, 80, "seed %d: the users' seqAppends are checked", seed)
+	}
+}

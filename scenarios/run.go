@@ -114,7 +114,7 @@ type runner struct {
 	dirty   bool
 	// waiting holds steps triggered by a measure's completion.
 	waiting map[string][]func()
-	chat    *netmodel.ChatClient
+	chats   []*netmodel.ChatClient
 	kv      *netmodel.KVClients
 	// annotations for the history page: leader changes and faults
 	annotations []checker.Annotation
@@ -193,7 +193,7 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 		r.trigger(f.Trigger, func() { r.fault(f) })
 	}
 	if c := sc.Workload.Chat; c != nil {
-		r.trigger(c.Trigger, func() { r.startChat(c.Lines) })
+		r.trigger(c.Trigger, func() { r.startChat(c) })
 	}
 	if k := sc.Workload.KV; k != nil {
 		r.trigger(k.Trigger, func() { r.startKV(k) })
@@ -339,15 +339,19 @@ func (r *runner) holds(m *measureState) bool {
 	case CondNewLeader:
 		return leaders == 1 && leader != m.leaderAtStart
 	case CondPropagated:
-		want := r.sc.Workload.Chat.Lines
+		// Every line a user had acknowledged is on every live tab.
+		want := 0
+		for _, c := range r.chats {
+			want += c.Acked
+		}
 		for _, id := range live {
-			if w.ChatLines(id) != want {
+			if w.ChatLines(id) < want {
 				return false
 			}
 		}
-		return r.chat != nil
+		return len(r.chats) > 0 && r.chatsIdle()
 	case CondCommitted:
-		return r.chat != nil && r.chat.Pending() == 0
+		return len(r.chats) > 0 && r.chatsIdle()
 	case CondKVDone:
 		return r.kv != nil && r.kv.Done()
 	case CondUp:
@@ -365,14 +369,37 @@ func (r *runner) holds(m *measureState) bool {
 	return false
 }
 
-func (r *runner) startChat(lines int) {
-	var at raft.ID = 1
-	if ls := r.w.Leaders(); len(ls) > 0 {
-		at = ls[0]
+// startChat starts the chat users: one in the leader's tab (the paper's
+// propagate tests), or with Users > 1 user u in tab (u-1) mod n + 1, each
+// sending Lines lines.
+func (r *runner) startChat(c *ChatWorkload) {
+	if c.Users <= 1 {
+		var at raft.ID = 1
+		if ls := r.w.Leaders(); len(ls) > 0 {
+			at = ls[0]
+		}
+		r.chats = []*netmodel.ChatClient{netmodel.NewChatClient(r.w.Tab(at), 1)}
+	} else {
+		for u := 1; u <= c.Users; u++ {
+			tab := r.w.Tab(raft.ID((u-1)%r.w.Nodes() + 1))
+			r.chats = append(r.chats, netmodel.NewChatClient(tab, uint64(u)))
+		}
 	}
-	r.chat = netmodel.NewChatClient(r.w.Tab(at), 1)
-	r.chat.Push(lines)
+	for _, cl := range r.chats {
+		cl.Push(c.Lines)
+	}
 	r.happened("workload")
+}
+
+// chatsIdle reports whether every chat user whose tab is open had all its
+// lines appended (a user whose tab closed sends nothing more).
+func (r *runner) chatsIdle() bool {
+	for _, c := range r.chats {
+		if c.Pending() > 0 && c.Tab().Alive() {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *runner) fault(f *Fault) {
@@ -431,19 +458,34 @@ func (r *runner) annotate(tag, text string) {
 // checkLinearizability checks the KV clients' history with porcupine.
 func (r *runner) checkLinearizability(res *Result, opts RunOptions) error {
 	res.Linearizability = checker.LinNA
-	if r.kv == nil {
-		return nil
-	}
-	ops := kvHistory(r.kv.History())
-	res.Operations = len(ops)
 	timeout := opts.LinTimeout
 	if timeout == 0 {
 		timeout = DefaultLinTimeout
 	}
-	lin := checker.CheckKV(ops, timeout)
-	res.Linearizability, res.LinDetail = lin.Result, lin.Detail
-	if opts.History != nil && lin.Result != checker.LinNA {
-		if err := lin.WriteHTML(opts.History, r.annotations); err != nil {
+	var results []checker.LinResult
+	if r.kv != nil {
+		ops := kvHistory(r.kv.History())
+		res.Operations += len(ops)
+		results = append(results, checker.CheckKV(ops, timeout))
+	}
+	if len(r.chats) > 0 {
+		ops := chatHistory(r.chats)
+		res.Operations += len(ops)
+		results = append(results, checker.CheckChat(ops, timeout))
+	}
+	// The worst result stands: illegal, then unknown, then ok.
+	rank := map[string]int{checker.LinNA: 0, checker.LinOK: 1, checker.LinUnknown: 2, checker.LinIllegal: 3}
+	var page *checker.LinResult
+	for i, lin := range results {
+		if rank[lin.Result] > rank[res.Linearizability] {
+			res.Linearizability, res.LinDetail = lin.Result, lin.Detail
+		}
+		if page == nil && lin.Result != checker.LinNA {
+			page = &results[i]
+		}
+	}
+	if opts.History != nil && page != nil {
+		if err := page.WriteHTML(opts.History, r.annotations); err != nil {
 			return fmt.Errorf("writing the history: %w", err)
 		}
 	}

@@ -141,6 +141,9 @@ type KVWorkload struct {
 type ChatWorkload struct {
 	Trigger `yaml:",inline"`
 	Lines   int `yaml:"lines"`
+	// Users: 0 or 1, one client in the leader's tab (the paper's propagate
+	// tests); more, user u in tab (u-1) mod n + 1, each sending Lines.
+	Users int `yaml:"users"`
 }
 
 // Fault is one fault step: a trigger and exactly one action.
@@ -412,6 +415,9 @@ func (sc *Scenario) Validate() error {
 	if w := sc.Workload.Chat; w != nil {
 		if w.Lines < 1 {
 			return sc.errAt("workload.chat.lines", "must be at least 1, got %d", w.Lines)
+		}
+		if w.Users < 0 {
+			return sc.errAt("workload.chat.users", "must not be negative, got %d", w.Users)
 		}
 		if err := sc.validateTrigger("workload.chat", w.Trigger, measures); err != nil {
 			return err
