@@ -44,7 +44,7 @@ type KVOp struct {
 	Return   int64  // virtual time of the response, ns; ignored if !Returned
 	Returned bool   // false: the operation never returned
 	Found    bool   // get: the key existed; cas: it succeeded
-	Out      string // get: the value read
+	Out      string // get: the value read; a failed cas: the value it found
 }
 
 // Annotation is one of raftsim's own events shown on the history page.
@@ -123,7 +123,8 @@ var kvModel = porcupine.NondeterministicModel{
 				return []interface{}{st}
 			case out.found && holds:
 				return []interface{}{after}
-			case !out.found && !holds:
+			case !out.found && !holds && out.out == st.value:
+				// A failed cas reports the value it found.
 				return []interface{}{st}
 			}
 			return nil
@@ -148,8 +149,12 @@ var kvModel = porcupine.NondeterministicModel{
 			s = fmt.Sprintf("put(%s, %s)", in.key, in.value)
 		case KVCas:
 			s = fmt.Sprintf("cas(%s, %q -> %s)", in.key, in.expect, in.value)
-			if !out.unknown {
-				s += map[bool]string{true: " ok", false: " failed"}[out.found]
+			switch {
+			case out.unknown:
+			case out.found:
+				s += " ok"
+			default:
+				s += fmt.Sprintf(" failed, found %q", out.out)
 			}
 		}
 		if out.unknown {
@@ -167,11 +172,30 @@ var kvModel = porcupine.NondeterministicModel{
 }
 
 // CheckKV checks a KV history within timeout (0: no limit).
+//
+// Two kinds of operation are left out, soundly, because they cannot
+// change the answer and only slow the search: a read that never returned
+// (it changes nothing), and a write that never returned whose value no
+// answered read or successful cas ever saw (it can always be placed after
+// every other operation, where nothing observes it). The second assumes
+// written values are unique per key, as the KV clients write them.
 func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
+	seen := map[[2]string]bool{}
+	for _, op := range ops {
+		switch {
+		case !op.Returned:
+		case op.Kind == KVGet && op.Found:
+			seen[[2]string{op.Key, op.Out}] = true
+		case op.Kind == KVCas && op.Found:
+			seen[[2]string{op.Key, op.Expect}] = true
+		case op.Kind == KVCas:
+			seen[[2]string{op.Key, op.Out}] = true // the value that made it fail
+		}
+	}
 	var history []porcupine.Operation
 	for _, op := range ops {
-		if !op.Returned && op.Kind == KVGet {
-			continue // a read with no answer changes nothing
+		if !op.Returned && (op.Kind == KVGet || !seen[[2]string{op.Key, op.Value}]) {
+			continue
 		}
 		ret := op.Return
 		if !op.Returned {

@@ -22,6 +22,12 @@ func cas(client uint64, key, expect, value string, ok bool, call, ret int64) che
 	return checker.KVOp{Client: client, Kind: checker.KVCas, Key: key, Expect: expect, Value: value, Found: ok, Call: call, Return: ret, Returned: true}
 }
 
+func casFailed(client uint64, key, expect, value, found string, call, ret int64) checker.KVOp {
+	op := cas(client, key, expect, value, false, call, ret)
+	op.Out = found
+	return op
+}
+
 func lost(op checker.KVOp) checker.KVOp {
 	op.Returned = false
 	op.Return = 0
@@ -43,9 +49,13 @@ func TestCheckKV(t *testing.T) {
 		{"an unanswered put never seen", []checker.KVOp{lost(put(1, "a", "1", 0, 0)), get(2, "a", "", 5, 6)}, checker.LinOK},
 		{"an unanswered put cannot take effect before its call", []checker.KVOp{get(2, "a", "1", 0, 1), lost(put(1, "a", "1", 5, 0))}, checker.LinIllegal},
 		{"cas that succeeds", []checker.KVOp{put(1, "a", "1", 0, 1), cas(2, "a", "1", "2", true, 2, 3), get(1, "a", "2", 4, 5)}, checker.LinOK},
-		{"cas that wrongly fails", []checker.KVOp{put(1, "a", "1", 0, 1), cas(2, "a", "1", "2", false, 2, 3)}, checker.LinIllegal},
+		{"cas that wrongly fails", []checker.KVOp{put(1, "a", "1", 0, 1), casFailed(2, "a", "1", "2", "1", 2, 3)}, checker.LinIllegal},
+		{"cas that fails on another value", []checker.KVOp{put(1, "a", "9", 0, 1), casFailed(2, "a", "1", "2", "9", 2, 3)}, checker.LinOK},
+		{"cas that reports a value that is not there", []checker.KVOp{put(1, "a", "9", 0, 1), casFailed(2, "a", "1", "2", "8", 2, 3)}, checker.LinIllegal},
+		{"cas failing on the value of an unanswered write", []checker.KVOp{lost(cas(1, "a", "", "w", false, 0, 0)), casFailed(2, "a", "", "x", "w", 5, 6)}, checker.LinOK},
 		{"cas on an absent key expecting empty", []checker.KVOp{cas(2, "a", "", "2", true, 0, 1), get(1, "a", "2", 4, 5)}, checker.LinOK},
 		{"an unanswered cas, taken", []checker.KVOp{put(1, "a", "1", 0, 1), lost(cas(2, "a", "1", "2", false, 2, 0)), get(1, "a", "2", 4, 5)}, checker.LinOK},
+		{"an unanswered cas that could not have applied", []checker.KVOp{put(1, "a", "1", 0, 1), lost(cas(2, "a", "7", "2", false, 2, 0)), get(1, "a", "2", 4, 5)}, checker.LinIllegal},
 		{"an unanswered cas, not taken", []checker.KVOp{put(1, "a", "1", 0, 1), lost(cas(2, "a", "1", "2", false, 2, 0)), get(1, "a", "1", 4, 5)}, checker.LinOK},
 		{"keys are independent", []checker.KVOp{put(1, "a", "1", 0, 1), put(1, "b", "1", 0, 1), get(2, "b", "1", 2, 3), get(2, "a", "", 2, 3)}, checker.LinIllegal},
 	}

@@ -41,6 +41,10 @@ type KVOptions struct {
 	// Ops is how many operations each client issues (0: until stopped).
 	Ops      int
 	ReadMode ReadMode
+	// Rate, if positive, makes the load open: each client starts an
+	// operation every 1/Rate seconds on average (exponential gaps),
+	// whether or not the earlier ones were answered. 0: closed loop.
+	Rate float64
 }
 
 // KVRecord is one operation as its client saw it.
@@ -78,6 +82,9 @@ type kvClient struct {
 	timer    *sim.Timer
 	done     int
 	putCount int
+	// open loop: the client that spawned this one-operation client
+	parent *kvClient
+	opened int // operations started (open loop)
 }
 
 // StartKV starts the KV clients now.
@@ -89,9 +96,31 @@ func (w *World) StartKV(opt KVOptions) *KVClients {
 		id := uint64(1000 + c) // apart from the chat client's ids
 		cl := &kvClient{id: id, tab: w.tabs[(c-1)%w.opt.Nodes+1], rec: -1}
 		k.clients = append(k.clients, cl)
+		if opt.Rate > 0 {
+			k.openLoop(cl)
+			continue
+		}
 		w.sim.After(sim.Time(r.IntN(int(max(opt.Think, sim.Millisecond)))), func() { k.next(cl) })
 	}
 	return k
+}
+
+// openLoop starts operations from client c at exponential gaps, each as
+// a one-operation client of its own (its own session), so a slow answer
+// never holds the next call back.
+func (k *KVClients) openLoop(c *kvClient) {
+	w := k.w
+	gap := sim.Time(w.sim.Rand("kv/open").ExpFloat64() / k.opt.Rate * float64(sim.Second))
+	w.sim.After(gap, func() {
+		if k.stopped || (k.opt.Ops > 0 && c.opened >= k.opt.Ops) {
+			return
+		}
+		c.opened++
+		op := &kvClient{id: c.id<<20 | uint64(c.opened), tab: c.tab, rec: -1, parent: c}
+		k.clients = append(k.clients, op)
+		k.next(op)
+		k.openLoop(c)
+	})
 }
 
 // Stop ends the workload: no new operations start; open ones stay open.
@@ -115,7 +144,13 @@ func (k *KVClients) Pending() int {
 // Done reports whether every client has issued its Ops and been answered.
 func (k *KVClients) Done() bool {
 	for _, c := range k.clients {
-		if c.rec >= 0 || (k.opt.Ops > 0 && c.done < k.opt.Ops) {
+		switch {
+		case c.rec >= 0:
+			return false
+		case c.parent != nil:
+		case k.opt.Rate > 0 && k.opt.Ops > 0 && c.opened < k.opt.Ops:
+			return false
+		case k.opt.Rate == 0 && k.opt.Ops > 0 && c.done < k.opt.Ops:
 			return false
 		}
 	}
@@ -125,7 +160,7 @@ func (k *KVClients) Done() bool {
 // next starts the client's next operation.
 func (k *KVClients) next(c *kvClient) {
 	w := k.w
-	if k.stopped || (k.opt.Ops > 0 && c.done >= k.opt.Ops) {
+	if k.stopped || (k.opt.Ops > 0 && c.done >= k.opt.Ops) || (c.parent != nil && c.done > 0) {
 		return
 	}
 	if !c.tab.alive {

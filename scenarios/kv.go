@@ -46,6 +46,8 @@ func (sc *Scenario) validateKV(measures map[string]bool) error {
 		return sc.errAt(f+".reads", "reads and cas are shares of the operations: each >= 0, together <= 1")
 	case w.Timeout <= 0:
 		return sc.errAt(f+".timeout", "must be positive")
+	case w.Rate < 0:
+		return sc.errAt(f+".rate", "must not be negative, got %v", w.Rate)
 	case w.Retries < 0:
 		return sc.errAt(f+".retries", "must not be negative")
 	case w.ReadMode != string(netmodel.ReadIndex) && w.ReadMode != string(netmodel.ReadLocal):
@@ -57,7 +59,7 @@ func (sc *Scenario) validateKV(measures map[string]bool) error {
 func (r *runner) startKV(w *KVWorkload) {
 	r.kv = r.w.StartKV(netmodel.KVOptions{
 		Clients: w.Clients, Keys: w.Keys, Ops: w.Ops, ReadRatio: w.Reads, CasRatio: w.Cas,
-		Think: w.Think, Timeout: w.Timeout, Retries: w.Retries, ReadMode: netmodel.ReadMode(w.ReadMode),
+		Think: w.Think, Timeout: w.Timeout, Retries: w.Retries, ReadMode: netmodel.ReadMode(w.ReadMode), Rate: w.Rate,
 	})
 	r.kv.OnDone = func() { r.dirty = true }
 	r.happened("workload")

@@ -109,3 +109,20 @@ func TestChatWithFiveUsersIsLinearizable(t *testing.T) {
 		assert.GreaterOrEqual(t, res.Operations, 80, "seed %d: the users' seqAppends are checked", seed)
 	}
 }
+
+// An open load (operations start at a rate, answered or not) through the
+// same faults still checks linearizable, with operations of one user
+// overlapping.
+func TestOpenLoopKVIsLinearizable(t *testing.T) {
+	sc := load(t, "kv-linearizable.yaml", 5)
+	// 10 operations a second per client over 20 keys keeps porcupine's
+	// search small (a few concurrent operations per key).
+	sc.Workload.KV.Rate = 10
+	sc.Workload.KV.Ops = 60
+	sc.Workload.KV.Keys = 20
+	for seed := uint64(1); seed <= 20; seed++ {
+		res := requireRunOK(t, sc, seed)
+		assert.Equal(t, checker.LinOK, res.Linearizability, "seed %d: %s", seed, res.LinDetail)
+		assert.Equal(t, 300, res.Operations)
+	}
+}

@@ -134,6 +134,10 @@ type KVWorkload struct {
 	// ReadMode: "readindex" (linearizable) or "local" (the paper's reads
 	// from the leader's local state).
 	ReadMode string `yaml:"read_mode"`
+	// Rate (operations per second per client) makes the load open:
+	// operations start at that average rate whether or not earlier ones
+	// were answered. 0: closed loop.
+	Rate float64 `yaml:"rate"`
 }
 
 // ChatWorkload pushes Lines chat lines into the leader's send queue (the
