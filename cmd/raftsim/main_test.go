@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/scenarios"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -279,4 +280,39 @@ func TestBareCommandIsAUsageError(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr.String(), "missing command")
 	require.Contains(t, stderr.String(), "Usage:")
+}
+
+func TestStaleReadsExitWithAnIllegalHistoryAndAPage(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "h.html")
+	code, stdout, stderr := raftsim(t, "run", "../../scenarios/stale-reads.yaml", "--history", page)
+	require.Equal(t, exitFailed, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stdout, "linearizability illegal")
+	assert.Contains(t, stderr, "the client history is not linearizable: no linearization for key")
+	body, err := os.ReadFile(page)
+	require.NoError(t, err)
+	assert.Contains(t, string(body), "node 1 leads term", "annotated with leader changes")
+
+	code, stdout, _ = raftsim(t, "run", "../../scenarios/kv-linearizable.yaml", "--json")
+	require.Equal(t, exitOK, code)
+	lines := jsonLines(t, stdout)
+	assert.Equal(t, "ok", lines[0]["linearizability"])
+	assert.EqualValues(t, 500, lines[0]["operations"])
+
+	_, stdout, _ = raftsim(t, "run", killHalf, "--json")
+	assert.Equal(t, "n/a", jsonLines(t, stdout)[0]["linearizability"], "no clients: nothing to check")
+}
+
+func TestExitCodeThreeWhenOnlyTheCheckerRanOutOfTime(t *testing.T) {
+	tests := []struct {
+		res  scenarios.Result
+		want int
+	}{
+		{scenarios.Result{Safety: "ok", Liveness: "ok", Linearizability: "unknown"}, exitUnknown},
+		{scenarios.Result{Safety: "violated", Liveness: "ok", Linearizability: "unknown"}, exitFailed},
+		{scenarios.Result{Safety: "ok", Liveness: "incomplete", Linearizability: "unknown"}, exitFailed},
+		{scenarios.Result{Safety: "ok", Liveness: "ok", Linearizability: "illegal"}, exitFailed},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, exitCode(&tt.res), "%+v", tt.res)
+	}
 }
