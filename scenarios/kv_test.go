@@ -56,7 +56,8 @@ func TestHistoryPageShowsAnnotations(t *testing.T) {
 
 // TestRandomFaultsKeepKVLinearizable: the property test's 500 random fault
 // schedules, with KV clients reading by ReadIndex, writing and cas-ing on
-// three keys throughout: every history checks linearizable.
+// three keys throughout, and three chat users sending 8 lines each: every
+// KV and chat history checks linearizable.
 func TestRandomFaultsKeepKVLinearizable(t *testing.T) {
 	seeds := propertySeeds
 	if testing.Short() {
@@ -66,6 +67,7 @@ func TestRandomFaultsKeepKVLinearizable(t *testing.T) {
 		sc := randomFaultScenario(seed)
 		sc.Workload.KV = &KVWorkload{Trigger: Trigger{At: new(sim.Time)}, Clients: 3, Keys: 3, Ops: 40,
 			Reads: 0.4, Cas: 0.2, Think: 100 * sim.Millisecond, Timeout: 500 * sim.Millisecond, Retries: 3}
+		sc.Workload.Chat = &ChatWorkload{Trigger: Trigger{At: new(sim.Time)}, Users: 3, Lines: 8}
 		sc.fillDefaults()
 		require.NoError(t, sc.Validate(), "seed %d", seed)
 		res, err := Run(sc, seed, RunOptions{})
