@@ -26,6 +26,8 @@ type Scenario struct {
 	Workload    Workload   `yaml:"workload"`
 	Faults      []Fault    `yaml:"faults"`
 	Measures    []Measure  `yaml:"measures"`
+	// Sweep: run at every combination of these values (raftsim sweep).
+	Sweep Sweep `yaml:"sweep"`
 	// Seed is the first seed; Seeds how many consecutive seeds to run.
 	Seed  uint64 `yaml:"seed"`
 	Seeds int    `yaml:"seeds"`
@@ -372,6 +374,16 @@ func (sc *Scenario) Validate() error {
 	}
 	if err := sc.validateWorld3(); err != nil {
 		return err
+	}
+	for i, n := range sc.Sweep.Nodes {
+		if n < 1 {
+			return sc.errAt(fmt.Sprintf("sweep.nodes[%d]", i), "must be at least 1, got %d", n)
+		}
+	}
+	for i, et := range sc.Sweep.ElectionTimeout {
+		if et <= 0 {
+			return sc.errAt(fmt.Sprintf("sweep.election_timeout[%d]", i), "must be positive")
+		}
 	}
 	if sc.Seeds < 1 {
 		return sc.errAt("seeds", "must be at least 1, got %d", sc.Seeds)
