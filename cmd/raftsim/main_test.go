@@ -316,3 +316,56 @@ func TestExitCodeThreeWhenOnlyTheCheckerRanOutOfTime(t *testing.T) {
 		assert.Equal(t, tt.want, exitCode(&tt.res), "%+v", tt.res)
 	}
 }
+
+func TestSweepAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sw.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`name: sw
+sweep:
+  nodes: [1, 3, 5]
+  election_timeout: [250ms, 500ms]
+seeds: 2
+measures:
+  - name: up
+    from: start
+    until: up
+`), 0o644))
+	code, stdout, stderr := raftsim(t, "sweep", file, "--out", dir, "--workers", "3")
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stdout, "12 runs")
+	assert.Contains(t, stderr, "sweep: 12/12 runs", "plain progress lines when stderr is not a terminal")
+	whole, err := os.ReadFile(filepath.Join(dir, "sw.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, 13, strings.Count(string(whole), "\n"))
+	for _, k := range []string{"1/2", "2/2"} {
+		code, _, stderr = raftsim(t, "sweep", file, "--out", dir, "--shard", k)
+		require.Equal(t, exitOK, code, stderr)
+	}
+	merged := filepath.Join(dir, "merged.csv")
+	code, stdout, _ = raftsim(t, "merge", "--out", merged, filepath.Join(dir, "sw.shard1of2.csv"), filepath.Join(dir, "sw.shard2of2.csv"))
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "12 runs")
+	got, err := os.ReadFile(merged)
+	require.NoError(t, err)
+	hashes := func(b []byte) []string {
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			f := strings.Split(line, ",")
+			out = append(out, f[len(f)-1])
+		}
+		return out
+	}
+	assert.Equal(t, hashes(whole), hashes(got), "the merged shards are the whole sweep")
+
+	for _, args := range [][]string{
+		{"sweep", file},
+		{"sweep", file, "--out", dir, "--shard", "3/2"},
+		{"sweep", file, "--out", dir, "--shard", "x"},
+		{"merge", filepath.Join(dir, "sw.csv")},
+		{"merge", "--out", merged},
+	} {
+		code, _, stderr := raftsim(t, args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
+		assert.Contains(t, stderr, "Usage:", "%v", args)
+	}
+}
