@@ -1,0 +1,205 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/raftsim/raftsim/figures"
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/spf13/cobra"
+)
+
+type figuresFlags struct {
+	out       string
+	scenarios string
+	seeds     int
+	workers   int
+	profile   string
+	only      []int
+}
+
+func newFiguresCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f figuresFlags
+	cmd := &cobra.Command{
+		Use:   "figures",
+		Short: "Redraw the paper's figures 3-7 beside its data, with a results README",
+		Long: `figures runs the paper's five experiments (figures 3-7) with its sizes
+and timers, 20 seeds a point, and writes into the output directory: one CSV
+per figure (one row per run), each figure as PNG and SVG with the paper's
+own runs drawn beside ours, the paper's data files, and README.md with our
+means beside the paper's and the mean relative error of every curve.`,
+		Example: `  raftsim figures --out results/
+  raftsim figures --out /tmp/figs --profile chrome-2026 --seeds 5`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return runFigures(&f, stdout, stderr) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.out, "out", "results", "write everything into `DIR`")
+	fl.StringVar(&f.scenarios, "scenarios", "scenarios", "the scenario files' `DIR`")
+	fl.IntVar(&f.seeds, "seeds", 20, "seeds a point")
+	fl.IntVar(&f.workers, "workers", 0, "runs at once (default: one per CPU)")
+	fl.StringVar(&f.profile, "profile", "slimerjs-2015", "environment `PROFILE`: "+strings.Join(scenarios.EnvProfileNames(), ", "))
+	fl.IntSliceVar(&f.only, "figure", nil, "only these figure `NUMBERS` (default: all)")
+	return cmd
+}
+
+// figureResult is what the README says about one figure.
+type figureResult struct {
+	fig    figures.Figure
+	curves []figures.Curve
+	wall   time.Duration
+	runs   int
+	failed int
+}
+
+func runFigures(f *figuresFlags, stdout, stderr io.Writer) error {
+	if f.seeds < 1 {
+		return &usageError{fmt.Errorf("--seeds must be at least 1")}
+	}
+	start := time.Now()
+	var done []figureResult
+	for _, fig := range figures.Paper() {
+		if len(f.only) > 0 && !slices.Contains(f.only, fig.Number) {
+			continue
+		}
+		sc, err := fig.Scenario(f.scenarios, f.seeds, f.profile)
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		t0 := time.Now()
+		total := len(sc.Jobs(0, 0))
+		fmt.Fprintf(stderr, "figure %d: %d runs\n", fig.Number, total)
+		res, err := scenarios.RunSweep(sc, scenarios.SweepOptions{Workers: f.workers, Progress: progress(stderr, total)})
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		fr := figureResult{fig: fig, wall: time.Since(t0), runs: len(res)}
+		for _, r := range res {
+			if !r.OK {
+				fr.failed++
+			}
+		}
+		base := filepath.Join(f.out, fmt.Sprintf("fig%d", fig.Number))
+		if err := writeFile(base+".csv", func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) }); err != nil {
+			return &exitError{exitFailed, err}
+		}
+		fr.curves, err = fig.Curves(res)
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		p, err := figures.Plot(fig, fr.curves, "raftsim profile "+f.profile+fmt.Sprintf(", %d seeds a point", f.seeds))
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		if err := figures.Save(p, base); err != nil {
+			return &exitError{exitFailed, err}
+		}
+		done = append(done, fr)
+	}
+	if err := writePaperData(filepath.Join(f.out, "paper-data")); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	total := time.Since(start)
+	readme := filepath.Join(f.out, "README.md")
+	if err := writeFile(readme, func(w io.Writer) error { return writeResultsReadme(w, f, done, total) }); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	fmt.Fprintf(stdout, "figures done in %.1f s; wrote %s\n", total.Seconds(), f.out)
+	for _, fr := range done {
+		fmt.Fprintf(stdout, "  figure %d: %d runs (%d failed a check) in %.1f s\n", fr.fig.Number, fr.runs, fr.failed, fr.wall.Seconds())
+	}
+	return nil
+}
+
+func writePaperData(dir string) error {
+	return fs.WalkDir(figures.PaperData(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(figures.PaperData(), path)
+		if err != nil {
+			return err
+		}
+		return writeFile(filepath.Join(dir, path), func(w io.Writer) error { _, err := w.Write(b); return err })
+	})
+}
+
+func writeResultsReadme(w io.Writer, f *figuresFlags, done []figureResult, total time.Duration) error {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("# Results: the paper's figures, redrawn\n\n")
+	p("Everything in this directory is written by one command, from scratch:\n\n")
+	p("```\nraftsim figures --out %s --profile %s --seeds %d\n```\n\n", f.out, f.profile, f.seeds)
+	p("It took %.1f s of wall time on the machine that wrote this file. Each figure has its CSV (one row per run: every parameter, the seed, the measures, the checks), a PNG and an SVG. `paper-data/` holds the paper's own measurements (see `paper-data/SOURCE.md`); in the plots they are the hollow squares and dashed lines, ours the dots and solid lines.\n\n", total.Seconds())
+	p("Mean relative error: for each curve, the mean over the sizes both have of |ours - paper| / paper, comparing per-size means. The goal is within 10%% on every curve of figures 3-5.\n\n")
+	for _, fr := range done {
+		p("## Figure %d: %s\n\n", fr.fig.Number, fr.fig.Title)
+		p("![figure %d](fig%d.png)\n\n", fr.fig.Number, fr.fig.Number)
+		p("`%s`, measure `%s`, %d runs, %d failed a check, %.1f s.\n\n", fr.fig.File, fr.fig.Measure, fr.runs, fr.failed, fr.wall.Seconds())
+		var errs []string
+		for _, c := range fr.curves {
+			if len(c.Paper) > 0 {
+				errs = append(errs, fmt.Sprintf("ET %v: **%.0f%%**", time.Duration(c.ET), 100*figures.MeanRelativeError(c.Ours, c.Paper)))
+			}
+		}
+		if len(errs) > 0 {
+			p("Mean relative error per curve: %s.\n\n", strings.Join(errs, ", "))
+		} else {
+			p("The paper's data for this figure is not available here: these curves are predictions.\n\n")
+		}
+		p("| nodes |")
+		for _, c := range fr.curves {
+			p(" ET %v ours |", time.Duration(c.ET))
+			if len(c.Paper) > 0 {
+				p(" paper |")
+			}
+		}
+		p("\n|---|")
+		for _, c := range fr.curves {
+			p("---|")
+			if len(c.Paper) > 0 {
+				p("---|")
+			}
+		}
+		p("\n")
+		for _, n := range fr.fig.Nodes {
+			p("| %d |", n)
+			for _, c := range fr.curves {
+				p(" %s |", meanAt(c.Ours, n))
+				if len(c.Paper) > 0 {
+					p(" %s |", meanAt(c.Paper, n))
+				}
+			}
+			p("\n")
+		}
+		for _, c := range fr.curves {
+			if c.Missing > 0 {
+				p("\nET %v: %d runs never reached `%s` within the scenario's limit and are not plotted.\n", time.Duration(c.ET), c.Missing, fr.fig.Measure)
+			}
+		}
+		p("\n")
+	}
+	_, err := io.WriteString(w, resultsNotes)
+	return err
+}
+
+func meanAt(s []figures.Sample, n int) string {
+	for _, m := range figures.Means(s) {
+		if m.Nodes == n {
+			return fmt.Sprintf("%.3f", m.Seconds)
+		}
+	}
+	return "-"
+}
+
+// resultsNotes is the README's closing part, written by hand: what
+// explains the differences. Keep it in step with what the curves show.
+const resultsNotes = `## What explains the differences
+
+See the section "Calibration" of the project README for the profile's
+parameters and why each has its value.
+`
