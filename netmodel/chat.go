@@ -55,13 +55,17 @@ func NewChatClient(tab *Tab, id uint64) *ChatClient {
 	return &ChatClient{tab: tab, id: id, open: -1}
 }
 
-// Push queues n lines and flushes at once.
+// Push queues n lines. They leave at the client's next flush: its
+// 100 ms loop has run since the page loaded (time 0), so the first flush
+// comes at the next multiple of ChatFlushInterval (paper methodology:
+// pushing does not flush).
 func (c *ChatClient) Push(n int) {
 	for range n {
 		c.queue = append(c.queue, "c"+strconv.FormatUint(c.id, 10)+"-"+strconv.Itoa(len(c.queue)+c.Acked))
 	}
 	c.chain = 0
-	c.schedule(0)
+	now := c.tab.w.sim.Now()
+	c.schedule(alignUp(now, ChatFlushInterval) - now)
 }
 
 // Tab returns the tab the client lives in.

@@ -35,6 +35,8 @@ type RaftOptions struct {
 	MaxEntriesPerAppend int
 	MaxBytesPerAppend   int
 	DeferCommitNotice   bool
+	// NaiveBacktrack: Raft.js's one-index-per-heartbeat backtracking.
+	NaiveBacktrack bool
 	// CatchUp: new servers join as learners and are promoted once caught
 	// up; otherwise they join as voters at once (the paper).
 	CatchUp bool
@@ -342,6 +344,7 @@ func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 		MaxEntriesPerAppend: o.MaxEntriesPerAppend,
 		MaxBytesPerAppend:   o.MaxBytesPerAppend,
 		DeferCommitNotice:   o.DeferCommitNotice,
+		NaiveBacktrack:      o.NaiveBacktrack,
 		// A snapshot chunk and its header fit one datachannel message.
 		MaxSnapshotChunk: max(w.opt.Channel.MaxMessageSize-256, 0),
 		// Each tab has its own stream: a tab's draws never shift another's.

@@ -40,6 +40,11 @@ type Config struct {
 	// the next heartbeat, as Raft.js does; otherwise the leader sends an
 	// append as soon as its commit index advances (etcd's behaviour).
 	DeferCommitNotice bool
+	// NaiveBacktrack follows Raft.js: after a rejected append the leader
+	// moves nextIndex back by one and waits for the next heartbeat to try
+	// again (no conflict hint, no immediate resend). Off: fast
+	// backtracking with the follower's hint, resent at once.
+	NaiveBacktrack bool
 	// MaxSnapshotChunk bounds the data in one MsgSnap (0: 16 KiB, the
 	// datachannel message cap).
 	MaxSnapshotChunk int
@@ -926,6 +931,19 @@ func (r *Raft) stepLeader(m Message) {
 		return
 	}
 	if m.Reject {
+		if r.cfg.NaiveBacktrack {
+			// Raft.js: one index back per rejection, resent with the next
+			// heartbeat.
+			if m.Index < pr.Match {
+				return // stale
+			}
+			pr.Replicating = false
+			pr.inflight = pr.inflight[:0]
+			pr.silentBeats = 0
+			pr.Next = max(min(pr.Next, m.Index), pr.Match+1)
+			pr.probeSent = false
+			return
+		}
 		if !r.backtrack(pr, m) {
 			return
 		}

@@ -1818,3 +1818,35 @@ func TestRemoveFollower_4_2(t *testing.T) {
 	require.Equal(t, []string{"1"}, nw.appliedCmds(2))
 	require.Equal(t, []ID{1, 2}, nw.raft(2).voters)
 }
+
+// Raft.js backtracking (the paper's implementation): a rejected append
+// moves nextIndex back by one, and the retry waits for the next heartbeat.
+func TestNaiveBacktrackStepsBackOneIndexPerHeartbeat(t *testing.T) {
+	nw := newNetwork(t, 3, func(c *Config) { c.NaiveBacktrack = true })
+	nw.elect(1)
+	nw.isolate(3)
+	for i := range 4 {
+		nw.propose(1, put("k", fmt.Sprint(i)))
+	}
+	behind := nw.raft(3).log.lastIndex()
+	// A new leader knows nothing of 3's log: it starts at its own end.
+	nw.elect(2)
+	nw.heal()
+	last := nw.raft(2).log.lastIndex()
+	beats := 0
+	for nw.raft(2).Progress(3).Match < last {
+		nw.sent = nil
+		nw.heartbeat(2)
+		beats++
+		require.Less(t, beats, 20)
+		rejects := 0
+		for _, m := range nw.sent {
+			if m.Type == MsgAppResp && m.From == 3 && m.Reject {
+				rejects++
+			}
+		}
+		require.LessOrEqual(t, rejects, 1, "no immediate resend after a rejection")
+	}
+	require.Equal(t, int(last-behind), beats, "one index back per heartbeat")
+	nw.requireLogsEqual(1, 2, 3)
+}

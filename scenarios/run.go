@@ -165,6 +165,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 			MaxBytesPerAppend:   c.MaxBytesPerAppend,
 			DeferCommitNotice:   c.DeferCommitNotice,
 			CatchUp:             c.CatchUp,
+			NaiveBacktrack:      c.NaiveBacktrack,
 		},
 	}
 	o.SessionTTL = c.SessionTTL

@@ -63,6 +63,10 @@ type Cluster struct {
 	// SnapshotEvery: each tab snapshots and compacts its log every this
 	// many applied entries (0: never); SnapshotAtQuota: also once its
 	// storage passes this share of the quota (0: never).
+	// NaiveBacktrack: after a rejected append the leader steps nextIndex
+	// back by one and retries at the next heartbeat, as Raft.js did;
+	// false: fast backtracking with the follower's hint.
+	NaiveBacktrack bool `yaml:"naive_backtrack"`
 	// CatchUp: new servers join as non-voting learners and are promoted
 	// once caught up (false: they vote at once, as in the paper).
 	CatchUp         bool    `yaml:"catch_up"`

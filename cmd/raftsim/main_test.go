@@ -369,3 +369,19 @@ measures:
 		assert.Contains(t, stderr, "Usage:", "%v", args)
 	}
 }
+
+func TestFiguresWritesEverything(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := raftsim(t, "figures", "--out", dir, "--scenarios", "../../scenarios", "--seeds", "1", "--figure", "5")
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	for _, f := range []string{"fig5.csv", "fig5.png", "fig5.svg", "README.md", "paper-data/start_et500.dat", "paper-data/SOURCE.md"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err, f)
+		assert.Positive(t, st.Size(), f)
+	}
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Regexp(t, `Mean relative error per curve: ET 250ms: \*\*\d+%\*\*`, string(readme))
+	code, _, _ = raftsim(t, "figures", "--profile", "netscape-1996")
+	assert.Equal(t, exitUsage, code)
+}

@@ -1,0 +1,50 @@
+package figures
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMeansAndRelativeError(t *testing.T) {
+	ours := []Sample{{3, 1}, {3, 3}, {5, 4}, {7, 9}}
+	paper := []Sample{{3, 2}, {5, 5}, {5, 5}, {9, 1}}
+	assert.Equal(t, []Sample{{3, 2}, {5, 4}, {7, 9}}, Means(ours))
+	// Shared sizes 3 (2 vs 2: 0%) and 5 (4 vs 5: 20%).
+	assert.InDelta(t, 0.10, MeanRelativeError(ours, paper), 1e-12)
+	assert.True(t, math.IsNaN(MeanRelativeError(ours, nil)))
+}
+
+func TestPaperDataIsEmbeddedAndParses(t *testing.T) {
+	for _, f := range Paper() {
+		for _, file := range f.Paper {
+			s, err := ReadPaper(file)
+			require.NoError(t, err, file)
+			assert.NotEmpty(t, s, file)
+		}
+	}
+	s, err := ReadPaper("start_et500.dat")
+	require.NoError(t, err)
+	assert.Equal(t, Sample{3, 0.643}, s[0])
+	_, err = parsePaper(strings.NewReader("nodes time label\n3 x y\n"), "bad.dat")
+	assert.ErrorContains(t, err, "bad.dat:2")
+}
+
+func TestPlotWritesPNGAndSVG(t *testing.T) {
+	f := Paper()[2]
+	curves := []Curve{{ET: f.ETs[0], Ours: []Sample{{3, 0.5}, {5, 0.8}}, Paper: []Sample{{3, 0.4}, {5, 0.9}}}}
+	p, err := Plot(f, curves, "test")
+	require.NoError(t, err)
+	base := filepath.Join(t.TempDir(), "fig5")
+	require.NoError(t, Save(p, base))
+	for _, ext := range []string{".png", ".svg"} {
+		st, err := os.Stat(base + ext)
+		require.NoError(t, err)
+		assert.Positive(t, st.Size())
+	}
+}
