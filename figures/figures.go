@@ -33,6 +33,7 @@ func PaperData() fs.FS {
 // Figure is one of the paper's figures: a scenario swept over sizes and
 // election timeouts, and the measure it plots.
 type Figure struct {
+	Name     string // file name (default: fig<Number>)
 	Number   int
 	Title    string
 	File     string // scenario file, relative to the scenarios directory
@@ -83,6 +84,7 @@ type Sample struct {
 
 // Curve is one series of a figure: all runs at one election timeout.
 type Curve struct {
+	Label   string // the legend's name (default: "ET <value>")
 	ET      sim.Time
 	Ours    []Sample
 	Paper   []Sample

@@ -32,7 +32,10 @@ func points(s []Sample) plotter.XYs {
 // solid line; the paper's runs as hollow squares and its means dashed.
 func Plot(f Figure, curves []Curve, subtitle string) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Figure %d: %s", f.Number, f.Title)
+	p.Title.Text = f.Title
+	if f.Number > 0 {
+		p.Title.Text = fmt.Sprintf("Figure %d: %s", f.Number, f.Title)
+	}
 	if subtitle != "" {
 		p.Title.Text += "\n" + subtitle
 	}
@@ -44,6 +47,10 @@ func Plot(f Figure, curves []Curve, subtitle string) (*plot.Plot, error) {
 	p.Legend.Left = true
 	for i, c := range curves {
 		col := palette[i%len(palette)]
+		label := "raftsim ET " + time.Duration(c.ET).String()
+		if c.Label != "" {
+			label = c.Label
+		}
 		et := time.Duration(c.ET).String()
 		if len(c.Ours) > 0 {
 			runs, err := plotter.NewScatter(points(c.Ours))
@@ -57,7 +64,7 @@ func Plot(f Figure, curves []Curve, subtitle string) (*plot.Plot, error) {
 			}
 			mean.Color, mean.Width = col, vg.Points(1.5)
 			p.Add(runs, mean)
-			p.Legend.Add("raftsim ET "+et, mean, runs)
+			p.Legend.Add(label, mean, runs)
 		}
 		if len(c.Paper) > 0 {
 			runs, err := plotter.NewScatter(points(c.Paper))

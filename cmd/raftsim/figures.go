@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,51 +63,35 @@ func runFigures(f *figuresFlags, stdout, stderr io.Writer) error {
 		return &usageError{fmt.Errorf("--seeds must be at least 1")}
 	}
 	start := time.Now()
-	var done []figureResult
-	for _, fig := range figures.Paper() {
-		if len(f.only) > 0 && !slices.Contains(f.only, fig.Number) {
-			continue
-		}
-		sc, err := fig.Scenario(f.scenarios, f.seeds, f.profile)
+	done, err := runPaperFigures(f, f.out, stderr)
+	if err != nil {
+		return err
+	}
+	// The same five figures for a modern browser, for comparison.
+	var modern []figureResult
+	if f.profile != "chrome-2026" && len(f.only) == 0 {
+		sub := *f
+		sub.profile = "chrome-2026"
+		var err error
+		modern, err = runPaperFigures(&sub, filepath.Join(f.out, "chrome-2026"), stderr)
 		if err != nil {
-			return &exitError{exitUsage, err}
+			return err
 		}
-		t0 := time.Now()
-		total := len(sc.Jobs(0, 0))
-		fmt.Fprintf(stderr, "figure %d: %d runs\n", fig.Number, total)
-		res, err := scenarios.RunSweep(sc, scenarios.SweepOptions{Workers: f.workers, Progress: progress(stderr, total)})
+	}
+	var beyond []beyondResult
+	if len(f.only) == 0 {
+		var err error
+		beyond, err = runBeyond(f, filepath.Join(f.out, "beyond"), stderr)
 		if err != nil {
-			return &exitError{exitFailed, err}
+			return err
 		}
-		fr := figureResult{fig: fig, wall: time.Since(t0), runs: len(res)}
-		for _, r := range res {
-			if !r.OK {
-				fr.failed++
-			}
-		}
-		base := filepath.Join(f.out, fmt.Sprintf("fig%d", fig.Number))
-		if err := writeFile(base+".csv", func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) }); err != nil {
-			return &exitError{exitFailed, err}
-		}
-		fr.curves, err = fig.Curves(res)
-		if err != nil {
-			return &exitError{exitFailed, err}
-		}
-		p, err := figures.Plot(fig, fr.curves, "raftsim profile "+f.profile+fmt.Sprintf(", %d seeds a point", f.seeds))
-		if err != nil {
-			return &exitError{exitFailed, err}
-		}
-		if err := figures.Save(p, base); err != nil {
-			return &exitError{exitFailed, err}
-		}
-		done = append(done, fr)
 	}
 	if err := writePaperData(filepath.Join(f.out, "paper-data")); err != nil {
 		return &exitError{exitFailed, err}
 	}
 	total := time.Since(start)
 	readme := filepath.Join(f.out, "README.md")
-	if err := writeFile(readme, func(w io.Writer) error { return writeResultsReadme(w, f, done, total) }); err != nil {
+	if err := writeFile(readme, func(w io.Writer) error { return writeResultsReadme(w, f, done, modern, beyond, total) }); err != nil {
 		return &exitError{exitFailed, err}
 	}
 	fmt.Fprintf(stdout, "figures done in %.1f s; wrote %s\n", total.Seconds(), f.out)
@@ -114,6 +99,113 @@ func runFigures(f *figuresFlags, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  figure %d: %d runs (%d failed a check) in %.1f s\n", fr.fig.Number, fr.runs, fr.failed, fr.wall.Seconds())
 	}
 	return nil
+}
+
+// runPaperFigures runs figures 3-7 (or those asked for) into dir.
+func runPaperFigures(f *figuresFlags, dir string, stderr io.Writer) ([]figureResult, error) {
+	var done []figureResult
+	for _, fig := range figures.Paper() {
+		if len(f.only) > 0 && !slices.Contains(f.only, fig.Number) {
+			continue
+		}
+		sc, err := fig.Scenario(f.scenarios, f.seeds, f.profile)
+		if err != nil {
+			return nil, &exitError{exitUsage, err}
+		}
+		fr, err := runFigure(f, sc, fig, filepath.Join(dir, fmt.Sprintf("fig%d", fig.Number)), f.profile, stderr)
+		if err != nil {
+			return nil, err
+		}
+		done = append(done, fr)
+	}
+	return done, nil
+}
+
+// runFigure runs one figure's sweep and writes its CSV and plots.
+func runFigure(f *figuresFlags, sc *scenarios.Scenario, fig figures.Figure, base, profile string, stderr io.Writer) (figureResult, error) {
+	t0 := time.Now()
+	total := len(sc.Jobs(0, 0))
+	fmt.Fprintf(stderr, "%s: %d runs\n", filepath.Base(base), total)
+	res, err := scenarios.RunSweep(sc, scenarios.SweepOptions{Workers: f.workers, Progress: progress(stderr, total)})
+	if err != nil {
+		return figureResult{}, &exitError{exitFailed, err}
+	}
+	fr := figureResult{fig: fig, wall: time.Since(t0), runs: len(res)}
+	for _, r := range res {
+		if !r.OK {
+			fr.failed++
+		}
+	}
+	if err := writeFile(base+".csv", func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) }); err != nil {
+		return fr, &exitError{exitFailed, err}
+	}
+	fr.curves, err = fig.Curves(res)
+	if err != nil {
+		return fr, &exitError{exitFailed, err}
+	}
+	p, err := figures.Plot(fig, fr.curves, fmt.Sprintf("raftsim profile %s, %d seeds a point", profile, sc.Seeds))
+	if err != nil {
+		return fr, &exitError{exitFailed, err}
+	}
+	if err := figures.Save(p, base); err != nil {
+		return fr, &exitError{exitFailed, err}
+	}
+	return fr, nil
+}
+
+// beyondResult is what the README says about one beyond-the-paper figure.
+type beyondResult struct {
+	b            figures.Beyond
+	curves       []figures.Curve
+	runs, failed int
+}
+
+func beyondSeeds(f *figuresFlags) int { return max(1, min(f.seeds, 5)) }
+
+// runBeyond runs the beyond-the-paper figures (chrome-2026, at most 5
+// seeds a point) into dir.
+func runBeyond(f *figuresFlags, dir string, stderr io.Writer) ([]beyondResult, error) {
+	var out []beyondResult
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &exitError{exitFailed, err}
+	}
+	for _, b := range figures.BeyondThePaper() {
+		br := beyondResult{b: b}
+		for _, v := range b.Variants {
+			sc, err := b.Scenario(f.scenarios, v, beyondSeeds(f), "chrome-2026")
+			if err != nil {
+				return nil, &exitError{exitUsage, err}
+			}
+			total := len(sc.Jobs(0, 0))
+			fmt.Fprintf(stderr, "%s (%s): %d runs\n", b.Name, v.Label, total)
+			res, err := scenarios.RunSweep(sc, scenarios.SweepOptions{Workers: f.workers, Progress: progress(stderr, total)})
+			if err != nil {
+				return nil, &exitError{exitFailed, err}
+			}
+			br.runs += len(res)
+			for _, r := range res {
+				if !r.OK {
+					br.failed++
+				}
+			}
+			cs, err := b.Curves(res)
+			if err != nil {
+				return nil, &exitError{exitFailed, err}
+			}
+			c := cs[0]
+			c.Label = v.Label
+			br.curves = append(br.curves, c)
+		}
+		p, err := figures.Plot(b.Figure, br.curves, fmt.Sprintf("raftsim profile chrome-2026, %d seeds a point", beyondSeeds(f)))
+		if err != nil {
+			return nil, &exitError{exitFailed, err}
+		}
+		if err := figures.Save(p, filepath.Join(dir, b.Name)); err != nil {
+			return nil, &exitError{exitFailed, err}
+		}
+		out = append(out, br)
+	}
+	return out, nil
 }
 
 func writePaperData(dir string) error {
@@ -129,7 +221,7 @@ func writePaperData(dir string) error {
 	})
 }
 
-func writeResultsReadme(w io.Writer, f *figuresFlags, done []figureResult, total time.Duration) error {
+func writeResultsReadme(w io.Writer, f *figuresFlags, done, modern []figureResult, beyond []beyondResult, total time.Duration) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("# Results: the paper's figures, redrawn\n\n")
 	p("Everything in this directory is written by one command, from scratch:\n\n")
@@ -183,8 +275,49 @@ func writeResultsReadme(w io.Writer, f *figuresFlags, done []figureResult, total
 		}
 		p("\n")
 	}
-	_, err := io.WriteString(w, resultsNotes)
-	return err
+	if _, err := io.WriteString(w, resultsNotes); err != nil {
+		return err
+	}
+	if len(modern) > 0 {
+		p("\n## The same figures in a modern browser (chrome-2026)\n\n")
+		p("`chrome-2026/` holds figures 3-7 with the chrome-2026 profile (loopback links, 0.1 ms a message, fast backtracking), %d seeds a point. Means at the largest size:\n\n", f.seeds)
+		p("| figure | ET | slimerjs-2015 | chrome-2026 |\n|---|---|---|---|\n")
+		for i, fr := range modern {
+			for j, c := range fr.curves {
+				p("| %d | %v | %s | %s |\n", fr.fig.Number, time.Duration(c.ET), lastMean(done[i].curves[j].Ours), lastMean(c.Ours))
+			}
+		}
+		p("\n")
+	}
+	if len(beyond) > 0 {
+		p("## Beyond the paper\n\n")
+		p("`beyond/` holds what the paper could not measure, with the chrome-2026 profile, %d seeds a point.\n\n", beyondSeeds(f))
+		for _, b := range beyond {
+			p("### %s\n\n![%s](beyond/%s.png)\n\n", b.b.Title, b.b.Name, b.b.Name)
+			var parts []string
+			for _, c := range b.curves {
+				m := figures.Means(c.Ours)
+				if len(m) > 0 {
+					last := m[len(m)-1]
+					parts = append(parts, fmt.Sprintf("%s %.2f s", c.Label, last.Seconds))
+				}
+			}
+			n := 0
+			if len(b.b.Nodes) > 0 {
+				n = b.b.Nodes[len(b.b.Nodes)-1]
+			}
+			p("At %d nodes: %s (%d runs, %d failed a check). %s\n\n", n, strings.Join(parts, "; "), b.runs, b.failed, b.b.Summary)
+		}
+	}
+	return nil
+}
+
+func lastMean(s []figures.Sample) string {
+	m := figures.Means(s)
+	if len(m) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f s at %d", m[len(m)-1].Seconds, m[len(m)-1].Nodes)
 }
 
 func meanAt(s []figures.Sample, n int) string {
