@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type figuresFlags struct {
 	workers   int
 	profile   string
 	only      []int
+	cpuprof   string
 }
 
 func newFiguresCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -46,6 +48,7 @@ means beside the paper's and the mean relative error of every curve.`,
 	fl.IntVar(&f.workers, "workers", 0, "runs at once (default: one per CPU)")
 	fl.StringVar(&f.profile, "profile", "slimerjs-2015", "environment `PROFILE`: "+strings.Join(scenarios.EnvProfileNames(), ", "))
 	fl.IntSliceVar(&f.only, "figure", nil, "only these figure `NUMBERS` (default: all)")
+	fl.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile (pprof) to `FILE`")
 	return cmd
 }
 
@@ -61,6 +64,17 @@ type figureResult struct {
 func runFigures(f *figuresFlags, stdout, stderr io.Writer) error {
 	if f.seeds < 1 {
 		return &usageError{fmt.Errorf("--seeds must be at least 1")}
+	}
+	if f.cpuprof != "" {
+		fh, err := os.Create(f.cpuprof)
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		defer fh.Close()
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			return &exitError{exitFailed, err}
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	done, err := runPaperFigures(f, f.out, stderr)
