@@ -385,3 +385,22 @@ func TestFiguresWritesEverything(t *testing.T) {
 	code, _, _ = raftsim(t, "figures", "--profile", "netscape-1996")
 	assert.Equal(t, exitUsage, code)
 }
+
+func TestVizWritesAPageOrSaysWhatIsWrong(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "kh.html")
+	code, stdout, stderr := raftsim(t, "viz", "../../scenarios/testdata/golden/kill-half.jsonl", "--out", out)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "988 events")
+	page, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "window.RAFTSIM_TRACE = {")
+
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"t":0,"k":"role","n":1}`+"\n"+`{"t":1,"k":`), 0o644))
+	code, _, stderr = raftsim(t, "viz", bad, "--out", out)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "bad.jsonl: trace line 2")
+	code, _, _ = raftsim(t, "viz")
+	assert.Equal(t, exitUsage, code)
+}

@@ -27,6 +27,7 @@ type runFlags struct {
 	json             bool
 	quiet            bool
 	checkDeterminism bool
+	viz              bool
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -56,6 +57,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.history, "history", "", "write porcupine's view of the client history, annotated with leader changes and faults, to `FILE.html` (with several seeds: FILE with .seedN before the extension)")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per run")
 	fl.BoolVar(&f.quiet, "quiet", false, "print only failures and the summary")
+	fl.BoolVar(&f.viz, "viz", false, "serve the run's trace in a step-through page afterwards (one seed; the trace goes to --trace or a temporary file)")
 	fl.BoolVar(&f.checkDeterminism, "check-determinism", false, "run every seed twice and fail if the trace hashes differ")
 	return cmd
 }
@@ -87,6 +89,23 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		return &exitError{exitUsage, fmt.Errorf("%w (after command-line overrides)", err)}
 	}
 
+	if f.viz {
+		if sc.Seeds != 1 {
+			return &usageError{fmt.Errorf("--viz shows one run: use --seeds 1")}
+		}
+		if f.trace == "" {
+			dir, err := os.MkdirTemp("", "raftsim-viz")
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			f.trace = filepath.Join(dir, sc.Name+".jsonl")
+		}
+		defer func() {
+			if err := runViz(cmd.Context(), f.trace, &vizFlags{history: f.history}, stdout); err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "raftsim:", err)
+			}
+		}()
+	}
 	var results []*scenarios.Result
 	var failed *scenarios.Result
 	for i := 0; i < sc.Seeds; i++ {
