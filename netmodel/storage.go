@@ -145,6 +145,12 @@ func (t *Tab) persist(rd *raft.Ready) bool {
 		entries = append(entries[:first-1-off], rd.Entries...)
 	}
 	t.stored.Entries = entries
+	// Trace storage use when it crosses a tenth of the quota (or 64 KiB
+	// without one), so a viewer can show it without an event per write.
+	step := max(w.opt.Storage.Quota/10, 64<<10)
+	if used/step != s.used/step {
+		w.record(sim.Event{Kind: sim.KindStorage, Node: uint64(t.ID), Index: uint64(used)})
+	}
 	s.used = used
 	if o := &w.opt.Storage; o.WriteCost > 0 || o.WriteCostPerKiB > 0 {
 		cost := o.WriteCost + o.WriteCostPerKiB*sim.Time(written)/1024

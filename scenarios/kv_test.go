@@ -100,6 +100,7 @@ func TestCompactionKeepsTheLogUnderTheQuota(t *testing.T) {
 	sc.Cluster.SnapshotEvery, sc.Cluster.SnapshotAtQuota = 0, 0
 	res, events := traced(t, sc, 1)
 	assert.Positive(t, count(events, sim.KindFault, "storage quota exceeded"), "without snapshots the log outgrows the quota")
+	assert.Positive(t, count(events, sim.KindStorage, ""), "storage use is traced as it grows (for the viewer)")
 	assert.False(t, res.OK)
 }
 

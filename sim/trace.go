@@ -29,6 +29,7 @@ const (
 	KindViolation
 	KindClient
 	KindSnapshot
+	KindStorage
 )
 
 var kindNames = [...]string{
@@ -48,6 +49,7 @@ var kindNames = [...]string{
 	KindViolation: "violation",
 	KindClient:    "client",
 	KindSnapshot:  "snapshot",
+	KindStorage:   "storage",
 }
 
 // String returns the kind's name as written in traces.

@@ -21,7 +21,7 @@
   function fresh() {
     const nodes = [];
     for (let i = 0; i <= N; i++) {
-      nodes.push({ role: "follower", term: 0, commit: 0, applied: 0, last: 0, first: 1, voters: "", vis: "foreground",
+      nodes.push({ storage: 0, role: "follower", term: 0, commit: 0, applied: 0, last: 0, first: 1, voters: "", vis: "foreground",
         alive: true, log: [], timers: {}, acked: {}, sent: {} });
     }
     return { nodes, cuts: {}, partition: "" };
@@ -44,6 +44,7 @@
         break;
       }
       case "commit": nd.commit = idx; break;
+      case "storage": nd.storage = idx; break;
       case "apply": nd.applied = idx; break;
       case "config": nd.voters = det; break;
       case "timer_set": nd.timers[msg] = { at: t, due: t + idx }; break;
@@ -179,7 +180,8 @@
     const nd = state.nodes[selected];
     if (!nd) return;
     let h = `<h3>Node ${selected}</h3><p>${nd.alive ? nd.role : "closed"} &middot; tab ${esc(nd.vis)}<br>term ${nd.term} &middot; commit ${nd.commit} &middot; applied ${nd.applied} &middot; last index ${nd.last}` +
-      (nd.first > 1 ? ` &middot; log from ${nd.first} (snapshot)` : "") + `<br>configuration: ${esc(nd.voters || "-")}</p>`;
+      (nd.first > 1 ? ` &middot; log from ${nd.first} (snapshot)` : "") + `<br>configuration: ${esc(nd.voters || "-")}` +
+      `<br>storage: ${nd.storage ? (nd.storage / 1024).toFixed(0) + " KiB (traced at each tenth of the quota)" : "under the first trace step"}</p>`;
     // A timer's stop is not traced: one past its time was stopped.
     for (const k in nd.timers) if (nd.timers[k].due >= t) h += `<p>${esc(k)} timer: fires in ${((nd.timers[k].due - t) / 1e6).toFixed(0)} ms</p>`;
     if (nd.role === "leader") {
