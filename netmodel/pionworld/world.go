@@ -1,0 +1,389 @@
+package pionworld
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v5/vnet"
+	"github.com/pion/webrtc/v4"
+	"github.com/raftsim/raftsim/raft"
+)
+
+// Options configure a real-stack cluster.
+type Options struct {
+	Nodes           int
+	ElectionTimeout time.Duration
+	Heartbeat       time.Duration // 0: ElectionTimeout/5
+	// Ordered and MaxRetransmits (-1: reliable) select the datachannel
+	// mode (webrtc.DataChannelInit).
+	Ordered        bool
+	MaxRetransmits int
+	// ICEDisconnected and ICEFailed bound failure detection (0: pion's
+	// 5 s and 25 s).
+	ICEDisconnected, ICEFailed time.Duration
+	Seed                       uint64
+	// Observer, if set, sees every node's batches (the safety checker);
+	// calls are serialized.
+	Observer func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error
+}
+
+// LogReader reads a node's log (the checker's view).
+type LogReader interface {
+	Term(i uint64) (uint64, bool)
+	Entry(i uint64) (raft.Entry, bool)
+	FirstIndex() uint64
+}
+
+// Cluster is a real-stack cluster: one vnet router, one vnet.Net and one
+// goroutine per node, a PeerConnection with a negotiated datachannel per
+// pair.
+type Cluster struct {
+	opt    Options
+	router *vnet.Router
+	nodes  []*Node // index = id; [0] unused
+
+	mu        sync.Mutex // guards the published statuses and the observer
+	status    []raft.Status
+	alive     []bool
+	violation error
+	wg        sync.WaitGroup
+	// silent drops every packet: set before closing everything, so that
+	// no close races a peer's abort (facts: a teardown hang otherwise).
+	silent atomic.Bool
+}
+
+// Node is one tab: its Raft state is owned by its goroutine; everything
+// else reaches it through the inbox.
+type Node struct {
+	id     raft.ID
+	c      *Cluster
+	net    *vnet.Net
+	pcs    map[raft.ID]*webrtc.PeerConnection
+	dcs    map[raft.ID]*webrtc.DataChannel
+	inbox  chan func()
+	quit   chan struct{}
+	r      *raft.Raft
+	stored raft.Stored
+	timers [3]*time.Timer
+}
+
+// New builds the cluster: network, connections, nodes. Start starts Raft.
+func New(opt Options) (*Cluster, error) {
+	if opt.Nodes < 1 {
+		return nil, fmt.Errorf("pionworld: nodes must be at least 1")
+	}
+	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/16", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	if err != nil {
+		return nil, fmt.Errorf("pionworld: router: %w", err)
+	}
+	c := &Cluster{opt: opt, router: router, nodes: make([]*Node, opt.Nodes+1),
+		status: make([]raft.Status, opt.Nodes+1), alive: make([]bool, opt.Nodes+1)}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i <= opt.Nodes; i++ {
+		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)}})
+		if err != nil {
+			return nil, err
+		}
+		if err := router.AddNet(n); err != nil {
+			return nil, err
+		}
+		c.nodes[i] = &Node{id: raft.ID(i), c: c, net: n, pcs: map[raft.ID]*webrtc.PeerConnection{}, dcs: map[raft.ID]*webrtc.DataChannel{},
+			inbox: make(chan func(), 4096), quit: make(chan struct{})}
+		c.alive[i] = true
+	}
+	router.AddChunkFilter(func(vnet.Chunk) bool { return !c.silent.Load() })
+	if err := router.Start(); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= opt.Nodes; i++ {
+		for j := i + 1; j <= opt.Nodes; j++ {
+			if err := c.connect(c.nodes[i], c.nodes[j], *cert); err != nil {
+				c.Close()
+				return nil, fmt.Errorf("pionworld: connecting %d and %d: %w", i, j, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *Cluster) api(n *Node) *webrtc.API {
+	se := webrtc.SettingEngine{}
+	se.SetNet(n.net)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(false)
+	se.DisableCloseByDTLS(true) // facts: avoids a teardown hang in synctest
+	if c.opt.ICEDisconnected > 0 {
+		se.SetICETimeouts(c.opt.ICEDisconnected, c.opt.ICEFailed, c.opt.ICEDisconnected/4)
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+}
+
+// connect opens a PeerConnection between a and b with a negotiated
+// datachannel, exchanging offer and answer in process once gathering is
+// complete (no trickle needed on vnet).
+func (c *Cluster) connect(a, b *Node, cert webrtc.Certificate) error {
+	conf := webrtc.Configuration{Certificates: []webrtc.Certificate{cert}}
+	pa, err := c.api(a).NewPeerConnection(conf)
+	if err != nil {
+		return err
+	}
+	pb, err := c.api(b).NewPeerConnection(conf)
+	if err != nil {
+		return err
+	}
+	a.pcs[b.id], b.pcs[a.id] = pa, pb
+	negotiated, id := true, uint16(0)
+	init := &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id, Ordered: &c.opt.Ordered}
+	if c.opt.MaxRetransmits >= 0 {
+		mr := uint16(c.opt.MaxRetransmits)
+		init.MaxRetransmits = &mr
+	}
+	for _, side := range []struct {
+		self, peer *Node
+		pc         *webrtc.PeerConnection
+	}{{a, b, pa}, {b, a, pb}} {
+		dc, err := side.pc.CreateDataChannel("raft", init)
+		if err != nil {
+			return err
+		}
+		side.self.dcs[side.peer.id] = dc
+		self := side.self
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+			m, err := Decode(msg.Data)
+			if err != nil {
+				return // garbage never reaches Raft
+			}
+			self.post(func() { self.r.Step(m) })
+		})
+	}
+	offer, err := pa.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	ga := webrtc.GatheringCompletePromise(pa)
+	if err := pa.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	<-ga
+	if err := pb.SetRemoteDescription(*pa.LocalDescription()); err != nil {
+		return err
+	}
+	answer, err := pb.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	gb := webrtc.GatheringCompletePromise(pb)
+	if err := pb.SetLocalDescription(answer); err != nil {
+		return err
+	}
+	<-gb
+	return pa.SetRemoteDescription(*pb.LocalDescription())
+}
+
+// post queues work for the node's goroutine (dropped if it stopped).
+func (n *Node) post(fn func()) {
+	select {
+	case <-n.quit:
+	case n.inbox <- fn:
+	}
+}
+
+// Start starts Raft on every node, all members from the start.
+func (c *Cluster) Start() error {
+	voters := make([]raft.ID, 0, c.opt.Nodes)
+	for i := 1; i <= c.opt.Nodes; i++ {
+		voters = append(voters, raft.ID(i))
+	}
+	for _, n := range c.nodes[1:] {
+		r, err := raft.New(raft.Config{ID: n.id, ElectionTimeout: c.opt.ElectionTimeout, HeartbeatInterval: c.opt.Heartbeat,
+			Voters: voters, Rand: mrand.New(mrand.NewPCG(c.opt.Seed, uint64(n.id)))}, raft.Stored{})
+		if err != nil {
+			return err
+		}
+		n.r = r
+		c.wg.Add(1)
+		go n.loop()
+		n.post(func() {})
+	}
+	return nil
+}
+
+// loop is the node's goroutine: it alone touches the node's Raft state.
+func (n *Node) loop() {
+	defer n.c.wg.Done()
+	for {
+		select {
+		case <-n.quit:
+			for _, t := range n.timers {
+				if t != nil {
+					t.Stop()
+				}
+			}
+			return
+		case fn := <-n.inbox:
+			fn()
+			n.process()
+		}
+	}
+}
+
+func (n *Node) process() {
+	rd := n.r.Ready()
+	if rd.Empty() {
+		return
+	}
+	c := n.c
+	prev := c.statusOf(n.id)
+	if rd.HardStateChanged {
+		n.stored.HardState = rd.HardState
+	}
+	if len(rd.Entries) > 0 {
+		first := rd.Entries[0].Index
+		n.stored.Entries = append(n.stored.Entries[:first-1], rd.Entries...)
+	}
+	var buf []byte
+	for i := range rd.Messages {
+		m := &rd.Messages[i]
+		dc := n.dcs[m.To]
+		if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+			continue
+		}
+		buf = Encode(buf[:0], m)
+		_ = dc.Send(buf) // a failed send is a lost message; Raft retries
+	}
+	for _, tr := range rd.Timers {
+		k := tr.Kind
+		if n.timers[k] != nil {
+			n.timers[k].Stop()
+			n.timers[k] = nil
+		}
+		if tr.Stop {
+			continue
+		}
+		n.timers[k] = time.AfterFunc(tr.After, func() { n.post(func() { n.r.Fire(k) }) })
+	}
+	cur := n.r.Status()
+	c.mu.Lock()
+	c.status[n.id] = cur
+	if c.opt.Observer != nil && c.violation == nil {
+		if err := c.opt.Observer(n.id, prev, cur, rd.Entries, rd.Committed, n.r); err != nil {
+			c.violation = err
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *Cluster) statusOf(id raft.ID) raft.Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status[id]
+}
+
+// Leaders returns the live nodes that believe they lead.
+func (c *Cluster) Leaders() []raft.ID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []raft.ID
+	for i := 1; i <= c.opt.Nodes; i++ {
+		if c.alive[i] && c.status[i].Role == raft.Leader {
+			out = append(out, raft.ID(i))
+		}
+	}
+	return out
+}
+
+// Status returns node id's last published status.
+func (c *Cluster) Status(id raft.ID) raft.Status { return c.statusOf(id) }
+
+// Violation returns the first error the observer reported.
+func (c *Cluster) Violation() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.violation
+}
+
+// Kill closes node id as a tab closing does: its goroutine stops and its
+// PeerConnections close (a millisecond later, as the facts advise under
+// synctest), so the peers see the close.
+func (c *Cluster) Kill(id raft.ID) {
+	n := c.nodes[id]
+	c.mu.Lock()
+	if !c.alive[id] {
+		c.mu.Unlock()
+		return
+	}
+	c.alive[id] = false
+	c.mu.Unlock()
+	close(n.quit)
+	var wg sync.WaitGroup
+	for _, pc := range n.pcs {
+		wg.Add(1)
+		time.AfterFunc(time.Millisecond, func() { defer wg.Done(); pc.Close() })
+	}
+	wg.Wait()
+}
+
+// Close stops everything: nodes, connections (concurrently), the router.
+func (c *Cluster) Close() error {
+	for i := 1; i <= c.opt.Nodes; i++ {
+		c.mu.Lock()
+		alive := c.alive[i]
+		c.alive[i] = false
+		c.mu.Unlock()
+		if alive && c.nodes[i] != nil && c.nodes[i].r != nil {
+			close(c.nodes[i].quit)
+		}
+	}
+	c.wg.Wait()
+	c.silent.Store(true)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, n := range c.nodes[1:] {
+		if n == nil {
+			continue
+		}
+		for peer, pc := range n.pcs {
+			if peer < n.id {
+				continue // each connection's two ends are closed by the lower id's loop below
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, p := range []*webrtc.PeerConnection{pc, c.nodes[peer].pcs[n.id]} {
+					if err := p.Close(); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if err := c.router.Stop(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Name is the cluster's label in results.
+func (c *Cluster) Name() string { return "pion/" + strconv.Itoa(c.opt.Nodes) }

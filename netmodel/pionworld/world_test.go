@@ -1,0 +1,95 @@
+package pionworld
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// waitLeader waits (in the bubble's virtual time) for exactly one live
+// leader other than not.
+func waitLeader(t *testing.T, c *Cluster, not raft.ID, within time.Duration) raft.ID {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if ls := c.Leaders(); len(ls) == 1 && ls[0] != not {
+			return ls[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Failf(t, "no leader", "within %v (leaders %v)", within, c.Leaders())
+	return 0
+}
+
+// TestKillLeaderRecoversOnTheRealStack: 5 nodes over pion datachannels on
+// vnet, in a synctest bubble: a leader is elected; its tab closes; the
+// others elect a new one; the safety checker sees nothing wrong; and the
+// bubble ends with no goroutine left behind (synctest fails otherwise).
+func TestKillLeaderRecoversOnTheRealStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		safety := checker.NewSafety()
+		c, err := New(Options{Nodes: 5, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 1,
+			ICEDisconnected: time.Second, ICEFailed: 2 * time.Second,
+			Observer: func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error {
+				return safety.Changed(node, prev, cur, persisted, applied, log.(netmodel.LogReader))
+			}})
+		require.NoError(t, err)
+		require.NoError(t, c.Start())
+		first := waitLeader(t, c, 0, 10*time.Second)
+		// Its no-op commits: appends and acks went over the datachannels.
+		for deadline := time.Now().Add(5 * time.Second); c.Status(first).Commit < 2 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		require.GreaterOrEqual(t, c.Status(first).Commit, uint64(2))
+		for id := raft.ID(1); id <= 5; id++ {
+			if id != first {
+				assert.Equal(t, first, c.Status(id).Lead, "node %d follows over the real stack", id)
+			}
+		}
+		c.Kill(first)
+		second := waitLeader(t, c, first, 10*time.Second)
+		assert.NotEqual(t, first, second)
+		assert.Greater(t, c.Status(second).Term, c.Status(first).Term)
+		assert.NoError(t, c.Violation())
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second) // let closes finish inside the bubble (facts)
+	})
+}
+
+// TestKillHalfRecoversOnTheRealStack: 9 nodes; the leader and three
+// others close; the five survivors elect a leader of a later term.
+func TestKillHalfRecoversOnTheRealStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(Options{Nodes: 9, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 2})
+		require.NoError(t, err)
+		require.NoError(t, c.Start())
+		first := waitLeader(t, c, 0, 10*time.Second)
+		killed := map[raft.ID]bool{first: true}
+		c.Kill(first)
+		for id := raft.ID(1); len(killed) < 4; id++ {
+			if !killed[id] {
+				killed[id] = true
+				c.Kill(id)
+			}
+		}
+		second := waitLeader(t, c, first, 20*time.Second)
+		assert.False(t, killed[second])
+		assert.Greater(t, c.Status(second).Term, c.Status(first).Term)
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second)
+	})
+}
+
+func TestGarbageOnTheChannelNeverReachesRaft(t *testing.T) {
+	// Decode refuses what Encode never wrote; OnMessage drops it.
+	for _, b := range [][]byte{{}, {0}, {1, 200}, []byte("not a raft message")} {
+		_, err := Decode(b)
+		assert.ErrorIs(t, err, ErrWire)
+	}
+}
