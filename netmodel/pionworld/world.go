@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	mrand "math/rand/v2"
 	"strconv"
 	"sync"
@@ -32,6 +34,10 @@ type Options struct {
 	// 5 s and 25 s).
 	ICEDisconnected, ICEFailed time.Duration
 	Seed                       uint64
+	// Loss drops this share of packets on every link once the cluster is
+	// built (a vnet chunk filter drawing from a seeded stream); SetLoss
+	// changes it.
+	Loss float64
 	// Observer, if set, sees every node's batches (the safety checker);
 	// calls are serialized.
 	Observer func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error
@@ -60,6 +66,7 @@ type Cluster struct {
 	// silent drops every packet: set before closing everything, so that
 	// no close races a peer's abort (facts: a teardown hang otherwise).
 	silent atomic.Bool
+	loss   atomic.Uint64 // float64 bits: the packet loss rate
 }
 
 // Node is one tab: its Raft state is owned by its goroutine; everything
@@ -108,7 +115,19 @@ func New(opt Options) (*Cluster, error) {
 			inbox: make(chan func(), 4096), quit: make(chan struct{})}
 		c.alive[i] = true
 	}
-	router.AddChunkFilter(func(vnet.Chunk) bool { return !c.silent.Load() })
+	var lossMu sync.Mutex
+	lossRand := mrand.New(mrand.NewPCG(opt.Seed, 0x1055))
+	router.AddChunkFilter(func(vnet.Chunk) bool {
+		if c.silent.Load() {
+			return false
+		}
+		if loss := math.Float64frombits(c.loss.Load()); loss > 0 {
+			lossMu.Lock()
+			defer lossMu.Unlock()
+			return lossRand.Float64() >= loss
+		}
+		return true
+	})
 	if err := router.Start(); err != nil {
 		return nil, err
 	}
@@ -120,6 +139,7 @@ func New(opt Options) (*Cluster, error) {
 			}
 		}
 	}
+	c.SetLoss(opt.Loss)
 	return c, nil
 }
 
@@ -197,6 +217,9 @@ func (c *Cluster) connect(a, b *Node, cert webrtc.Certificate) error {
 	<-gb
 	return pa.SetRemoteDescription(*pb.LocalDescription())
 }
+
+// SetLoss sets the share of packets dropped on every link.
+func (c *Cluster) SetLoss(p float64) { c.loss.Store(math.Float64bits(p)) }
 
 // post queues work for the node's goroutine (dropped if it stopped).
 func (n *Node) post(fn func()) {
@@ -369,7 +392,9 @@ func (c *Cluster) Close() error {
 			go func() {
 				defer wg.Done()
 				for _, p := range []*webrtc.PeerConnection{pc, c.nodes[peer].pcs[n.id]} {
-					if err := p.Close(); err != nil {
+					// The network is already silent: a transport that finds
+					// its pipe closed under it is the expected end.
+					if err := p.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 						mu.Lock()
 						errs = append(errs, err)
 						mu.Unlock()

@@ -1,8 +1,11 @@
 package pionworld
 
 import (
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
+
+	"github.com/pion/webrtc/v4"
 	"time"
 
 	"github.com/raftsim/raftsim/checker"
@@ -91,5 +94,42 @@ func TestGarbageOnTheChannelNeverReachesRaft(t *testing.T) {
 	for _, b := range [][]byte{{}, {0}, {1, 200}, []byte("not a raft message")} {
 		_, err := Decode(b)
 		assert.ErrorIs(t, err, ErrWire)
+	}
+}
+
+// TestPartiallyReliableChannelsLoseMessages guards the pion/datachannel
+// pin (facts: v1.6.3 made negotiated channels silently reliable): with
+// maxRetransmits 0 at 30% packet loss some messages never arrive, while a
+// reliable channel delivers them all.
+func TestPartiallyReliableChannelsLoseMessages(t *testing.T) {
+	for _, tt := range []struct {
+		maxRetransmits int
+		lossy          bool
+	}{{0, true}, {-1, false}} {
+		synctest.Test(t, func(t *testing.T) {
+			c, err := New(Options{Nodes: 2, ElectionTimeout: time.Hour, MaxRetransmits: tt.maxRetransmits, Ordered: tt.maxRetransmits < 0, Seed: 3})
+			require.NoError(t, err)
+			var got atomic.Int64
+			c.nodes[2].dcs[1].OnMessage(func(webrtc.DataChannelMessage) { got.Add(1) })
+			for deadline := time.Now().Add(10 * time.Second); c.nodes[1].dcs[2].ReadyState() != webrtc.DataChannelStateOpen && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			require.Equal(t, webrtc.DataChannelStateOpen, c.nodes[1].dcs[2].ReadyState())
+			c.SetLoss(0.3) // once open: a lossy handshake is another test
+			const n = 200
+			for range n {
+				require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(60 * time.Second)
+			if tt.lossy {
+				assert.Less(t, got.Load(), int64(n), "maxRetransmits 0 loses messages")
+				assert.Positive(t, got.Load())
+			} else {
+				assert.Equal(t, int64(n), got.Load(), "a reliable channel delivers everything")
+			}
+			require.NoError(t, c.Close())
+			time.Sleep(5 * time.Second)
+		})
 	}
 }
