@@ -199,7 +199,7 @@ func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
 		}
 		ret := op.Return
 		if !op.Returned {
-			ret = math.MaxInt64 - 1 // it may take effect at any later time
+			ret = unknownReturn
 		}
 		history = append(history, porcupine.Operation{
 			ClientId: int(op.Client),
@@ -209,23 +209,32 @@ func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
 			Return:   ret,
 		})
 	}
+	return check(kvModel, history, timeout, func(info porcupine.LinearizationInfo) string { return illegalKeys(history, info) })
+}
+
+// check runs porcupine on a history and maps its answer; detail says
+// what is illegal.
+func check(nm porcupine.NondeterministicModel, history []porcupine.Operation, timeout time.Duration, detail func(porcupine.LinearizationInfo) string) LinResult {
 	if len(history) == 0 {
 		return LinResult{Result: LinNA}
 	}
-	model := kvModel.ToModel()
+	model := nm.ToModel()
 	res, info := porcupine.CheckOperationsVerbose(model, history, timeout)
 	r := LinResult{info: info, model: model}
 	switch res {
 	case porcupine.Ok:
 		r.Result = LinOK
 	case porcupine.Illegal:
-		r.Result = LinIllegal
-		r.Detail = illegalKeys(history, info)
+		r.Result, r.Detail = LinIllegal, detail(info)
 	default:
 		r.Result = LinUnknown
 	}
 	return r
 }
+
+// unknownReturn is the return time of an operation that never returned:
+// it may take effect at any time after its call.
+const unknownReturn = math.MaxInt64 - 1
 
 // illegalKeys names the keys whose histories have no linearization: a
 // partition whose longest partial linearization leaves operations out.
@@ -337,7 +346,7 @@ func CheckChat(ops []ChatOp, timeout time.Duration) LinResult {
 	for _, op := range ops {
 		ret := op.Return
 		if !op.Returned {
-			ret = math.MaxInt64 - 1
+			ret = unknownReturn
 		}
 		history = append(history, porcupine.Operation{
 			ClientId: int(op.Client),
@@ -347,19 +356,5 @@ func CheckChat(ops []ChatOp, timeout time.Duration) LinResult {
 			Return:   ret,
 		})
 	}
-	if len(history) == 0 {
-		return LinResult{Result: LinNA}
-	}
-	model := chatModel.ToModel()
-	res, info := porcupine.CheckOperationsVerbose(model, history, timeout)
-	r := LinResult{info: info, model: model}
-	switch res {
-	case porcupine.Ok:
-		r.Result = LinOK
-	case porcupine.Illegal:
-		r.Result, r.Detail = LinIllegal, "no linearization of the chat list"
-	default:
-		r.Result = LinUnknown
-	}
-	return r
+	return check(chatModel, history, timeout, func(porcupine.LinearizationInfo) string { return "no linearization of the chat list" })
 }
