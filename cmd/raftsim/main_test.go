@@ -404,3 +404,22 @@ func TestVizWritesAPageOrSaysWhatIsWrong(t *testing.T) {
 	code, _, _ = raftsim(t, "viz")
 	assert.Equal(t, exitUsage, code)
 }
+
+func TestBenchModelAndMisuse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real-time measurement")
+	}
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.NoError(t, os.Chdir("../.."))
+	defer os.Chdir(wd)
+	code, stdout, stderr := raftsim(t, "bench", "--world", "model", "--runs", "2")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "x real time")
+	code, stdout, stderr = raftsim(t, "bench", "--world", "pion", "--duration", "200ms")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "serialized")
+	assert.Contains(t, stdout, "pipelined")
+	code, _, _ = raftsim(t, "bench", "--world", "mars")
+	assert.Equal(t, exitUsage, code)
+}

@@ -79,9 +79,11 @@ type Node struct {
 	dcs    map[raft.ID]*webrtc.DataChannel
 	inbox  chan func()
 	quit   chan struct{}
-	r      *raft.Raft
-	stored raft.Stored
-	timers [3]*time.Timer
+	r       *raft.Raft
+	stored  raft.Stored
+	timers  [3]*time.Timer
+	sm      *raft.Store
+	pending map[[2]uint64]func(raft.Result) // (client, seq) -> reply
 }
 
 // New builds the cluster: network, connections, nodes. Start starts Raft.
@@ -112,7 +114,7 @@ func New(opt Options) (*Cluster, error) {
 			return nil, err
 		}
 		c.nodes[i] = &Node{id: raft.ID(i), c: c, net: n, pcs: map[raft.ID]*webrtc.PeerConnection{}, dcs: map[raft.ID]*webrtc.DataChannel{},
-			inbox: make(chan func(), 4096), quit: make(chan struct{})}
+			inbox: make(chan func(), 4096), quit: make(chan struct{}), sm: raft.NewStore(0), pending: map[[2]uint64]func(raft.Result){}}
 		c.alive[i] = true
 	}
 	var lossMu sync.Mutex
@@ -292,6 +294,18 @@ func (n *Node) process() {
 		buf = Encode(buf[:0], m)
 		_ = dc.Send(buf) // a failed send is a lost message; Raft retries
 	}
+	for i := range rd.Committed {
+		e := &rd.Committed[i]
+		if e.Type != raft.EntryNormal {
+			continue
+		}
+		res := n.sm.Apply(e.Index, e.Cmd)
+		key := [2]uint64{e.Cmd.Client, e.Cmd.Seq}
+		if done, ok := n.pending[key]; ok {
+			delete(n.pending, key)
+			done(res)
+		}
+	}
 	for _, tr := range rd.Timers {
 		k := tr.Kind
 		if n.timers[k] != nil {
@@ -318,6 +332,18 @@ func (c *Cluster) statusOf(id raft.ID) raft.Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.status[id]
+}
+
+// Propose submits cmd at node id; done runs (on the node's goroutine)
+// when that node applies it. It reports false at once if the node knows
+// no leader, through done's absence: done is then never called.
+func (c *Cluster) Propose(id raft.ID, cmd raft.Command, done func(raft.Result)) {
+	n := c.nodes[id]
+	n.post(func() {
+		if n.r.Propose(cmd) == nil {
+			n.pending[[2]uint64{cmd.Client, cmd.Seq}] = done
+		}
+	})
 }
 
 // Leaders returns the live nodes that believe they lead.

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/raftsim/raftsim/netmodel/pionworld"
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/spf13/cobra"
+)
+
+type benchFlags struct {
+	world    string
+	nodes    int
+	duration time.Duration
+	inflight int
+	runs     int
+}
+
+func newBenchCmd(stdout io.Writer) *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure speed: writes/s on the real stack, or the simulator's speed",
+		Long: `bench --world pion starts a cluster over pion datachannels on vnet, in
+real time, and measures committed writes per second at the leader: one
+outstanding write at a time (as WRaft's benchmark) and then --inflight
+outstanding. bench --world model runs kill-half at 41 nodes --runs times
+and reports the simulator's virtual/wall ratio.`,
+		Example: `  raftsim bench --world pion
+  raftsim bench --world model --runs 20`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return runBench(&f, stdout) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.world, "world", "pion", "`WORLD`: pion or model")
+	fl.IntVar(&f.nodes, "nodes", 3, "cluster size (pion)")
+	fl.DurationVar(&f.duration, "duration", 2*time.Second, "how long each measurement runs (pion)")
+	fl.IntVar(&f.inflight, "inflight", 64, "writes outstanding in the pipelined measurement (pion)")
+	fl.IntVar(&f.runs, "runs", 20, "runs (model)")
+	return cmd
+}
+
+func runBench(f *benchFlags, stdout io.Writer) error {
+	switch f.world {
+	case "pion":
+		for _, inflight := range []int{1, f.inflight} {
+			c, err := pionworld.New(pionworld.Options{Nodes: f.nodes, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 1})
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			if err := c.Start(); err != nil {
+				c.Close()
+				return &exitError{exitFailed, err}
+			}
+			res, err := c.Bench(inflight, f.duration, 0)
+			c.Close()
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			fmt.Fprintln(stdout, res)
+		}
+		return nil
+	case "model":
+		sc, err := scenarios.Load("scenarios/kill-half.yaml")
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		n := 41
+		if err := sc.Apply(scenarios.Overrides{Nodes: &n}); err != nil {
+			return &exitError{exitUsage, err}
+		}
+		var virt, wall float64
+		var events uint64
+		for i := range f.runs {
+			res, err := scenarios.Run(sc, uint64(i+1), scenarios.RunOptions{})
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			virt += res.VirtualSeconds
+			wall += res.WallSeconds
+			events += res.Events
+		}
+		fmt.Fprintf(stdout, "kill-half, 41 nodes, %d runs: %.1f virtual s in %.3f wall s = %.0fx real time, %.2f M events/s\n",
+			f.runs, virt, wall, virt/wall, float64(events)/wall/1e6)
+		return nil
+	}
+	return &usageError{fmt.Errorf("--world wants pion or model, got %q", f.world)}
+}
