@@ -72,13 +72,13 @@ type Cluster struct {
 // Node is one tab: its Raft state is owned by its goroutine; everything
 // else reaches it through the inbox.
 type Node struct {
-	id     raft.ID
-	c      *Cluster
-	net    *vnet.Net
-	pcs    map[raft.ID]*webrtc.PeerConnection
-	dcs    map[raft.ID]*webrtc.DataChannel
-	inbox  chan func()
-	quit   chan struct{}
+	id      raft.ID
+	c       *Cluster
+	net     *vnet.Net
+	pcs     map[raft.ID]*webrtc.PeerConnection
+	dcs     map[raft.ID]*webrtc.DataChannel
+	inbox   chan func()
+	quit    chan struct{}
 	r       *raft.Raft
 	stored  raft.Stored
 	timers  [3]*time.Timer
