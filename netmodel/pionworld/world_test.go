@@ -164,3 +164,23 @@ func TestProposalsCommitOnTheRealStack(t *testing.T) {
 		time.Sleep(5 * time.Second)
 	})
 }
+
+// TestStartupAt41NodesOnTheRealStack: 41 tabs (820 PeerConnections) come
+// up and elect a leader whose no-op commits. Long: skipped with -short.
+func TestStartupAt41NodesOnTheRealStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("41 nodes on the real stack: seconds of CPU")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(Options{Nodes: 41, ElectionTimeout: 500 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 5})
+		require.NoError(t, err)
+		require.NoError(t, c.Start())
+		lead := waitLeader(t, c, 0, 30*time.Second)
+		for deadline := time.Now().Add(10 * time.Second); c.Status(lead).Commit < 2 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		assert.GreaterOrEqual(t, c.Status(lead).Commit, uint64(2))
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second)
+	})
+}
