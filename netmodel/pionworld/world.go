@@ -1,6 +1,7 @@
 package pionworld
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -34,6 +35,10 @@ type Options struct {
 	// 5 s and 25 s).
 	ICEDisconnected, ICEFailed time.Duration
 	Seed                       uint64
+	// SignalingURL, if set, introduces the tabs through the WebSocket
+	// signaling server there (offer and answer relayed); otherwise they are
+	// exchanged in process (synctest bubbles cannot wait on real sockets).
+	SignalingURL string
 	// Loss drops this share of packets on every link once the cluster is
 	// built (a vnet chunk filter drawing from a seeded stream); SetLoss
 	// changes it.
@@ -83,6 +88,7 @@ type Node struct {
 	stored  raft.Stored
 	timers  [3]*time.Timer
 	sm      *raft.Store
+	sig     *SignalClient                   // socket to the signaling server, if used
 	pending map[[2]uint64]func(raft.Result) // (client, seq) -> reply
 }
 
@@ -205,7 +211,16 @@ func (c *Cluster) connect(a, b *Node, cert webrtc.Certificate) error {
 		return err
 	}
 	<-ga
-	if err := pb.SetRemoteDescription(*pa.LocalDescription()); err != nil {
+	remoteOffer := *pa.LocalDescription()
+	if c.opt.SignalingURL != "" {
+		// Through the server: a sends OFFER to b, b answers.
+		sdp, err := c.relay(a, b, SigOffer, remoteOffer.SDP)
+		if err != nil {
+			return err
+		}
+		remoteOffer = webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
+	}
+	if err := pb.SetRemoteDescription(remoteOffer); err != nil {
 		return err
 	}
 	answer, err := pb.CreateAnswer(nil)
@@ -217,7 +232,57 @@ func (c *Cluster) connect(a, b *Node, cert webrtc.Certificate) error {
 		return err
 	}
 	<-gb
-	return pa.SetRemoteDescription(*pb.LocalDescription())
+	remoteAnswer := *pb.LocalDescription()
+	if c.opt.SignalingURL != "" {
+		sdp, err := c.relay(b, a, SigAnswer, remoteAnswer.SDP)
+		if err != nil {
+			return err
+		}
+		remoteAnswer = webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}
+	}
+	return pa.SetRemoteDescription(remoteAnswer)
+}
+
+// relay sends a description from one tab to another through the
+// signaling server and returns what arrived.
+func (c *Cluster) relay(from, to *Node, typ, sdp string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	src, err := c.signal(ctx, from)
+	if err != nil {
+		return "", err
+	}
+	dst, err := c.signal(ctx, to)
+	if err != nil {
+		return "", err
+	}
+	if err := src.Send(ctx, Signal{Type: typ, Dst: int(to.id), Payload: sdp}); err != nil {
+		return "", err
+	}
+	select {
+	case m, ok := <-dst.In:
+		if !ok || m.Type != typ || m.Src != int(from.id) {
+			return "", fmt.Errorf("signaling: got %+v, want %s from %d", m, typ, from.id)
+		}
+		return m.Payload, nil
+	case m := <-src.In:
+		return "", fmt.Errorf("signaling: %s for %d", m.Type, to.id)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// signal returns node n's socket to the signaling server, dialing it on
+// first use.
+func (c *Cluster) signal(ctx context.Context, n *Node) (*SignalClient, error) {
+	if n.sig == nil {
+		cl, err := DialSignal(ctx, c.opt.SignalingURL, int(n.id))
+		if err != nil {
+			return nil, err
+		}
+		n.sig = cl
+	}
+	return n.sig, nil
 }
 
 // SetLoss sets the share of packets dropped on every link.
@@ -430,6 +495,11 @@ func (c *Cluster) Close() error {
 		}
 	}
 	wg.Wait()
+	for _, n := range c.nodes[1:] {
+		if n != nil && n.sig != nil {
+			n.sig.Close()
+		}
+	}
 	if err := c.router.Stop(); err != nil {
 		errs = append(errs, err)
 	}
