@@ -423,3 +423,23 @@ func TestBenchModelAndMisuse(t *testing.T) {
 	code, _, _ = raftsim(t, "bench", "--world", "mars")
 	assert.Equal(t, exitUsage, code)
 }
+
+func TestRunOnThePionWorld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	code, stdout, stderr := raftsim(t, "run", "../../scenarios/kill-leader.yaml", "--world", "pion", "--nodes", "3", "--json")
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	line := jsonLines(t, stdout)[0]
+	assert.Equal(t, "pion", line["world"])
+	measures := line["measures"].(map[string]any)
+	assert.Positive(t, measures["up"])
+	assert.Positive(t, measures["recovered"])
+	code, _, stderr = raftsim(t, "run", "../../scenarios/chat.yaml", "--world", "pion")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "not supported on the pion world yet")
+	code, _, _ = raftsim(t, "run", killHalf, "--world", "pion", "--trace", "x.jsonl")
+	assert.Equal(t, exitUsage, code)
+	code, _, _ = raftsim(t, "run", killHalf, "--world", "venus")
+	assert.Equal(t, exitUsage, code)
+}

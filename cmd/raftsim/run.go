@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -28,6 +29,7 @@ type runFlags struct {
 	quiet            bool
 	checkDeterminism bool
 	viz              bool
+	world            string
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -57,6 +59,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.history, "history", "", "write porcupine's view of the client history, annotated with leader changes and faults, to `FILE.html` (with several seeds: FILE with .seedN before the extension)")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per run")
 	fl.BoolVar(&f.quiet, "quiet", false, "print only failures and the summary")
+	fl.StringVar(&f.world, "world", "model", "`WORLD`: model (the simulator) or pion (the real WebRTC stack on vnet, in real time)")
 	fl.BoolVar(&f.viz, "viz", false, "serve the run's trace in a step-through page afterwards (one seed; the trace goes to --trace or a temporary file)")
 	fl.BoolVar(&f.checkDeterminism, "check-determinism", false, "run every seed twice and fail if the trace hashes differ")
 	return cmd
@@ -89,6 +92,15 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		return &exitError{exitUsage, fmt.Errorf("%w (after command-line overrides)", err)}
 	}
 
+	switch f.world {
+	case "model":
+	case "pion":
+		if f.trace != "" || f.viz || f.checkDeterminism || f.history != "" {
+			return &usageError{fmt.Errorf("--world pion has no trace: --trace, --viz, --history and --check-determinism need --world model")}
+		}
+	default:
+		return &usageError{fmt.Errorf("--world wants model or pion, got %q", f.world)}
+	}
 	if f.viz {
 		if sc.Seeds != 1 {
 			return &usageError{fmt.Errorf("--viz shows one run: use --seeds 1")}
@@ -110,7 +122,16 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 	var failed *scenarios.Result
 	for i := 0; i < sc.Seeds; i++ {
 		seed := sc.Seed + uint64(i)
-		res, err := runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds))
+		var res *scenarios.Result
+		var err error
+		if f.world == "pion" {
+			res, err = scenarios.RunPion(sc, seed)
+			if errors.Is(err, scenarios.ErrNotOnPion) {
+				return &exitError{exitUsage, err}
+			}
+		} else {
+			res, err = runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds))
+		}
 		if err != nil {
 			return &exitError{exitFailed, err}
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	mrand "math/rand/v2"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,14 @@ type Options struct {
 	// 5 s and 25 s).
 	ICEDisconnected, ICEFailed time.Duration
 	Seed                       uint64
+	// PaperBootstrap: node 1 starts as leader of a one-server cluster and
+	// the others join with no configuration; the leader adds and removes
+	// servers to match presence every 100 ms (50 ms while more than one
+	// change is pending), one change a round, adds first: the paper's
+	// harness. Off: every node starts with the full configuration.
+	PaperBootstrap bool
+	// DeferCommitNotice: followers learn commits from the next append.
+	DeferCommitNotice bool
 	// SignalingURL, if set, introduces the tabs through the WebSocket
 	// signaling server there (offer and answer relayed); otherwise they are
 	// exchanged in process (synctest bubbles cannot wait on real sockets).
@@ -72,24 +81,30 @@ type Cluster struct {
 	// no close races a peer's abort (facts: a teardown hang otherwise).
 	silent atomic.Bool
 	loss   atomic.Uint64 // float64 bits: the packet loss rate
+	// cutOff[i]: node i's packets are dropped (its tab closed): its
+	// PeerConnections close in silence, so no close races a peer's abort
+	// (facts: the teardown hang under synctest).
+	cutOff []atomic.Bool
+	ipID   map[string]int // read-only after New
 }
 
 // Node is one tab: its Raft state is owned by its goroutine; everything
 // else reaches it through the inbox.
 type Node struct {
-	id      raft.ID
-	c       *Cluster
-	net     *vnet.Net
-	pcs     map[raft.ID]*webrtc.PeerConnection
-	dcs     map[raft.ID]*webrtc.DataChannel
-	inbox   chan func()
-	quit    chan struct{}
-	r       *raft.Raft
-	stored  raft.Stored
-	timers  [3]*time.Timer
-	sm      *raft.Store
-	sig     *SignalClient                   // socket to the signaling server, if used
-	pending map[[2]uint64]func(raft.Result) // (client, seq) -> reply
+	id       raft.ID
+	c        *Cluster
+	net      *vnet.Net
+	pcs      map[raft.ID]*webrtc.PeerConnection
+	dcs      map[raft.ID]*webrtc.DataChannel
+	inbox    chan func()
+	quit     chan struct{}
+	r        *raft.Raft
+	stored   raft.Stored
+	timers   [3]*time.Timer
+	sm       *raft.Store
+	sig      *SignalClient                   // socket to the signaling server, if used
+	memTimer *time.Timer                     // the leader's presence loop
+	pending  map[[2]uint64]func(raft.Result) // (client, seq) -> reply
 }
 
 // New builds the cluster: network, connections, nodes. Start starts Raft.
@@ -102,7 +117,8 @@ func New(opt Options) (*Cluster, error) {
 		return nil, fmt.Errorf("pionworld: router: %w", err)
 	}
 	c := &Cluster{opt: opt, router: router, nodes: make([]*Node, opt.Nodes+1),
-		status: make([]raft.Status, opt.Nodes+1), alive: make([]bool, opt.Nodes+1)}
+		status: make([]raft.Status, opt.Nodes+1), alive: make([]bool, opt.Nodes+1),
+		cutOff: make([]atomic.Bool, opt.Nodes+1), ipID: map[string]int{}}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -112,7 +128,9 @@ func New(opt Options) (*Cluster, error) {
 		return nil, err
 	}
 	for i := 1; i <= opt.Nodes; i++ {
-		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)}})
+		ip := fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)
+		c.ipID[ip] = i
+		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
 		if err != nil {
 			return nil, err
 		}
@@ -125,9 +143,16 @@ func New(opt Options) (*Cluster, error) {
 	}
 	var lossMu sync.Mutex
 	lossRand := mrand.New(mrand.NewPCG(opt.Seed, 0x1055))
-	router.AddChunkFilter(func(vnet.Chunk) bool {
+	router.AddChunkFilter(func(ch vnet.Chunk) bool {
 		if c.silent.Load() {
 			return false
+		}
+		for _, a := range []net.Addr{ch.SourceAddr(), ch.DestinationAddr()} {
+			if u, ok := a.(*net.UDPAddr); ok {
+				if id := c.ipID[u.IP.String()]; id > 0 && c.cutOff[id].Load() {
+					return false
+				}
+			}
 		}
 		if loss := math.Float64frombits(c.loss.Load()); loss > 0 {
 			lossMu.Lock()
@@ -303,17 +328,66 @@ func (c *Cluster) Start() error {
 		voters = append(voters, raft.ID(i))
 	}
 	for _, n := range c.nodes[1:] {
+		vs := voters
+		if c.opt.PaperBootstrap {
+			vs = nil
+			if n.id == 1 {
+				vs = []raft.ID{1}
+			}
+		}
 		r, err := raft.New(raft.Config{ID: n.id, ElectionTimeout: c.opt.ElectionTimeout, HeartbeatInterval: c.opt.Heartbeat,
-			Voters: voters, Rand: mrand.New(mrand.NewPCG(c.opt.Seed, uint64(n.id)))}, raft.Stored{})
+			Voters: vs, DeferCommitNotice: c.opt.DeferCommitNotice, Rand: mrand.New(mrand.NewPCG(c.opt.Seed, uint64(n.id)))}, raft.Stored{})
 		if err != nil {
 			return err
 		}
 		n.r = r
 		c.wg.Add(1)
 		go n.loop()
-		n.post(func() {})
+		if c.opt.PaperBootstrap && n.id == 1 {
+			n.post(func() { n.r.Campaign() })
+		} else {
+			n.post(func() {})
+		}
 	}
 	return nil
+}
+
+// membership is the leader's presence loop (PaperBootstrap): compare the
+// live tabs with the configuration, make at most one change.
+func (n *Node) membership() {
+	c := n.c
+	if n.r.Status().Role != raft.Leader {
+		n.memTimer = nil
+		return
+	}
+	st := n.r.Status()
+	member := map[raft.ID]bool{}
+	for _, id := range st.Voters {
+		member[id] = true
+	}
+	c.mu.Lock()
+	var adds, removes []raft.ID
+	for i := 1; i <= c.opt.Nodes; i++ {
+		id := raft.ID(i)
+		switch {
+		case c.alive[i] && !member[id]:
+			adds = append(adds, id)
+		case !c.alive[i] && member[id] && id != n.id:
+			removes = append(removes, id)
+		}
+	}
+	c.mu.Unlock()
+	switch {
+	case len(adds) > 0:
+		_ = n.r.ProposeConfChange(raft.ConfChange{Type: raft.ConfAddNode, Node: adds[0]})
+	case len(removes) > 0:
+		_ = n.r.ProposeConfChange(raft.ConfChange{Type: raft.ConfRemoveNode, Node: removes[0]})
+	}
+	next := 100 * time.Millisecond
+	if len(adds)+len(removes) > 1 {
+		next = 50 * time.Millisecond
+	}
+	n.memTimer = time.AfterFunc(next, func() { n.post(n.membership) })
 }
 
 // loop is the node's goroutine: it alone touches the node's Raft state.
@@ -326,6 +400,9 @@ func (n *Node) loop() {
 				if t != nil {
 					t.Stop()
 				}
+			}
+			if n.memTimer != nil {
+				n.memTimer.Stop()
 			}
 			return
 		case fn := <-n.inbox:
@@ -383,6 +460,9 @@ func (n *Node) process() {
 		n.timers[k] = time.AfterFunc(tr.After, func() { n.post(func() { n.r.Fire(k) }) })
 	}
 	cur := n.r.Status()
+	if c.opt.PaperBootstrap && cur.Role == raft.Leader && n.memTimer == nil {
+		n.memTimer = time.AfterFunc(100*time.Millisecond, func() { n.post(n.membership) })
+	}
 	c.mu.Lock()
 	c.status[n.id] = cur
 	if c.opt.Observer != nil && c.violation == nil {
@@ -424,6 +504,16 @@ func (c *Cluster) Leaders() []raft.ID {
 	return out
 }
 
+// Alive reports whether node id's tab is open.
+func (c *Cluster) Alive(id raft.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.alive[id]
+}
+
+// Nodes returns the cluster size.
+func (c *Cluster) Nodes() int { return c.opt.Nodes }
+
 // Status returns node id's last published status.
 func (c *Cluster) Status(id raft.ID) raft.Status { return c.statusOf(id) }
 
@@ -447,12 +537,12 @@ func (c *Cluster) Kill(id raft.ID) {
 	c.alive[id] = false
 	c.mu.Unlock()
 	close(n.quit)
-	var wg sync.WaitGroup
+	c.cutOff[id].Store(true)
+	// The closes run in the background, so that killing several tabs is
+	// one instant, as the paper's harness issued its kills.
 	for _, pc := range n.pcs {
-		wg.Add(1)
-		time.AfterFunc(time.Millisecond, func() { defer wg.Done(); pc.Close() })
+		time.AfterFunc(time.Millisecond, func() { pc.Close() })
 	}
-	wg.Wait()
 }
 
 // Close stops everything: nodes, connections (concurrently), the router.

@@ -184,3 +184,66 @@ func TestStartupAt41NodesOnTheRealStack(t *testing.T) {
 		time.Sleep(5 * time.Second)
 	})
 }
+
+// up reports the paper's condition over the live nodes: one leader, the
+// rest followers, every configuration exactly the live nodes.
+func up(c *Cluster) bool {
+	var live []raft.ID
+	for id := raft.ID(1); int(id) <= c.Nodes(); id++ {
+		if c.Alive(id) {
+			live = append(live, id)
+		}
+	}
+	leaders := 0
+	for _, id := range live {
+		st := c.Status(id)
+		if st.Role == raft.Leader {
+			leaders++
+		} else if st.Role != raft.Follower {
+			return false
+		}
+		if len(st.Voters) != len(live) {
+			return false
+		}
+		for i := range live {
+			if st.Voters[i] != live[i] {
+				return false
+			}
+		}
+	}
+	return leaders == 1
+}
+
+func waitUp(t *testing.T, c *Cluster, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if up(c) {
+			return time.Since(start)
+		}
+		time.Sleep(100 * time.Millisecond) // the paper's poll
+	}
+	require.FailNow(t, "not up", "within %v", within)
+	return 0
+}
+
+// TestPaperStartupAndRecoveryOnTheRealStack: the paper's bootstrap (node 1
+// alone, the others added one at a time as the leader sees them present)
+// comes up, and after the leader's tab closes the survivors elect a
+// leader and remove it: the paper's "up" and "recovered".
+func TestPaperStartupAndRecoveryOnTheRealStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(Options{Nodes: 5, ElectionTimeout: 500 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 7,
+			PaperBootstrap: true, DeferCommitNotice: true})
+		require.NoError(t, err)
+		require.NoError(t, c.Start())
+		startup := waitUp(t, c, 30*time.Second)
+		lead := c.Leaders()[0]
+		c.Kill(lead)
+		recovered := waitUp(t, c, 30*time.Second)
+		assert.NotContains(t, c.Leaders(), lead)
+		t.Logf("up after %v, recovered after %v (virtual)", startup, recovered)
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second)
+	})
+}
