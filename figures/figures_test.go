@@ -48,3 +48,12 @@ func TestPlotWritesPNGAndSVG(t *testing.T) {
 		assert.Positive(t, st.Size())
 	}
 }
+
+func TestKS(t *testing.T) {
+	assert.Equal(t, 0.0, KS([]float64{1, 2, 3}, []float64{3, 1, 2}))
+	assert.Equal(t, 1.0, KS([]float64{1, 2}, []float64{5, 6}))
+	assert.InDelta(t, 0.5, KS([]float64{1, 2, 3, 4}, []float64{3, 4, 5, 6}), 1e-12)
+	assert.Equal(t, 1.0, KS(nil, []float64{1}))
+	s := Summarize([]float64{3, 1, 2})
+	assert.Equal(t, Summary{N: 3, Mean: 2, Min: 1, P50: 2, Max: 3}, s)
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/raftsim/raftsim/figures"
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/spf13/cobra"
+)
+
+type compareFlags struct {
+	out   string
+	seeds int
+	nodes int
+}
+
+func newCompareCmd(stdout io.Writer) *cobra.Command {
+	var f compareFlags
+	cmd := &cobra.Command{
+		Use:   "compare FILE",
+		Short: "Run a scenario on the model and on the real stack, and compare the measures",
+		Long: `compare runs the scenario for --seeds seeds in the model and on the real
+stack (pion over vnet, in real time), then writes, per measure, a table of
+the two distributions and their Kolmogorov-Smirnov distance
+(DIR/compare-NAME.md) and a plot of both empirical distributions
+(DIR/compare-NAME-MEASURE.png and .svg).`,
+		Example: `  raftsim compare scenarios/kill-leader.yaml --seeds 10 --out results/compare`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &usageError{fmt.Errorf("compare takes one scenario file, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runCompare(cmd, args[0], &f, stdout) },
+	}
+	cmd.Flags().StringVar(&f.out, "out", "results/compare", "write into `DIR`")
+	cmd.Flags().IntVar(&f.seeds, "seeds", 10, "seeds in each world")
+	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file)")
+	return cmd
+}
+
+func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writer) error {
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	o := scenarios.Overrides{Seeds: &f.seeds}
+	if cmd.Flags().Changed("nodes") {
+		o.Nodes = &f.nodes
+	}
+	if err := sc.Apply(o); err != nil {
+		return &exitError{exitUsage, err}
+	}
+	samples := map[string]map[string][]float64{} // measure -> world -> seconds
+	failed := map[string]int{}
+	for i := range sc.Seeds {
+		seed := sc.Seed + uint64(i)
+		for _, world := range []string{"model", "pion"} {
+			var res *scenarios.Result
+			if world == "pion" {
+				res, err = scenarios.RunPion(sc, seed)
+			} else {
+				res, err = scenarios.Run(sc, seed, scenarios.RunOptions{})
+			}
+			if err != nil {
+				return &exitError{exitUsage, err}
+			}
+			if !res.OK {
+				failed[world]++
+			}
+			for name, v := range res.Measures {
+				if v == nil {
+					continue
+				}
+				if samples[name] == nil {
+					samples[name] = map[string][]float64{}
+				}
+				samples[name][world] = append(samples[name][world], *v)
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: model against the real stack\n\n", sc.Name)
+	fmt.Fprintf(&b, "`raftsim compare %s --seeds %d --out %s`: %d nodes, ET %v, %d seeds in each world; runs that failed a check: model %d, pion %d.\n\n",
+		path, sc.Seeds, f.out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.Seeds, failed["model"], failed["pion"])
+	fmt.Fprintf(&b, "| measure | world | runs | mean s | min s | median s | max s | KS distance |\n|---|---|---|---|---|---|---|---|\n")
+	for _, m := range sc.Measures {
+		s := samples[m.Name]
+		ks := figures.KS(s["model"], s["pion"])
+		for _, world := range []string{"model", "pion"} {
+			sum := figures.Summarize(s[world])
+			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f |\n", m.Name, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
+		}
+		p, err := figures.ECDFPlot(fmt.Sprintf("%s: %s, model against pion", sc.Name, m.Name), s, []string{"model", "pion"})
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		if err := writeFile(filepath.Join(f.out, "compare-"+sc.Name+"-"+m.Name+".csv"), func(w io.Writer) error {
+			fmt.Fprintln(w, "world,seconds")
+			for _, world := range []string{"model", "pion"} {
+				for _, v := range s[world] {
+					fmt.Fprintf(w, "%s,%.6f\n", world, v)
+				}
+			}
+			return nil
+		}); err != nil {
+			return &exitError{exitFailed, err}
+		}
+		if err := figures.Save(p, filepath.Join(f.out, "compare-"+sc.Name+"-"+m.Name)); err != nil {
+			return &exitError{exitFailed, err}
+		}
+	}
+	if err := writeFile(filepath.Join(f.out, "compare-"+sc.Name+".md"), func(w io.Writer) error {
+		_, err := io.WriteString(w, b.String())
+		return err
+	}); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	fmt.Fprint(stdout, b.String())
+	return nil
+}

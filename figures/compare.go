@@ -1,0 +1,82 @@
+package figures
+
+import (
+	"fmt"
+	"image/color"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// KS returns the two-sample Kolmogorov-Smirnov distance: the largest gap
+// between the empirical distribution functions of a and b (0: the same,
+// 1: disjoint). NaN-free: empty samples give 1.
+func KS(a, b []float64) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 1
+	}
+	x, y := slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b))
+	i, j, d := 0, 0, 0.0
+	for i < len(x) && j < len(y) {
+		v := min(x[i], y[j])
+		for i < len(x) && x[i] <= v {
+			i++
+		}
+		for j < len(y) && y[j] <= v {
+			j++
+		}
+		gap := float64(i)/float64(len(x)) - float64(j)/float64(len(y))
+		d = max(d, gap, -gap)
+	}
+	return d
+}
+
+// Summary is a sample's mean, min, median and max.
+type Summary struct {
+	N                   int
+	Mean, Min, P50, Max float64
+}
+
+// Summarize describes a sample.
+func Summarize(s []float64) Summary {
+	if len(s) == 0 {
+		return Summary{}
+	}
+	x := slices.Sorted(slices.Values(s))
+	sum := 0.0
+	for _, v := range x {
+		sum += v
+	}
+	return Summary{N: len(x), Mean: sum / float64(len(x)), Min: x[0], P50: x[len(x)/2], Max: x[len(x)-1]}
+}
+
+// ECDFPlot draws the empirical distribution functions of named samples.
+func ECDFPlot(title string, samples map[string][]float64, order []string) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "seconds"
+	p.Y.Label.Text = "fraction of runs"
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Add(plotter.NewGrid())
+	p.Legend.Top, p.Legend.Left = true, true
+	for i, name := range order {
+		x := slices.Sorted(slices.Values(samples[name]))
+		xy := make(plotter.XYs, 0, 2*len(x))
+		for k, v := range x {
+			xy = append(xy, plotter.XY{X: v, Y: float64(k) / float64(len(x))}, plotter.XY{X: v, Y: float64(k+1) / float64(len(x))})
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color, l.Width = []color.Color{palette[0], palette[1]}[i%2], vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s (%d runs)", name, len(x)), l)
+	}
+	return p, nil
+}
