@@ -443,3 +443,17 @@ func TestRunOnThePionWorld(t *testing.T) {
 	code, _, _ = raftsim(t, "run", killHalf, "--world", "venus")
 	assert.Equal(t, exitUsage, code)
 }
+
+func TestCompareWritesTablesAndPlots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stdout, "KS distance")
+	for _, f := range []string{"compare-kill-leader.md", "compare-kill-leader-up.png", "compare-kill-leader-recovered.svg", "compare-kill-leader-up.csv"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		assert.NoError(t, err, f)
+	}
+}
