@@ -39,8 +39,11 @@ func DefaultConnOptions() ConnOptions {
 		// about 4-6 RTTs after offer/answer.
 		SetupRTTsMin: 4,
 		SetupRTTsMax: 6,
-		// U: a WebSocket hop to a signaling server on the same network; the
-		// facts give no figure. 5 ms one way.
+		// U: the facts give no figure. 5 ms one way: a WebSocket hop to
+		// a peerjs-server run next to the tabs (its own host, facts §5
+		// port 9000), as a test harness or a local deployment does; a
+		// public cloud server would be tens of ms. The scenarios'
+		// golden traces depend on this value.
 		SignalingLatency: 5 * sim.Millisecond,
 		// facts §3 pion/ice (V): disconnected after 5 s with nothing
 		// received, failed after 5 + 25 = 30 s; Chrome and Firefox also
@@ -89,9 +92,20 @@ var connPhaseNames = [...]string{"new", "connecting", "open", "disconnected", "c
 type conn struct {
 	phase connPhase
 	gen   int // bumped by every attempt and close: stale callbacks check it
+	// setup is the host's give-up timer of an attempt that has not opened;
+	// iceStarted says the offer and answer are through and ICE, DTLS and
+	// SCTP are running (they take setupDur if packets pass); checking says
+	// they are through but ICE checks fail on a dead link.
+	setup      *sim.Timer
+	iceStarted bool
+	checking   bool
+	setupDur   sim.Time
 	// pathBroken: a path change left the connection without a working
-	// candidate pair until an ICE restart.
+	// candidate pair until an ICE restart; path counts path changes, so a
+	// restart learns that the path changed again while it ran.
 	pathBroken     bool
+	path           int
+	restarting     bool       // an ICE restart is under way
 	restartWaiting bool       // an ICE restart waits for the signaling server
 	iceTimer       *sim.Timer // the next ICE step of a dead connection
 	deadSince      sim.Time
@@ -164,7 +178,6 @@ func (w *World) connSend(m raft.Message) {
 	}
 }
 
-// connTrace records a connection event under the pair's lower id.
 // connectVoters opens connections from tab id to the members of its
 // configuration it is not connected to, as a Raft.js-like host does when
 // it learns of servers, so that votes and appends do not wait for a
@@ -183,6 +196,7 @@ func (w *World) connectVoters(id raft.ID, voters []raft.ID) {
 	}
 }
 
+// connTrace records a connection event under the pair's lower id.
 func (w *World) connTrace(a, b raft.ID, what string) {
 	if a > b {
 		a, b = b, a
@@ -192,21 +206,18 @@ func (w *World) connTrace(a, b raft.ID, what string) {
 
 // connect starts a connection from a to b: the offer goes through the
 // signaling server, the answer comes back, then ICE, DTLS and SCTP take a
-// few round trips.
+// few round trips. Sends are refused until it opens (connSend).
 func (w *World) connect(a, b raft.ID) {
 	c := w.pair(a, b)
-	c.phase, c.pathBroken, c.restartWaiting = connConnecting, false, false
+	c.phase = connConnecting
+	c.iceStarted, c.checking = false, false
+	c.pathBroken, c.restarting, c.restartWaiting = false, false, false
 	c.gen++
 	gen := c.gen
 	w.connTrace(a, b, "connecting")
-	o := &w.opt.Conn
-	// Give up if nothing opens within the ICE failure timeout after the
-	// signaling exchange could have happened: the next send retries.
-	w.sim.After(4*o.SignalingLatency+o.ICEFailed, func() {
-		if c.gen == gen && c.phase == connConnecting {
-			w.closeConn(a, b, "set-up failed")
-		}
-	})
+	if !w.conns.sig.down {
+		w.armSetup(a, b) // during an outage the offer waits (resumeSetups)
+	}
 	// EXPIRE: the peer is not listed; a later send tries again.
 	expired := func() {
 		if c.gen == gen && c.phase == connConnecting {
@@ -231,25 +242,89 @@ func (w *World) connect(a, b raft.ID) {
 	}, expired)
 }
 
+// armSetup (re)arms the give-up timer of the attempt between a and b: if it
+// has not opened ICEFailed from now, the host closes it and a later send
+// tries again. Armed when the offer leaves, and again when ICE starts,
+// whose check list fails after about that long with no working pair
+// (facts §3: 30 s). Giving up on an offer nobody answers is the host's
+// choice (U): PeerJS itself waits for ever.
+func (w *World) armSetup(a, b raft.ID) {
+	c := w.pair(a, b)
+	c.setup.Cancel()
+	gen := c.gen
+	c.setup = w.sim.After(w.opt.Conn.ICEFailed, func() {
+		c.setup = nil
+		if c.gen == gen && c.phase == connConnecting {
+			w.closeConn(a, b, "set-up failed")
+		}
+	})
+}
+
+// pauseSetups stops the give-up timers of attempts still in the signaling
+// exchange: during an outage their offer or answer waits for the server,
+// and joins wait for the outage to end.
+func (w *World) pauseSetups() {
+	w.eachPair(func(a, b raft.ID, c *conn) {
+		if c.phase == connConnecting && !c.iceStarted {
+			c.setup.Cancel()
+			c.setup = nil
+		}
+	})
+}
+
+// resumeSetups rearms them when the server is back.
+func (w *World) resumeSetups() {
+	w.eachPair(func(a, b raft.ID, c *conn) {
+		if c.phase == connConnecting && !c.iceStarted && c.setup == nil {
+			w.armSetup(a, b)
+		}
+	})
+}
+
+// eachPair calls fn for every pair of tabs, in id order.
+func (w *World) eachPair(fn func(a, b raft.ID, c *conn)) {
+	n := w.opt.Nodes
+	for a := 1; a <= n; a++ {
+		for b := a + 1; b <= n; b++ {
+			fn(raft.ID(a), raft.ID(b), &w.conns.pairs[a][b])
+		}
+	}
+}
+
 // iceConnect runs ICE, DTLS and SCTP set-up once both descriptions are
-// known: a uniform number of round trips, if packets pass both ways.
+// known: a uniform number of round trips (facts §3 Setup: 4-6 RTTs, U).
+// The RTT is the mean of the two links' latencies, which is twice the
+// profile's mean latency unless a link override says otherwise.
 func (w *World) iceConnect(a, b raft.ID, gen int) {
 	o := &w.opt.Conn
 	c := w.pair(a, b)
+	c.iceStarted = true
+	w.armSetup(a, b)
 	rtts := o.SetupRTTsMin + w.conns.rand.IntN(o.SetupRTTsMax-o.SetupRTTsMin+1)
 	rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
-	w.sim.After(sim.Time(rtts)*rtt, func() {
-		if c.gen != gen || c.phase != connConnecting || !w.tabs[a].alive || !w.tabs[b].alive {
-			return
-		}
-		if w.linkDead(a, b) {
-			return // ICE checks keep failing; the set-up timeout closes it
-		}
-		c.phase = connOpen
-		w.connTrace(a, b, "open")
-		w.openChanged(a, 1)
-		w.openChanged(b, 1)
-	})
+	c.setupDur = sim.Time(rtts) * rtt
+	w.sim.After(c.setupDur, func() { w.iceDone(a, b, gen) })
+}
+
+// iceDone ends the set-up: the connection opens if packets pass both ways
+// (ICE needs a check and its response). Otherwise ICE keeps checking until
+// the link heals (linkHealed) or the set-up timer gives up.
+func (w *World) iceDone(a, b raft.ID, gen int) {
+	c := w.pair(a, b)
+	if c.gen != gen || c.phase != connConnecting || !w.tabs[a].alive || !w.tabs[b].alive {
+		return
+	}
+	if w.linkDead(a, b) {
+		c.checking = true
+		return
+	}
+	c.checking = false
+	c.setup.Cancel()
+	c.setup = nil
+	c.phase = connOpen
+	w.connTrace(a, b, "open")
+	w.openChanged(a, 1)
+	w.openChanged(b, 1)
 }
 
 // openChanged counts a tab's open connections; the first one to open and
@@ -268,8 +343,12 @@ func (w *World) openChanged(id raft.ID, delta int) {
 func (w *World) closeConn(a, b raft.ID, why string) {
 	c := w.pair(a, b)
 	wasOpen := c.phase == connOpen || c.phase == connDisconnected
-	c.phase, c.pathBroken, c.restartWaiting = connClosed, false, false
+	c.phase = connClosed
+	c.iceStarted, c.checking = false, false
+	c.pathBroken, c.restarting, c.restartWaiting = false, false, false
 	c.gen++
+	c.setup.Cancel()
+	c.setup = nil
 	c.iceTimer.Cancel()
 	c.iceTimer = nil
 	w.closeChannel(a, b)
@@ -309,7 +388,8 @@ func (w *World) tabClosed(id raft.ID) {
 }
 
 // hasOpenChannel reports whether tab id has at least one open datachannel
-// (which exempts it from intensive timer throttling in Chrome).
+// (which exempts it from intensive timer throttling in Chrome). A channel
+// stays open while ICE reports the connection disconnected.
 func (w *World) hasOpenChannel(id raft.ID) bool {
 	if w.opt.Conn.Setup {
 		return w.conns.open[id] > 0
@@ -330,13 +410,25 @@ func (w *World) linkCut(from, to raft.ID) {
 	}
 }
 
-// linkHealed is told that the link from one tab to another works again.
+// linkHealed is told that the link from one tab to another works again:
+// an attempt whose ICE checks were failing sets up from here (modelled as
+// the same number of round trips again, U), and a dead connection stops
+// its ICE timeouts.
 func (w *World) linkHealed(from, to raft.ID) {
 	if !w.opt.Conn.Setup {
 		return
 	}
 	c := w.pair(from, to)
-	if w.linkDead(from, to) || c.iceTimer == nil {
+	if w.linkDead(from, to) {
+		return
+	}
+	if c.phase == connConnecting && c.checking {
+		c.checking = false
+		gen := c.gen
+		w.sim.After(c.setupDur, func() { w.iceDone(from, to, gen) })
+		return
+	}
+	if c.iceTimer == nil {
 		return
 	}
 	c.iceTimer.Cancel()
@@ -360,19 +452,20 @@ func (w *World) iceWatch(a, b raft.ID) {
 	c.iceTimer = w.sim.After(o.ICEDisconnected, func() {
 		c.phase = connDisconnected
 		w.connTrace(a, b, "disconnected")
-		if c.pathBroken {
-			w.iceRestart(a, b)
-		}
 		c.iceTimer = w.sim.At(c.deadSince+o.ICEFailed, func() {
 			c.iceTimer = nil
 			w.closeConn(a, b, "ice failed")
 		})
+		if c.pathBroken && !c.restarting {
+			w.iceRestart(a, b)
+		}
 	})
 }
 
 // Blackhole cuts tab id off the network, both ways and from signaling,
-// without any close event (an unclean death as the peers see it). Heal
-// restores it.
+// without any close event (an unclean death as the peers see it): its
+// connections fail by ICE timeouts, and the server drops it AliveTimeout
+// after its last heartbeat. Heal restores it.
 func (w *World) Blackhole(id raft.ID) {
 	var cut [][2]raft.ID
 	for i := 1; i <= w.opt.Nodes; i++ {
@@ -397,8 +490,10 @@ func (w *World) Blackhole(id raft.ID) {
 
 // PathChange changes tab id's network path (a cellular IP change, a mesh
 // reroute): its connections stop carrying packets until an ICE restart,
-// which goes through the signaling server once ICE notices (after
-// ICEDisconnected). Without connection set-up it does nothing but trace.
+// which the host starts through the signaling server once ICE reports the
+// connection disconnected (facts §4: recovering needs an ICE restart,
+// which needs signaling). Attempts still setting up fail. Without
+// connection set-up it does nothing but trace.
 func (w *World) PathChange(id raft.ID) {
 	w.Fault(id, "path change")
 	if !w.opt.Conn.Setup {
@@ -412,7 +507,13 @@ func (w *World) PathChange(id raft.ID) {
 		switch c.phase {
 		case connOpen, connDisconnected:
 			c.pathBroken = true
-			w.iceWatch(id, raft.ID(i))
+			c.path++
+			if c.iceTimer == nil {
+				w.iceWatch(id, raft.ID(i))
+			} else if c.phase == connDisconnected && !c.restarting {
+				// ICE had already reported it (a cut): restart at once.
+				w.iceRestart(id, raft.ID(i))
+			}
 		case connConnecting:
 			w.closeConn(id, raft.ID(i), "path changed during set-up")
 		}
@@ -421,48 +522,79 @@ func (w *World) PathChange(id raft.ID) {
 
 // iceRestart renegotiates a connection whose path broke: a new offer and
 // answer through the signaling server, then ICE checks on the new path
-// (2 round trips; DTLS and SCTP survive). While the server is down the
-// restart waits for it.
+// (2 round trips; DTLS and SCTP survive, U). The host's JavaScript drives
+// it, so a frozen page restarts when thawed. While either tab cannot reach
+// the server the restart waits (facts §5: no ICE restart while the server
+// is down), and ICEFailed closes the connection if it comes first.
 func (w *World) iceRestart(a, b raft.ID) {
 	c := w.pair(a, b)
 	if !w.signalingReachable(a) || !w.signalingReachable(b) {
 		c.restartWaiting = true
 		return
 	}
-	c.restartWaiting = false
-	gen := c.gen
+	c.restartWaiting, c.restarting = false, true
+	gen, path := c.gen, c.path
 	w.connTrace(a, b, "ice restart")
-	failed := func() {} // the ICE failure timeout closes the connection
-	w.signal(a, b, func() {
-		w.signal(b, a, func() {
-			rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
-			w.sim.After(2*rtt, func() {
-				if c.gen != gen || !c.pathBroken {
+	lost := func() {} // EXPIRE: the ICE failure timeout closes the connection
+	w.tabs[a].run(func() {
+		if c.gen != gen {
+			return
+		}
+		w.signal(a, b, func() {
+			w.tabs[b].run(func() {
+				if c.gen != gen {
 					return
 				}
-				c.pathBroken = false
-				if w.linkDead(a, b) {
-					return // the links themselves are cut: ICE still fails
-				}
-				c.iceTimer.Cancel()
-				c.iceTimer = nil
-				c.phase = connOpen
-				w.connTrace(a, b, "open again")
-				w.releaseHeld(a, b)
-				w.releaseHeld(b, a)
+				w.signal(b, a, func() {
+					w.tabs[a].run(func() {
+						if c.gen != gen {
+							return
+						}
+						rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
+						w.sim.After(2*rtt, func() { w.iceRestarted(a, b, gen, path) })
+					})
+				}, lost)
 			})
-		}, failed)
-	}, failed)
+		}, lost)
+	})
 }
 
-// restartWaiting resumes the ICE restarts that waited for the server.
-func (w *World) resumeRestarts() {
-	n := w.opt.Nodes
-	for a := 1; a <= n; a++ {
-		for b := a + 1; b <= n; b++ {
-			if c := &w.conns.pairs[a][b]; c.restartWaiting {
-				w.iceRestart(raft.ID(a), raft.ID(b))
-			}
+// iceRestarted ends an ICE restart: the connection carries packets again
+// and the reliable channels send what they held, unless the path changed
+// again meanwhile (another restart) or a link is cut (ICE still fails
+// unless it heals).
+func (w *World) iceRestarted(a, b raft.ID, gen, path int) {
+	c := w.pair(a, b)
+	if c.gen != gen || !c.restarting {
+		return
+	}
+	c.restarting = false
+	if c.path != path {
+		w.iceRestart(a, b)
+		return
+	}
+	c.pathBroken = false
+	// Held because the path broke; a cut direction keeps holding until
+	// Heal releases it.
+	for _, d := range [][2]raft.ID{{a, b}, {b, a}} {
+		if !w.chans[d[0]][d[1]].cut {
+			w.releaseHeld(d[0], d[1])
 		}
 	}
+	if w.linkDead(a, b) {
+		return
+	}
+	c.iceTimer.Cancel()
+	c.iceTimer = nil
+	c.phase = connOpen
+	w.connTrace(a, b, "open again")
+}
+
+// resumeRestarts resumes the ICE restarts that waited for the server.
+func (w *World) resumeRestarts() {
+	w.eachPair(func(a, b raft.ID, c *conn) {
+		if c.restartWaiting {
+			w.iceRestart(a, b)
+		}
+	})
 }

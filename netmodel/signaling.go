@@ -48,9 +48,14 @@ func (w *World) signalingReachable(id raft.ID) bool {
 }
 
 // presenceReadable reports whether tab id can read the server's peer list:
-// the leader does not change membership from a list it cannot read.
+// the leader does not change membership from a list it cannot read (the
+// server is down, or the tab's own socket is dead or not yet registered).
+// Without connection set-up only an outage hides the list.
 func (w *World) presenceReadable(id raft.ID) bool {
-	return !w.opt.Conn.Setup || (w.signalingReachable(id) && w.present[id])
+	if !w.opt.Conn.Setup {
+		return !w.conns.sig.down
+	}
+	return w.signalingReachable(id) && w.present[id]
 }
 
 // signal sends a message (an offer, an answer) from one tab to another
@@ -59,20 +64,29 @@ func (w *World) presenceReadable(id raft.ID) bool {
 // sender hears EXPIRE (expired runs); one for a tab whose socket is silent
 // is lost.
 func (w *World) signal(from, to raft.ID, deliver, expired func()) {
+	w.signalFrom(from, w.tabs[from].inc, to, deliver, expired)
+}
+
+// signalFrom is signal from incarnation inc of the sending page: what a
+// closed page had queued dies with it.
+func (w *World) signalFrom(from raft.ID, inc int, to raft.ID, deliver, expired func()) {
 	o := &w.opt.Conn
-	if !w.tabs[from].alive {
+	if t := w.tabs[from]; !t.alive || t.inc != inc {
 		return // the page and its socket's queue are gone
 	}
+	again := func() { w.signalFrom(from, inc, to, deliver, expired) }
 	if !w.signalingReachable(from) {
-		// PeerJS queues what is sent until the socket (re)opens.
-		w.conns.sig.waiting = append(w.conns.sig.waiting, func() { w.signal(from, to, deliver, expired) })
+		// Held until the socket (re)opens: a modelling choice (U, not
+		// in the facts) standing for a host that sends again once its
+		// socket is back.
+		w.conns.sig.waiting = append(w.conns.sig.waiting, again)
 		return
 	}
 	w.sim.After(o.SignalingLatency, func() {
 		s := &w.conns.sig
 		switch {
 		case s.down:
-			s.waiting = append(s.waiting, func() { w.signal(from, to, deliver, expired) })
+			s.waiting = append(s.waiting, again)
 		case !w.present[to]:
 			// EXPIRE after expire_timeout (facts §5).
 			w.sim.After(o.ExpireTimeout+o.SignalingLatency, func() {
@@ -91,8 +105,12 @@ func (w *World) signal(from, to raft.ID, deliver, expired func()) {
 }
 
 // scheduleBeat arms tab id's heartbeat: a self-re-arming setTimeout in
-// PeerJS (facts §5), so a chained timer, throttled as such when the tab is
-// hidden, and not run at all while it is frozen (the task waits).
+// PeerJS (facts §5 pingInterval, V), so a chained timer, throttled as such
+// when the tab is hidden, and not run at all while it is frozen (the task
+// waits). The chain count starts at 1 when the socket opens and grows by
+// one per beat, so from the fifth beat on it is at ChainedLevel and may be
+// intensively throttled (facts §1 model note, U). The beat is placed when
+// armed; a later visibility change moves it only from the next beat on.
 func (w *World) scheduleBeat(id raft.ID) {
 	s := &w.conns.sig
 	t := w.tabs[id]
@@ -172,17 +190,27 @@ func (w *World) tabBack(id raft.ID) {
 // datachannels survive (facts §5: PeerJS's disconnect "does not close any
 // active connections", V); new connections, ICE restarts and presence wait
 // until it returns.
+//
+// Without connection set-up the outage only hides the peer list from the
+// leader's membership loop; presence itself is left as it was.
 func (w *World) SignalingDown() {
 	w.Fault(0, "signaling down")
+	s := &w.conns.sig
+	if s.down {
+		return
+	}
+	s.down = true
 	if !w.opt.Conn.Setup {
 		return
 	}
-	s := &w.conns.sig
-	s.down = true
+	// The server forgets everyone: nobody is listed until it is back and
+	// the tabs register again.
 	for i := 1; i <= w.opt.Nodes; i++ {
 		s.expiry[i].Cancel()
 		s.expiry[i] = nil
+		w.present[i] = false
 	}
+	w.pauseSetups()
 }
 
 // SignalingUp restarts the signaling server. It starts with an empty peer
@@ -191,17 +219,21 @@ func (w *World) SignalingDown() {
 // tab only once thawed. Queued offers and waiting ICE restarts proceed.
 func (w *World) SignalingUp() {
 	w.Fault(0, "signaling up")
-	if !w.opt.Conn.Setup || !w.conns.sig.down {
+	s := &w.conns.sig
+	if !s.down {
 		return
 	}
-	s := &w.conns.sig
 	s.down = false
+	if !w.opt.Conn.Setup {
+		return
+	}
 	for i := 1; i <= w.opt.Nodes; i++ {
 		w.present[i], s.open[i] = false, false
 	}
 	for i := 1; i <= w.opt.Nodes; i++ {
 		w.reregister(raft.ID(i))
 	}
+	w.resumeSetups()
 }
 
 // flushSignals resends what waited for a socket; what still cannot go

@@ -70,7 +70,7 @@ func kvHistory(records []netmodel.KVRecord) []checker.KVOp {
 	ops := make([]checker.KVOp, 0, len(records))
 	for _, h := range records {
 		op := checker.KVOp{Client: h.Client, Key: h.Key, Value: h.Value, Expect: h.Expect,
-			Call: int64(h.Call), Return: int64(h.Return), Returned: h.Returned, Found: h.Found, Out: h.Out}
+			Call: int64(h.Call), Return: int64(h.Return), Returned: h.Returned, Found: h.Found, OK: h.OK, Out: h.Out}
 		switch h.Op {
 		case raft.OpGet:
 			op.Kind = checker.KVGet
