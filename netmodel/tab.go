@@ -149,7 +149,7 @@ func (t *Tab) process() {
 	}
 	if snap := rd.Snapshot; snap != nil && snap.Index > prev.Applied {
 		// A snapshot from the leader: the state machine starts over from it.
-		sm, err := raft.RestoreStore(snap.Data, w.opt.SessionTTL)
+		sm, err := w.restoreStore(snap.Data)
 		if err != nil {
 			w.Fault(t.ID, "snapshot unreadable: "+err.Error())
 			w.Kill(t.ID)

@@ -40,6 +40,9 @@ type RaftOptions struct {
 	// CatchUp: new servers join as learners and are promoted once caught
 	// up; otherwise they join as voters at once (the paper).
 	CatchUp bool
+	// Bugs: planted bugs (raft.Config.Bugs, and the store's), for testing
+	// the checkers only.
+	Bugs raft.BugSet
 }
 
 // Options configure a World.
@@ -159,7 +162,7 @@ func New(s *sim.Sim, opt Options) (*World, error) {
 	w.chans = make([][]channel, n+1)
 	for i := 1; i <= n; i++ {
 		w.chans[i] = make([]channel, n+1)
-		w.tabs[i] = &Tab{ID: raft.ID(i), w: w, sm: raft.NewStore(opt.SessionTTL), pending: map[clientKey]func(raft.Result){}}
+		w.tabs[i] = &Tab{ID: raft.ID(i), w: w, sm: w.newStore(), pending: map[clientKey]func(raft.Result){}}
 		w.present[i] = true
 	}
 	w.initLinks()
@@ -278,11 +281,11 @@ func (w *World) Restart(id raft.ID) error {
 	}
 	w.Fault(id, "restart")
 	t.inc++
-	t.sm = raft.NewStore(w.opt.SessionTTL)
+	t.sm = w.newStore()
 	if snap := t.stored.Snapshot; snap != nil {
 		// Reloaded: the state machine comes back from the snapshot, the
 		// entries after it are applied again as Raft hands them over.
-		sm, err := raft.RestoreStore(snap.Data, w.opt.SessionTTL)
+		sm, err := w.restoreStore(snap.Data)
 		if err != nil {
 			return fmt.Errorf("tab %d: %w", id, err)
 		}
@@ -331,6 +334,23 @@ func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].sm.Chat.Lines(
 // ChatHistory returns tab id's applied chat history.
 func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].sm.Chat.Lines(ChatKey) }
 
+// newStore returns an empty state machine for a tab.
+func (w *World) newStore() *raft.Store {
+	sm := raft.NewStore(w.opt.SessionTTL)
+	sm.Bugs = w.opt.Raft.Bugs
+	return sm
+}
+
+// restoreStore returns a tab's state machine restored from a snapshot.
+func (w *World) restoreStore(data []byte) (*raft.Store, error) {
+	sm, err := raft.RestoreStore(data, w.opt.SessionTTL)
+	if err != nil {
+		return nil, err
+	}
+	sm.Bugs = w.opt.Raft.Bugs
+	return sm, nil
+}
+
 func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 	o := w.opt.Raft
 	return raft.Config{
@@ -345,6 +365,7 @@ func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 		MaxBytesPerAppend:   o.MaxBytesPerAppend,
 		DeferCommitNotice:   o.DeferCommitNotice,
 		NaiveBacktrack:      o.NaiveBacktrack,
+		Bugs:                o.Bugs,
 		// A snapshot chunk and its header fit one datachannel message.
 		MaxSnapshotChunk: max(w.opt.Channel.MaxMessageSize-256, 0),
 		// Each tab has its own stream: a tab's draws never shift another's.

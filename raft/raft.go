@@ -50,6 +50,9 @@ type Config struct {
 	MaxSnapshotChunk int
 	// Rand is the only source of randomness the server uses.
 	Rand *rand.Rand
+	// Bugs switches on planted bugs (bugs.go), for testing the checkers
+	// only; the zero value, no bugs, is the correct protocol.
+	Bugs BugSet
 }
 
 func (c *Config) validate() error {
@@ -64,6 +67,9 @@ func (c *Config) validate() error {
 	}
 	if c.Rand == nil {
 		return fmt.Errorf("raft: config: Rand is required")
+	}
+	if !c.Bugs.valid() {
+		return fmt.Errorf("raft: config: unknown planted bugs %#x", uint32(c.Bugs))
 	}
 	return nil
 }
@@ -191,6 +197,10 @@ type Raft struct {
 	transferBeats int
 	// campaignContext marks the vote requests of the campaign being sent.
 	campaignContext uint64
+
+	// BugVoteNotPersisted (bugs.go): a vote granted and not persisted.
+	hiddenVote ID
+	hiddenTerm uint64
 }
 
 // New returns a server restored from st (empty for a fresh server).
@@ -269,6 +279,9 @@ func (r *Raft) Entry(i uint64) (Entry, bool) {
 func (r *Raft) Ready() Ready {
 	var rd Ready
 	hs := HardState{Term: r.term, Vote: r.vote, Commit: r.commit}
+	if r.bug(BugVoteNotPersisted) {
+		hs.Vote = r.persistedVote()
+	}
 	if r.hardDirty || hs != r.lastHard {
 		rd.HardState, rd.HardStateChanged = hs, true
 		r.lastHard = hs
@@ -307,7 +320,12 @@ func termless(t MsgType) bool {
 	return t == MsgProp || t == MsgReadIndex || t == MsgReadIndexResp
 }
 
-func (r *Raft) quorum() int { return len(r.voters)/2 + 1 }
+func (r *Raft) quorum() int {
+	if n := len(r.voters); n > 0 && n%2 == 0 && r.bug(BugEvenMajority) {
+		return n / 2
+	}
+	return len(r.voters)/2 + 1
+}
 
 func (r *Raft) isVoter(id ID) bool {
 	_, ok := slices.BinarySearch(r.voters, id)
@@ -551,7 +569,7 @@ func (r *Raft) maybeCommit() bool {
 	if n <= r.commit {
 		return false
 	}
-	if t, _ := r.log.term(n); t != r.term {
+	if t, _ := r.log.term(n); t != r.term && !r.bug(BugCommitOldTerm) {
 		return false
 	}
 	r.commit = n
@@ -655,7 +673,7 @@ func (r *Raft) ProposeConfChange(cc ConfChange) error {
 	if r.role != Leader {
 		return ErrNotLeader
 	}
-	if r.pendingConf > r.commit {
+	if r.pendingConf > r.commit && !r.bug(BugDoubleConfChange) {
 		return ErrPendingConfChange
 	}
 	member := r.isVoter(cc.Node)
@@ -778,6 +796,10 @@ func (r *Raft) Step(m Message) {
 			r.becomeFollower(m.Term, None)
 		}
 	case m.Term < r.term:
+		if m.Type == MsgAppResp && !m.Reject && r.role == Leader && r.bug(BugStaleAck) {
+			r.stepLeader(m)
+			return
+		}
 		switch m.Type {
 		case MsgApp:
 			if r.cfg.CheckQuorum || r.cfg.PreVote {
@@ -814,9 +836,12 @@ func (r *Raft) handleVote(m Message) {
 	if m.Type == MsgPreVote {
 		respType = MsgPreVoteResp
 	}
-	if canVote && r.log.isUpToDate(m.Index, m.LogTerm) {
+	if canVote && (r.log.isUpToDate(m.Index, m.LogTerm) || r.bug(BugVoteIgnoresLog)) {
 		r.send(Message{Type: respType, To: m.From, Term: m.Term})
 		if m.Type == MsgVote {
+			if r.vote == None && r.bug(BugVoteNotPersisted) {
+				r.hiddenVote, r.hiddenTerm = m.From, r.term
+			}
 			r.vote = m.From
 			r.armElection()
 		}
@@ -889,7 +914,9 @@ func (r *Raft) handleAppend(m Message) {
 		return
 	}
 	lastNew := m.Index + uint64(len(m.Entries))
-	if c := r.log.findConflict(m.Entries); c != 0 {
+	if c := r.log.findConflict(m.Entries); c != 0 && r.bug(BugNoTruncate) {
+		r.appendPastEnd(m.Entries)
+	} else if c != 0 {
 		ents := m.Entries[c-m.Index-1:]
 		if r.log.truncateAndAppend(ents) {
 			r.recomputeConfig()
@@ -951,7 +978,7 @@ func (r *Raft) stepLeader(m Message) {
 		r.sendAppend(m.From, pr, false)
 		return
 	}
-	if m.Index > pr.Match {
+	if m.Index > pr.Match || (m.Index != pr.Match && r.bug(BugStaleAck)) {
 		// Only progress counts as an answer to the appends in flight: a
 		// heartbeat's ack at the old match must not keep a lost append
 		// from being resent.

@@ -53,6 +53,10 @@ func (r *Raft) leaderRead(ctx uint64, from ID) {
 		r.readsWaiting = append(r.readsWaiting, pendingRead{ctx: ctx, from: from})
 		return
 	}
+	if r.bug(BugStaleRead) {
+		r.answerRead(ctx, from, r.commit, false)
+		return
+	}
 	r.readRound++
 	r.reads = append(r.reads, pendingRead{ctx: ctx, from: from, index: r.commit, round: r.readRound})
 	if r.quorum() == 1 {

@@ -153,6 +153,11 @@ type Store struct {
 	KV         *KV
 	Chat       *Chat
 	SessionTTL uint64 // in log entries; 0: sessions never expire
+	// Bugs switches on planted bugs, for testing the checkers only; of
+	// them only BugApplyRetryTwice concerns the store (the host may copy
+	// its Config.Bugs here). It is not part of the encoded store: set it
+	// again after RestoreStore.
+	Bugs BugSet
 
 	sessions  map[uint64]*session
 	expired   map[uint64]bool // clients whose sessions expired
@@ -182,6 +187,8 @@ func (s *Store) Apply(index uint64, c Command) Result {
 	switch {
 	case sess == nil && s.expired[c.Client]:
 		return Result{SessionExpired: true}
+	case s.Bugs.Has(BugApplyRetryTwice):
+		// Planted bug: no deduplication, the command is applied again.
 	case sess != nil && c.Seq == sess.seq:
 		sess.last = index
 		return sess.result

@@ -168,6 +168,10 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 			NaiveBacktrack:      c.NaiveBacktrack,
 		},
 	}
+	if c.PlantedBug != "" {
+		b, _ := raft.ParseBug(c.PlantedBug) // validated
+		o.Raft.Bugs = raft.NewBugSet(b)
+	}
 	o.SessionTTL = c.SessionTTL
 	o.SnapshotEvery, o.SnapshotAtQuota = c.SnapshotEvery, c.SnapshotAtQuota
 	sc.worldOptions3(&o)

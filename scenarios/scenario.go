@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"go.yaml.in/yaml/v4"
 )
@@ -72,6 +73,10 @@ type Cluster struct {
 	CatchUp         bool    `yaml:"catch_up"`
 	SnapshotEvery   uint64  `yaml:"snapshot_every"`
 	SnapshotAtQuota float64 `yaml:"snapshot_at_quota"`
+	// PlantedBug switches on one of raft's planted bugs by name (for
+	// testing the checkers: raftsim fuzz --plant-bug); "" runs correct
+	// Raft.
+	PlantedBug string `yaml:"planted_bug"`
 }
 
 // World is the modeled network and browser.
@@ -331,6 +336,16 @@ func lastSep(f string) int {
 	return -1
 }
 
+// CheckPlantedBug reports whether name is one of raft's planted bugs (""
+// is none); the error lists the names.
+func CheckPlantedBug(name string) error {
+	if name == "" {
+		return nil
+	}
+	_, err := raft.ParseBug(name)
+	return err
+}
+
 // Validate checks the scenario as a whole. Errors name file:line:column
 // and the field.
 func (sc *Scenario) Validate() error {
@@ -357,6 +372,9 @@ func (sc *Scenario) Validate() error {
 		if f.v < 0 {
 			return sc.errAt("cluster."+f.name, "must not be negative, got %d", f.v)
 		}
+	}
+	if err := CheckPlantedBug(c.PlantedBug); err != nil {
+		return sc.errAt("cluster.planted_bug", "%v", err)
 	}
 	if _, err := netmodel.LookupProfile(sc.World.Profile); err != nil {
 		return sc.errAt("world.profile", "%v", err)

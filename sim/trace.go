@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -159,8 +160,23 @@ func (t *Trace) Flush() error {
 	return t.err
 }
 
-// ReadTrace reads a JSON-lines trace. A malformed line is reported with its
-// line number.
+// TraceError is a malformed trace line: where, and what is wrong.
+type TraceError struct {
+	Line, Column int // 1-based; Column 0 when the whole line is at fault
+	Err          error
+}
+
+func (e *TraceError) Error() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("trace line %d, column %d: %v", e.Line, e.Column, e.Err)
+	}
+	return fmt.Sprintf("trace line %d: %v", e.Line, e.Err)
+}
+
+func (e *TraceError) Unwrap() error { return e.Err }
+
+// ReadTrace reads a JSON-lines trace. A malformed line is reported as a
+// *TraceError with its line (and column, where the JSON decoder knows it).
 func ReadTrace(r io.Reader) ([]Event, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
@@ -173,15 +189,29 @@ func ReadTrace(r io.Reader) ([]Event, error) {
 		}
 		var e Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return out, fmt.Errorf("trace line %d: %w", line, err)
+			return out, &TraceError{Line: line, Column: jsonColumn(err), Err: err}
 		}
 		if e.Kind == 0 {
-			return out, fmt.Errorf("trace line %d: missing event kind", line)
+			return out, &TraceError{Line: line, Err: errors.New("missing event kind")}
 		}
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("trace line %d: %w", line+1, err)
+		return out, &TraceError{Line: line + 1, Err: err}
 	}
 	return out, nil
+}
+
+// jsonColumn is the column of a JSON decoding error (its byte offset in
+// the line, 1-based), or 0 when the decoder gives none.
+func jsonColumn(err error) int {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return max(int(syn.Offset), 1)
+	case errors.As(err, &typ):
+		return max(int(typ.Offset), 1)
+	}
+	return 0
 }

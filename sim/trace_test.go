@@ -64,8 +64,9 @@ func TestTraceRoundTrip(t *testing.T) {
 
 func TestReadTraceRejectsBadInput(t *testing.T) {
 	cases := map[string]struct{ in, want string }{
-		"truncated line": {`{"t":1,"k":"send"}` + "\n" + `{"t":2,"k":"se`, "trace line 2"},
-		"not json":       {"hello\n", "trace line 1"},
+		"truncated line": {`{"t":1,"k":"send"}` + "\n" + `{"t":2,"k":"se`, "trace line 2, column 14"},
+		"not json":       {"hello\n", "trace line 1, column 1"},
+		"wrong type":     {`{"t":"soon","k":"send"}`, "trace line 1, column 11"},
 		"unknown kind":   {`{"t":1,"k":"teleport"}`, "unknown trace event kind"},
 		"missing kind":   {`{"t":1}`, "missing event kind"},
 	}
@@ -88,11 +89,21 @@ func TestKindNames(t *testing.T) {
 	assert.Equal(t, "kind(99)", Kind(99).String())
 }
 
+// FuzzReadTrace: whatever the input, ReadTrace does not panic, and fails
+// only with a positioned *TraceError. Seed corpus: testdata/fuzz/FuzzReadTrace
+// (real trace excerpts and malformed lines).
 func FuzzReadTrace(f *testing.F) {
 	f.Add(`{"t":1,"k":"send","n":1}`)
 	f.Add("{\n")
 	f.Add(`{"t":"x","k":"send"}`)
 	f.Fuzz(func(t *testing.T, in string) {
-		_, _ = ReadTrace(strings.NewReader(in)) // must not panic
+		var err error
+		require.NotPanics(t, func() { _, err = ReadTrace(strings.NewReader(in)) })
+		if err != nil {
+			var te *TraceError
+			require.ErrorAs(t, err, &te)
+			require.GreaterOrEqual(t, te.Line, 1)
+			require.GreaterOrEqual(t, te.Column, 0)
+		}
 	})
 }

@@ -1,0 +1,204 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/raftsim/raftsim/checker"
+)
+
+// What a swarm run can fail on.
+const (
+	FailSafety          = "safety"          // a Raft safety invariant broke
+	FailLinearizability = "linearizability" // porcupine found no linearization
+	FailLiveness        = "liveness"        // no leader or no commit within the bounds after the final heal
+)
+
+// Failure is a run that failed a check.
+type Failure struct {
+	Seed     uint64
+	Kind     string // FailSafety, FailLinearizability or FailLiveness
+	Detail   string
+	Scenario *Scenario
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("seed %d: %s: %s", f.Seed, f.Kind, f.Detail)
+}
+
+// FuzzLinTimeout bounds the linearizability check of one swarm run.
+const FuzzLinTimeout = 10 * time.Second
+
+// Check runs sc with seed and reports the first check it fails (nil: it
+// passed): safety, then linearizability, then liveness. A history the
+// checker could not decide in time is not a failure; unknown reports it.
+func Check(sc *Scenario, seed uint64) (failure *Failure, unknown bool, err error) {
+	res, err := Run(sc, seed, RunOptions{LinTimeout: FuzzLinTimeout})
+	if err != nil {
+		return nil, false, err
+	}
+	return classify(sc, seed, res), res.Linearizability == checker.LinUnknown, nil
+}
+
+func classify(sc *Scenario, seed uint64, res *Result) *Failure {
+	fail := func(kind, detail string) *Failure {
+		return &Failure{Seed: seed, Kind: kind, Detail: detail, Scenario: sc}
+	}
+	switch {
+	case res.Safety != "ok":
+		return fail(FailSafety, res.Violation)
+	case res.Linearizability == checker.LinIllegal:
+		return fail(FailLinearizability, res.LinDetail)
+	case res.Liveness != "ok":
+		var missing []string
+		for _, name := range res.MeasureOrder {
+			if res.Measures[name] == nil {
+				missing = append(missing, name)
+			}
+		}
+		return fail(FailLiveness, fmt.Sprintf("never reached: %v (bounds: leader %v, commit %v after the final heal)", missing, SwarmLeaderBound, SwarmCommitBound))
+	}
+	return nil
+}
+
+// FuzzOptions configure a swarm.
+type FuzzOptions struct {
+	// FirstSeed is the first seed; Seeds how many to run. With Duration
+	// set, seeds run until it has passed (Seeds, if set, still bounds
+	// them).
+	FirstSeed uint64
+	Seeds     int
+	Duration  time.Duration
+	// Workers runs this many seeds at once (0: one per CPU).
+	Workers int
+	Swarm   SwarmOptions
+	// StopAtFirst stops at the first failure (in seed order among the
+	// seeds run), as hunting a planted bug does.
+	StopAtFirst bool
+	// Progress, if set, is called after each run (one call at a time).
+	Progress func(FuzzProgress)
+}
+
+// FuzzProgress is where a swarm stands.
+type FuzzProgress struct {
+	Done, Total int // Total 0: bounded by time
+	Failures    int
+}
+
+// FuzzReport is what a swarm found.
+type FuzzReport struct {
+	Runs     int // seeds run
+	Unknown  int // runs whose history the checker could not decide in time
+	Failures []*Failure
+	// Clean is the longest run of consecutive seeds from FirstSeed that
+	// all passed.
+	Clean int
+}
+
+// ErrNoBound: a swarm needs seeds or a duration.
+var ErrNoBound = errors.New("fuzz: give a number of seeds or a duration")
+
+// Fuzz runs swarm scenarios on all cores and checks each. Every run is
+// deterministic; which seeds run depends on time only when Duration bounds
+// the swarm. Failures are reported in seed order.
+func Fuzz(opt FuzzOptions) (*FuzzReport, error) {
+	if opt.Seeds <= 0 && opt.Duration <= 0 {
+		return nil, ErrNoBound
+	}
+	if opt.FirstSeed == 0 {
+		opt.FirstSeed = 1
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var deadline time.Time
+	if opt.Duration > 0 {
+		deadline = time.Now().Add(opt.Duration)
+	}
+	type outcome struct {
+		fail    *Failure
+		unknown bool
+	}
+	var (
+		mu      sync.Mutex
+		next    = opt.FirstSeed
+		results = map[uint64]outcome{}
+		stopAt  = ^uint64(0) // no seed at or after a found failure is started when stopping at the first
+		runErr  error
+		wg      sync.WaitGroup
+	)
+	take := func() (uint64, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case runErr != nil, next >= stopAt,
+			opt.Seeds > 0 && next >= opt.FirstSeed+uint64(opt.Seeds),
+			!deadline.IsZero() && time.Now().After(deadline):
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				seed, ok := take()
+				if !ok {
+					return
+				}
+				f, unknown, err := Check(Swarm(seed, opt.Swarm), seed)
+				mu.Lock()
+				if err != nil && runErr == nil {
+					runErr = fmt.Errorf("fuzz seed %d: %w", seed, err)
+				}
+				results[seed] = outcome{f, unknown}
+				if f != nil && opt.StopAtFirst && seed < stopAt {
+					stopAt = seed + 1
+				}
+				if opt.Progress != nil {
+					fails := 0
+					for _, o := range results {
+						if o.fail != nil {
+							fails++
+						}
+					}
+					opt.Progress(FuzzProgress{Done: len(results), Total: opt.Seeds, Failures: fails})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if runErr != nil {
+		return nil, runErr
+	}
+	rep := &FuzzReport{Runs: len(results)}
+	clean := true
+	for seed := opt.FirstSeed; seed < next; seed++ {
+		o, ran := results[seed]
+		if !ran {
+			clean = false
+			continue
+		}
+		if o.unknown {
+			rep.Unknown++
+		}
+		if o.fail != nil {
+			rep.Failures = append(rep.Failures, o.fail)
+			clean = false
+		}
+		if clean {
+			rep.Clean++
+		}
+	}
+	if opt.StopAtFirst && len(rep.Failures) > 1 {
+		rep.Failures = rep.Failures[:1]
+	}
+	return rep, nil
+}

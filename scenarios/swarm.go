@@ -1,0 +1,314 @@
+package scenarios
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012): rather than
+// every fault kind at once at low intensity, each seed switches on a random
+// subset of fault kinds at random intensities, so that a bug that one kind
+// masks (frequent crashes hide a slow leak of votes) still meets the kinds
+// that expose it.
+
+// FaultKind is one kind of fault the swarm can switch on.
+type FaultKind string
+
+// The fault kinds of the swarm.
+const (
+	KindLoss      FaultKind = "loss"        // packet loss on every link
+	KindDuplicate FaultKind = "duplicate"   // packet duplication
+	KindReorder   FaultKind = "reorder"     // unordered channels and wide latency jitter
+	KindPartition FaultKind = "partition"   // two-way partitions into two groups
+	KindCut       FaultKind = "cut"         // one-way cuts of a single link
+	KindCrash     FaultKind = "crash"       // tabs killed, restarted from storage later
+	KindHidden    FaultKind = "hidden"      // tabs in the background (throttled timers)
+	KindFrozen    FaultKind = "frozen"      // tabs frozen (nothing runs)
+	KindDiscard   FaultKind = "discard"     // tabs discarded, reloaded from storage
+	KindSignaling FaultKind = "signaling"   // signaling server outages
+	KindChurn     FaultKind = "churn"       // tabs close and others open: presence membership changes
+	KindStorage   FaultKind = "storage"     // a small storage quota (compaction, quota kills)
+	KindBlackhole FaultKind = "blackhole"   // tabs cut off without a close event
+	KindTransfer  FaultKind = "transfer"    // leadership transfers
+	KindPathChg   FaultKind = "path-change" // network path changes (ICE restarts)
+)
+
+// FaultKinds lists every kind, in a fixed order.
+func FaultKinds() []FaultKind {
+	return []FaultKind{KindLoss, KindDuplicate, KindReorder, KindPartition, KindCut, KindCrash, KindHidden,
+		KindFrozen, KindDiscard, KindSignaling, KindChurn, KindStorage, KindBlackhole, KindTransfer, KindPathChg}
+}
+
+// SwarmOptions shape the swarm's scenarios.
+type SwarmOptions struct {
+	// MaxNodes bounds the cluster size (0: 41).
+	MaxNodes int
+	// PlantedBug, if set, is switched on in every scenario (raft.Bug
+	// names): the swarm hunts it.
+	PlantedBug string
+}
+
+// Liveness bounds of a swarm scenario, after its final heal (virtual
+// time): a leader within SwarmLeaderBound, then a new chat line committed
+// within SwarmCommitBound.
+const (
+	SwarmLeaderBound = 30 * sim.Second
+	SwarmCommitBound = 30 * sim.Second
+)
+
+// Names of the swarm scenario's liveness steps and measures.
+const (
+	swarmFinal     = "final-heal"
+	swarmLeader    = "leader"
+	swarmCommitted = "committed"
+)
+
+// Swarm returns the random scenario of seed: a cluster of 1 to MaxNodes
+// tabs with random timers and Raft options, a random subset of fault kinds
+// at random intensities during a fault phase, KV clients throughout, then
+// a final heal (links, loss, tabs, signaling), after which a leader must be
+// elected and a chat line committed within the bounds. The Description
+// lists the kinds chosen. Run it with seed as the run seed.
+func Swarm(seed uint64, opt SwarmOptions) *Scenario {
+	maxNodes := opt.MaxNodes
+	if maxNodes <= 0 {
+		maxNodes = 41
+	}
+	r := rand.New(rand.NewPCG(seed, 0x5a4a4d))
+	sc := Default()
+	sc.Name = fmt.Sprintf("swarm-%d", seed)
+	sc.Seed = seed
+	c := &sc.Cluster
+	c.PlantedBug = opt.PlantedBug
+
+	// Size: mostly small clusters (fast, and where most bugs show), odd
+	// and even alike, up to maxNodes.
+	switch p := r.IntN(20); {
+	case p < 10:
+		c.Nodes = 1 + r.IntN(min(5, maxNodes))
+	case p < 16:
+		c.Nodes = 1 + r.IntN(min(13, maxNodes))
+	case p < 19:
+		c.Nodes = 1 + r.IntN(min(25, maxNodes))
+	default:
+		c.Nodes = 1 + r.IntN(maxNodes)
+	}
+	n := c.Nodes
+
+	var kinds []FaultKind
+	for _, k := range FaultKinds() {
+		if r.IntN(2) == 0 {
+			kinds = append(kinds, k)
+		}
+	}
+	on := func(k FaultKind) bool { return slices.Contains(kinds, k) }
+
+	// Timers and Raft options.
+	c.ElectionTimeout = sim.Time(100+r.IntN(900)) * sim.Millisecond
+	c.PreVote = r.IntN(3) == 0
+	c.CheckQuorum = r.IntN(3) == 0
+	c.DeferCommitNotice = r.IntN(2) == 0
+	c.NaiveBacktrack = r.IntN(4) == 0
+	c.MaxInflight = 1 + r.IntN(16)
+	if r.IntN(2) == 0 {
+		c.MaxEntriesPerAppend = 1 + r.IntN(8)
+	}
+	c.CatchUp = r.IntN(2) == 0
+	if r.IntN(2) == 0 {
+		c.SnapshotEvery = uint64(5 + r.IntN(100))
+	}
+	if on(KindChurn) || r.IntN(2) == 0 {
+		c.Bootstrap, c.Membership = string(netmodel.BootstrapPaper), "presence"
+	} else {
+		c.Bootstrap, c.Membership = string(netmodel.BootstrapStatic), "static"
+	}
+
+	// The network.
+	sc.World.Profile = []string{"loopback", "lan", "wifi", "lte", "degraded-mesh"}[r.IntN(5)]
+	if sc.World.Profile == "lte" || sc.World.Profile == "degraded-mesh" {
+		// An election timeout well above the path's round trips, as a
+		// deployment on such a network would choose.
+		c.ElectionTimeout = sim.Time(600+r.IntN(1000)) * sim.Millisecond
+	}
+	mode := netmodel.ChannelMode{Unordered: on(KindReorder) && r.IntN(4) != 0}
+	if r.IntN(3) == 0 {
+		if r.IntN(2) == 0 {
+			mode.Reliability, mode.MaxRetransmits = netmodel.LimitRetransmits, r.IntN(4)
+		} else {
+			mode.Reliability, mode.MaxPacketLifeTime = netmodel.LimitLifetime, sim.Time(50+r.IntN(1000))*sim.Millisecond
+		}
+	}
+	sc.World.Datachannel = Datachannel{Mode: mode}
+	if on(KindReorder) {
+		mean := sim.Time(1+r.IntN(30)) * sim.Millisecond
+		sc.World.Latency = &Latency{Dist: "uniform", Mean: mean, Jitter: mean * sim.Time(1+r.IntN(9)) / 10}
+	}
+	if r.IntN(2) == 0 {
+		sc.World.SCTP = "pion"
+	}
+	if r.IntN(3) == 0 {
+		sc.World.MaxMessageSize = Bytes(1<<10 + r.IntN(16<<10))
+	}
+	if on(KindStorage) {
+		sc.Storage.Quota = Bytes(64<<10 + r.IntN(448<<10))
+		c.SnapshotAtQuota = 0.3 + 0.5*r.Float64()
+	}
+	if on(KindHidden) && r.IntN(2) == 0 {
+		// The random visibility process runs on after the final heal, so
+		// it only hides tabs (a process that froze tabs could freeze a
+		// majority at any time; frozen tabs come from fault steps).
+		sc.Browser.Visibility = Visibility{MeanForeground: sim.Time(2+r.IntN(20)) * sim.Second, MeanHidden: sim.Time(1+r.IntN(10)) * sim.Second}
+	}
+	if r.IntN(3) == 0 {
+		sc.Browser.WebRTCExemption = false
+	}
+
+	// Clients throughout.
+	kv := &KVWorkload{Trigger: Trigger{At: new(sim.Time)}, Clients: 1 + r.IntN(5), Keys: 1 + r.IntN(4),
+		Ops: 10 + r.IntN(70), Reads: 0.2 + 0.5*r.Float64(), Cas: 0.3 * r.Float64(),
+		Think: sim.Time(r.IntN(200)) * sim.Millisecond, Timeout: sim.Time(300+r.IntN(1200)) * sim.Millisecond,
+		Retries: r.IntN(4), ReadMode: string(netmodel.ReadIndex)}
+	if kv.Think == 0 {
+		kv.Think = sim.Millisecond
+	}
+	sc.Workload.KV = kv
+
+	// The fault phase.
+	faultPhase := sim.Time(5+r.IntN(25)) * sim.Second
+	at := func(t sim.Time) Trigger { return Trigger{At: &t} }
+	nodes := func(k int) []uint64 {
+		var ids []uint64
+		for _, p := range r.Perm(n)[:k] {
+			ids = append(ids, uint64(p+1))
+		}
+		return ids
+	}
+	if on(KindLoss) || on(KindDuplicate) {
+		la := &LossAction{}
+		if on(KindLoss) {
+			la.Loss = 0.4 * r.Float64()
+		}
+		if on(KindDuplicate) {
+			la.Duplicate = 0.2 * r.Float64()
+		}
+		sc.Faults = append(sc.Faults, Fault{Name: "lossy", Trigger: at(0), Loss: la})
+	}
+	var windowKinds []FaultKind
+	for _, k := range kinds {
+		switch k {
+		case KindLoss, KindDuplicate, KindReorder, KindStorage:
+		case KindPartition, KindCut, KindCrash, KindChurn, KindBlackhole, KindPathChg:
+			if n > 1 || k == KindCrash {
+				windowKinds = append(windowKinds, k)
+			}
+		default:
+			windowKinds = append(windowKinds, k)
+		}
+	}
+	// Windows overlap at random: each starts a random gap after the last
+	// one started, and lasts a random length.
+	meanGap := sim.Time(200+r.IntN(3000)) * sim.Millisecond
+	for t := sim.Time(r.IntN(2000)) * sim.Millisecond; len(windowKinds) > 0 && t < faultPhase; t += sim.Time(r.Int64N(int64(2*meanGap))) + sim.Millisecond {
+		end := min(t+sim.Time(100+r.IntN(6000))*sim.Millisecond, faultPhase)
+		one := nodes(1)
+		switch windowKinds[r.IntN(len(windowKinds))] {
+		case KindPartition:
+			k := 1 + r.IntN(n-1)
+			ids := nodes(n)
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "partition", Trigger: at(t), Partition: &PartitionAction{Groups: [][]uint64{ids[:k], ids[k:]}}},
+				Fault{Name: "heal", Trigger: at(end), Heal: true})
+		case KindCut:
+			ids := nodes(2)
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "cut", Trigger: at(t), Partition: &PartitionAction{From: ids[0], To: ids[1]}},
+				Fault{Name: "heal", Trigger: at(end), Heal: true})
+		case KindCrash:
+			// Up to a minority, but now and then a majority: a cluster
+			// that loses its majority must stay safe, and recover after.
+			k := 1 + r.IntN(max(1, (n-1)/2))
+			if r.IntN(5) == 0 {
+				k = 1 + r.IntN(n)
+			}
+			ids := nodes(k)
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "crash", Trigger: at(t), Kill: &Target{Nodes: ids}},
+				Fault{Name: "restart", Trigger: at(end), Restart: &RestartAction{Nodes: ids}})
+		case KindChurn:
+			// The leader's tab closes; a while later it comes back.
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "close-leader", Trigger: at(t), Kill: &Target{Leader: true}},
+				Fault{Name: "reopen", Trigger: at(end), Restart: &RestartAction{Killed: true}})
+		case KindHidden:
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "hide", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "hidden"}},
+				Fault{Name: "show", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "foreground"}})
+		case KindFrozen:
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "freeze", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "frozen"}},
+				Fault{Name: "thaw", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "foreground"}})
+		case KindDiscard:
+			sc.Faults = append(sc.Faults, Fault{Name: "discard", Trigger: at(t), Discard: &DiscardAction{Target: Target{Nodes: one}, ReloadAfter: end - t}})
+		case KindSignaling:
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "outage", Trigger: at(t), Signaling: "down"},
+				Fault{Name: "back", Trigger: at(end), Signaling: "up"})
+		case KindBlackhole:
+			sc.Faults = append(sc.Faults,
+				Fault{Name: "blackhole", Trigger: at(t), Blackhole: &Target{Nodes: one}},
+				Fault{Name: "heal", Trigger: at(end), Heal: true})
+		case KindTransfer:
+			sc.Faults = append(sc.Faults, Fault{Name: "transfer", Trigger: at(t), Transfer: &TransferAction{To: one[0]}})
+		case KindPathChg:
+			sc.Faults = append(sc.Faults, Fault{Name: "path-change", Trigger: at(t), PathChange: &Target{Nodes: one}})
+		}
+	}
+	sortFaults(sc.Faults)
+
+	// The final heal, then liveness.
+	heal := faultPhase + sim.Millisecond
+	sc.Faults = append(sc.Faults,
+		Fault{Name: swarmFinal + "-links", Trigger: at(heal), Heal: true},
+		Fault{Name: swarmFinal + "-loss", Trigger: at(heal), Loss: &LossAction{}},
+		Fault{Name: swarmFinal + "-signaling", Trigger: at(heal), Signaling: "up"},
+		Fault{Name: swarmFinal + "-tabs", Trigger: at(heal), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}},
+		Fault{Name: swarmFinal, Trigger: at(heal), Restart: &RestartAction{Killed: true}},
+	)
+	sc.Workload.Chat = &ChatWorkload{Trigger: Trigger{When: swarmLeader}, Lines: 1}
+	sc.Measures = []Measure{
+		{Name: swarmLeader, From: swarmFinal, Until: CondLeader, Mode: "exact"},
+		{Name: swarmCommitted, From: "workload", Until: CondCommitted, Mode: "exact"},
+	}
+	sc.Limit = heal + SwarmLeaderBound + SwarmCommitBound
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	sc.Description = fmt.Sprintf("swarm seed %d: %d nodes; faults: %s", seed, n, strings.Join(names, ", "))
+	if len(kinds) == 0 {
+		sc.Description = fmt.Sprintf("swarm seed %d: %d nodes; no faults", seed, n)
+	}
+	sc.fillDefaults()
+	return sc
+}
+
+// sortFaults orders timed fault steps by time (stable: steps at the same
+// time keep their order).
+func sortFaults(fs []Fault) {
+	slices.SortStableFunc(fs, func(a, b Fault) int {
+		switch {
+		case a.At == nil || b.At == nil:
+			return 0
+		case *a.At < *b.At:
+			return -1
+		case *a.At > *b.At:
+			return 1
+		}
+		return 0
+	})
+}
