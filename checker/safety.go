@@ -5,6 +5,7 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/raftsim/raftsim/netmodel"
@@ -18,6 +19,16 @@ const (
 	LogMatching        = "log matching"
 	LeaderCompleteness = "leader completeness"
 	StateMachineSafety = "state machine safety"
+	// VoteOnce: a server votes for at most one candidate in a term (Raft
+	// figure 2, RequestVote; what election safety rests on). A server
+	// that forgets its vote in a crash can vote twice.
+	VoteOnce = "vote once"
+	// CommitRule: a leader commits an entry of its own term by counting
+	// replicas, never an older one (Raft §5.4.2, the figure 8 rule).
+	CommitRule = "commit rule"
+	// CommitQuorum: when a leader commits an entry, a majority of its
+	// configuration stores it (what "committed" means, Raft §5.3).
+	CommitQuorum = "commit quorum"
 )
 
 // Violation is a broken safety property.
@@ -54,8 +65,8 @@ type leaderInfo struct {
 	log  netmodel.LogReader
 }
 
-// Safety checks Raft's five safety properties (Raft §5.2-5.4, figure 3) as
-// each batch executes. It implements netmodel.Observer.
+// Safety checks Raft's five safety properties (Raft §5.2-5.4, figure 3),
+// and that a server votes once a term, as each batch executes. It implements netmodel.Observer.
 type Safety struct {
 	leaderOfTerm map[uint64]raft.ID
 	entries      map[entryKey]entryInfo
@@ -68,6 +79,18 @@ type Safety struct {
 	commitTerm []uint64
 	applied    []uint64
 	appliedBy  []raft.ID
+	// votes[node] is the vote node cast in term voteTerm[node] (one term
+	// per node is enough: terms only grow, across restarts too).
+	votes    map[raft.ID]raft.ID
+	voteTerm map[raft.ID]uint64
+	// logs[node] is node's log as last handed to Changed (for
+	// CommitQuorum).
+	logs map[raft.ID]netmodel.LogReader
+	// SharedLogs says every node's log may be read during any node's
+	// Changed call, as in the single-threaded model; it enables the
+	// CommitQuorum check. The real stack, where each log belongs to its
+	// node's goroutine, leaves it off.
+	SharedLogs bool
 }
 
 // NewSafety returns a checker with nothing seen.
@@ -75,6 +98,9 @@ func NewSafety() *Safety {
 	return &Safety{
 		leaderOfTerm: make(map[uint64]raft.ID),
 		entries:      make(map[entryKey]entryInfo),
+		votes:        make(map[raft.ID]raft.ID),
+		voteTerm:     make(map[raft.ID]uint64),
+		logs:         make(map[raft.ID]netmodel.LogReader),
 	}
 }
 
@@ -107,6 +133,14 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 		}
 		s.entries[k] = info
 	}
+	// Vote once: the vote a server holds in a term never changes.
+	if cur.Vote != raft.None {
+		if v, ok := s.votes[node]; ok && s.voteTerm[node] == cur.Term && v != cur.Vote {
+			return &Violation{Property: VoteOnce, Nodes: []raft.ID{node}, Term: cur.Term,
+				Detail: fmt.Sprintf("voted for %d and then for %d in the same term", v, cur.Vote)}
+		}
+		s.votes[node], s.voteTerm[node] = cur.Vote, cur.Term
+	}
 	// Election safety: at most one leader per term.
 	if cur.Role == raft.Leader {
 		if l, ok := s.leaderOfTerm[cur.Term]; ok && l != node {
@@ -125,6 +159,14 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 		s.leaders[node] = leaderInfo{term: cur.Term, log: log}
 	} else if uint64(node) < uint64(len(s.leaders)) {
 		s.leaders[node] = leaderInfo{}
+	}
+	if s.SharedLogs {
+		s.logs[node] = log
+	}
+	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term && cur.Commit > prev.Commit {
+		if err := s.checkLeaderCommit(node, cur, log); err != nil {
+			return err
+		}
 	}
 	// Commits: one term per committed index, and every leader of a later
 	// term holds the entry.
@@ -188,6 +230,41 @@ func (s *Safety) commit(node raft.ID, i, term, commitTerm uint64) error {
 			return &Violation{Property: LeaderCompleteness, Nodes: []raft.ID{node, raft.ID(id)}, Term: l.term, Index: i,
 				Detail: fmt.Sprintf("entry of term %d committed in term %d is missing from the leader of term %d", term, commitTerm, l.term)}
 		}
+	}
+	return nil
+}
+
+// checkLeaderCommit checks a leader's commit in its term: the entry is of
+// its term (an older one is committed only through it), and, when logs
+// are shared, a majority of its voters store it.
+func (s *Safety) checkLeaderCommit(node raft.ID, cur raft.Status, log netmodel.LogReader) error {
+	t, ok := log.Term(cur.Commit)
+	if !ok {
+		return nil // compacted at once: nothing to compare
+	}
+	if t != cur.Term {
+		return &Violation{Property: CommitRule, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,
+			Detail: fmt.Sprintf("leader committed an entry of term %d by counting replicas", t)}
+	}
+	if !s.SharedLogs || !slices.Contains(cur.Voters, node) {
+		return nil
+	}
+	var holders []raft.ID
+	for _, v := range cur.Voters {
+		l := s.logs[v]
+		if v == node {
+			l = log
+		}
+		if l == nil {
+			continue
+		}
+		if vt, ok := l.Term(cur.Commit); (ok && vt == t) || (!ok && l.FirstIndex() > cur.Commit) {
+			holders = append(holders, v)
+		}
+	}
+	if len(holders) < len(cur.Voters)/2+1 {
+		return &Violation{Property: CommitQuorum, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,
+			Detail: fmt.Sprintf("committed with the entry stored on %v only, of voters %v", holders, cur.Voters)}
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ type step struct {
 	commit  uint64
 	persist []raft.Entry
 	apply   []raft.Entry
+	vote    raft.ID
 }
 
 // cluster drives a Safety checker with steps, keeping each node's log and
@@ -73,7 +74,7 @@ func (c *cluster) do(st step) error {
 	}
 	prev := c.status[st.node]
 	prev.ID = st.node
-	cur := raft.Status{ID: st.node, Role: st.role, Term: st.term, Commit: st.commit, Applied: prev.Applied,
+	cur := raft.Status{ID: st.node, Role: st.role, Term: st.term, Vote: st.vote, Commit: st.commit, Applied: prev.Applied,
 		LastIndex: uint64(len(l.ents))}
 	if n := len(l.ents); n > 0 {
 		cur.LastTerm = l.ents[n-1].Term
@@ -211,6 +212,15 @@ func TestSafetyReportsViolations(t *testing.T) {
 				{node: 2, role: L, term: 1},
 			},
 			want: checker.Violation{Property: checker.ElectionSafety, Nodes: []raft.ID{1, 2}, Term: 1},
+		},
+		{
+			name: "vote once: a restarted follower votes again in its term",
+			steps: []step{
+				{node: 3, role: F, term: 2, vote: 1},
+				{node: 3, role: F, term: 2}, // restarted: the vote was not kept
+				{node: 3, role: F, term: 2, vote: 2},
+			},
+			want: checker.Violation{Property: checker.VoteOnce, Nodes: []raft.ID{3}, Term: 2},
 		},
 		{
 			name: "election safety: a later leader of an old term",

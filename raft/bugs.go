@@ -45,14 +45,14 @@ const (
 	// Matching and State Machine Safety (servers apply different entries
 	// at the same index).
 	BugNoTruncate
-	// BugStaleAck: the leader takes append acknowledgements at face value:
-	// every success response sets the follower's match index to its Index
-	// (a duplicate or reordered one moves it backwards), and successful
-	// responses from an earlier term are not dropped. A stale ack of this
-	// leader's earlier term makes it believe a follower holds entries that
-	// another leader has since overwritten there, and count it towards
-	// commitment. Breaks State Machine Safety (an entry committed without
-	// a quorum holding it).
+	// BugStaleAck: the leader credits every successful append response
+	// with everything it has sent the follower so far (match = nextIndex
+	// - 1, reading its own state instead of the response: the classic
+	// pipelining bug), and does not drop successful responses from an
+	// earlier term. A duplicate or stale ack of an early append then
+	// counts entries still in flight (or lost, or overwritten since)
+	// towards commitment. Breaks State Machine Safety (an entry committed
+	// without a quorum holding it).
 	BugStaleAck
 	// BugDoubleConfChange: ProposeConfChange no longer refuses a change
 	// while an earlier one is uncommitted, so two single-server changes

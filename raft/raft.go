@@ -978,7 +978,11 @@ func (r *Raft) stepLeader(m Message) {
 		r.sendAppend(m.From, pr, false)
 		return
 	}
-	if m.Index > pr.Match || (m.Index != pr.Match && r.bug(BugStaleAck)) {
+	if r.bug(BugStaleAck) {
+		// Planted bug: the ack is credited with everything sent so far.
+		m.Index = max(m.Index, pr.Next-1)
+	}
+	if m.Index > pr.Match {
 		// Only progress counts as an answer to the appends in flight: a
 		// heartbeat's ack at the old match must not keep a lost append
 		// from being resent.

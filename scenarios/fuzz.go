@@ -36,7 +36,11 @@ const FuzzLinTimeout = 10 * time.Second
 // passed): safety, then linearizability, then liveness. A history the
 // checker could not decide in time is not a failure; unknown reports it.
 func Check(sc *Scenario, seed uint64) (failure *Failure, unknown bool, err error) {
-	res, err := Run(sc, seed, RunOptions{LinTimeout: FuzzLinTimeout})
+	return check(sc, seed, FuzzLinTimeout)
+}
+
+func check(sc *Scenario, seed uint64, linTimeout time.Duration) (*Failure, bool, error) {
+	res, err := Run(sc, seed, RunOptions{LinTimeout: linTimeout})
 	if err != nil {
 		return nil, false, err
 	}
@@ -59,7 +63,7 @@ func classify(sc *Scenario, seed uint64, res *Result) *Failure {
 				missing = append(missing, name)
 			}
 		}
-		return fail(FailLiveness, fmt.Sprintf("never reached: %v (bounds: leader %v, commit %v after the final heal)", missing, SwarmLeaderBound, SwarmCommitBound))
+		return fail(FailLiveness, fmt.Sprintf("never reached: %v (by the run's limit, %v)", missing, sc.Limit))
 	}
 	return nil
 }

@@ -187,7 +187,9 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
-	r := &runner{sc: sc, s: s, w: w, safety: checker.NewSafety(), faults: s.Rand("faults"), waiting: map[string][]func(){}}
+	safety := checker.NewSafety()
+	safety.SharedLogs = true // one thread: every tab's log can be read at any time
+	r := &runner{sc: sc, s: s, w: w, safety: safety, faults: s.Rand("faults"), waiting: map[string][]func(){}}
 	w.SetObserver(r)
 	for i := range sc.Measures {
 		r.ms = append(r.ms, &measureState{Measure: sc.Measures[i]})

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/raftsim/raftsim/sim"
 )
@@ -21,6 +22,11 @@ import (
 
 // DefaultShrinkRuns bounds the runs one shrink may make.
 const DefaultShrinkRuns = 2000
+
+// shrinkLinTimeout bounds the linearizability check of a shrink candidate:
+// one the checker cannot decide quickly is not kept (an undecided history
+// is not a failure).
+const shrinkLinTimeout = time.Second
 
 // Shrunk is a minimized failure.
 type Shrunk struct {
@@ -63,7 +69,7 @@ func (s *shrinker) try(sc *Scenario) (bool, error) {
 		return false, nil
 	}
 	s.runs++
-	f, _, err := Check(sc, s.best.Seed)
+	f, _, err := check(sc, s.best.Seed, shrinkLinTimeout)
 	if err != nil {
 		return false, err
 	}

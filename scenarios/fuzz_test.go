@@ -1,0 +1,158 @@
+package scenarios
+
+import (
+	"testing"
+
+	"github.com/raftsim/raftsim/raft"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// swarmSeeds is the bounded swarm every `go test ./...` runs (the README
+// gives the count; `raftsim fuzz --seeds N` runs more).
+const swarmSeeds = 2000
+
+// TestSwarmFindsNoViolations: over the bounded swarm, no run breaks a
+// safety invariant, linearizability, or liveness after the final heal.
+func TestSwarmFindsNoViolations(t *testing.T) {
+	seeds := swarmSeeds
+	if testing.Short() {
+		seeds = 200
+	}
+	rep, err := Fuzz(FuzzOptions{Seeds: seeds})
+	require.NoError(t, err)
+	for _, f := range rep.Failures {
+		t.Errorf("%v (%s); reproduce with: raftsim fuzz --seed %d --seeds 1", f, f.Scenario.Description, f.Seed)
+	}
+	assert.Equal(t, seeds, rep.Runs)
+	assert.Equal(t, seeds, rep.Clean)
+	t.Logf("%d seeds clean; %d histories undecided in %v", rep.Clean, rep.Unknown, FuzzLinTimeout)
+}
+
+// plantedBugBound is how many seeds the swarm may need to catch each
+// planted bug (the most any needed when it was written was 275).
+const plantedBugBound = 1000
+
+// TestEveryPlantedBugIsCaught: the swarm catches each of raft's planted
+// bugs within plantedBugBound seeds; the failure shrinks, and the written
+// reproducer replays it through Load and Run as `raftsim run` does.
+func TestEveryPlantedBugIsCaught(t *testing.T) {
+	for _, bug := range raft.Bugs() {
+		t.Run(bug.String(), func(t *testing.T) {
+			rep, err := Fuzz(FuzzOptions{Seeds: plantedBugBound, StopAtFirst: true, Swarm: SwarmOptions{PlantedBug: bug.String()}})
+			require.NoError(t, err)
+			require.NotEmpty(t, rep.Failures, "planted bug %s not caught in %d seeds", bug, plantedBugBound)
+			f := rep.Failures[0]
+			t.Logf("caught after %d seeds: %v", f.Seed, f)
+
+			budget := 300
+			if testing.Short() {
+				budget = 30 // -race -short: a shorter shrink, the same checks
+			}
+			sh, err := Shrink(f, budget)
+			require.NoError(t, err)
+			assert.Equal(t, f.Kind, sh.Failure.Kind, "shrinking keeps the kind of failure")
+			assert.LessOrEqual(t, sh.Failure.Scenario.Cluster.Nodes, f.Scenario.Cluster.Nodes)
+			assert.LessOrEqual(t, len(sh.Failure.Scenario.Faults), len(f.Scenario.Faults))
+			t.Logf("shrunk in %d runs: %v", sh.Runs, sh.Removed)
+
+			path, err := WriteReproducer(t.TempDir(), sh.Failure, sh.Removed)
+			require.NoError(t, err)
+			sc, err := Load(path)
+			require.NoError(t, err)
+			assert.Equal(t, bug.String(), sc.Cluster.PlantedBug)
+			res, err := Run(sc, sc.Seed, RunOptions{LinTimeout: FuzzLinTimeout})
+			require.NoError(t, err)
+			replayed := classify(sc, sc.Seed, res)
+			require.NotNil(t, replayed, "the reproducer %s passes", path)
+			assert.Equal(t, sh.Failure.Kind, replayed.Kind)
+			assert.Equal(t, sh.Failure.Detail, replayed.Detail, "the replay fails exactly as the shrunk case did")
+		})
+	}
+}
+
+// The swarm is deterministic: a seed gives the same scenario and the same
+// run, whatever the number of workers.
+func TestSwarmIsDeterministic(t *testing.T) {
+	for seed := uint64(1); seed <= 30; seed++ {
+		a, err := Swarm(seed, SwarmOptions{}).Marshal()
+		require.NoError(t, err)
+		b, err := Swarm(seed, SwarmOptions{}).Marshal()
+		require.NoError(t, err)
+		require.Equal(t, string(a), string(b))
+		x, err := Run(Swarm(seed, SwarmOptions{}), seed, RunOptions{})
+		require.NoError(t, err)
+		y, err := Run(Swarm(seed, SwarmOptions{}), seed, RunOptions{})
+		require.NoError(t, err)
+		require.Equal(t, x.TraceHash, y.TraceHash, "seed %d", seed)
+	}
+	one, err := Fuzz(FuzzOptions{FirstSeed: 7, Seeds: 40, Workers: 1, Swarm: SwarmOptions{PlantedBug: "even-majority"}})
+	require.NoError(t, err)
+	many, err := Fuzz(FuzzOptions{FirstSeed: 7, Seeds: 40, Workers: 4, Swarm: SwarmOptions{PlantedBug: "even-majority"}})
+	require.NoError(t, err)
+	require.Equal(t, len(one.Failures), len(many.Failures))
+	for i := range one.Failures {
+		assert.Equal(t, one.Failures[i].Seed, many.Failures[i].Seed)
+		assert.Equal(t, one.Failures[i].Detail, many.Failures[i].Detail)
+	}
+}
+
+// Every fault kind appears in the swarm, and swarm scenarios are valid
+// and round-trip through Marshal.
+func TestSwarmScenariosCoverEveryKindAndRoundTrip(t *testing.T) {
+	seen := map[string]bool{}
+	sizes := map[int]bool{}
+	for seed := uint64(1); seed <= 300; seed++ {
+		sc := Swarm(seed, SwarmOptions{})
+		require.NoError(t, sc.Validate(), "seed %d", seed)
+		sizes[sc.Cluster.Nodes] = true
+		for _, k := range FaultKinds() {
+			if containsWord(sc.Description, string(k)) {
+				seen[string(k)] = true
+			}
+		}
+		data, err := sc.Marshal()
+		require.NoError(t, err)
+		back, err := Parse("swarm.yaml", data)
+		require.NoError(t, err, string(data))
+		sameScenario(t, sc, back, string(data))
+	}
+	for _, k := range FaultKinds() {
+		assert.True(t, seen[string(k)], "kind %s never chosen", k)
+	}
+	assert.True(t, sizes[1] && sizes[2], "one- and two-node clusters")
+	assert.True(t, sizes[41] || sizes[40] || sizes[39], "clusters near 41")
+}
+
+func containsWord(s, w string) bool {
+	for _, f := range splitFields(s) {
+		if f == w {
+			return true
+		}
+	}
+	return false
+}
+
+func splitFields(s string) []string {
+	var out []string
+	cur := ""
+	for _, c := range s {
+		if c == ',' || c == ' ' || c == ':' || c == ';' {
+			if cur != "" {
+				out = append(out, cur)
+			}
+			cur = ""
+			continue
+		}
+		cur += string(c)
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func TestFuzzNeedsABound(t *testing.T) {
+	_, err := Fuzz(FuzzOptions{})
+	require.ErrorIs(t, err, ErrNoBound)
+}
