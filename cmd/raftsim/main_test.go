@@ -435,7 +435,15 @@ func TestRunOnThePionWorld(t *testing.T) {
 	measures := line["measures"].(map[string]any)
 	assert.Positive(t, measures["up"])
 	assert.Positive(t, measures["recovered"])
-	code, _, stderr = raftsim(t, "run", "../../scenarios/chat.yaml", "--world", "pion")
+	// A chat workload on pion: the paper's figure 3, with porcupine
+	// checking the history.
+	code, stdout, stderr = raftsim(t, "run", "../../scenarios/propagate-1.yaml", "--world", "pion", "--nodes", "5", "--json")
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	line = jsonLines(t, stdout)[0]
+	assert.Positive(t, line["measures"].(map[string]any)["propagated"])
+	assert.Equal(t, "ok", line["linearizability"])
+	// Tab restarts have no meaning on the real stack.
+	code, _, stderr = raftsim(t, "run", "../../scenarios/kv-linearizable.yaml", "--world", "pion")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "not supported on the pion world yet")
 	code, _, _ = raftsim(t, "run", killHalf, "--world", "pion", "--trace", "x.jsonl")

@@ -215,3 +215,7 @@ func (cl *SignalClient) Send(ctx context.Context, m Signal) error { return wsjso
 
 // Close closes the socket.
 func (cl *SignalClient) Close() { cl.c.Close(websocket.StatusNormalClosure, "") }
+
+// CloseNow drops the socket without the closing handshake (a tab that
+// crashed or closed).
+func (cl *SignalClient) CloseNow() { cl.c.CloseNow() }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/raftsim/raftsim/raft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -78,4 +80,46 @@ func TestClusterThroughTheSignalingServer(t *testing.T) {
 	res, err := c.Bench(1, 10*time.Second, 50)
 	require.NoError(t, err)
 	assert.Equal(t, 50, res.Writes)
+}
+
+// TestSignalingOutageFreezesMembershipNotCommits: the paper's bootstrap
+// through the real server (real time, about 2 s). With the server down,
+// writes still commit over the established channels, and a tab that
+// closes is not removed: the leader cannot read presence. Once the server
+// is back and the tabs registered again, the leader removes it.
+func TestSignalingOutageFreezesMembershipNotCommits(t *testing.T) {
+	before := runtime.NumGoroutine()
+	defer func() {
+		for deadline := time.Now().Add(3 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		assert.LessOrEqual(t, runtime.NumGoroutine(), before, "goroutines left behind")
+	}()
+	s, err := NewSignalServer(0)
+	require.NoError(t, err)
+	defer s.Stop()
+	c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 8,
+		SignalingURL: s.URL(), PaperBootstrap: true})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Start())
+	waitUp(t, c, 10*time.Second)
+	lead := c.Leaders()[0]
+	var victim raft.ID = 3
+	if lead == victim {
+		victim = 2
+	}
+	s.Stop()
+	c.Kill(victim)
+	res, err := c.Bench(1, 5*time.Second, 20)
+	require.NoError(t, err)
+	assert.Equal(t, 20, res.Writes, "commits flow during the outage")
+	time.Sleep(500 * time.Millisecond) // five presence rounds
+	assert.Contains(t, c.Status(lead).Voters, victim, "no membership change while presence cannot be read")
+	assert.False(t, up(c))
+
+	require.NoError(t, s.Start())
+	require.NoError(t, c.ReconnectSignaling(context.Background()))
+	waitUp(t, c, 5*time.Second)
+	assert.NotContains(t, c.Status(c.Leaders()[0]).Voters, victim, "removed once presence is back")
 }

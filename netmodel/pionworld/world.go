@@ -5,13 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	mrand "math/rand/v2"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 )
 
@@ -44,14 +48,27 @@ type Options struct {
 	PaperBootstrap bool
 	// DeferCommitNotice: followers learn commits from the next append.
 	DeferCommitNotice bool
+	// Raft settings passed to raft.Config as they are.
+	PreVote, CheckQuorum, NaiveBacktrack                bool
+	MaxInflight, MaxEntriesPerAppend, MaxBytesPerAppend int
 	// SignalingURL, if set, introduces the tabs through the WebSocket
 	// signaling server there (offer and answer relayed); otherwise they are
 	// exchanged in process (synctest bubbles cannot wait on real sockets).
 	SignalingURL string
 	// Loss drops this share of packets on every link once the cluster is
 	// built (a vnet chunk filter drawing from a seeded stream); SetLoss
+	// changes it. Duplicate delivers this share of packets twice (a copy
+	// re-injected into the router a millisecond later); SetDuplicate
 	// changes it.
-	Loss float64
+	Loss, Duplicate float64
+	// Delay is the one-way delay of every packet: vnet's router-wide
+	// MinDelay, a FIFO delay with no reordering. There is no jitter and no
+	// per-link delay: vnet's MaxJitter sleeps the router goroutine while it
+	// holds the router lock and stalls the whole network (facts).
+	Delay time.Duration
+	// SessionTTL: a client session is forgotten after this many log
+	// entries without a command from its client (0: never; raft.Store).
+	SessionTTL uint64
 	// Observer, if set, sees every node's batches (the safety checker);
 	// calls are serialized.
 	Observer func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error
@@ -86,6 +103,23 @@ type Cluster struct {
 	// (facts: the teardown hang under synctest).
 	cutOff []atomic.Bool
 	ipID   map[string]int // read-only after New
+	// cuts[from*(n+1)+to]: packets from one tab to another are dropped (a
+	// partition or a one-way cut); nil: none. Replaced, never changed.
+	cuts      atomic.Pointer[[]bool]
+	dup       atomic.Uint64 // float64 bits: the packet duplication rate
+	dupFilter *vnet.DuplicationFilter
+	// sigDown: the in-process signaling is down (no SignalingURL): the
+	// leader cannot read presence.
+	sigDown atomic.Bool
+	sigMu   sync.Mutex // guards the nodes' sig sockets
+	httpc   *http.Client
+	// chatLines[i]: how many chat lines node i has applied (under mu).
+	chatLines []int
+	// bg counts background goroutines (presence reads) that Close waits
+	// for; closing (under bgMu) stops new ones.
+	bgMu    sync.Mutex
+	closing bool
+	bg      sync.WaitGroup
 }
 
 // Node is one tab: its Raft state is owned by its goroutine; everything
@@ -105,6 +139,11 @@ type Node struct {
 	sig      *SignalClient                   // socket to the signaling server, if used
 	memTimer *time.Timer                     // the leader's presence loop
 	pending  map[[2]uint64]func(raft.Result) // (client, seq) -> reply
+	applied  uint64                          // the last index applied
+	// reads waiting for ReadIndex answers, by context; readsWaiting: those
+	// answered and waiting for the node to apply their index.
+	reads        map[uint64]func(bool)
+	readsWaiting []raft.ReadState
 }
 
 // New builds the cluster: network, connections, nodes. Start starts Raft.
@@ -112,57 +151,71 @@ func New(opt Options) (*Cluster, error) {
 	if opt.Nodes < 1 {
 		return nil, fmt.Errorf("pionworld: nodes must be at least 1")
 	}
-	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/16", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/16", MinDelay: opt.Delay, LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		return nil, fmt.Errorf("pionworld: router: %w", err)
 	}
 	c := &Cluster{opt: opt, router: router, nodes: make([]*Node, opt.Nodes+1),
 		status: make([]raft.Status, opt.Nodes+1), alive: make([]bool, opt.Nodes+1),
-		cutOff: make([]atomic.Bool, opt.Nodes+1), ipID: map[string]int{}}
+		cutOff: make([]atomic.Bool, opt.Nodes+1), ipID: map[string]int{}, chatLines: make([]int, opt.Nodes+1),
+		httpc: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}}
+	// Duplicates: the filter below hands a chunk to this filter, which
+	// (probability 1) re-injects a copy after a millisecond; the copy is
+	// marked, so it is never copied again.
+	c.dupFilter, err = vnet.NewDuplicationFilter(router, vnet.WithDuplicationProbability(1),
+		vnet.WithDuplicationExtraDelay(time.Millisecond, time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("pionworld: duplication filter: %w", err)
+	}
+	duplicate := c.dupFilter.ChunkFilter()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pionworld: certificate key: %w", err)
 	}
 	cert, err := webrtc.GenerateCertificate(key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pionworld: certificate: %w", err)
 	}
 	for i := 1; i <= opt.Nodes; i++ {
 		ip := fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)
 		c.ipID[ip] = i
 		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pionworld: node %d's network: %w", i, err)
 		}
 		if err := router.AddNet(n); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pionworld: node %d's network: %w", i, err)
 		}
 		c.nodes[i] = &Node{id: raft.ID(i), c: c, net: n, pcs: map[raft.ID]*webrtc.PeerConnection{}, dcs: map[raft.ID]*webrtc.DataChannel{},
-			inbox: make(chan func(), 4096), quit: make(chan struct{}), sm: raft.NewStore(0), pending: map[[2]uint64]func(raft.Result){}}
+			inbox: make(chan func(), 4096), quit: make(chan struct{}), sm: raft.NewStore(opt.SessionTTL), pending: map[[2]uint64]func(raft.Result){},
+			reads: map[uint64]func(bool){}}
 		c.alive[i] = true
 	}
-	var lossMu sync.Mutex
+	// The router calls its filters one chunk at a time, from its goroutine
+	// (holding its lock): the streams need no lock of their own.
 	lossRand := mrand.New(mrand.NewPCG(opt.Seed, 0x1055))
+	dupRand := mrand.New(mrand.NewPCG(opt.Seed, 0xd0b))
 	router.AddChunkFilter(func(ch vnet.Chunk) bool {
 		if c.silent.Load() {
 			return false
 		}
-		for _, a := range []net.Addr{ch.SourceAddr(), ch.DestinationAddr()} {
-			if u, ok := a.(*net.UDPAddr); ok {
-				if id := c.ipID[u.IP.String()]; id > 0 && c.cutOff[id].Load() {
-					return false
-				}
-			}
+		src, dst := c.addrID(ch.SourceAddr()), c.addrID(ch.DestinationAddr())
+		if c.cutOff[src].Load() || c.cutOff[dst].Load() {
+			return false
 		}
-		if loss := math.Float64frombits(c.loss.Load()); loss > 0 {
-			lossMu.Lock()
-			defer lossMu.Unlock()
-			return lossRand.Float64() >= loss
+		if cuts := c.cuts.Load(); cuts != nil && (*cuts)[src*(opt.Nodes+1)+dst] {
+			return false
+		}
+		if loss := math.Float64frombits(c.loss.Load()); loss > 0 && lossRand.Float64() < loss {
+			return false
+		}
+		if d := math.Float64frombits(c.dup.Load()); d > 0 && dupRand.Float64() < d {
+			duplicate(ch) // a copy already made is not copied again
 		}
 		return true
 	})
 	if err := router.Start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pionworld: router: %w", err)
 	}
 	for i := 1; i <= opt.Nodes; i++ {
 		for j := i + 1; j <= opt.Nodes; j++ {
@@ -173,7 +226,17 @@ func New(opt Options) (*Cluster, error) {
 		}
 	}
 	c.SetLoss(opt.Loss)
+	c.SetDuplicate(opt.Duplicate)
 	return c, nil
+}
+
+// addrID returns the node at a chunk's address (0: none; cutOff[0] and
+// the cuts of node 0 are never set).
+func (c *Cluster) addrID(a net.Addr) int {
+	if u, ok := a.(*net.UDPAddr); ok {
+		return c.ipID[u.IP.String()]
+	}
+	return 0
 }
 
 func (c *Cluster) api(n *Node) *webrtc.API {
@@ -239,6 +302,8 @@ func (c *Cluster) connect(a, b *Node, cert webrtc.Certificate) error {
 	remoteOffer := *pa.LocalDescription()
 	if c.opt.SignalingURL != "" {
 		// Through the server: a sends OFFER to b, b answers.
+		c.sigMu.Lock()
+		defer c.sigMu.Unlock()
 		sdp, err := c.relay(a, b, SigOffer, remoteOffer.SDP)
 		if err != nil {
 			return err
@@ -313,6 +378,9 @@ func (c *Cluster) signal(ctx context.Context, n *Node) (*SignalClient, error) {
 // SetLoss sets the share of packets dropped on every link.
 func (c *Cluster) SetLoss(p float64) { c.loss.Store(math.Float64bits(p)) }
 
+// SetDuplicate sets the share of packets delivered twice.
+func (c *Cluster) SetDuplicate(p float64) { c.dup.Store(math.Float64bits(p)) }
+
 // post queues work for the node's goroutine (dropped if it stopped).
 func (n *Node) post(fn func()) {
 	select {
@@ -336,9 +404,11 @@ func (c *Cluster) Start() error {
 			}
 		}
 		r, err := raft.New(raft.Config{ID: n.id, ElectionTimeout: c.opt.ElectionTimeout, HeartbeatInterval: c.opt.Heartbeat,
-			Voters: vs, DeferCommitNotice: c.opt.DeferCommitNotice, Rand: mrand.New(mrand.NewPCG(c.opt.Seed, uint64(n.id)))}, raft.Stored{})
+			Voters: vs, DeferCommitNotice: c.opt.DeferCommitNotice, PreVote: c.opt.PreVote, CheckQuorum: c.opt.CheckQuorum,
+			NaiveBacktrack: c.opt.NaiveBacktrack, MaxInflight: c.opt.MaxInflight, MaxEntriesPerAppend: c.opt.MaxEntriesPerAppend,
+			MaxBytesPerAppend: c.opt.MaxBytesPerAppend, Rand: mrand.New(mrand.NewPCG(c.opt.Seed, uint64(n.id)))}, raft.Stored{})
 		if err != nil {
-			return err
+			return fmt.Errorf("pionworld: node %d: %w", n.id, err)
 		}
 		n.r = r
 		c.wg.Add(1)
@@ -352,9 +422,11 @@ func (c *Cluster) Start() error {
 	return nil
 }
 
-// membership is the leader's presence loop (PaperBootstrap): compare the
-// live tabs with the configuration, make at most one change.
-func (n *Node) membership() {
+// membership is the leader's presence loop (PaperBootstrap): compare
+// the tabs present with the configuration, make at most one change. ok
+// false: the presence list could not be read (signaling down), so nothing
+// changes.
+func (n *Node) membership(present []bool, ok bool) {
 	c := n.c
 	if n.r.Status().Role != raft.Leader {
 		n.memTimer = nil
@@ -365,18 +437,16 @@ func (n *Node) membership() {
 	for _, id := range st.Voters {
 		member[id] = true
 	}
-	c.mu.Lock()
 	var adds, removes []raft.ID
-	for i := 1; i <= c.opt.Nodes; i++ {
+	for i := 1; ok && i <= c.opt.Nodes; i++ {
 		id := raft.ID(i)
 		switch {
-		case c.alive[i] && !member[id]:
+		case present[i] && !member[id]:
 			adds = append(adds, id)
-		case !c.alive[i] && member[id] && id != n.id:
+		case !present[i] && member[id] && id != n.id:
 			removes = append(removes, id)
 		}
 	}
-	c.mu.Unlock()
 	switch {
 	case len(adds) > 0:
 		_ = n.r.ProposeConfChange(raft.ConfChange{Type: raft.ConfAddNode, Node: adds[0]})
@@ -387,7 +457,75 @@ func (n *Node) membership() {
 	if len(adds)+len(removes) > 1 {
 		next = 50 * time.Millisecond
 	}
-	n.memTimer = time.AfterFunc(next, func() { n.post(n.membership) })
+	n.schedulePresence(next)
+}
+
+// schedulePresence arms the presence loop: after d, the list is read off
+// the node's goroutine (an HTTP request to the signaling server may take
+// a while) and the answer is posted to it.
+func (n *Node) schedulePresence(d time.Duration) {
+	c := n.c
+	n.memTimer = time.AfterFunc(d, func() {
+		if !c.bgStart() {
+			return
+		}
+		defer c.bg.Done()
+		present, ok := c.presence(n.id)
+		n.post(func() { n.membership(present, ok) })
+	})
+}
+
+// bgStart registers a background goroutine unless the cluster is closing.
+func (c *Cluster) bgStart() bool {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.bg.Add(1)
+	return true
+}
+
+// presence returns the tabs present as tab self sees them: the signaling
+// server's /peers list if there is a server, else the open tabs. ok false:
+// the list cannot be read (the server is down, or self is not registered
+// with it, as after an outage before it reconnected).
+func (c *Cluster) presence(self raft.ID) (present []bool, ok bool) {
+	present = make([]bool, c.opt.Nodes+1)
+	if c.opt.SignalingURL == "" {
+		if c.sigDown.Load() {
+			return nil, false
+		}
+		c.mu.Lock()
+		copy(present, c.alive)
+		c.mu.Unlock()
+		return present, true
+	}
+	ids, err := c.peers()
+	if err != nil {
+		return nil, false
+	}
+	for _, id := range ids {
+		if id >= 1 && id <= c.opt.Nodes {
+			present[id] = true
+		}
+	}
+	return present, present[self]
+}
+
+// peers reads the signaling server's peer list.
+func (c *Cluster) peers() ([]int, error) {
+	url := "http" + strings.TrimPrefix(c.opt.SignalingURL, "ws") + "/peers"
+	resp, err := c.httpc.Get(url)
+	if err != nil {
+		return nil, fmt.Errorf("pionworld: presence: %w", err)
+	}
+	defer resp.Body.Close()
+	var ids []int
+	if err := json.NewDecoder(resp.Body).Decode(&ids); err != nil {
+		return nil, fmt.Errorf("pionworld: presence: %w", err)
+	}
+	return ids, nil
 }
 
 // loop is the node's goroutine: it alone touches the node's Raft state.
@@ -438,6 +576,7 @@ func (n *Node) process() {
 	}
 	for i := range rd.Committed {
 		e := &rd.Committed[i]
+		n.applied = e.Index
 		if e.Type != raft.EntryNormal {
 			continue
 		}
@@ -448,6 +587,7 @@ func (n *Node) process() {
 			done(res)
 		}
 	}
+	n.serveReads(rd.ReadStates)
 	for _, tr := range rd.Timers {
 		k := tr.Kind
 		if n.timers[k] != nil {
@@ -461,10 +601,12 @@ func (n *Node) process() {
 	}
 	cur := n.r.Status()
 	if c.opt.PaperBootstrap && cur.Role == raft.Leader && n.memTimer == nil {
-		n.memTimer = time.AfterFunc(100*time.Millisecond, func() { n.post(n.membership) })
+		n.schedulePresence(100 * time.Millisecond)
 	}
+	lines := len(n.sm.Chat.Lines(netmodel.ChatKey))
 	c.mu.Lock()
 	c.status[n.id] = cur
+	c.chatLines[n.id] = lines
 	if c.opt.Observer != nil && c.violation == nil {
 		if err := c.opt.Observer(n.id, prev, cur, rd.Entries, rd.Committed, n.r); err != nil {
 			c.violation = err
@@ -538,6 +680,7 @@ func (c *Cluster) Kill(id raft.ID) {
 	c.mu.Unlock()
 	close(n.quit)
 	c.cutOff[id].Store(true)
+	c.dropSignal(n)
 	// The closes run in the background, so that killing several tabs is
 	// one instant, as the paper's harness issued its kills.
 	for _, pc := range n.pcs {
@@ -547,6 +690,9 @@ func (c *Cluster) Kill(id raft.ID) {
 
 // Close stops everything: nodes, connections (concurrently), the router.
 func (c *Cluster) Close() error {
+	c.bgMu.Lock()
+	c.closing = true
+	c.bgMu.Unlock()
 	for i := 1; i <= c.opt.Nodes; i++ {
 		c.mu.Lock()
 		alive := c.alive[i]
@@ -557,7 +703,9 @@ func (c *Cluster) Close() error {
 		}
 	}
 	c.wg.Wait()
+	c.bg.Wait()
 	c.silent.Store(true)
+	c.dupFilter.Close()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -585,11 +733,15 @@ func (c *Cluster) Close() error {
 		}
 	}
 	wg.Wait()
+	c.sigMu.Lock()
 	for _, n := range c.nodes[1:] {
 		if n != nil && n.sig != nil {
 			n.sig.Close()
+			n.sig = nil
 		}
 	}
+	c.sigMu.Unlock()
+	c.httpc.CloseIdleConnections()
 	if err := c.router.Stop(); err != nil {
 		errs = append(errs, err)
 	}

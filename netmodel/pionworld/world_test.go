@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
 	"time"
 
@@ -243,6 +244,81 @@ func TestPaperStartupAndRecoveryOnTheRealStack(t *testing.T) {
 		recovered := waitUp(t, c, 30*time.Second)
 		assert.NotContains(t, c.Leaders(), lead)
 		t.Logf("up after %v, recovered after %v (virtual)", startup, recovered)
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second)
+	})
+}
+
+// openPair builds a 2-node cluster (no Raft running) and waits for its
+// channel to open; got counts what node 2 receives from node 1.
+func openPair(t *testing.T, opt Options) (*Cluster, *atomic.Int64) {
+	t.Helper()
+	opt.Nodes, opt.ElectionTimeout, opt.Ordered, opt.MaxRetransmits = 2, time.Hour, true, -1
+	c, err := New(opt)
+	require.NoError(t, err)
+	var got atomic.Int64
+	c.nodes[2].dcs[1].OnMessage(func(webrtc.DataChannelMessage) { got.Add(1) })
+	for deadline := time.Now().Add(10 * time.Second); c.nodes[1].dcs[2].ReadyState() != webrtc.DataChannelStateOpen && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	require.Equal(t, webrtc.DataChannelStateOpen, c.nodes[1].dcs[2].ReadyState())
+	return c, &got
+}
+
+// TestDelayAndDuplicationOnTheRealStack: the router delays every packet
+// by Options.Delay, and SetDuplicate re-injects copies (counted at a
+// second chunk filter) that SCTP delivers once.
+func TestDelayAndDuplicationOnTheRealStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, got := openPair(t, Options{Delay: 20 * time.Millisecond, Seed: 9})
+		var chunks atomic.Int64
+		c.router.AddChunkFilter(func(vnet.Chunk) bool { chunks.Add(1); return true })
+		sent := time.Now()
+		require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+		for got.Load() == 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+		assert.GreaterOrEqual(t, time.Since(sent), 20*time.Millisecond, "one way takes the router's delay")
+		assert.Less(t, time.Since(sent), 30*time.Millisecond)
+
+		burst := func() int64 {
+			before := chunks.Load()
+			for range 100 {
+				require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(2 * time.Second)
+			return chunks.Load() - before
+		}
+		plain := burst()
+		c.SetDuplicate(0.5)
+		doubled := burst()
+		assert.Greater(t, float64(doubled), 1.3*float64(plain), "copies went through the router (%d then %d chunks)", plain, doubled)
+		assert.Equal(t, int64(201), got.Load(), "every message delivered once")
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second)
+	})
+}
+
+// TestOneWayCutHoldsMessagesUntilHeal: a cut from node 1 to node 2 stops
+// its messages (and a partition the same); after Heal the reliable
+// channel delivers what it held.
+func TestOneWayCutHoldsMessagesUntilHeal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, got := openPair(t, Options{Seed: 10})
+		c.Cut(1, 2)
+		for range 10 {
+			require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+		}
+		time.Sleep(2 * time.Second)
+		assert.Zero(t, got.Load(), "nothing crosses the cut")
+		c.Heal()
+		c.Partition([][]raft.ID{{1}, {2}})
+		time.Sleep(time.Second)
+		assert.Zero(t, got.Load(), "nor a partition")
+		c.Heal()
+		time.Sleep(10 * time.Second)
+		assert.Equal(t, int64(10), got.Load(), "delivered after the heal")
 		require.NoError(t, c.Close())
 		time.Sleep(5 * time.Second)
 	})
