@@ -308,39 +308,6 @@ func (k *KVClients) close(c *kvClient) {
 // readIndex asks Raft for a linearizable read; done runs on the tab once
 // the read may be served (ok) or was rejected.
 func (t *Tab) readIndex(ctx uint64, done func(ok bool)) {
-	if t.reads == nil {
-		t.reads = map[uint64]func(bool){}
-	}
-	t.reads[ctx] = done
+	t.reads.Add(ctx, done)
 	t.node.ReadIndex(ctx)
-}
-
-// serveReads handles a batch's ReadStates: a read waits until the tab has
-// applied its index.
-func (t *Tab) serveReads(states []raft.ReadState) {
-	for _, rs := range states {
-		done, ok := t.reads[rs.Context]
-		if !ok {
-			continue
-		}
-		if rs.Rejected {
-			delete(t.reads, rs.Context)
-			done(false)
-			continue
-		}
-		t.readsWaiting = append(t.readsWaiting, rs)
-	}
-	n := 0
-	for _, rs := range t.readsWaiting {
-		if rs.Index > t.status.Applied {
-			t.readsWaiting[n] = rs
-			n++
-			continue
-		}
-		if done, ok := t.reads[rs.Context]; ok {
-			delete(t.reads, rs.Context)
-			done(true)
-		}
-	}
-	t.readsWaiting = t.readsWaiting[:n]
 }

@@ -31,10 +31,9 @@ type Tab struct {
 	timers    [3]*sim.Timer // by raft.TimerKind
 	memTimer  *sim.Timer
 	pending   map[clientKey]func(raft.Result)
-	// reads waiting for their ReadState, and answered reads waiting for
-	// the tab to apply their index (kv.go)
-	reads        map[uint64]func(bool)
-	readsWaiting []raft.ReadState
+	// reads waiting for their ReadState or for the tab to apply their
+	// index (kv.go)
+	reads raft.ReadWaiter
 
 	// The tab's task queue: work waits here while the thread is busy. One
 	// wake event at a time runs the head task once its cost has elapsed.
@@ -169,8 +168,8 @@ func (t *Tab) process() {
 	}
 	cur := t.node.Status()
 	t.status = cur
-	if len(rd.ReadStates) > 0 || len(t.readsWaiting) > 0 {
-		t.serveReads(rd.ReadStates) // kv.go
+	if len(rd.ReadStates) > 0 || t.reads.Busy() {
+		t.reads.Serve(rd.ReadStates, cur.Applied)
 	}
 	t.traceChanges(prev, cur, rd)
 	if !sameIDs(cur.Voters, prev.Voters) || !sameIDs(cur.Learners, prev.Learners) {

@@ -261,7 +261,7 @@ func (w *World) Kill(id raft.ID) {
 	t.clearQueue()
 	t.node = nil
 	t.pending = map[clientKey]func(raft.Result){}
-	t.reads, t.readsWaiting = nil, nil
+	t.reads.Reset()
 	w.Fault(id, "kill")
 	w.tabClosed(id)
 	inc := t.inc

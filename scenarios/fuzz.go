@@ -128,12 +128,13 @@ func Fuzz(opt FuzzOptions) (*FuzzReport, error) {
 		unknown bool
 	}
 	var (
-		mu      sync.Mutex
-		next    = opt.FirstSeed
-		results = map[uint64]outcome{}
-		stopAt  = ^uint64(0) // no seed at or after a found failure is started when stopping at the first
-		runErr  error
-		wg      sync.WaitGroup
+		mu       sync.Mutex
+		next     = opt.FirstSeed
+		results  = map[uint64]outcome{}
+		stopAt   = ^uint64(0) // no seed at or after a found failure is started when stopping at the first
+		runErr   error
+		failures int
+		wg       sync.WaitGroup
 	)
 	take := func() (uint64, bool) {
 		mu.Lock()
@@ -162,17 +163,14 @@ func Fuzz(opt FuzzOptions) (*FuzzReport, error) {
 					runErr = fmt.Errorf("fuzz seed %d: %w", seed, err)
 				}
 				results[seed] = outcome{f, unknown}
-				if f != nil && opt.StopAtFirst && seed < stopAt {
-					stopAt = seed + 1
+				if f != nil {
+					failures++
+					if opt.StopAtFirst && seed < stopAt {
+						stopAt = seed + 1
+					}
 				}
 				if opt.Progress != nil {
-					fails := 0
-					for _, o := range results {
-						if o.fail != nil {
-							fails++
-						}
-					}
-					opt.Progress(FuzzProgress{Done: len(results), Total: opt.Seeds, Failures: fails})
+					opt.Progress(FuzzProgress{Done: len(results), Total: opt.Seeds, Failures: failures})
 				}
 				mu.Unlock()
 			}

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/raftsim/raftsim/raft"
@@ -124,32 +126,10 @@ func TestSwarmScenariosCoverEveryKindAndRoundTrip(t *testing.T) {
 	assert.True(t, sizes[41] || sizes[40] || sizes[39], "clusters near 41")
 }
 
+// containsWord reports whether w is one of the comma, space, colon or
+// semicolon separated words of s.
 func containsWord(s, w string) bool {
-	for _, f := range splitFields(s) {
-		if f == w {
-			return true
-		}
-	}
-	return false
-}
-
-func splitFields(s string) []string {
-	var out []string
-	cur := ""
-	for _, c := range s {
-		if c == ',' || c == ' ' || c == ':' || c == ';' {
-			if cur != "" {
-				out = append(out, cur)
-			}
-			cur = ""
-			continue
-		}
-		cur += string(c)
-	}
-	if cur != "" {
-		out = append(out, cur)
-	}
-	return out
+	return slices.Contains(strings.FieldsFunc(s, func(c rune) bool { return strings.ContainsRune(", :;", c) }), w)
 }
 
 func TestFuzzNeedsABound(t *testing.T) {

@@ -391,59 +391,27 @@ func pionSupported(sc *Scenario) error {
 	return nil
 }
 
-// holds evaluates a measure's condition over the live nodes' published
-// states (the harness polls the tabs as the paper's did).
-func (p *pionRun) holds(m *pionMeasure) bool {
-	c := p.c
-	var live []raft.ID
-	leaders, followers := 0, 0
-	var leader raft.ID
-	for id := raft.ID(1); int(id) <= c.Nodes(); id++ {
-		if !c.Alive(id) {
-			continue
-		}
-		live = append(live, id)
-		switch c.Status(id).Role {
-		case raft.Leader:
-			leaders++
-			leader = id
-		case raft.Follower:
-			followers++
-		}
+// holds evaluates a measure's condition (conditions.go) over the live
+// nodes' published states (the harness polls the tabs as the paper's did).
+func (p *pionRun) holds(m *pionMeasure) bool { return conditionHolds(p, m.Until, m.leaderAtStart) }
+
+// The real stack as conditions read it.
+func (p *pionRun) nodes() int { return p.c.Nodes() }
+func (p *pionRun) liveStatus(id raft.ID) (raft.Status, bool) {
+	if !p.c.Alive(id) {
+		return raft.Status{}, false
 	}
-	switch m.Until {
-	case CondLeader:
-		return leaders == 1
-	case CondNewLeader:
-		return leaders == 1 && leader != m.leaderAtStart
-	case CondPropagated:
-		// Every line a user had acknowledged is on every live tab.
-		want := 0
-		for _, cl := range p.chats {
-			want += cl.Acked()
-		}
-		for _, id := range live {
-			if c.ChatLines(id) < want {
-				return false
-			}
-		}
-		return len(p.chats) > 0 && p.chatsIdle()
-	case CondCommitted:
-		return len(p.chats) > 0 && p.chatsIdle()
-	case CondKVDone:
-		return p.kv != nil && p.kv.Done()
-	case CondUp:
-		if leaders != 1 || followers != len(live)-1 {
-			return false
-		}
-		for _, id := range live {
-			if !slices.Equal(c.Status(id).Voters, live) {
-				return false
-			}
-		}
-		return true
+	return p.c.Status(id), true
+}
+func (p *pionRun) chatLines(id raft.ID) int { return p.c.ChatLines(id) }
+func (p *pionRun) hasChats() bool           { return len(p.chats) > 0 }
+func (p *pionRun) kvDone() bool             { return p.kv != nil && p.kv.Done() }
+func (p *pionRun) chatsAcked() int {
+	n := 0
+	for _, cl := range p.chats {
+		n += cl.Acked()
 	}
-	return false
+	return n
 }
 
 // pionPick chooses the tabs a fault step acts on: the leader first, the

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -316,64 +315,26 @@ func (r *runner) complete(m *measureState) {
 	delete(r.waiting, m.Name)
 }
 
-// holds evaluates a measure's condition over the live tabs. A frozen tab
-// counts as not live: it cannot answer the harness's poll, and what it
-// last believed (leading, say) is stale.
-func (r *runner) holds(m *measureState) bool {
-	cond := m.Until
-	w := r.w
-	n := w.Nodes()
-	var live []raft.ID
-	leaders, followers := 0, 0
-	var leader raft.ID
-	for i := 1; i <= n; i++ {
-		st, alive := w.Status(raft.ID(i))
-		if !alive || w.Visibility(raft.ID(i)) == netmodel.Frozen {
-			continue
-		}
-		live = append(live, raft.ID(i))
-		switch st.Role {
-		case raft.Leader:
-			leaders++
-			leader = raft.ID(i)
-		case raft.Follower:
-			followers++
-		}
+// holds evaluates a measure's condition (conditions.go).
+func (r *runner) holds(m *measureState) bool { return conditionHolds(r, m.Until, m.leaderAtStart) }
+
+// The model world as conditions read it. A frozen tab counts as not live:
+// it cannot answer the harness's poll, and what it last believed (leading,
+// say) is stale.
+func (r *runner) nodes() int { return r.w.Nodes() }
+func (r *runner) liveStatus(id raft.ID) (raft.Status, bool) {
+	st, alive := r.w.Status(id)
+	return st, alive && r.w.Visibility(id) != netmodel.Frozen
+}
+func (r *runner) chatLines(id raft.ID) int { return r.w.ChatLines(id) }
+func (r *runner) hasChats() bool           { return len(r.chats) > 0 }
+func (r *runner) kvDone() bool             { return r.kv != nil && r.kv.Done() }
+func (r *runner) chatsAcked() int {
+	n := 0
+	for _, c := range r.chats {
+		n += c.Acked
 	}
-	switch cond {
-	case CondLeader:
-		return leaders == 1
-	case CondNewLeader:
-		return leaders == 1 && leader != m.leaderAtStart
-	case CondPropagated:
-		// Every line a user had acknowledged is on every live tab.
-		want := 0
-		for _, c := range r.chats {
-			want += c.Acked
-		}
-		for _, id := range live {
-			if w.ChatLines(id) < want {
-				return false
-			}
-		}
-		return len(r.chats) > 0 && r.chatsIdle()
-	case CondCommitted:
-		return len(r.chats) > 0 && r.chatsIdle()
-	case CondKVDone:
-		return r.kv != nil && r.kv.Done()
-	case CondUp:
-		if leaders != 1 || followers != len(live)-1 {
-			return false
-		}
-		for _, id := range live {
-			st, _ := w.Status(id)
-			if !slices.Equal(st.Voters, live) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
+	return n
 }
 
 // startChat starts the chat users: one in the leader's tab (the paper's

@@ -59,19 +59,7 @@ func (c *Cluster) editCuts(edit func(cut func(from, to int))) {
 // goroutine stops, but its PeerConnections are not closed, so the peers
 // learn nothing until ICE gives up on them. Its signaling socket drops
 // (the server would notice the dead socket; here at once).
-func (c *Cluster) Blackhole(id raft.ID) {
-	n := c.nodes[id]
-	c.mu.Lock()
-	if !c.alive[id] {
-		c.mu.Unlock()
-		return
-	}
-	c.alive[id] = false
-	c.mu.Unlock()
-	c.cutOff[id].Store(true)
-	close(n.quit)
-	c.dropSignal(n)
-}
+func (c *Cluster) Blackhole(id raft.ID) { c.stop(id) }
 
 // dropSignal closes tab n's signaling socket at once, if it has one.
 func (c *Cluster) dropSignal(n *Node) {

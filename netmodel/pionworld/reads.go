@@ -14,14 +14,14 @@ import (
 func (c *Cluster) ReadIndex(id raft.ID, ctx uint64, key string, done func(ok, found bool, value string)) {
 	n := c.nodes[id]
 	n.post(func() {
-		n.reads[ctx] = func(ok bool) {
+		n.reads.Add(ctx, func(ok bool) {
 			if !ok {
 				done(false, false, "")
 				return
 			}
 			v, found := n.sm.KV.Get(key)
 			done(true, found, v)
-		}
+		})
 		n.r.ReadIndex(ctx)
 	})
 }
@@ -46,34 +46,4 @@ func (c *Cluster) ChatLines(id raft.ID) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.chatLines[id]
-}
-
-// serveReads handles a batch's ReadStates: a rejected read is answered at
-// once, a confirmed one once the node has applied its index.
-func (n *Node) serveReads(states []raft.ReadState) {
-	for _, rs := range states {
-		done, ok := n.reads[rs.Context]
-		if !ok {
-			continue
-		}
-		if rs.Rejected {
-			delete(n.reads, rs.Context)
-			done(false)
-			continue
-		}
-		n.readsWaiting = append(n.readsWaiting, rs)
-	}
-	k := 0
-	for _, rs := range n.readsWaiting {
-		if rs.Index > n.applied {
-			n.readsWaiting[k] = rs
-			k++
-			continue
-		}
-		if done, ok := n.reads[rs.Context]; ok {
-			delete(n.reads, rs.Context)
-			done(true)
-		}
-	}
-	n.readsWaiting = n.readsWaiting[:k]
 }

@@ -140,10 +140,9 @@ type Node struct {
 	memTimer *time.Timer                     // the leader's presence loop
 	pending  map[[2]uint64]func(raft.Result) // (client, seq) -> reply
 	applied  uint64                          // the last index applied
-	// reads waiting for ReadIndex answers, by context; readsWaiting: those
-	// answered and waiting for the node to apply their index.
-	reads        map[uint64]func(bool)
-	readsWaiting []raft.ReadState
+	// reads waiting for ReadIndex answers or for the node to apply their
+	// index.
+	reads raft.ReadWaiter
 }
 
 // New builds the cluster: network, connections, nodes. Start starts Raft.
@@ -187,8 +186,7 @@ func New(opt Options) (*Cluster, error) {
 			return nil, fmt.Errorf("pionworld: node %d's network: %w", i, err)
 		}
 		c.nodes[i] = &Node{id: raft.ID(i), c: c, net: n, pcs: map[raft.ID]*webrtc.PeerConnection{}, dcs: map[raft.ID]*webrtc.DataChannel{},
-			inbox: make(chan func(), 4096), quit: make(chan struct{}), sm: raft.NewStore(opt.SessionTTL), pending: map[[2]uint64]func(raft.Result){},
-			reads: map[uint64]func(bool){}}
+			inbox: make(chan func(), 4096), quit: make(chan struct{}), sm: raft.NewStore(opt.SessionTTL), pending: map[[2]uint64]func(raft.Result){}}
 		c.alive[i] = true
 	}
 	// The router calls its filters one chunk at a time, from its goroutine
@@ -587,7 +585,7 @@ func (n *Node) process() {
 			done(res)
 		}
 	}
-	n.serveReads(rd.ReadStates)
+	n.reads.Serve(rd.ReadStates, n.applied)
 	for _, tr := range rd.Timers {
 		k := tr.Kind
 		if n.timers[k] != nil {
@@ -666,21 +664,32 @@ func (c *Cluster) Violation() error {
 	return c.violation
 }
 
-// Kill closes node id as a tab closing does: its goroutine stops and its
-// PeerConnections close (a millisecond later, as the facts advise under
-// synctest), so the peers see the close.
-func (c *Cluster) Kill(id raft.ID) {
+// stop ends tab id, once: it is no longer alive, its packets are dropped
+// both ways, its goroutine stops and its signaling socket drops. It
+// reports false if the tab had already ended.
+func (c *Cluster) stop(id raft.ID) (*Node, bool) {
 	n := c.nodes[id]
 	c.mu.Lock()
 	if !c.alive[id] {
 		c.mu.Unlock()
-		return
+		return nil, false
 	}
 	c.alive[id] = false
 	c.mu.Unlock()
-	close(n.quit)
 	c.cutOff[id].Store(true)
+	close(n.quit)
 	c.dropSignal(n)
+	return n, true
+}
+
+// Kill closes node id as a tab closing does: its goroutine stops and its
+// PeerConnections close (a millisecond later, as the facts advise under
+// synctest), so the peers see the close.
+func (c *Cluster) Kill(id raft.ID) {
+	n, ok := c.stop(id)
+	if !ok {
+		return
+	}
 	// The closes run in the background, so that killing several tabs is
 	// one instant, as the paper's harness issued its kills.
 	for _, pc := range n.pcs {

@@ -1,0 +1,78 @@
+package scenarios
+
+import (
+	"slices"
+
+	"github.com/raftsim/raftsim/raft"
+)
+
+// condWorld is what a measure's condition reads of a world; the model
+// runner and the real-stack runner both provide it, so a condition means
+// the same on both.
+type condWorld interface {
+	nodes() int
+	// liveStatus returns node id's status and whether it answers the
+	// harness's poll (an open tab, and in the model not a frozen one:
+	// what a frozen tab last believed is stale).
+	liveStatus(id raft.ID) (raft.Status, bool)
+	chatLines(id raft.ID) int
+	chatsAcked() int // lines the chat users have had acknowledged
+	hasChats() bool
+	chatsIdle() bool
+	kvDone() bool
+}
+
+// conditionHolds evaluates condition cond (CondUp, ...) over the live
+// nodes; leaderAtStart is the leader when the measure started.
+func conditionHolds(w condWorld, cond string, leaderAtStart raft.ID) bool {
+	var live []raft.ID
+	var voters [][]raft.ID
+	leaders, followers := 0, 0
+	var leader raft.ID
+	for i := 1; i <= w.nodes(); i++ {
+		id := raft.ID(i)
+		st, ok := w.liveStatus(id)
+		if !ok {
+			continue
+		}
+		live = append(live, id)
+		voters = append(voters, st.Voters)
+		switch st.Role {
+		case raft.Leader:
+			leaders++
+			leader = id
+		case raft.Follower:
+			followers++
+		}
+	}
+	switch cond {
+	case CondLeader:
+		return leaders == 1
+	case CondNewLeader:
+		return leaders == 1 && leader != leaderAtStart
+	case CondPropagated:
+		// Every line a user had acknowledged is on every live tab.
+		want := w.chatsAcked()
+		for _, id := range live {
+			if w.chatLines(id) < want {
+				return false
+			}
+		}
+		return w.hasChats() && w.chatsIdle()
+	case CondCommitted:
+		return w.hasChats() && w.chatsIdle()
+	case CondKVDone:
+		return w.kvDone()
+	case CondUp:
+		if leaders != 1 || followers != len(live)-1 {
+			return false
+		}
+		for _, vs := range voters {
+			if !slices.Equal(vs, live) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
