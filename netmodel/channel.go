@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 
 	"github.com/raftsim/raftsim/raft"
@@ -158,12 +159,8 @@ func (s sctpTiming) nextRetransmission(sent, now sim.Time) sim.Time {
 // link is the effective setting of one directed link: the profile and the
 // mode, then every matching override.
 type link struct {
-	latency   Latency
-	loss      float64
-	duplicate float64
-	burst     *GilbertElliott
-	bandwidth float64 // bytes per second; 0: unlimited
-	mode      ChannelMode
+	LinkParams
+	mode ChannelMode
 }
 
 // linkState is the world's per-link settings.
@@ -176,8 +173,7 @@ type linkState struct {
 // initLinks computes the links' settings; SetLoss calls it again.
 func (w *World) initLinks() {
 	p := &w.opt.Profile
-	base := link{latency: p.Latency, loss: p.Loss, duplicate: p.Duplicate, burst: p.Burst, bandwidth: p.Bandwidth, mode: w.opt.Mode}
-	w.links = linkState{uniform: base, sctp: sctpTimers[w.opt.Channel.SCTP]}
+	w.links = linkState{uniform: w.resolve(*p, nil, 0, 0), sctp: sctpTimers[w.opt.Channel.SCTP]}
 	if len(w.opt.Channel.Links) == 0 {
 		return
 	}
@@ -186,30 +182,60 @@ func (w *World) initLinks() {
 	for a := 1; a <= n; a++ {
 		w.links.perLink[a] = make([]link, n+1)
 		for b := 1; b <= n; b++ {
-			l := base
-			for _, o := range w.opt.Channel.Links {
-				if (o.From != 0 && o.From != raft.ID(a)) || (o.To != 0 && o.To != raft.ID(b)) {
-					continue
-				}
-				if o.Latency != nil {
-					l.latency = *o.Latency
-				}
-				if o.Loss != nil {
-					l.loss, l.burst = *o.Loss, nil
-				}
-				if o.Burst != nil {
-					l.burst = o.Burst
-				}
-				if o.Bandwidth != nil {
-					l.bandwidth = *o.Bandwidth
-				}
-				if o.Mode != nil {
-					l.mode = *o.Mode
-				}
-			}
-			w.links.perLink[a][b] = l
+			w.links.perLink[a][b] = w.resolve(*p, w.opt.Channel.Links, raft.ID(a), raft.ID(b))
 		}
 	}
+}
+
+// resolve is one directed link's settings: the profile's, then the
+// overrides that match it.
+func (w *World) resolve(p Profile, overrides []LinkOverride, from, to raft.ID) link {
+	l := link{LinkParams: ResolveLink(p, overrides, from, to), mode: w.opt.Mode}
+	for _, o := range overrides {
+		if o.matches(from, to) && o.Mode != nil {
+			l.mode = *o.Mode
+		}
+	}
+	return l
+}
+
+// LinkParams are one directed link's network settings.
+type LinkParams struct {
+	Latency   Latency
+	Loss      float64
+	Duplicate float64
+	Burst     *GilbertElliott
+	Bandwidth float64 // bytes per second; 0: unlimited
+}
+
+// ResolveLink returns the settings of the directed link from one tab to
+// another: the profile's, changed by every override that matches the link
+// in order (later overrides win; a flat loss rate replaces a bursty one).
+// Both worlds take their links from here.
+func ResolveLink(p Profile, overrides []LinkOverride, from, to raft.ID) LinkParams {
+	l := LinkParams{Latency: p.Latency, Loss: p.Loss, Duplicate: p.Duplicate, Burst: p.Burst, Bandwidth: p.Bandwidth}
+	for _, o := range overrides {
+		if !o.matches(from, to) {
+			continue
+		}
+		if o.Latency != nil {
+			l.Latency = *o.Latency
+		}
+		if o.Loss != nil {
+			l.Loss, l.Burst = *o.Loss, nil
+		}
+		if o.Burst != nil {
+			l.Burst = o.Burst
+		}
+		if o.Bandwidth != nil {
+			l.Bandwidth = *o.Bandwidth
+		}
+	}
+	return l
+}
+
+func (o *LinkOverride) matches(from, to raft.ID) bool {
+	return (o.From == 0 || o.From == from) && (o.To == 0 || o.To == to)
 }
 
 func (w *World) link(from, to raft.ID) *link {
@@ -240,8 +266,8 @@ func (w *World) BufferedAmount(from, to raft.ID) int {
 
 func (w *World) bufferedAmount(ch *channel, l *link) int {
 	n := ch.heldBytes
-	if l.bandwidth > 0 && ch.sendFreeAt > w.sim.Now() {
-		n += int(float64(ch.sendFreeAt-w.sim.Now()) / float64(sim.Second) * l.bandwidth)
+	if l.Bandwidth > 0 && ch.sendFreeAt > w.sim.Now() {
+		n += int(float64(ch.sendFreeAt-w.sim.Now()) / float64(sim.Second) * l.Bandwidth)
 	}
 	return n
 }
@@ -318,7 +344,7 @@ func (w *World) releaseHeld(from, to raft.ID) {
 	l := w.link(from, to)
 	base := w.links.sctp.nextRetransmission(ch.heldSince, w.sim.Now())
 	for _, m := range held {
-		w.schedule(ch, l, m, base+l.latency.Sample(w.netRand))
+		w.schedule(ch, l, m, base+l.Latency.Sample(w.netRand))
 	}
 }
 
@@ -334,7 +360,7 @@ func (w *World) hold(ch *channel, l *link, m raft.Message, why string) {
 		ch.heldSince = w.sim.Now()
 	}
 	ch.held = append(ch.held, m)
-	if w.opt.Channel.SendBufferLimit > 0 || l.bandwidth > 0 {
+	if w.opt.Channel.SendBufferLimit > 0 || l.Bandwidth > 0 {
 		ch.heldBytes += m.Size()
 	}
 }
@@ -363,7 +389,7 @@ func (w *World) transmit(m raft.Message) {
 	l := w.link(m.From, m.To)
 	o := &w.opt.Channel
 	size, fragments := 0, 1
-	if o.MaxMessageSize > 0 || o.SendBufferLimit > 0 || l.bandwidth > 0 {
+	if o.MaxMessageSize > 0 || o.SendBufferLimit > 0 || l.Bandwidth > 0 {
 		size = m.Size()
 	}
 	if o.MaxMessageSize > 0 && size > o.MaxMessageSize {
@@ -381,11 +407,11 @@ func (w *World) transmit(m raft.Message) {
 		return
 	}
 	sent := w.sim.Now()
-	if l.bandwidth > 0 {
+	if l.Bandwidth > 0 {
 		// The message leaves once the ones before it have: it is on the
 		// wire when its last byte is.
 		start := sim.Max(sent, ch.sendFreeAt)
-		ch.sendFreeAt = start + sim.Time(float64(size)/l.bandwidth*float64(sim.Second))
+		ch.sendFreeAt = start + sim.Time(float64(size)/l.Bandwidth*float64(sim.Second))
 		sent = ch.sendFreeAt
 	}
 	var arrival sim.Time
@@ -401,8 +427,8 @@ func (w *World) transmit(m raft.Message) {
 		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(m.From), Peer: uint64(m.To), Msg: m.Type.String(), Index: uint64(fragments), Detail: "fragmented"})
 	}
 	w.schedule(ch, l, m, arrival)
-	if l.duplicate > 0 && w.netRand.Float64() < l.duplicate {
-		w.schedule(ch, l, m, arrival+l.latency.Sample(w.netRand))
+	if l.Duplicate > 0 && w.netRand.Float64() < l.Duplicate {
+		w.schedule(ch, l, m, arrival+l.Latency.Sample(w.netRand))
 	}
 }
 
@@ -417,7 +443,7 @@ func (w *World) lostReason(fragments int) string {
 // and returns when it arrives, retransmitting lost transmissions as the
 // channel's reliability allows; ok is false if it was abandoned.
 func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival sim.Time, ok bool) {
-	arrival = sent + l.latency.Sample(w.netRand)
+	arrival = sent + l.Latency.Sample(w.netRand)
 	var elapsed sim.Time
 	for k := 0; w.lost(ch, l); k++ {
 		wait := w.links.sctp.rto(k)
@@ -434,7 +460,7 @@ func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival sim.Time, ok
 			if !l.mode.Unordered {
 				// Later messages wait until the receiver learns of the
 				// abandonment (FORWARD-TSN), at the next timer expiry.
-				ch.lastArrival = sim.Max(ch.lastArrival, sent+elapsed+wait+l.latency.Sample(w.netRand))
+				ch.lastArrival = sim.Max(ch.lastArrival, sent+elapsed+wait+l.Latency.Sample(w.netRand))
 			}
 			return 0, false
 		}
@@ -447,19 +473,27 @@ func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival sim.Time, ok
 // lost draws whether one transmission on the link is lost: with a
 // Gilbert-Elliott model the link's state moves first.
 func (w *World) lost(ch *channel, l *link) bool {
-	if g := l.burst; g != nil {
-		if ch.bad {
-			ch.bad = !(w.netRand.Float64() < g.PBadToGood)
-		} else {
-			ch.bad = w.netRand.Float64() < g.PGoodToBad
-		}
-		p := g.LossGood
-		if ch.bad {
-			p = g.LossBad
-		}
-		return p > 0 && w.netRand.Float64() < p
+	if g := l.Burst; g != nil {
+		var lost bool
+		ch.bad, lost = g.Step(ch.bad, w.netRand)
+		return lost
 	}
-	return l.loss > 0 && w.netRand.Float64() < l.loss
+	return l.Loss > 0 && w.netRand.Float64() < l.Loss
+}
+
+// Step moves a link's state for one transmission (bad: the state before)
+// and draws whether the transmission is lost.
+func (g *GilbertElliott) Step(bad bool, r *rand.Rand) (nowBad, lost bool) {
+	if bad {
+		bad = !(r.Float64() < g.PBadToGood)
+	} else {
+		bad = r.Float64() < g.PGoodToBad
+	}
+	p := g.LossGood
+	if bad {
+		p = g.LossBad
+	}
+	return bad, p > 0 && r.Float64() < p
 }
 
 func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival sim.Time) {

@@ -301,7 +301,7 @@ func (w *World) iceConnect(a, b raft.ID, gen int) {
 	c.iceStarted = true
 	w.armSetup(a, b)
 	rtts := o.SetupRTTsMin + w.conns.rand.IntN(o.SetupRTTsMax-o.SetupRTTsMin+1)
-	rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
+	rtt := w.link(a, b).Latency.Mean + w.link(b, a).Latency.Mean
 	c.setupDur = sim.Time(rtts) * rtt
 	w.sim.After(c.setupDur, func() { w.iceDone(a, b, gen) })
 }
@@ -550,7 +550,7 @@ func (w *World) iceRestart(a, b raft.ID) {
 						if c.gen != gen {
 							return
 						}
-						rtt := w.link(a, b).latency.Mean + w.link(b, a).latency.Mean
+						rtt := w.link(a, b).Latency.Mean + w.link(b, a).Latency.Mean
 						w.sim.After(2*rtt, func() { w.iceRestarted(a, b, gen, path) })
 					})
 				}, lost)

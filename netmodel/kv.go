@@ -252,7 +252,7 @@ func (k *KVClients) read(c *kvClient, seq uint64) {
 			return // no leader known: the timeout retries
 		}
 		lt := k.w.tabs[lead]
-		trip := k.w.link(t.ID, lead).latency.Mean
+		trip := k.w.link(t.ID, lead).Latency.Mean
 		if lead == t.ID {
 			trip = 0
 		}

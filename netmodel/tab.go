@@ -269,9 +269,34 @@ func (t *Tab) membershipRound() int {
 	if !w.presenceReadable(t.ID) {
 		return 0 // the peer list cannot be read now (signaling.go)
 	}
-	st := t.node.Status()
-	member := make([]bool, w.opt.Nodes+1)
-	learner := make([]bool, w.opt.Nodes+1)
+	cc, pending := MembershipChange(t.node, w.present, w.opt.Raft.CatchUp)
+	if pending == 0 {
+		return 0
+	}
+	err := t.node.ProposeConfChange(cc)
+	if err != nil && !errors.Is(err, raft.ErrPendingConfChange) {
+		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Detail: "conf change refused: " + err.Error()})
+	}
+	return pending
+}
+
+// Leader is what MembershipChange reads of the leader's Raft node.
+type Leader interface {
+	Status() raft.Status
+	Progress(id raft.ID) *raft.Progress
+}
+
+// MembershipChange is one round of the paper's presence-driven membership
+// (its harness, kept by both worlds): it compares the tabs present
+// (present[id], index 0 unused) with the leader's configuration and
+// returns the one change to propose (promotions of caught-up learners
+// first, then adds, then removes) and how many changes were pending.
+// With catchUp, new servers join as learners.
+func MembershipChange(lead Leader, present []bool, catchUp bool) (cc raft.ConfChange, pending int) {
+	st := lead.Status()
+	n := len(present) - 1
+	member := make([]bool, n+1)
+	learner := make([]bool, n+1)
 	for _, id := range st.Voters {
 		member[id] = true
 	}
@@ -279,26 +304,26 @@ func (t *Tab) membershipRound() int {
 		learner[id] = true
 	}
 	var adds, promotions, removes []raft.ID
-	for i := 1; i <= w.opt.Nodes; i++ {
+	for i := 1; i <= n; i++ {
 		switch {
-		case w.present[i] && learner[i]:
+		case present[i] && learner[i]:
 			// Caught up: it holds everything committed (Raft dissertation
 			// §4.2.1 waits for a round that ends within an election
 			// timeout; one round at the commit index is the simple form).
-			if pr := t.node.Progress(raft.ID(i)); pr != nil && pr.Match >= st.Commit {
+			if pr := lead.Progress(raft.ID(i)); pr != nil && pr.Match >= st.Commit {
 				promotions = append(promotions, raft.ID(i))
 			}
-		case w.present[i] && !member[i]:
+		case present[i] && !member[i]:
 			adds = append(adds, raft.ID(i))
-		case !w.present[i] && (member[i] || learner[i]) && raft.ID(i) != t.ID:
+		case !present[i] && (member[i] || learner[i]) && raft.ID(i) != st.ID:
 			removes = append(removes, raft.ID(i))
 		}
 	}
 	add := raft.ConfAddNode
-	if w.opt.Raft.CatchUp {
+	if catchUp {
 		add = raft.ConfAddLearner
 	}
-	var cc raft.ConfChange
+	pending = len(adds) + len(promotions) + len(removes)
 	switch {
 	case len(promotions) > 0:
 		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: promotions[0]}
@@ -306,14 +331,8 @@ func (t *Tab) membershipRound() int {
 		cc = raft.ConfChange{Type: add, Node: adds[0]}
 	case len(removes) > 0:
 		cc = raft.ConfChange{Type: raft.ConfRemoveNode, Node: removes[0]}
-	default:
-		return 0
 	}
-	err := t.node.ProposeConfChange(cc)
-	if err != nil && !errors.Is(err, raft.ErrPendingConfChange) {
-		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Detail: "conf change refused: " + err.Error()})
-	}
-	return len(adds) + len(promotions) + len(removes)
+	return cc, pending
 }
 
 // maybeCompact snapshots the state machine and compacts the log every

@@ -216,20 +216,28 @@ func (t *Tab) endTask() { t.browser.running = 0 }
 // foreground, with chain count chain, runs given the tab's visibility now.
 // Other timers of the page (a signaling ping) can use it too.
 func (t *Tab) wakeTime(due sim.Time, chain int) sim.Time {
-	w := t.w
-	o := &w.opt.Browser
-	if !o.Throttling || t.visibility() == Foreground {
+	return t.w.opt.Browser.WakeTime(due, chain, t.visibility(), t.browser.hiddenSince,
+		func() bool { return t.w.hasOpenChannel(t.ID) })
+}
+
+// WakeTime returns when a timer that the browser would run at due in the
+// foreground, with chain count chain, runs in a tab whose visibility is
+// vis (hidden since hiddenSince); openChannel reports whether the tab has
+// an open datachannel. Times are since any fixed origin (hidden alignment
+// is to multiples of HiddenAlign from it). Both worlds time their tabs'
+// timers with it.
+func (o *BrowserOptions) WakeTime(due sim.Time, chain int, vis Visibility, hiddenSince sim.Time, openChannel func() bool) sim.Time {
+	if !o.Throttling || vis == Foreground {
 		return due
 	}
-	b := &t.browser
 	at := alignUp(due, o.HiddenAlign) // facts §1 hiddenAlign
 	// Intensive throttling (facts §1 intensiveAlign, intensiveGrace): a
 	// chained timer whose wake-up comes after the tab has been hidden for
 	// IntensiveGrace is aligned to IntensiveAlign, unless an open
 	// datachannel exempts the tab (facts §1 webrtcExemptIntensive).
 	if chain >= ChainedLevel && o.IntensiveAlign > 0 {
-		start := b.hiddenSince + o.IntensiveGrace
-		if at > start && !(o.WebRTCExemption && w.hasOpenChannel(t.ID)) {
+		start := hiddenSince + o.IntensiveGrace
+		if at > start && !(o.WebRTCExemption && openChannel()) {
 			at = sim.Max(at, alignUp(sim.Max(due, start), o.IntensiveAlign))
 		}
 	}

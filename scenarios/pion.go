@@ -58,21 +58,32 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (*Result, error) {
 	wallStart := time.Now()
 	safety := checker.NewSafety()
 	var obsMu sync.Mutex
-	prof := sc.WorldOptions().Profile
+	wo := sc.WorldOptions()
+	prof := wo.Profile
 	mode := sc.World.Datachannel.Mode
 	opt := pionworld.Options{Nodes: sc.Cluster.Nodes, ElectionTimeout: time.Duration(sc.Cluster.ElectionTimeout),
 		Heartbeat: time.Duration(sc.Cluster.Heartbeat), Ordered: !mode.Unordered, MaxRetransmits: -1, Seed: seed,
 		PaperBootstrap: sc.Cluster.Bootstrap == "paper", DeferCommitNotice: sc.Cluster.DeferCommitNotice,
 		PreVote: sc.Cluster.PreVote, CheckQuorum: sc.Cluster.CheckQuorum, NaiveBacktrack: sc.Cluster.NaiveBacktrack,
 		MaxInflight: sc.Cluster.MaxInflight, MaxEntriesPerAppend: sc.Cluster.MaxEntriesPerAppend, MaxBytesPerAppend: sc.Cluster.MaxBytesPerAppend,
-		// A bursty profile's losses are applied at their mean rate; its
-		// jitter not at all (pionworld.Options.Delay says why).
-		Loss: prof.Loss, Duplicate: prof.Duplicate, Delay: time.Duration(prof.Latency.Mean), SessionTTL: sc.Cluster.SessionTTL,
+		CatchUp: sc.Cluster.CatchUp, SessionTTL: sc.Cluster.SessionTTL,
+		// The links as the model resolves them (netmodel.ResolveLink);
+		// pionworld/links.go says how vnet applies them.
+		Latency: prof.Latency, Loss: prof.Loss, Duplicate: prof.Duplicate, Burst: prof.Burst, Bandwidth: prof.Bandwidth,
+		Links: wo.Channel.Links, Browser: wo.Browser, Bugs: wo.Raft.Bugs,
+		SnapshotEvery: wo.SnapshotEvery, MaxSnapshotChunk: max(wo.Channel.MaxMessageSize-256, 0),
 		Observer: func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log pionworld.LogReader) error {
 			obsMu.Lock()
 			defer obsMu.Unlock()
 			return safety.Changed(node, prev, cur, persisted, applied, log.(netmodel.LogReader))
 		}}
+	if wo.Conn.Setup {
+		// ICE's timeouts from the scenario's connection section.
+		opt.ICEDisconnected, opt.ICEFailed = time.Duration(wo.Conn.ICEDisconnected), time.Duration(wo.Conn.ICEFailed)
+	}
+	if mode.Reliability == netmodel.LimitLifetime {
+		opt.MaxPacketLifeTime = time.Duration(mode.MaxPacketLifeTime)
+	}
 	if mode.Reliability == netmodel.LimitRetransmits {
 		opt.MaxRetransmits = mode.MaxRetransmits
 	}
@@ -266,6 +277,32 @@ func (p *pionRun) fault(f *Fault) {
 	case f.Loss != nil:
 		c.SetLoss(f.Loss.Loss)
 		c.SetDuplicate(f.Loss.Duplicate)
+	case f.Restart != nil:
+		var ids []raft.ID
+		for _, id := range f.Restart.Nodes {
+			ids = append(ids, raft.ID(id))
+		}
+		for i := 1; f.Restart.Killed && i <= c.Nodes(); i++ {
+			if !c.Alive(raft.ID(i)) {
+				ids = append(ids, raft.ID(i))
+			}
+		}
+		for _, id := range ids {
+			if err := c.Restart(id); err != nil && p.err == nil {
+				p.err = fmt.Errorf("fault %q: %w", f.Name, err)
+			}
+		}
+	case f.Visibility != nil:
+		v, _ := netmodel.ParseVisibility(f.Visibility.State) // validated
+		for _, id := range pionPick(c, &f.Visibility.Target, p.faultRand) {
+			c.SetVisibility(id, v, time.Duration(p.sc.WorldOptions().Browser.Process.ReloadAfter))
+		}
+	case f.Discard != nil:
+		for _, id := range pionPick(c, &f.Discard.Target, p.faultRand) {
+			c.Discard(id, time.Duration(f.Discard.ReloadAfter))
+		}
+	case f.Transfer != nil:
+		c.TransferLeadership(raft.ID(f.Transfer.To))
 	case f.Signaling == "down" && p.srv == nil:
 		c.SetSignalingDown(true)
 	case f.Signaling == "up" && p.srv == nil:
@@ -357,36 +394,16 @@ func (p *pionRun) checkLinearizability(res *Result, timeout time.Duration) {
 
 // pionSupported reports what the pion world cannot run, and why.
 func pionSupported(sc *Scenario) error {
-	w := &sc.World
 	switch {
 	case len(sc.Measures) == 0:
 		return fmt.Errorf("a run on pion needs a measure")
 	case sc.Workload.KV != nil && sc.Workload.KV.Rate > 0:
 		return fmt.Errorf("an open-loop KV workload (rate) is %w", ErrNotOnPion)
-	case len(w.Links) > 0:
-		return fmt.Errorf("world.links: per-link overrides are %w (vnet has one router-wide delay)", ErrNotOnPion)
-	case w.Bandwidth != nil || w.Burst != nil:
-		return fmt.Errorf("world.bandwidth and world.burst are %w", ErrNotOnPion)
-	case sc.Cluster.CatchUp:
-		return fmt.Errorf("cluster.catch_up (joining as learners) is %w", ErrNotOnPion)
 	}
 	for _, f := range sc.Faults {
-		var what string
-		switch {
-		case f.Restart != nil:
-			what = "restart (a tab's storage and reload are not modeled on the real stack)"
-		case f.Visibility != nil:
-			what = "visibility (there is no browser to hide or throttle a tab)"
-		case f.Discard != nil:
-			what = "discard (there is no browser to discard a tab)"
-		case f.PathChange != nil:
-			what = "path_change (pion on vnet has no ICE restart here)"
-		case f.Transfer != nil:
-			what = "transfer"
-		default:
-			continue
+		if f.PathChange != nil {
+			return fmt.Errorf("fault %q: path_change (a new network path, then an ICE restart) is %w", f.Name, ErrNotOnPion)
 		}
-		return fmt.Errorf("fault %q: %s is %w", f.Name, what, ErrNotOnPion)
 	}
 	return nil
 }
@@ -401,7 +418,7 @@ func (p *pionRun) liveStatus(id raft.ID) (raft.Status, bool) {
 	if !p.c.Alive(id) {
 		return raft.Status{}, false
 	}
-	return p.c.Status(id), true
+	return p.c.Status(id), p.c.Visibility(id) != netmodel.Frozen
 }
 func (p *pionRun) chatLines(id raft.ID) int { return p.c.ChatLines(id) }
 func (p *pionRun) hasChats() bool           { return len(p.chats) > 0 }

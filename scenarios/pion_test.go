@@ -232,38 +232,143 @@ limit: 20s
 
 func TestScenariosThePionWorldRefuses(t *testing.T) {
 	for _, tt := range []struct {
-		name, fault, why string
+		name, text, why string
 	}{
-		{"restart", "restart: {killed: true}", "restart"},
-		{"visibility", "visibility: {state: hidden, nodes: [1]}", "visibility"},
-		{"discard", "discard: {nodes: [1]}", "discard"},
-		{"path change", "path_change: {nodes: [1]}", "path_change"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			sc, err := Parse("refused.yaml", []byte(`
+		{"path change", `
 name: refused
 cluster: {nodes: 3}
 faults:
-  - {at: 1s, `+tt.fault+`}
+  - {at: 1s, path_change: {nodes: [1]}}
 measures:
   - {name: up, until: up}
-`))
+`, "path_change"},
+		{"open loop", `
+name: refused
+cluster: {nodes: 3}
+workload:
+  kv: {at: 1s, clients: 1, ops: 10, rate: 100}
+measures:
+  - {name: up, until: up}
+`, "rate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := Parse("refused.yaml", []byte(tt.text))
 			require.NoError(t, err)
 			_, err = RunPion(sc, 1)
 			require.ErrorIs(t, err, ErrNotOnPion)
 			assert.Contains(t, err.Error(), tt.why)
 		})
 	}
-	sc, err := Parse("links.yaml", []byte(`
-name: links
-cluster: {nodes: 3}
-world:
-  links: [{from: 1, to: 2, loss: 0.5}]
+}
+
+// TestHiddenLeaderIsThrottledOnTheRealStack runs background-tabs.yaml on
+// the real stack: the hidden leader's timers (and its chat user's flush
+// timer) align to 1 s, as in the model, so ten lines take seconds, not
+// the fraction of a second they take in the foreground.
+func TestHiddenLeaderIsThrottledOnTheRealStack(t *testing.T) {
+	sc, err := Load("background-tabs.yaml")
+	require.NoError(t, err)
+	hidden := runScenarioInBubble(t, sc, 1)
+	requireMeasured(t, hidden, "up", "propagated")
+	assert.Greater(t, *hidden.Measures["propagated"], 5.0, "hidden: about one line a second")
+	assert.True(t, hidden.OK)
+
+	sc.Faults = nil
+	foreground := runScenarioInBubble(t, sc, 1)
+	requireMeasured(t, foreground, "propagated")
+	assert.Less(t, *foreground.Measures["propagated"], 1.0, "foreground: one line every few milliseconds")
+}
+
+// TestFrozenLeaderIsReplacedThenFollowsOnTheRealStack runs tab-freeze.yaml
+// on the real stack: the frozen leader runs nothing, the others elect a
+// new leader; thawed, it works through its queue and the cluster is up.
+func TestFrozenLeaderIsReplacedThenFollowsOnTheRealStack(t *testing.T) {
+	sc, err := Load("tab-freeze.yaml")
+	require.NoError(t, err)
+	res := runScenarioInBubble(t, sc, 1)
+	requireMeasured(t, res, "up", "new-leader", "up-after-thaw")
+	assert.Less(t, *res.Measures["new-leader"], 2.0, "within about 2 ET")
+	assert.True(t, res.OK, "no safety violation")
+}
+
+// TestRestartedAndDiscardedTabsRejoinOnTheRealStack: KV clients run while
+// two tabs crash and reload from storage and a third is discarded and
+// reloads; tabs compact their logs, so a reloaded tab may need the
+// leader's snapshot. The history stays linearizable, every operation
+// completes, and the safety checker sees nothing wrong.
+func TestRestartedAndDiscardedTabsRejoinOnTheRealStack(t *testing.T) {
+	res := runPionInBubble(t, `
+name: restarts
+cluster: {nodes: 5, election_timeout: 500ms, snapshot_every: 20}
+faults:
+  - {name: crash, at: 2s, kill: {count: 2}}
+  - {name: reload, at: 4s, restart: {killed: true}}
+  - {name: discard, at: 6s, discard: {count: 1, reload_after: 1s}}
+  - {name: crash-again, at: 9s, kill: {count: 2}}
+workload:
+  kv: {at: 1s, clients: 3, keys: 3, ops: 400, think: 20ms}
+measures:
+  - {name: leader, until: leader, mode: exact}
+  - {name: kv-done, from: workload, until: kv-done, mode: exact}
+limit: 60s
+`, 3)
+	requireMeasured(t, res, "leader", "kv-done")
+	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
+	assert.Equal(t, 1200, res.Operations)
+	assert.Greater(t, *res.Measures["kv-done"], 8.0, "the clients ran through every fault step")
+	assert.True(t, res.OK)
+}
+
+// TestLeadershipTransferOnTheRealStack: a transfer step hands leadership
+// to the chosen tab.
+func TestLeadershipTransferOnTheRealStack(t *testing.T) {
+	res := runPionInBubble(t, `
+name: transfer
+cluster: {nodes: 5, election_timeout: 1s}
+faults:
+  - {name: hand-over, at: 3s, transfer: {to: 4}}
+measures:
+  - {name: new-leader, from: hand-over, until: new-leader, mode: exact}
+limit: 10s
+`, 1)
+	requireMeasured(t, res, "new-leader")
+	assert.Less(t, *res.Measures["new-leader"], 0.5, "a transfer takes a round trip, not an election timeout")
+	assert.True(t, res.OK)
+}
+
+// TestLearnersCatchUpOnTheRealStack: the paper's bootstrap with catch_up:
+// tabs join as learners and are promoted, and the cluster comes up.
+func TestLearnersCatchUpOnTheRealStack(t *testing.T) {
+	res := runPionInBubble(t, `
+name: catch-up
+cluster: {nodes: 5, election_timeout: 500ms, bootstrap: paper, membership: presence, catch_up: true}
 measures:
   - {name: up, until: up}
-`))
-	require.NoError(t, err)
-	_, err = RunPion(sc, 1)
-	require.ErrorIs(t, err, ErrNotOnPion)
-	assert.Contains(t, err.Error(), "world.links")
+limit: 20s
+`, 1)
+	requireMeasured(t, res, "up")
+	assert.True(t, res.OK)
+}
+
+// TestPerLinkLatencyOnTheRealStack: the lan profile with one slow link
+// (from 1 to 2, 200 ms) and loss on another: the cluster still comes up
+// and commits.
+func TestPerLinkLatencyOnTheRealStack(t *testing.T) {
+	res := runPionInBubble(t, `
+name: links
+cluster: {nodes: 3, election_timeout: 1s}
+world:
+  profile: lan
+  links:
+    - {from: 1, to: 2, latency: {dist: constant, mean: 200ms}}
+    - {from: 2, to: 3, loss: 0.2, bandwidth: 100KiB}
+workload:
+  kv: {at: 1s, clients: 2, keys: 2, ops: 50}
+measures:
+  - {name: kv-done, from: workload, until: kv-done, mode: exact}
+limit: 60s
+`, 1)
+	requireMeasured(t, res, "kv-done")
+	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
+	assert.True(t, res.OK)
 }

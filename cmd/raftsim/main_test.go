@@ -442,8 +442,11 @@ func TestRunOnThePionWorld(t *testing.T) {
 	line = jsonLines(t, stdout)[0]
 	assert.Positive(t, line["measures"].(map[string]any)["propagated"])
 	assert.Equal(t, "ok", line["linearizability"])
-	// Tab restarts have no meaning on the real stack.
-	code, _, stderr = raftsim(t, "run", "../../scenarios/kv-linearizable.yaml", "--world", "pion")
+	// What the real stack cannot run (a path change) is a usage error.
+	dir := t.TempDir()
+	pathChange := filepath.Join(dir, "path.yaml")
+	require.NoError(t, os.WriteFile(pathChange, []byte("name: path\ncluster: {nodes: 3}\nfaults:\n  - {at: 1s, path_change: {nodes: [1]}}\nmeasures:\n  - {name: up, until: up}\n"), 0o644))
+	code, _, stderr = raftsim(t, "run", pathChange, "--world", "pion")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "not supported on the pion world yet")
 	code, _, _ = raftsim(t, "run", killHalf, "--world", "pion", "--trace", "x.jsonl")

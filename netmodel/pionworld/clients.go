@@ -232,7 +232,7 @@ func (k *KVClients) lastValue(key string) string {
 // the harness's reads.
 type ChatClient struct {
 	c     *Cluster
-	n     *Node
+	tab   raft.ID
 	id    uint64
 	start time.Time
 
@@ -243,6 +243,9 @@ type ChatClient struct {
 	outstanding bool
 	sentAt      time.Time
 	flush       *time.Timer
+	flushGen    uint64   // voids the fire of a flush timer re-armed since
+	flushDue    sim.Time // when the flush would run in the foreground (browser.go's clock)
+	chain       int      // the flush timer's HTML nesting level
 	stopped     bool
 	acked       int
 	history     []netmodel.ChatRecord
@@ -252,11 +255,11 @@ type ChatClient struct {
 // NewChatClient makes chat user id in tab; start is the run's time 0 (the
 // page loaded then: its flush loop runs on multiples of 100 ms from it).
 func (c *Cluster) NewChatClient(tab raft.ID, id uint64, start time.Time) *ChatClient {
-	return &ChatClient{c: c, n: c.nodes[tab], id: id, start: start, open: -1}
+	return &ChatClient{c: c, tab: tab, id: id, start: start, open: -1}
 }
 
 // Tab returns the tab the user lives in.
-func (cl *ChatClient) Tab() raft.ID { return cl.n.id }
+func (cl *ChatClient) Tab() raft.ID { return cl.tab }
 
 // Push queues lines; they leave at the next flush.
 func (cl *ChatClient) Push(lines int) {
@@ -267,6 +270,7 @@ func (cl *ChatClient) Push(lines int) {
 	}
 	since := time.Since(cl.start)
 	interval := time.Duration(netmodel.ChatFlushInterval)
+	cl.chain = 0 // armed by the page, not by a flush
 	cl.schedule((since/interval+1)*interval - since)
 }
 
@@ -301,7 +305,9 @@ func (cl *ChatClient) Stop() {
 	}
 }
 
-// schedule arms the flush timer (cl.mu held).
+// schedule arms the flush timer (cl.mu held). It fires on the tab's
+// goroutine, where the browser's timer rules for the tab's visibility
+// (browser.go) may defer it further, as the model's chat client is.
 func (cl *ChatClient) schedule(after time.Duration) {
 	if cl.stopped {
 		return
@@ -309,13 +315,43 @@ func (cl *ChatClient) schedule(after time.Duration) {
 	if cl.flush != nil {
 		cl.flush.Stop()
 	}
-	cl.flush = time.AfterFunc(after, func() { cl.n.post(cl.doFlush) })
+	cl.chain++
+	if o := &cl.c.opt.Browser; o.Throttling && cl.chain >= netmodel.ChainedLevel {
+		after = max(after, time.Duration(o.NestedClampMin))
+	}
+	cl.flushGen++
+	cl.flushDue = cl.c.since() + sim.FromDuration(after)
+	cl.arm(after, cl.flushGen)
+}
+
+// arm sets the real flush timer (cl.mu held).
+func (cl *ChatClient) arm(after time.Duration, gen uint64) {
+	cl.flush = time.AfterFunc(after, func() {
+		n := cl.c.node(cl.tab)
+		n.post(func() { cl.due(n, gen) })
+	})
+}
+
+// due runs on the tab's goroutine when the flush timer fired.
+func (cl *ChatClient) due(n *Node, gen uint64) {
+	cl.mu.Lock()
+	if gen != cl.flushGen || cl.stopped {
+		cl.mu.Unlock()
+		return
+	}
+	if at := n.wakeTime(cl.flushDue, cl.chain); at > cl.c.since() {
+		cl.arm(time.Duration(at-cl.c.since()), gen) // throttled
+		cl.mu.Unlock()
+		return
+	}
+	cl.mu.Unlock()
+	cl.doFlush(n)
 }
 
 func (cl *ChatClient) now() sim.Time { return sim.Time(time.Since(cl.start)) }
 
-// doFlush runs on the tab's goroutine.
-func (cl *ChatClient) doFlush() {
+// doFlush runs on the goroutine of n, the tab's incarnation.
+func (cl *ChatClient) doFlush(n *Node) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if len(cl.queue) == 0 || cl.stopped {
@@ -329,7 +365,6 @@ func (cl *ChatClient) doFlush() {
 	cl.seq++
 	seq := cl.seq
 	cmd := raft.Command{Op: raft.OpSeqAppend, Key: netmodel.ChatKey, Value: cl.queue[0], Cnt: cl.cnt, Client: cl.id, Seq: seq}
-	n := cl.n
 	cl.outstanding = n.r.Propose(cmd) == nil
 	if cl.outstanding {
 		n.pending[[2]uint64{cmd.Client, cmd.Seq}] = func(res raft.Result) { cl.onResult(seq, res) }
@@ -359,6 +394,7 @@ func (cl *ChatClient) onResult(seq uint64, res raft.Result) {
 	if res.OK {
 		cl.queue = cl.queue[1:]
 		cl.acked++
+		cl.chain = 0 // armed from a reply, not chained
 		cl.schedule(time.Duration(netmodel.ChatFlushAfterOK))
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 )
 
@@ -60,6 +62,149 @@ func (c *Cluster) editCuts(edit func(cut func(from, to int))) {
 // learn nothing until ICE gives up on them. Its signaling socket drops
 // (the server would notice the dead socket; here at once).
 func (c *Cluster) Blackhole(id raft.ID) { c.stop(id) }
+
+// stop ends tab id's current incarnation, once: it is no longer alive,
+// its packets are dropped both ways, its goroutine stops and its
+// signaling socket drops. It reports false if the tab had already ended.
+func (c *Cluster) stop(id raft.ID) (*Node, bool) {
+	c.mu.Lock()
+	n := c.nodes[id]
+	if !c.alive[id] {
+		c.mu.Unlock()
+		return nil, false
+	}
+	c.alive[id] = false
+	c.mu.Unlock()
+	c.cutOff[id].Store(true)
+	close(n.quit)
+	c.dropSignal(n)
+	return n, true
+}
+
+// Kill closes tab id as a tab closing does: its goroutine stops and its
+// PeerConnections close (a millisecond later, as the facts advise under
+// synctest, and in the background, so that killing several tabs is one
+// instant, as the paper's harness issued its kills).
+func (c *Cluster) Kill(id raft.ID) {
+	n, ok := c.stop(id)
+	if !ok {
+		return
+	}
+	c.dropEnds(id, &n.closes)
+}
+
+// dropEnds takes tab id's ends of its connections out of their pairs and
+// closes them in the background, counted by wg.
+func (c *Cluster) dropEnds(id raft.ID, wg *sync.WaitGroup) {
+	for peer := 1; peer <= c.opt.Nodes; peer++ {
+		if raft.ID(peer) == id {
+			continue
+		}
+		p, side := c.pairOf(id, raft.ID(peer))
+		p.mu.Lock()
+		pc := p.pcs[side]
+		p.pcs[side] = nil
+		p.failedAt = time.Time{} // a reopened tab connects at once
+		p.mu.Unlock()
+		if pc != nil {
+			c.closeLater(wg, pc)
+		}
+	}
+}
+
+// ErrClosing: the cluster is closing.
+var ErrClosing = errors.New("pionworld: cluster closing")
+
+// Restart reopens tab id, closed or blackholed, as a page reload does:
+// a new incarnation starts from what the tab persisted (its Raft term,
+// vote and log; the state machine is rebuilt as Raft hands the committed
+// entries over again), connects to every open tab and registers with the
+// signaling server again. It does nothing to an open tab.
+func (c *Cluster) Restart(id raft.ID) error {
+	c.mu.Lock()
+	old := c.nodes[id]
+	alive := c.alive[id]
+	c.mu.Unlock()
+	if alive {
+		return nil
+	}
+	<-old.done
+	// A blackholed tab's ends were never closed: they close now, still in
+	// silence, before its packets pass again.
+	c.dropEnds(id, &old.closes)
+	old.closes.Wait()
+	n := c.newNode(id)
+	n.inc = old.inc + 1
+	n.stored = old.stored
+	if snap := n.stored.Snapshot; snap != nil {
+		// Reloaded: the state machine comes back from the snapshot, the
+		// entries after it are applied again as Raft hands them over.
+		sm, err := raft.RestoreStore(snap.Data, c.opt.SessionTTL)
+		if err != nil {
+			return fmt.Errorf("pionworld: restarting node %d: %w", id, err)
+		}
+		sm.Bugs = c.opt.Bugs
+		n.sm, n.applied = sm, snap.Index
+	}
+	r, err := raft.New(c.raftConfig(id, nil, n.inc), n.stored)
+	if err != nil {
+		return fmt.Errorf("pionworld: restarting node %d: %w", id, err)
+	}
+	n.r = r
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.closing {
+		return ErrClosing
+	}
+	c.mu.Lock()
+	c.nodes[id], c.alive[id], c.status[id], c.vis[id] = n, true, raft.Status{ID: id}, netmodel.Foreground
+	c.mu.Unlock()
+	c.cutOff[id].Store(false)
+	c.wg.Add(1)
+	go n.loop()
+	n.post(func() {
+		for peer := 1; peer <= c.opt.Nodes; peer++ {
+			if raft.ID(peer) != id && c.Alive(raft.ID(peer)) {
+				c.ensureConnected(id, raft.ID(peer))
+			}
+		}
+	})
+	if c.opt.SignalingURL != "" {
+		c.bg.Add(1)
+		go func() {
+			defer c.bg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c.sigMu.Lock()
+			defer c.sigMu.Unlock()
+			_, _ = c.signal(ctx, n) // presence: the leader adds it back
+		}()
+	}
+	return nil
+}
+
+// Discard unloads tab id as Chrome discards a background tab (its
+// connections close, its memory is lost, its storage kept) and reloads
+// it reloadAfter later (Restart).
+func (c *Cluster) Discard(id raft.ID, reloadAfter time.Duration) {
+	if !c.Alive(id) {
+		return
+	}
+	c.Kill(id)
+	if !c.bgStart() {
+		return
+	}
+	go func() {
+		defer c.bg.Done()
+		t := time.NewTimer(reloadAfter)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			_ = c.Restart(id)
+		case <-c.closed:
+		}
+	}()
+}
 
 // dropSignal closes tab n's signaling socket at once, if it has one.
 func (c *Cluster) dropSignal(n *Node) {

@@ -12,7 +12,7 @@ import (
 // rejected (no leader, or the leader lost its role). ctx identifies the
 // read on that node.
 func (c *Cluster) ReadIndex(id raft.ID, ctx uint64, key string, done func(ok, found bool, value string)) {
-	n := c.nodes[id]
+	n := c.node(id)
 	n.post(func() {
 		n.reads.Add(ctx, func(ok bool) {
 			if !ok {
@@ -31,7 +31,7 @@ func (c *Cluster) ReadIndex(id raft.ID, ctx uint64, key string, done func(ok, fo
 // noticed answers stale). done runs on the node's goroutine, and not at
 // all if the node does not lead.
 func (c *Cluster) LocalRead(id raft.ID, key string, done func(found bool, value string)) {
-	n := c.nodes[id]
+	n := c.node(id)
 	n.post(func() {
 		if n.r.Status().Role == raft.Leader {
 			v, found := n.sm.KV.Get(key)

@@ -1,7 +1,6 @@
 package pionworld
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -19,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
@@ -61,11 +58,35 @@ type Options struct {
 	// re-injected into the router a millisecond later); SetDuplicate
 	// changes it.
 	Loss, Duplicate float64
-	// Delay is the one-way delay of every packet: vnet's router-wide
-	// MinDelay, a FIFO delay with no reordering. There is no jitter and no
-	// per-link delay: vnet's MaxJitter sleeps the router goroutine while it
-	// holds the router lock and stalls the whole network (facts).
-	Delay time.Duration
+	// Latency is every link's one-way delay, drawn per packet (zero: none);
+	// Burst, if set, replaces Loss with the Gilbert-Elliott model per link;
+	// Bandwidth (bytes/s, 0: unlimited) queues a link's packets behind
+	// each other; Links override all of these on single directed links.
+	// All as netmodel.ResolveLink combines them (links.go says how vnet
+	// applies them).
+	Latency   netmodel.Latency
+	Burst     *netmodel.GilbertElliott
+	Bandwidth float64
+	Links     []netmodel.LinkOverride
+	// MaxPacketLifeTime, if positive (and MaxRetransmits -1), limits how
+	// long a message is retransmitted (webrtc.DataChannelInit).
+	MaxPacketLifeTime time.Duration
+	// Browser: timer throttling and visibility rules for the tabs
+	// (browser.go); the zero value: timers fire when asked.
+	Browser netmodel.BrowserOptions
+	// CatchUp: new servers join as learners and are promoted once caught
+	// up (PaperBootstrap only).
+	CatchUp bool
+	// SnapshotEvery: a tab snapshots its state machine and compacts its
+	// log every this many applied entries (0: never); MaxSnapshotChunk
+	// bounds a snapshot message's data (0: raft's default).
+	SnapshotEvery    uint64
+	MaxSnapshotChunk int
+	// Bugs plants known Raft bugs (raft.Bug) in every tab.
+	Bugs raft.BugSet
+	// ReconnectBackoff is how long a tab waits after a failed attempt to
+	// connect to a peer before it tries again on the next send (0: 1 s).
+	ReconnectBackoff time.Duration
 	// SessionTTL: a client session is forgotten after this many log
 	// entries without a command from its client (0: never; raft.Store).
 	SessionTTL uint64
@@ -82,59 +103,73 @@ type LogReader interface {
 }
 
 // Cluster is a real-stack cluster: one vnet router, one vnet.Net and one
-// goroutine per node, a PeerConnection with a negotiated datachannel per
-// pair.
+// goroutine per tab, a PeerConnection with a negotiated datachannel per
+// pair of tabs (links.go).
 type Cluster struct {
 	opt    Options
 	router *vnet.Router
-	nodes  []*Node // index = id; [0] unused
+	start  time.Time // time 0 of the run: hidden tabs' timers align to it
+	cert   webrtc.Certificate
+	nets   []*vnet.Net         // per tab
+	delays []*vnet.DelayFilter // per tab: its inbound packets' delay
+	shape  *shaper
+	pairs  [][]*pair // [a][b] with a < b
 
-	mu        sync.Mutex // guards the published statuses and the observer
+	mu sync.Mutex // guards the fields below (never held around Raft)
+	// nodes[id] is tab id's current incarnation (a restart makes a new
+	// one); [0] unused.
+	nodes     []*Node
 	status    []raft.Status
 	alive     []bool
 	violation error
-	wg        sync.WaitGroup
+	// chatLines[i]: how many chat lines node i has applied.
+	chatLines []int
+	vis       []netmodel.Visibility // as the tabs' goroutines last set it
+
+	wg sync.WaitGroup // the nodes' goroutines
 	// silent drops every packet: set before closing everything, so that
 	// no close races a peer's abort (facts: a teardown hang otherwise).
 	silent atomic.Bool
-	loss   atomic.Uint64 // float64 bits: the packet loss rate
-	// cutOff[i]: node i's packets are dropped (its tab closed): its
-	// PeerConnections close in silence, so no close races a peer's abort
-	// (facts: the teardown hang under synctest).
+	// cutOff[i]: tab i's packets are dropped (it ended or is blackholed):
+	// its PeerConnections close in silence, so no close races a peer's
+	// abort (facts: the teardown hang under synctest).
 	cutOff []atomic.Bool
 	ipID   map[string]int // read-only after New
 	// cuts[from*(n+1)+to]: packets from one tab to another are dropped (a
 	// partition or a one-way cut); nil: none. Replaced, never changed.
 	cuts      atomic.Pointer[[]bool]
-	dup       atomic.Uint64 // float64 bits: the packet duplication rate
 	dupFilter *vnet.DuplicationFilter
 	// sigDown: the in-process signaling is down (no SignalingURL): the
-	// leader cannot read presence.
+	// leader cannot read presence and no connection is set up.
 	sigDown atomic.Bool
 	sigMu   sync.Mutex // guards the nodes' sig sockets
 	httpc   *http.Client
-	// chatLines[i]: how many chat lines node i has applied (under mu).
-	chatLines []int
-	// bg counts background goroutines (presence reads) that Close waits
-	// for; closing (under bgMu) stops new ones.
+	// bg counts background goroutines (presence reads, connection set-ups
+	// and closes) that Close waits for; closing (under bgMu) stops new ones.
 	bgMu    sync.Mutex
 	closing bool
+	closed  chan struct{} // closed when Close starts
 	bg      sync.WaitGroup
 }
 
-// Node is one tab: its Raft state is owned by its goroutine; everything
-// else reaches it through the inbox.
+// Node is one incarnation of a tab: its Raft state is owned by its
+// goroutine; everything else reaches it through the inbox.
 type Node struct {
-	id       raft.ID
-	c        *Cluster
-	net      *vnet.Net
-	pcs      map[raft.ID]*webrtc.PeerConnection
-	dcs      map[raft.ID]*webrtc.DataChannel
-	inbox    chan func()
-	quit     chan struct{}
+	id  raft.ID
+	c   *Cluster
+	inc int // the incarnation: 0 at start, one more per restart
+	// dcs[peer] is this tab's open datachannel to peer (nil: none); set by
+	// connection set-up, cleared when the channel closes.
+	dcs   []atomic.Pointer[webrtc.DataChannel]
+	inbox chan func()
+	ctl   chan func() // runs even while the tab is frozen (browser.go)
+	quit  chan struct{}
+	done  chan struct{} // closed when the goroutine has returned
+	// closes counts this incarnation's PeerConnection closes in flight; a
+	// restart waits for them before the tab's packets pass again.
+	closes   sync.WaitGroup
 	r        *raft.Raft
 	stored   raft.Stored
-	timers   [3]*time.Timer
 	sm       *raft.Store
 	sig      *SignalClient                   // socket to the signaling server, if used
 	memTimer *time.Timer                     // the leader's presence loop
@@ -142,7 +177,8 @@ type Node struct {
 	applied  uint64                          // the last index applied
 	// reads waiting for ReadIndex answers or for the node to apply their
 	// index.
-	reads raft.ReadWaiter
+	reads   raft.ReadWaiter
+	browser tabBrowser // browser.go
 }
 
 // New builds the cluster: network, connections, nodes. Start starts Raft.
@@ -150,15 +186,19 @@ func New(opt Options) (*Cluster, error) {
 	if opt.Nodes < 1 {
 		return nil, fmt.Errorf("pionworld: nodes must be at least 1")
 	}
-	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/16", MinDelay: opt.Delay, LoggerFactory: logging.NewDefaultLoggerFactory()})
+	if opt.ReconnectBackoff <= 0 {
+		opt.ReconnectBackoff = time.Second
+	}
+	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/16", LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		return nil, fmt.Errorf("pionworld: router: %w", err)
 	}
-	c := &Cluster{opt: opt, router: router, nodes: make([]*Node, opt.Nodes+1),
-		status: make([]raft.Status, opt.Nodes+1), alive: make([]bool, opt.Nodes+1),
-		cutOff: make([]atomic.Bool, opt.Nodes+1), ipID: map[string]int{}, chatLines: make([]int, opt.Nodes+1),
+	n1 := opt.Nodes + 1
+	c := &Cluster{opt: opt, router: router, start: time.Now(), nets: make([]*vnet.Net, n1), delays: make([]*vnet.DelayFilter, n1),
+		nodes: make([]*Node, n1), status: make([]raft.Status, n1), alive: make([]bool, n1),
+		cutOff: make([]atomic.Bool, n1), ipID: map[string]int{}, chatLines: make([]int, n1), vis: make([]netmodel.Visibility, n1), closed: make(chan struct{}),
 		httpc: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}}
-	// Duplicates: the filter below hands a chunk to this filter, which
+	// Duplicates: the shaper hands a chunk to this filter, which
 	// (probability 1) re-injects a copy after a millisecond; the copy is
 	// marked, so it is never copied again.
 	c.dupFilter, err = vnet.NewDuplicationFilter(router, vnet.WithDuplicationProbability(1),
@@ -166,7 +206,6 @@ func New(opt Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pionworld: duplication filter: %w", err)
 	}
-	duplicate := c.dupFilter.ChunkFilter()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("pionworld: certificate key: %w", err)
@@ -175,6 +214,7 @@ func New(opt Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pionworld: certificate: %w", err)
 	}
+	c.cert = *cert
 	for i := 1; i <= opt.Nodes; i++ {
 		ip := fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)
 		c.ipID[ip] = i
@@ -182,17 +222,27 @@ func New(opt Options) (*Cluster, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pionworld: node %d's network: %w", i, err)
 		}
-		if err := router.AddNet(n); err != nil {
+		// Every inbound packet waits in the tab's delay filter for the
+		// delay the shaper drew for it (links.go).
+		d, err := vnet.NewDelayFilter(n)
+		if err != nil {
+			return nil, fmt.Errorf("pionworld: node %d's delay: %w", i, err)
+		}
+		c.nets[i], c.delays[i] = n, d
+		if err := router.AddNet(d); err != nil {
 			return nil, fmt.Errorf("pionworld: node %d's network: %w", i, err)
 		}
-		c.nodes[i] = &Node{id: raft.ID(i), c: c, net: n, pcs: map[raft.ID]*webrtc.PeerConnection{}, dcs: map[raft.ID]*webrtc.DataChannel{},
-			inbox: make(chan func(), 4096), quit: make(chan struct{}), sm: raft.NewStore(opt.SessionTTL), pending: map[[2]uint64]func(raft.Result){}}
+		c.nodes[i] = c.newNode(raft.ID(i))
 		c.alive[i] = true
 	}
-	// The router calls its filters one chunk at a time, from its goroutine
-	// (holding its lock): the streams need no lock of their own.
-	lossRand := mrand.New(mrand.NewPCG(opt.Seed, 0x1055))
-	dupRand := mrand.New(mrand.NewPCG(opt.Seed, 0xd0b))
+	c.pairs = make([][]*pair, n1)
+	for a := 1; a <= opt.Nodes; a++ {
+		c.pairs[a] = make([]*pair, n1)
+		for b := a + 1; b <= opt.Nodes; b++ {
+			c.pairs[a][b] = &pair{}
+		}
+	}
+	c.shape = newShaper(&opt, c.delays, c.dupFilter.ChunkFilter())
 	router.AddChunkFilter(func(ch vnet.Chunk) bool {
 		if c.silent.Load() {
 			return false
@@ -201,31 +251,44 @@ func New(opt Options) (*Cluster, error) {
 		if c.cutOff[src].Load() || c.cutOff[dst].Load() {
 			return false
 		}
-		if cuts := c.cuts.Load(); cuts != nil && (*cuts)[src*(opt.Nodes+1)+dst] {
+		if cuts := c.cuts.Load(); cuts != nil && (*cuts)[src*n1+dst] {
 			return false
 		}
-		if loss := math.Float64frombits(c.loss.Load()); loss > 0 && lossRand.Float64() < loss {
-			return false
-		}
-		if d := math.Float64frombits(c.dup.Load()); d > 0 && dupRand.Float64() < d {
-			duplicate(ch) // a copy already made is not copied again
-		}
-		return true
+		return c.shape.pass(ch, src, dst)
 	})
 	if err := router.Start(); err != nil {
 		return nil, fmt.Errorf("pionworld: router: %w", err)
 	}
 	for i := 1; i <= opt.Nodes; i++ {
 		for j := i + 1; j <= opt.Nodes; j++ {
-			if err := c.connect(c.nodes[i], c.nodes[j], *cert); err != nil {
+			if err := c.connect(raft.ID(i), raft.ID(j)); err != nil {
 				c.Close()
 				return nil, fmt.Errorf("pionworld: connecting %d and %d: %w", i, j, err)
 			}
 		}
 	}
-	c.SetLoss(opt.Loss)
-	c.SetDuplicate(opt.Duplicate)
 	return c, nil
+}
+
+// newNode makes an incarnation of tab id (not started).
+func (c *Cluster) newNode(id raft.ID) *Node {
+	return &Node{id: id, c: c, dcs: make([]atomic.Pointer[webrtc.DataChannel], c.opt.Nodes+1),
+		inbox: make(chan func(), 4096), ctl: make(chan func(), 16), quit: make(chan struct{}), done: make(chan struct{}),
+		sm: c.newStore(), pending: map[[2]uint64]func(raft.Result){}}
+}
+
+// newStore returns an empty state machine.
+func (c *Cluster) newStore() *raft.Store {
+	sm := raft.NewStore(c.opt.SessionTTL)
+	sm.Bugs = c.opt.Bugs
+	return sm
+}
+
+// node returns tab id's current incarnation.
+func (c *Cluster) node(id raft.ID) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[id]
 }
 
 // addrID returns the node at a chunk's address (0: none; cutOff[0] and
@@ -237,147 +300,12 @@ func (c *Cluster) addrID(a net.Addr) int {
 	return 0
 }
 
-func (c *Cluster) api(n *Node) *webrtc.API {
-	se := webrtc.SettingEngine{}
-	se.SetNet(n.net)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(false)
-	se.DisableCloseByDTLS(true) // facts: avoids a teardown hang in synctest
-	if c.opt.ICEDisconnected > 0 {
-		se.SetICETimeouts(c.opt.ICEDisconnected, c.opt.ICEFailed, c.opt.ICEDisconnected/4)
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
-}
+// SetLoss sets the loss rate of every link; a bursty loss model gives way
+// to the flat rate, and per-link overrides stay (as in the model).
+func (c *Cluster) SetLoss(p float64) { c.shape.setLoss(p) }
 
-// connect opens a PeerConnection between a and b with a negotiated
-// datachannel, exchanging offer and answer in process once gathering is
-// complete (no trickle needed on vnet).
-func (c *Cluster) connect(a, b *Node, cert webrtc.Certificate) error {
-	conf := webrtc.Configuration{Certificates: []webrtc.Certificate{cert}}
-	pa, err := c.api(a).NewPeerConnection(conf)
-	if err != nil {
-		return err
-	}
-	pb, err := c.api(b).NewPeerConnection(conf)
-	if err != nil {
-		return err
-	}
-	a.pcs[b.id], b.pcs[a.id] = pa, pb
-	negotiated, id := true, uint16(0)
-	init := &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id, Ordered: &c.opt.Ordered}
-	if c.opt.MaxRetransmits >= 0 {
-		mr := uint16(c.opt.MaxRetransmits)
-		init.MaxRetransmits = &mr
-	}
-	for _, side := range []struct {
-		self, peer *Node
-		pc         *webrtc.PeerConnection
-	}{{a, b, pa}, {b, a, pb}} {
-		dc, err := side.pc.CreateDataChannel("raft", init)
-		if err != nil {
-			return err
-		}
-		side.self.dcs[side.peer.id] = dc
-		self := side.self
-		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-			m, err := Decode(msg.Data)
-			if err != nil {
-				return // garbage never reaches Raft
-			}
-			self.post(func() { self.r.Step(m) })
-		})
-	}
-	offer, err := pa.CreateOffer(nil)
-	if err != nil {
-		return err
-	}
-	ga := webrtc.GatheringCompletePromise(pa)
-	if err := pa.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	<-ga
-	remoteOffer := *pa.LocalDescription()
-	if c.opt.SignalingURL != "" {
-		// Through the server: a sends OFFER to b, b answers.
-		c.sigMu.Lock()
-		defer c.sigMu.Unlock()
-		sdp, err := c.relay(a, b, SigOffer, remoteOffer.SDP)
-		if err != nil {
-			return err
-		}
-		remoteOffer = webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
-	}
-	if err := pb.SetRemoteDescription(remoteOffer); err != nil {
-		return err
-	}
-	answer, err := pb.CreateAnswer(nil)
-	if err != nil {
-		return err
-	}
-	gb := webrtc.GatheringCompletePromise(pb)
-	if err := pb.SetLocalDescription(answer); err != nil {
-		return err
-	}
-	<-gb
-	remoteAnswer := *pb.LocalDescription()
-	if c.opt.SignalingURL != "" {
-		sdp, err := c.relay(b, a, SigAnswer, remoteAnswer.SDP)
-		if err != nil {
-			return err
-		}
-		remoteAnswer = webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}
-	}
-	return pa.SetRemoteDescription(remoteAnswer)
-}
-
-// relay sends a description from one tab to another through the
-// signaling server and returns what arrived.
-func (c *Cluster) relay(from, to *Node, typ, sdp string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	src, err := c.signal(ctx, from)
-	if err != nil {
-		return "", err
-	}
-	dst, err := c.signal(ctx, to)
-	if err != nil {
-		return "", err
-	}
-	if err := src.Send(ctx, Signal{Type: typ, Dst: int(to.id), Payload: sdp}); err != nil {
-		return "", err
-	}
-	select {
-	case m, ok := <-dst.In:
-		if !ok || m.Type != typ || m.Src != int(from.id) {
-			return "", fmt.Errorf("signaling: got %+v, want %s from %d", m, typ, from.id)
-		}
-		return m.Payload, nil
-	case m := <-src.In:
-		return "", fmt.Errorf("signaling: %s for %d", m.Type, to.id)
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-}
-
-// signal returns node n's socket to the signaling server, dialing it on
-// first use.
-func (c *Cluster) signal(ctx context.Context, n *Node) (*SignalClient, error) {
-	if n.sig == nil {
-		cl, err := DialSignal(ctx, c.opt.SignalingURL, int(n.id))
-		if err != nil {
-			return nil, err
-		}
-		n.sig = cl
-	}
-	return n.sig, nil
-}
-
-// SetLoss sets the share of packets dropped on every link.
-func (c *Cluster) SetLoss(p float64) { c.loss.Store(math.Float64bits(p)) }
-
-// SetDuplicate sets the share of packets delivered twice.
-func (c *Cluster) SetDuplicate(p float64) { c.dup.Store(math.Float64bits(p)) }
+// SetDuplicate sets the share of packets delivered twice on every link.
+func (c *Cluster) SetDuplicate(p float64) { c.shape.setDuplicate(p) }
 
 // post queues work for the node's goroutine (dropped if it stopped).
 func (n *Node) post(fn func()) {
@@ -387,7 +315,27 @@ func (n *Node) post(fn func()) {
 	}
 }
 
-// Start starts Raft on every node, all members from the start.
+// control queues work that runs even while the tab is frozen.
+func (n *Node) control(fn func()) {
+	select {
+	case <-n.quit:
+	case n.ctl <- fn:
+	}
+}
+
+// raftConfig is tab id's Raft configuration.
+func (c *Cluster) raftConfig(id raft.ID, voters []raft.ID, inc int) raft.Config {
+	o := &c.opt
+	return raft.Config{ID: id, ElectionTimeout: o.ElectionTimeout, HeartbeatInterval: o.Heartbeat,
+		Voters: voters, DeferCommitNotice: o.DeferCommitNotice, PreVote: o.PreVote, CheckQuorum: o.CheckQuorum,
+		NaiveBacktrack: o.NaiveBacktrack, MaxInflight: o.MaxInflight, MaxEntriesPerAppend: o.MaxEntriesPerAppend,
+		MaxBytesPerAppend: o.MaxBytesPerAppend, MaxSnapshotChunk: o.MaxSnapshotChunk, Bugs: o.Bugs,
+		// Each incarnation has its own stream.
+		Rand: mrand.New(mrand.NewPCG(o.Seed, uint64(id)|uint64(inc)<<32))}
+}
+
+// Start starts Raft on every node: all members from the start, or the
+// paper's bootstrap.
 func (c *Cluster) Start() error {
 	voters := make([]raft.ID, 0, c.opt.Nodes)
 	for i := 1; i <= c.opt.Nodes; i++ {
@@ -401,10 +349,7 @@ func (c *Cluster) Start() error {
 				vs = []raft.ID{1}
 			}
 		}
-		r, err := raft.New(raft.Config{ID: n.id, ElectionTimeout: c.opt.ElectionTimeout, HeartbeatInterval: c.opt.Heartbeat,
-			Voters: vs, DeferCommitNotice: c.opt.DeferCommitNotice, PreVote: c.opt.PreVote, CheckQuorum: c.opt.CheckQuorum,
-			NaiveBacktrack: c.opt.NaiveBacktrack, MaxInflight: c.opt.MaxInflight, MaxEntriesPerAppend: c.opt.MaxEntriesPerAppend,
-			MaxBytesPerAppend: c.opt.MaxBytesPerAppend, Rand: mrand.New(mrand.NewPCG(c.opt.Seed, uint64(n.id)))}, raft.Stored{})
+		r, err := raft.New(c.raftConfig(n.id, vs, 0), raft.Stored{})
 		if err != nil {
 			return fmt.Errorf("pionworld: node %d: %w", n.id, err)
 		}
@@ -421,38 +366,24 @@ func (c *Cluster) Start() error {
 }
 
 // membership is the leader's presence loop (PaperBootstrap): compare
-// the tabs present with the configuration, make at most one change. ok
-// false: the presence list could not be read (signaling down), so nothing
-// changes.
+// the tabs present with the configuration, make at most one change
+// (netmodel.MembershipChange, as in the model). ok false: the presence
+// list could not be read (signaling down), so nothing changes.
 func (n *Node) membership(present []bool, ok bool) {
-	c := n.c
 	if n.r.Status().Role != raft.Leader {
 		n.memTimer = nil
 		return
 	}
-	st := n.r.Status()
-	member := map[raft.ID]bool{}
-	for _, id := range st.Voters {
-		member[id] = true
-	}
-	var adds, removes []raft.ID
-	for i := 1; ok && i <= c.opt.Nodes; i++ {
-		id := raft.ID(i)
-		switch {
-		case present[i] && !member[id]:
-			adds = append(adds, id)
-		case !present[i] && member[id] && id != n.id:
-			removes = append(removes, id)
+	pending := 0
+	if ok {
+		var cc raft.ConfChange
+		cc, pending = netmodel.MembershipChange(n.r, present, n.c.opt.CatchUp)
+		if pending > 0 {
+			_ = n.r.ProposeConfChange(cc)
 		}
 	}
-	switch {
-	case len(adds) > 0:
-		_ = n.r.ProposeConfChange(raft.ConfChange{Type: raft.ConfAddNode, Node: adds[0]})
-	case len(removes) > 0:
-		_ = n.r.ProposeConfChange(raft.ConfChange{Type: raft.ConfRemoveNode, Node: removes[0]})
-	}
 	next := 100 * time.Millisecond
-	if len(adds)+len(removes) > 1 {
+	if pending > 1 {
 		next = 50 * time.Millisecond
 	}
 	n.schedulePresence(next)
@@ -527,21 +458,26 @@ func (c *Cluster) peers() ([]int, error) {
 }
 
 // loop is the node's goroutine: it alone touches the node's Raft state.
+// While the tab is frozen, the inbox's work waits (browser.go).
 func (n *Node) loop() {
 	defer n.c.wg.Done()
+	defer close(n.done)
 	for {
 		select {
 		case <-n.quit:
-			for _, t := range n.timers {
-				if t != nil {
-					t.Stop()
-				}
-			}
+			n.browser.stopTimers()
 			if n.memTimer != nil {
 				n.memTimer.Stop()
 			}
 			return
+		case fn := <-n.ctl:
+			fn()
+			n.process()
 		case fn := <-n.inbox:
+			if n.browser.frozen() {
+				n.browser.held = append(n.browser.held, fn)
+				continue
+			}
 			fn()
 			n.process()
 		}
@@ -555,18 +491,17 @@ func (n *Node) process() {
 	}
 	c := n.c
 	prev := c.statusOf(n.id)
-	if rd.HardStateChanged {
-		n.stored.HardState = rd.HardState
-	}
-	if len(rd.Entries) > 0 {
-		first := rd.Entries[0].Index
-		n.stored.Entries = append(n.stored.Entries[:first-1], rd.Entries...)
+	if !n.persist(&rd) {
+		return
 	}
 	var buf []byte
 	for i := range rd.Messages {
 		m := &rd.Messages[i]
-		dc := n.dcs[m.To]
+		dc := n.dcs[m.To].Load()
 		if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+			// PeerJS refuses to send before "open": the host starts a
+			// connection and Raft sends again later (as the model's host).
+			c.ensureConnected(n.id, m.To)
 			continue
 		}
 		buf = Encode(buf[:0], m)
@@ -587,30 +522,81 @@ func (n *Node) process() {
 	}
 	n.reads.Serve(rd.ReadStates, n.applied)
 	for _, tr := range rd.Timers {
-		k := tr.Kind
-		if n.timers[k] != nil {
-			n.timers[k].Stop()
-			n.timers[k] = nil
-		}
-		if tr.Stop {
-			continue
-		}
-		n.timers[k] = time.AfterFunc(tr.After, func() { n.post(func() { n.r.Fire(k) }) })
+		n.setTimer(tr)
 	}
+	n.maybeCompact()
 	cur := n.r.Status()
 	if c.opt.PaperBootstrap && cur.Role == raft.Leader && n.memTimer == nil {
 		n.schedulePresence(100 * time.Millisecond)
 	}
 	lines := len(n.sm.Chat.Lines(netmodel.ChatKey))
 	c.mu.Lock()
-	c.status[n.id] = cur
-	c.chatLines[n.id] = lines
+	if c.nodes[n.id] == n {
+		c.status[n.id] = cur
+		c.chatLines[n.id] = lines
+	}
 	if c.opt.Observer != nil && c.violation == nil {
 		if err := c.opt.Observer(n.id, prev, cur, rd.Entries, rd.Committed, n.r); err != nil {
 			c.violation = err
 		}
 	}
 	c.mu.Unlock()
+}
+
+// persist stores what the batch says (term, vote, log, snapshot) and, on
+// a snapshot from the leader, restores the state machine from it. It
+// reports false if the snapshot was unreadable (the tab stops).
+func (n *Node) persist(rd *raft.Ready) bool {
+	st := &n.stored
+	if rd.HardStateChanged {
+		st.HardState = rd.HardState
+	}
+	if snap := rd.Snapshot; snap != nil {
+		// The snapshot replaces the old one and the entries it covers;
+		// the entries after it stay only if the log holds its last entry.
+		keep := false
+		for _, e := range st.Entries {
+			if e.Index == snap.Index {
+				keep = e.Term == snap.Term
+			}
+		}
+		cut := 0
+		for cut < len(st.Entries) && (st.Entries[cut].Index <= snap.Index || !keep) {
+			cut++
+		}
+		st.Entries = append([]raft.Entry(nil), st.Entries[cut:]...)
+		st.Snapshot = snap
+		if snap.Index > n.applied {
+			sm, err := raft.RestoreStore(snap.Data, n.c.opt.SessionTTL)
+			if err != nil {
+				n.c.stop(n.id)
+				return false
+			}
+			sm.Bugs = n.c.opt.Bugs
+			n.sm, n.applied = sm, snap.Index
+		}
+	}
+	if len(rd.Entries) > 0 {
+		var off uint64
+		if st.Snapshot != nil {
+			off = st.Snapshot.Index
+		}
+		first := rd.Entries[0].Index
+		st.Entries = append(st.Entries[:first-1-off], rd.Entries...)
+	}
+	return true
+}
+
+// maybeCompact snapshots the state machine and compacts the log every
+// SnapshotEvery applied entries (as the model's host); Raft hands the
+// snapshot over to persist in the next batch.
+func (n *Node) maybeCompact() {
+	every := n.c.opt.SnapshotEvery
+	first := n.r.FirstIndex()
+	if every == 0 || n.applied < first || n.applied-first+1 < every {
+		return
+	}
+	_ = n.r.Compact(n.applied, n.sm.Encode())
 }
 
 func (c *Cluster) statusOf(id raft.ID) raft.Status {
@@ -623,12 +609,45 @@ func (c *Cluster) statusOf(id raft.ID) raft.Status {
 // when that node applies it. It reports false at once if the node knows
 // no leader, through done's absence: done is then never called.
 func (c *Cluster) Propose(id raft.ID, cmd raft.Command, done func(raft.Result)) {
-	n := c.nodes[id]
+	n := c.node(id)
 	n.post(func() {
 		if n.r.Propose(cmd) == nil {
 			n.pending[[2]uint64{cmd.Client, cmd.Seq}] = done
 		}
 	})
+}
+
+// TransferLeadership asks the leader (of the highest term, if several
+// believe they lead) to hand leadership to to, or with raft.None to its
+// most up-to-date live follower (as the model's host does). It reports
+// false if no tab leads.
+func (c *Cluster) TransferLeadership(to raft.ID) bool {
+	var lead raft.ID
+	c.mu.Lock()
+	for i := 1; i <= c.opt.Nodes; i++ {
+		if c.alive[i] && c.status[i].Role == raft.Leader && (lead == raft.None || c.status[i].Term > c.status[lead].Term) {
+			lead = raft.ID(i)
+		}
+	}
+	alive := append([]bool(nil), c.alive...)
+	c.mu.Unlock()
+	if lead == raft.None {
+		return false
+	}
+	n := c.node(lead)
+	n.post(func() {
+		target := to
+		if target == raft.None {
+			var best uint64
+			for _, id := range n.r.Status().Voters {
+				if pr := n.r.Progress(id); id != lead && pr != nil && alive[id] && (target == raft.None || pr.Match > best) {
+					target, best = id, pr.Match
+				}
+			}
+		}
+		_ = n.r.TransferLeadership(target)
+	})
+	return true
 }
 
 // Leaders returns the live nodes that believe they lead.
@@ -664,51 +683,22 @@ func (c *Cluster) Violation() error {
 	return c.violation
 }
 
-// stop ends tab id, once: it is no longer alive, its packets are dropped
-// both ways, its goroutine stops and its signaling socket drops. It
-// reports false if the tab had already ended.
-func (c *Cluster) stop(id raft.ID) (*Node, bool) {
-	n := c.nodes[id]
-	c.mu.Lock()
-	if !c.alive[id] {
-		c.mu.Unlock()
-		return nil, false
-	}
-	c.alive[id] = false
-	c.mu.Unlock()
-	c.cutOff[id].Store(true)
-	close(n.quit)
-	c.dropSignal(n)
-	return n, true
-}
-
-// Kill closes node id as a tab closing does: its goroutine stops and its
-// PeerConnections close (a millisecond later, as the facts advise under
-// synctest), so the peers see the close.
-func (c *Cluster) Kill(id raft.ID) {
-	n, ok := c.stop(id)
-	if !ok {
-		return
-	}
-	// The closes run in the background, so that killing several tabs is
-	// one instant, as the paper's harness issued its kills.
-	for _, pc := range n.pcs {
-		time.AfterFunc(time.Millisecond, func() { pc.Close() })
-	}
-}
-
 // Close stops everything: nodes, connections (concurrently), the router.
 func (c *Cluster) Close() error {
 	c.bgMu.Lock()
+	if !c.closing {
+		close(c.closed)
+	}
 	c.closing = true
 	c.bgMu.Unlock()
 	for i := 1; i <= c.opt.Nodes; i++ {
 		c.mu.Lock()
 		alive := c.alive[i]
 		c.alive[i] = false
+		n := c.nodes[i]
 		c.mu.Unlock()
-		if alive && c.nodes[i] != nil && c.nodes[i].r != nil {
-			close(c.nodes[i].quit)
+		if alive && n != nil && n.r != nil {
+			close(n.quit)
 		}
 	}
 	c.wg.Wait()
@@ -718,21 +708,23 @@ func (c *Cluster) Close() error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, n := range c.nodes[1:] {
-		if n == nil {
-			continue
-		}
-		for peer, pc := range n.pcs {
-			if peer < n.id {
-				continue // each connection's two ends are closed by the lower id's loop below
-			}
+	for a := 1; a <= c.opt.Nodes; a++ {
+		for b := a + 1; b <= c.opt.Nodes; b++ {
+			p := c.pairs[a][b]
+			p.mu.Lock()
+			pcs := p.pcs
+			p.pcs = [2]*webrtc.PeerConnection{}
+			p.mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for _, p := range []*webrtc.PeerConnection{pc, c.nodes[peer].pcs[n.id]} {
+				for _, pc := range pcs {
+					if pc == nil {
+						continue
+					}
 					// The network is already silent: a transport that finds
 					// its pipe closed under it is the expected end.
-					if err := p.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+					if err := pc.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 						mu.Lock()
 						errs = append(errs, err)
 						mu.Unlock()
@@ -753,6 +745,11 @@ func (c *Cluster) Close() error {
 	c.httpc.CloseIdleConnections()
 	if err := c.router.Stop(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, d := range c.delays[1:] {
+		if d != nil {
+			d.Close()
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -111,15 +112,12 @@ func TestPartiallyReliableChannelsLoseMessages(t *testing.T) {
 			c, err := New(Options{Nodes: 2, ElectionTimeout: time.Hour, MaxRetransmits: tt.maxRetransmits, Ordered: tt.maxRetransmits < 0, Seed: 3})
 			require.NoError(t, err)
 			var got atomic.Int64
-			c.nodes[2].dcs[1].OnMessage(func(webrtc.DataChannelMessage) { got.Add(1) })
-			for deadline := time.Now().Add(10 * time.Second); c.nodes[1].dcs[2].ReadyState() != webrtc.DataChannelStateOpen && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
-			}
-			require.Equal(t, webrtc.DataChannelStateOpen, c.nodes[1].dcs[2].ReadyState())
+			waitOpen(t, c, 2, 1).OnMessage(func(webrtc.DataChannelMessage) { got.Add(1) })
+			waitOpen(t, c, 1, 2)
 			c.SetLoss(0.3) // once open: a lossy handshake is another test
 			const n = 200
 			for range n {
-				require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+				require.NoError(t, c.nodes[1].dcs[2].Load().Send([]byte("x")))
 				time.Sleep(5 * time.Millisecond)
 			}
 			time.Sleep(60 * time.Second)
@@ -257,34 +255,43 @@ func openPair(t *testing.T, opt Options) (*Cluster, *atomic.Int64) {
 	c, err := New(opt)
 	require.NoError(t, err)
 	var got atomic.Int64
-	c.nodes[2].dcs[1].OnMessage(func(webrtc.DataChannelMessage) { got.Add(1) })
-	for deadline := time.Now().Add(10 * time.Second); c.nodes[1].dcs[2].ReadyState() != webrtc.DataChannelStateOpen && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	require.Equal(t, webrtc.DataChannelStateOpen, c.nodes[1].dcs[2].ReadyState())
+	waitOpen(t, c, 2, 1).OnMessage(func(webrtc.DataChannelMessage) { got.Add(1) })
+	waitOpen(t, c, 1, 2)
 	return c, &got
 }
 
-// TestDelayAndDuplicationOnTheRealStack: the router delays every packet
-// by Options.Delay, and SetDuplicate re-injects copies (counted at a
+// waitOpen waits until tab a's channel to tab b is open and returns it.
+func waitOpen(t *testing.T, c *Cluster, a, b raft.ID) *webrtc.DataChannel {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if dc := c.node(a).dcs[b].Load(); dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
+			return dc
+		}
+	}
+	require.FailNow(t, "channel not open", "%d to %d", a, b)
+	return nil
+}
+
+// TestDelayAndDuplicationOnTheRealStack: every packet waits the link's
+// latency (Options.Latency, constant here), and SetDuplicate re-injects copies (counted at a
 // second chunk filter) that SCTP delivers once.
 func TestDelayAndDuplicationOnTheRealStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, got := openPair(t, Options{Delay: 20 * time.Millisecond, Seed: 9})
+		c, got := openPair(t, Options{Latency: netmodel.Latency{Dist: netmodel.DistConstant, Mean: 20 * sim.Millisecond}, Seed: 9})
 		var chunks atomic.Int64
 		c.router.AddChunkFilter(func(vnet.Chunk) bool { chunks.Add(1); return true })
 		sent := time.Now()
-		require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+		require.NoError(t, c.nodes[1].dcs[2].Load().Send([]byte("x")))
 		for got.Load() == 0 {
 			time.Sleep(100 * time.Microsecond)
 		}
-		assert.GreaterOrEqual(t, time.Since(sent), 20*time.Millisecond, "one way takes the router's delay")
+		assert.GreaterOrEqual(t, time.Since(sent), 20*time.Millisecond, "one way takes the link's latency")
 		assert.Less(t, time.Since(sent), 30*time.Millisecond)
 
 		burst := func() int64 {
 			before := chunks.Load()
 			for range 100 {
-				require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+				require.NoError(t, c.nodes[1].dcs[2].Load().Send([]byte("x")))
 				time.Sleep(5 * time.Millisecond)
 			}
 			time.Sleep(2 * time.Second)
@@ -308,7 +315,7 @@ func TestOneWayCutHoldsMessagesUntilHeal(t *testing.T) {
 		c, got := openPair(t, Options{Seed: 10})
 		c.Cut(1, 2)
 		for range 10 {
-			require.NoError(t, c.nodes[1].dcs[2].Send([]byte("x")))
+			require.NoError(t, c.nodes[1].dcs[2].Load().Send([]byte("x")))
 		}
 		time.Sleep(2 * time.Second)
 		assert.Zero(t, got.Load(), "nothing crosses the cut")
@@ -319,6 +326,97 @@ func TestOneWayCutHoldsMessagesUntilHeal(t *testing.T) {
 		c.Heal()
 		time.Sleep(10 * time.Second)
 		assert.Equal(t, int64(10), got.Load(), "delivered after the heal")
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second)
+	})
+}
+
+// waitFor polls cond every 10 ms until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	require.FailNow(t, "timed out", what)
+}
+
+// TestRestartRestoresFromStorageOnTheRealStack: a follower closes, the
+// others commit on and compact their logs, and the follower reloads from
+// what it persisted: it rejoins with its old term and log, gets the
+// leader's snapshot, and ends up with every chat line applied.
+func TestRestartRestoresFromStorageOnTheRealStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		safety := checker.NewSafety()
+		c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 4,
+			SnapshotEvery: 10,
+			Observer: func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error {
+				return safety.Changed(node, prev, cur, persisted, applied, log.(netmodel.LogReader))
+			}})
+		require.NoError(t, err)
+		require.NoError(t, c.Start())
+		lead := waitLeader(t, c, 0, 10*time.Second)
+		follower := lead%3 + 1
+		seq := uint64(0)
+		propose := func(k int) {
+			for range k {
+				seq++
+				c.Propose(lead, raft.Command{Op: raft.OpSeqAppend, Key: netmodel.ChatKey, Value: "x", Cnt: int64(seq - 1), Client: 1, Seq: seq}, func(raft.Result) {})
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		propose(15)
+		waitFor(t, 5*time.Second, func() bool { return c.ChatLines(follower) == 15 }, "the follower applies 15 lines")
+		termBefore := c.Status(follower).Term
+		c.Kill(follower)
+		propose(30)
+		waitFor(t, 5*time.Second, func() bool { return c.ChatLines(lead) == 45 }, "the leader applies 45 lines")
+		require.NoError(t, c.Restart(follower))
+		assert.True(t, c.Alive(follower))
+		waitFor(t, 10*time.Second, func() bool { return c.ChatLines(follower) == 45 }, "the reloaded follower catches up")
+		assert.GreaterOrEqual(t, c.Status(follower).Term, termBefore, "its term came back from storage")
+		assert.Equal(t, lead, c.Status(follower).Lead)
+		assert.NoError(t, c.Violation())
+		require.NoError(t, c.Close())
+		time.Sleep(5 * time.Second)
+	})
+}
+
+// TestFailedICEIsClosedAndReconnectedOnTheRealStack: a partition longer
+// than ICE's failure timeout fails the cut-off tab's connections; the
+// host closes them (pion would leave them open) and, once the partition
+// heals, the tabs connect anew and the tab follows the leader again.
+func TestFailedICEIsClosedAndReconnectedOnTheRealStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 5,
+			ICEDisconnected: time.Second, ICEFailed: 2 * time.Second, PreVote: true})
+		require.NoError(t, err)
+		require.NoError(t, c.Start())
+		lead := waitLeader(t, c, 0, 10*time.Second)
+		cut := lead%3 + 1
+		p, side := c.pairOf(lead, cut)
+		p.mu.Lock()
+		before := p.pcs[side]
+		p.mu.Unlock()
+		others := []raft.ID{}
+		for id := raft.ID(1); id <= 3; id++ {
+			if id != cut {
+				others = append(others, id)
+			}
+		}
+		c.Partition([][]raft.ID{{cut}, others})
+		waitFor(t, 10*time.Second, func() bool { return c.node(lead).dcs[cut].Load() == nil }, "ICE fails and the host drops the channel")
+		c.Heal()
+		waitFor(t, 20*time.Second, func() bool { return c.node(lead).dcs[cut].Load() != nil }, "the tabs connect again")
+		p.mu.Lock()
+		after := p.pcs[side]
+		p.mu.Unlock()
+		assert.NotSame(t, before, after, "a new PeerConnection, not the failed one")
+		waitFor(t, 10*time.Second, func() bool {
+			l := c.Leaders()
+			return len(l) == 1 && c.Status(cut).Lead == l[0] && c.Status(cut).Commit == c.Status(l[0]).Commit
+		}, "the tab follows the leader again")
 		require.NoError(t, c.Close())
 		time.Sleep(5 * time.Second)
 	})
