@@ -7,14 +7,16 @@ import (
 	"strings"
 
 	"github.com/raftsim/raftsim/figures"
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/spf13/cobra"
 )
 
 type compareFlags struct {
-	out   string
-	seeds int
-	nodes int
+	out     string
+	seeds   int
+	nodes   int
+	profile string
 }
 
 func newCompareCmd(stdout io.Writer) *cobra.Command {
@@ -39,6 +41,7 @@ the two distributions and their Kolmogorov-Smirnov distance
 	cmd.Flags().StringVar(&f.out, "out", "results/compare", "write into `DIR`")
 	cmd.Flags().IntVar(&f.seeds, "seeds", 10, "seeds in each world")
 	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file)")
+	cmd.Flags().StringVar(&f.profile, "profile", "", "network `PROFILE` (overrides the file; the outputs' names end in -PROFILE)")
 	return cmd
 }
 
@@ -53,6 +56,18 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 	}
 	if err := sc.Apply(o); err != nil {
 		return &exitError{exitUsage, err}
+	}
+	name, args := sc.Name, fmt.Sprintf("--seeds %d", sc.Seeds)
+	if cmd.Flags().Changed("nodes") {
+		args += fmt.Sprintf(" --nodes %d", f.nodes)
+	}
+	if f.profile != "" {
+		if _, err := netmodel.LookupProfile(f.profile); err != nil {
+			return &usageError{fmt.Errorf("--profile: %w", err)}
+		}
+		sc.World.Profile = f.profile
+		name += "-" + f.profile
+		args += " --profile " + f.profile
 	}
 	samples := map[string]map[string][]float64{} // measure -> world -> seconds
 	failed := map[string]int{}
@@ -83,9 +98,9 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s: model against the real stack\n\n", sc.Name)
-	fmt.Fprintf(&b, "`raftsim compare %s --seeds %d --out %s`: %d nodes, ET %v, %d seeds in each world; runs that failed a check: model %d, pion %d.\n\n",
-		path, sc.Seeds, f.out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.Seeds, failed["model"], failed["pion"])
+	fmt.Fprintf(&b, "# %s: model against the real stack\n\n", name)
+	fmt.Fprintf(&b, "`raftsim compare %s %s --out %s`: %d nodes, ET %v, profile %s, %d seeds in each world; runs that failed a check: model %d, pion %d.\n\n",
+		path, args, f.out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.World.Profile, sc.Seeds, failed["model"], failed["pion"])
 	fmt.Fprintf(&b, "| measure | world | runs | mean s | min s | median s | max s | KS distance |\n|---|---|---|---|---|---|---|---|\n")
 	for _, m := range sc.Measures {
 		s := samples[m.Name]
@@ -94,11 +109,11 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 			sum := figures.Summarize(s[world])
 			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f |\n", m.Name, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
 		}
-		p, err := figures.ECDFPlot(fmt.Sprintf("%s: %s, model against pion", sc.Name, m.Name), s, []string{"model", "pion"})
+		p, err := figures.ECDFPlot(fmt.Sprintf("%s: %s, model against pion", name, m.Name), s, []string{"model", "pion"})
 		if err != nil {
 			return &exitError{exitFailed, err}
 		}
-		if err := writeFile(filepath.Join(f.out, "compare-"+sc.Name+"-"+m.Name+".csv"), func(w io.Writer) error {
+		if err := writeFile(filepath.Join(f.out, "compare-"+name+"-"+m.Name+".csv"), func(w io.Writer) error {
 			fmt.Fprintln(w, "world,seconds")
 			for _, world := range []string{"model", "pion"} {
 				for _, v := range s[world] {
@@ -109,11 +124,11 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		}); err != nil {
 			return &exitError{exitFailed, err}
 		}
-		if err := figures.Save(p, filepath.Join(f.out, "compare-"+sc.Name+"-"+m.Name)); err != nil {
+		if err := figures.Save(p, filepath.Join(f.out, "compare-"+name+"-"+m.Name)); err != nil {
 			return &exitError{exitFailed, err}
 		}
 	}
-	if err := writeFile(filepath.Join(f.out, "compare-"+sc.Name+".md"), func(w io.Writer) error {
+	if err := writeFile(filepath.Join(f.out, "compare-"+name+".md"), func(w io.Writer) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}); err != nil {

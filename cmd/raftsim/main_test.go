@@ -467,4 +467,13 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, f))
 		assert.NoError(t, err, f)
 	}
+	// Another profile: the outputs carry its name.
+	code, stdout, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--profile", "lan", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stdout, "profile lan")
+	_, err := os.Stat(filepath.Join(dir, "compare-kill-leader-lan.md"))
+	assert.NoError(t, err)
+	code, _, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--profile", "mars")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "unknown network profile")
 }
