@@ -117,7 +117,9 @@ func (s *shaper) pass(ch vnet.Chunk, src, dst int) bool {
 		s.busyUntil[k] = start.Add(time.Duration(float64(len(ch.UserData())) / l.Bandwidth * float64(time.Second)))
 		delay += s.busyUntil[k].Sub(now)
 	}
-	s.delays[dst].SetDelay(max(delay, 0))
+	if d := s.delays[dst]; d != nil {
+		d.SetDelay(max(delay, 0))
+	}
 	return true
 }
 

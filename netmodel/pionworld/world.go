@@ -215,6 +215,12 @@ func New(opt Options) (*Cluster, error) {
 		return nil, fmt.Errorf("pionworld: certificate: %w", err)
 	}
 	c.cert = *cert
+	// Without latency or bandwidth anywhere, packets skip the delay
+	// filters (a goroutine hop each: WRaft's benchmark runs so).
+	delayed := opt.Latency.Mean > 0 || opt.Bandwidth > 0
+	for _, l := range opt.Links {
+		delayed = delayed || (l.Latency != nil && l.Latency.Mean > 0) || (l.Bandwidth != nil && *l.Bandwidth > 0)
+	}
 	for i := 1; i <= opt.Nodes; i++ {
 		ip := fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)
 		c.ipID[ip] = i
@@ -222,14 +228,18 @@ func New(opt Options) (*Cluster, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pionworld: node %d's network: %w", i, err)
 		}
-		// Every inbound packet waits in the tab's delay filter for the
-		// delay the shaper drew for it (links.go).
-		d, err := vnet.NewDelayFilter(n)
-		if err != nil {
-			return nil, fmt.Errorf("pionworld: node %d's delay: %w", i, err)
+		c.nets[i] = n
+		var nic vnet.NIC = n
+		if delayed {
+			// Every inbound packet waits in the tab's delay filter for
+			// the delay the shaper drew for it (links.go).
+			d, err := vnet.NewDelayFilter(n)
+			if err != nil {
+				return nil, fmt.Errorf("pionworld: node %d's delay: %w", i, err)
+			}
+			c.delays[i], nic = d, d
 		}
-		c.nets[i], c.delays[i] = n, d
-		if err := router.AddNet(d); err != nil {
+		if err := router.AddNet(nic); err != nil {
 			return nil, fmt.Errorf("pionworld: node %d's network: %w", i, err)
 		}
 		c.nodes[i] = c.newNode(raft.ID(i))
