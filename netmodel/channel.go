@@ -141,6 +141,21 @@ func (s sctpTiming) rto(k int) sim.Time {
 	return d
 }
 
+// retransmissionAt returns the first retransmission at or after now of a
+// packet first sent at sent and lost every time since, and k such that
+// the timer after it is rto(k).
+func (s sctpTiming) retransmissionAt(sent, now sim.Time) (sim.Time, int) {
+	t, k := sent, 0
+	for ; t < now; k++ {
+		d := s.rto(k)
+		if d == s.rtoMax {
+			return t + (now-t+d-1)/d*d, k
+		}
+		t += d
+	}
+	return t, k
+}
+
 // nextRetransmission returns the first retransmission at or after now of
 // a packet first sent at sent and lost every time since.
 func (s sctpTiming) nextRetransmission(sent, now sim.Time) sim.Time {
@@ -255,6 +270,24 @@ type channel struct {
 	epoch       int      // bumped when the channel closes: in-flight messages die
 	sendFreeAt  sim.Time // with a bandwidth: when the sender's queue drains
 	bad         bool     // Gilbert-Elliott state
+	// flights are the messages on a reliable channel whose arrival a
+	// change of the loss rate moves, in the order they were scheduled.
+	flights []*flight
+}
+
+// flight is a message on a reliable channel still being retransmitted, or
+// held behind one that is on an ordered channel. Its retransmissions were
+// drawn at the loss rate of its first send; when the rate changes, those
+// not yet made are drawn again at the new rate (redrawFlights).
+type flight struct {
+	sent   sim.Time // first transmission
+	lastTx sim.Time // the transmission that gets through
+	extra  sim.Time // a duplicate's extra latency
+	floor  sim.Time // an ordered channel's lastArrival before it
+	own    sim.Time // its arrival, before waiting behind earlier ones
+	timer  *sim.Timer
+	done   bool
+	m      raft.Message
 }
 
 // BufferedAmount returns the bytes queued on the channel from one tab to
@@ -344,7 +377,7 @@ func (w *World) releaseHeld(from, to raft.ID) {
 	l := w.link(from, to)
 	base := w.links.sctp.nextRetransmission(ch.heldSince, w.sim.Now())
 	for _, m := range held {
-		w.schedule(ch, l, m, base+l.Latency.Sample(w.netRand))
+		w.schedule(ch, l, m, base+l.Latency.Sample(w.netRand), base, base)
 	}
 }
 
@@ -380,6 +413,7 @@ func (w *World) closeChannel(from, to raft.ID) {
 func (w *World) SetLoss(loss, duplicate float64) {
 	w.opt.Profile.Loss, w.opt.Profile.Duplicate, w.opt.Profile.Burst = loss, duplicate, nil
 	w.initLinks()
+	w.redrawFlights()
 	w.Fault(0, fmt.Sprintf("loss %.3f dup %.3f", loss, duplicate))
 }
 
@@ -415,20 +449,25 @@ func (w *World) transmit(m raft.Message) {
 		sent = ch.sendFreeAt
 	}
 	var arrival sim.Time
+	lastTx := sent
 	for range fragments {
-		at, ok := w.carry(ch, l, sent)
+		at, tx, ok := w.carry(ch, l, sent)
 		if !ok {
 			w.drop(m, w.lostReason(fragments))
 			return
 		}
 		arrival = sim.Max(arrival, at)
+		lastTx = sim.Max(lastTx, tx)
 	}
 	if fragments > 1 {
 		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(m.From), Peer: uint64(m.To), Msg: m.Type.String(), Index: uint64(fragments), Detail: "fragmented"})
 	}
-	w.schedule(ch, l, m, arrival)
+	w.schedule(ch, l, m, arrival, sent, lastTx)
 	if l.Duplicate > 0 && w.netRand.Float64() < l.Duplicate {
-		w.schedule(ch, l, m, arrival+l.Latency.Sample(w.netRand))
+		extra := l.Latency.Sample(w.netRand)
+		if f := w.schedule(ch, l, m, arrival+extra, sent, lastTx); f != nil {
+			f.extra = extra
+		}
 	}
 }
 
@@ -440,9 +479,10 @@ func (w *World) lostReason(fragments int) string {
 }
 
 // carry sends one packet (a message or a fragment) put on the wire at sent
-// and returns when it arrives, retransmitting lost transmissions as the
-// channel's reliability allows; ok is false if it was abandoned.
-func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival sim.Time, ok bool) {
+// and returns when it arrives and when the transmission that got through
+// left, retransmitting lost transmissions as the channel's reliability
+// allows; ok is false if it was abandoned.
+func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival, lastTx sim.Time, ok bool) {
 	arrival = sent + l.Latency.Sample(w.netRand)
 	var elapsed sim.Time
 	for k := 0; w.lost(ch, l); k++ {
@@ -462,23 +502,27 @@ func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival sim.Time, ok
 				// abandonment (FORWARD-TSN), at the next timer expiry.
 				ch.lastArrival = sim.Max(ch.lastArrival, sent+elapsed+wait+l.Latency.Sample(w.netRand))
 			}
-			return 0, false
+			return 0, 0, false
 		}
 		elapsed += wait
 		arrival += wait
 	}
-	return arrival, true
+	return arrival, sent + elapsed, true
 }
 
 // lost draws whether one transmission on the link is lost: with a
 // Gilbert-Elliott model the link's state moves first.
 func (w *World) lost(ch *channel, l *link) bool {
+	return lostOn(ch, l, w.netRand)
+}
+
+func lostOn(ch *channel, l *link, r *rand.Rand) bool {
 	if g := l.Burst; g != nil {
 		var lost bool
-		ch.bad, lost = g.Step(ch.bad, w.netRand)
+		ch.bad, lost = g.Step(ch.bad, r)
 		return lost
 	}
-	return l.Loss > 0 && w.netRand.Float64() < l.Loss
+	return l.Loss > 0 && r.Float64() < l.Loss
 }
 
 // Step moves a link's state for one transmission (bad: the state before)
@@ -496,20 +540,97 @@ func (g *GilbertElliott) Step(bad bool, r *rand.Rand) (nowBad, lost bool) {
 	return bad, p > 0 && r.Float64() < p
 }
 
-func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival sim.Time) {
+// schedule delivers m at arrival (later on an ordered channel if an
+// earlier message arrives later). sent is the message's first
+// transmission and lastTx the one that gets through. On a reliable
+// channel a message still being retransmitted, and on an ordered one
+// every message behind it, is kept as a flight (returned; nil if not).
+func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival, sent, lastTx sim.Time) *flight {
+	var f *flight
+	if l.mode.Reliability == Reliable && (lastTx > sent || (!l.mode.Unordered && len(ch.flights) > 0)) {
+		f = &flight{m: m, sent: sent, lastTx: lastTx, floor: ch.lastArrival, own: arrival}
+		ch.flights = append(ch.flights, f)
+	}
 	if !l.mode.Unordered {
 		arrival = sim.Max(arrival, ch.lastArrival)
 		ch.lastArrival = arrival
 	}
+	timer := w.arrive(ch, m, arrival, f)
+	if f != nil {
+		f.timer = timer
+	}
+	return f
+}
+
+// arrive schedules the delivery of m at arrival.
+func (w *World) arrive(ch *channel, m raft.Message, arrival sim.Time, f *flight) *sim.Timer {
 	from, to := w.tabs[m.From], w.tabs[m.To]
 	fromInc, toInc, epoch := from.inc, to.inc, ch.epoch
-	w.sim.At(arrival, func() {
-		if from.inc != fromInc || to.inc != toInc || !to.alive || ch.epoch != epoch {
+	return w.sim.At(arrival, func() {
+		if ch.epoch != epoch {
+			w.drop(m, "channel closed")
+			return
+		}
+		if f != nil {
+			f.done = true
+			for len(ch.flights) > 0 && ch.flights[0].done {
+				ch.flights[0] = nil
+				ch.flights = ch.flights[1:]
+			}
+		}
+		if from.inc != fromInc || to.inc != toInc || !to.alive {
 			w.drop(m, "channel closed")
 			return
 		}
 		to.deliver(m)
 	})
+}
+
+// redrawFlights draws again, at the links' new loss rates, the
+// retransmissions not yet made of every message in flight: SCTP resends
+// at its backed-off timer, and each resend is lost or not at the rate of
+// its own time. Ordered channels then deliver in order again. The draws
+// come from their own stream, so that the network's other draws stay as
+// they were.
+func (w *World) redrawFlights() {
+	now := w.sim.Now()
+	var rng *rand.Rand
+	for a := 1; a <= w.opt.Nodes; a++ {
+		for b := 1; b <= w.opt.Nodes; b++ {
+			ch := &w.chans[a][b]
+			if len(ch.flights) == 0 {
+				continue
+			}
+			if rng == nil {
+				rng = w.sim.Rand("net-redraw")
+			}
+			l := w.link(raft.ID(a), raft.ID(b))
+			prev := ch.flights[0].floor
+			for _, f := range ch.flights {
+				if f.done {
+					continue
+				}
+				if f.lastTx > now {
+					t, k := w.links.sctp.retransmissionAt(f.sent, now)
+					for ; lostOn(ch, l, rng); k++ {
+						t += w.links.sctp.rto(k)
+					}
+					f.lastTx = t
+					f.own = t + l.Latency.Sample(rng) + f.extra
+				}
+				arrival := f.own
+				if !l.mode.Unordered {
+					arrival = sim.Max(arrival, prev)
+					prev = arrival
+				}
+				f.timer.Cancel()
+				f.timer = w.arrive(ch, f.m, arrival, f)
+			}
+			if !l.mode.Unordered {
+				ch.lastArrival = prev
+			}
+		}
+	}
 }
 
 func (w *World) drop(m raft.Message, why string) {

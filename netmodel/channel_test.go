@@ -413,3 +413,42 @@ func TestEveryChannelFeatureIsDeterministic(t *testing.T) {
 }
 
 const time800ms = 800 * sim.Millisecond
+
+// A reliable channel's retransmissions go out at the loss rate of their
+// own time, not the rate when the message was first sent: once the loss
+// stops (the swarm's final heal), every message still being retransmitted
+// gets through at its next retransmission. The swarm found this (seeds
+// 3165, 19173): two tabs with pion's timers after 12 s at 37% loss had
+// messages whose retransmissions, drawn in advance at 37%, ran on for
+// minutes after the loss had stopped, and an ordered channel held
+// everything behind them: no leader for 120 s after the heal.
+func TestRetransmissionsAfterALossChangeUseTheNewRate(t *testing.T) {
+	for _, mode := range []ChannelMode{OrderedReliable, UnorderedReliable} {
+		t.Run(mode.String(), func(t *testing.T) {
+			for seed := uint64(1); seed <= 20; seed++ {
+				opt := testOptions(2)
+				opt.Mode = mode
+				opt.Profile.Loss = 0.9
+				opt.Channel.SCTP = "pion"
+				w, buf := newTestWorld(t, opt, seed)
+				for i := uint64(1); i <= 5; i++ {
+					w.sim.At(sim.Time(i)*sim.Millisecond, func() { w.send(probe(1, 2, i)) })
+				}
+				// pion's retransmissions of a probe sent at i ms: i ms +
+				// 1 s, 3 s, 7 s, ...; the loss stops at 2 s, so the one
+				// at about 3 s gets through.
+				w.sim.At(2*sim.Second, func() { w.SetLoss(0, 0) })
+				w.sim.RunUntil(10*sim.Minute, nil)
+				got, dropped := deliveries(t, w, buf)
+				require.Zero(t, dropped)
+				require.Len(t, got, 5, "seed %d", seed)
+				for j, a := range got {
+					assert.LessOrEqual(t, a.at, 3*sim.Second+20*sim.Millisecond, "seed %d: probe %d", seed, a.index)
+					if mode == OrderedReliable {
+						assert.Equal(t, uint64(j+1), a.index, "seed %d: in order", seed)
+					}
+				}
+			}
+		})
+	}
+}
