@@ -157,6 +157,30 @@ func (k *KVClients) Done() bool {
 	return k.opt.Ops > 0
 }
 
+// DrawCommand draws a KV client's next command (both worlds' clients
+// use it): a key among keys, then a get, cas or put by the ratios. A cas
+// expects lastValue(key), the value a client last saw written there (or
+// absent: about half the cases find something else); puts counts the
+// client's writes, which name their values.
+func DrawCommand(r interface{ IntN(int) int }, keys int, readRatio, casRatio float64, client, seq uint64, puts *int, lastValue func(key string) string) raft.Command {
+	key := "k" + strconv.Itoa(r.IntN(max(keys, 1)))
+	cmd := raft.Command{Key: key, Client: client, Seq: seq}
+	x := float64(r.IntN(1000)) / 1000
+	switch {
+	case x < readRatio:
+		cmd.Op = raft.OpGet
+		return cmd
+	case x < readRatio+casRatio:
+		cmd.Op = raft.OpCAS
+		cmd.Expect = lastValue(key)
+	default:
+		cmd.Op = raft.OpPut
+	}
+	*puts++
+	cmd.Value = "c" + strconv.FormatUint(client, 10) + "-" + strconv.Itoa(*puts)
+	return cmd
+}
+
 // next starts the client's next operation.
 func (k *KVClients) next(c *kvClient) {
 	w := k.w
@@ -169,24 +193,8 @@ func (k *KVClients) next(c *kvClient) {
 		return
 	}
 	c.seq++
-	key := "k" + strconv.Itoa(k.rand.IntN(max(k.opt.Keys, 1)))
-	cmd := raft.Command{Key: key, Client: c.id, Seq: c.seq}
-	x := float64(k.rand.IntN(1000)) / 1000
-	switch {
-	case x < k.opt.ReadRatio:
-		cmd.Op = raft.OpGet
-	case x < k.opt.ReadRatio+k.opt.CasRatio:
-		cmd.Op = raft.OpCAS
-		// Expect the value this client last wrote to the key, or absent:
-		// about half the cases will find something else.
-		cmd.Expect = k.lastValue(key)
-		c.putCount++
-		cmd.Value = "c" + strconv.FormatUint(c.id, 10) + "-" + strconv.Itoa(c.putCount)
-	default:
-		cmd.Op = raft.OpPut
-		c.putCount++
-		cmd.Value = "c" + strconv.FormatUint(c.id, 10) + "-" + strconv.Itoa(c.putCount)
-	}
+	cmd := DrawCommand(k.rand, k.opt.Keys, k.opt.ReadRatio, k.opt.CasRatio, c.id, c.seq, &c.putCount, k.lastValue)
+	key := cmd.Key
 	c.cmd, c.attempts = cmd, 0
 	k.history = append(k.history, KVRecord{Client: c.id, Op: cmd.Op, Key: cmd.Key, Value: cmd.Value, Expect: cmd.Expect, Call: w.sim.Now()})
 	c.rec = len(k.history) - 1

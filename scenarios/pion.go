@@ -261,16 +261,10 @@ func (p *pionRun) fault(f *Fault) {
 			c.Blackhole(id)
 		}
 	case f.Partition != nil:
-		if pa := f.Partition; len(pa.Groups) > 0 {
-			groups := make([][]raft.ID, len(pa.Groups))
-			for g, ids := range pa.Groups {
-				for _, id := range ids {
-					groups[g] = append(groups[g], raft.ID(id))
-				}
-			}
+		if groups := f.Partition.groups(); groups != nil {
 			c.Partition(groups)
 		} else {
-			c.Cut(raft.ID(pa.From), raft.ID(pa.To))
+			c.Cut(raft.ID(f.Partition.From), raft.ID(f.Partition.To))
 		}
 	case f.Heal:
 		c.Heal()
@@ -278,16 +272,7 @@ func (p *pionRun) fault(f *Fault) {
 		c.SetLoss(f.Loss.Loss)
 		c.SetDuplicate(f.Loss.Duplicate)
 	case f.Restart != nil:
-		var ids []raft.ID
-		for _, id := range f.Restart.Nodes {
-			ids = append(ids, raft.ID(id))
-		}
-		for i := 1; f.Restart.Killed && i <= c.Nodes(); i++ {
-			if !c.Alive(raft.ID(i)) {
-				ids = append(ids, raft.ID(i))
-			}
-		}
-		for _, id := range ids {
+		for _, id := range f.Restart.ids(c.Nodes(), c.Alive) {
 			if err := c.Restart(id); err != nil && p.err == nil {
 				p.err = fmt.Errorf("fault %q: %w", f.Name, err)
 			}

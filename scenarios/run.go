@@ -378,34 +378,16 @@ func (r *runner) fault(f *Fault) {
 			w.Kill(id)
 		}
 	case f.Restart != nil:
-		var ids []raft.ID
-		for _, id := range f.Restart.Nodes {
-			ids = append(ids, raft.ID(id))
-		}
-		if f.Restart.Killed {
-			for i := 1; i <= w.Nodes(); i++ {
-				if !w.Alive(raft.ID(i)) {
-					ids = append(ids, raft.ID(i))
-				}
-			}
-		}
-		for _, id := range ids {
+		for _, id := range f.Restart.ids(w.Nodes(), w.Alive) {
 			if err := w.Restart(id); err != nil {
 				w.Fault(id, "restart failed: "+err.Error())
 			}
 		}
 	case f.Partition != nil:
-		p := f.Partition
-		if len(p.Groups) > 0 {
-			groups := make([][]raft.ID, len(p.Groups))
-			for g, ids := range p.Groups {
-				for _, id := range ids {
-					groups[g] = append(groups[g], raft.ID(id))
-				}
-			}
+		if groups := f.Partition.groups(); groups != nil {
 			w.Partition(groups)
 		} else {
-			w.Cut(raft.ID(p.From), raft.ID(p.To))
+			w.Cut(raft.ID(f.Partition.From), raft.ID(f.Partition.To))
 		}
 	case f.Heal:
 		w.Heal()
@@ -417,6 +399,35 @@ func (r *runner) fault(f *Fault) {
 	r.dirty = true
 	r.annotate("fault", f.Name)
 	r.happened(f.Name)
+}
+
+// ids returns the tabs a restart step reopens: the listed ones, then
+// (with Killed) every tab not open, in order.
+func (a *RestartAction) ids(nodes int, alive func(raft.ID) bool) []raft.ID {
+	var ids []raft.ID
+	for _, id := range a.Nodes {
+		ids = append(ids, raft.ID(id))
+	}
+	for i := 1; a.Killed && i <= nodes; i++ {
+		if !alive(raft.ID(i)) {
+			ids = append(ids, raft.ID(i))
+		}
+	}
+	return ids
+}
+
+// groups returns a partition step's groups (nil: a one-way cut).
+func (a *PartitionAction) groups() [][]raft.ID {
+	if len(a.Groups) == 0 {
+		return nil
+	}
+	groups := make([][]raft.ID, len(a.Groups))
+	for g, ids := range a.Groups {
+		for _, id := range ids {
+			groups[g] = append(groups[g], raft.ID(id))
+		}
+	}
+	return groups
 }
 
 func (r *runner) annotate(tag, text string) {

@@ -115,22 +115,8 @@ func (k *KVClients) run(id uint64, home raft.ID) {
 	}
 	puts := 0
 	for seq := uint64(1); seq <= uint64(k.opt.Ops); seq++ {
-		key := "k" + strconv.Itoa(r.IntN(max(k.opt.Keys, 1)))
-		cmd := raft.Command{Key: key, Client: id, Seq: seq}
-		x := float64(r.IntN(1000)) / 1000
-		switch {
-		case x < k.opt.ReadRatio:
-			cmd.Op = raft.OpGet
-		case x < k.opt.ReadRatio+k.opt.CasRatio:
-			cmd.Op = raft.OpCAS
-			cmd.Expect = k.lastValue(key)
-			puts++
-			cmd.Value = "c" + strconv.FormatUint(id, 10) + "-" + strconv.Itoa(puts)
-		default:
-			cmd.Op = raft.OpPut
-			puts++
-			cmd.Value = "c" + strconv.FormatUint(id, 10) + "-" + strconv.Itoa(puts)
-		}
+		cmd := netmodel.DrawCommand(r, k.opt.Keys, k.opt.ReadRatio, k.opt.CasRatio, id, seq, &puts, k.lastValue)
+		key := cmd.Key
 		k.mu.Lock()
 		k.history = append(k.history, netmodel.KVRecord{Client: id, Op: cmd.Op, Key: key, Value: cmd.Value, Expect: cmd.Expect, Call: k.now()})
 		rec := len(k.history) - 1

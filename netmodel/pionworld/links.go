@@ -269,47 +269,45 @@ func (c *Cluster) connect(a, b raft.ID) (err error) {
 		}
 		c.attach(side.self, side.peer, side.pc, dc)
 	}
-	offer, err := pa.CreateOffer(nil)
-	if err != nil {
-		return err
-	}
-	ga := webrtc.GatheringCompletePromise(pa)
-	if err := pa.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	<-ga
-	remoteOffer := *pa.LocalDescription()
 	if c.opt.SignalingURL != "" {
-		// Through the server: a sends OFFER to b, b answers.
-		c.sigMu.Lock()
+		c.sigMu.Lock() // one exchange at a time on the tabs' sockets
 		defer c.sigMu.Unlock()
-		sdp, err := c.relay(na, nb, SigOffer, remoteOffer.SDP)
-		if err != nil {
-			return err
-		}
-		remoteOffer = webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
 	}
-	if err := pb.SetRemoteDescription(remoteOffer); err != nil {
-		return err
-	}
-	answer, err := pb.CreateAnswer(nil)
+	offer, err := c.describe(pa, func() (webrtc.SessionDescription, error) { return pa.CreateOffer(nil) }, na, nb, SigOffer, webrtc.SDPTypeOffer)
 	if err != nil {
 		return err
 	}
-	gb := webrtc.GatheringCompletePromise(pb)
-	if err := pb.SetLocalDescription(answer); err != nil {
+	if err := pb.SetRemoteDescription(offer); err != nil {
 		return err
 	}
-	<-gb
-	remoteAnswer := *pb.LocalDescription()
-	if c.opt.SignalingURL != "" {
-		sdp, err := c.relay(nb, na, SigAnswer, remoteAnswer.SDP)
-		if err != nil {
-			return err
-		}
-		remoteAnswer = webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}
+	answer, err := c.describe(pb, func() (webrtc.SessionDescription, error) { return pb.CreateAnswer(nil) }, nb, na, SigAnswer, webrtc.SDPTypeAnswer)
+	if err != nil {
+		return err
 	}
-	return pa.SetRemoteDescription(remoteAnswer)
+	return pa.SetRemoteDescription(answer)
+}
+
+// describe sets pc's local description (made by create) once ICE
+// gathering is complete (no trickle needed on vnet) and returns it as
+// the peer receives it: through the signaling server (c.sigMu held) as
+// message typ from one tab to the other, or as it is in process.
+func (c *Cluster) describe(pc *webrtc.PeerConnection, create func() (webrtc.SessionDescription, error),
+	from, to *Node, typ string, sdpType webrtc.SDPType) (webrtc.SessionDescription, error) {
+	d, err := create()
+	if err != nil {
+		return d, err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(d); err != nil {
+		return d, err
+	}
+	<-gathered
+	d = *pc.LocalDescription()
+	if c.opt.SignalingURL == "" {
+		return d, nil
+	}
+	sdp, err := c.relay(from, to, typ, d.SDP)
+	return webrtc.SessionDescription{Type: sdpType, SDP: sdp}, err
 }
 
 // attach wires one end of a connection to its tab: messages go to the
