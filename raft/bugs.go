@@ -75,20 +75,31 @@ const (
 	// applied again. Breaks exactly-once semantics (linearizability of the
 	// client history). It lives in the state machine: set Store.Bugs.
 	BugApplyRetryTwice
+	// BugConfBeforeOwnTermCommit: a new leader accepts a membership
+	// change before it has committed an entry of its own term; only an
+	// uncommitted earlier change is refused. This is the single-server
+	// membership bug Ongaro reported on raft-dev in 2015 (the Raft
+	// dissertation's errata), and raft/'s own behaviour until it was
+	// found by hand: an earlier leader's uncommitted change in other
+	// servers' logs and the new leader's change give two configurations
+	// whose majorities need not overlap. Breaks State Machine Safety (two
+	// different entries committed at one index).
+	BugConfBeforeOwnTermCommit
 
 	bugEnd // one past the last bug
 )
 
 var bugNames = [...]string{
-	BugVoteNotPersisted: "vote-not-persisted",
-	BugVoteIgnoresLog:   "vote-ignores-log",
-	BugCommitOldTerm:    "commit-old-term",
-	BugNoTruncate:       "no-truncate",
-	BugStaleAck:         "stale-ack",
-	BugDoubleConfChange: "double-confchange",
-	BugEvenMajority:     "even-majority",
-	BugStaleRead:        "stale-read",
-	BugApplyRetryTwice:  "apply-retry-twice",
+	BugVoteNotPersisted:        "vote-not-persisted",
+	BugVoteIgnoresLog:          "vote-ignores-log",
+	BugCommitOldTerm:           "commit-old-term",
+	BugNoTruncate:              "no-truncate",
+	BugStaleAck:                "stale-ack",
+	BugDoubleConfChange:        "double-confchange",
+	BugEvenMajority:            "even-majority",
+	BugStaleRead:               "stale-read",
+	BugApplyRetryTwice:         "apply-retry-twice",
+	BugConfBeforeOwnTermCommit: "conf-before-own-term-commit",
 }
 
 // ErrUnknownBug is wrapped by the error ParseBug returns for a name that

@@ -125,6 +125,8 @@ func TestPlantedBugs(t *testing.T) {
 		{BugDoubleConfChange, func(t *testing.T, bugs BugSet, on bool) {
 			r := newTestRaft(t, 1, ids(3), withBugs(bugs))
 			becomeLeaderAt(r, 2)
+			r.Step(Message{Type: MsgAppResp, From: 2, Term: 2, Index: r.log.lastIndex()})
+			require.Equal(t, r.log.lastIndex(), r.commit, "the no-op is committed")
 			require.NoError(t, r.ProposeConfChange(ConfChange{Type: ConfAddNode, Node: 4}))
 			err := r.ProposeConfChange(ConfChange{Type: ConfAddNode, Node: 5})
 			if on {
@@ -195,6 +197,20 @@ func TestPlantedBugs(t *testing.T) {
 			s.Apply(5, chat)
 			assert.Equal(t, on, len(s.Chat.Lines("room")) == 2, "chat lines %q", s.Chat.Lines("room"))
 		}},
+		{BugConfBeforeOwnTermCommit, func(t *testing.T, bugs BugSet, on bool) {
+			// A new leader whose no-op is not yet committed is asked for a
+			// change (TestOngaroMembershipBugCommitsTwoEntriesAtOneIndex
+			// plays the whole interleaving that breaks safety).
+			nw := newNetwork(t, 3, withBugs(bugs))
+			nw.add(4, nil, withBugs(bugs))
+			electWithoutCommit(nw, 1)
+			err := nw.raft(1).ProposeConfChange(ConfChange{Type: ConfAddNode, Node: 4})
+			if on {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, ErrNoCommitInTerm)
+			}
+		}},
 	}
 	require.Len(t, tests, len(Bugs()), "one scenario per planted bug")
 	for i, tt := range tests {
@@ -218,7 +234,8 @@ func TestPlantedBugs(t *testing.T) {
 
 func TestBugNames(t *testing.T) {
 	want := []string{"vote-not-persisted", "vote-ignores-log", "commit-old-term", "no-truncate",
-		"stale-ack", "double-confchange", "even-majority", "stale-read", "apply-retry-twice"}
+		"stale-ack", "double-confchange", "even-majority", "stale-read", "apply-retry-twice",
+		"conf-before-own-term-commit"}
 	assert.Equal(t, want, BugNames())
 	require.Len(t, Bugs(), len(want))
 	for i, b := range Bugs() {

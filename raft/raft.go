@@ -583,6 +583,25 @@ func (r *Raft) maybeCommit() bool {
 	return true
 }
 
+// committedInTerm reports whether the leader has committed an entry of
+// its own term. Until it has, it answers no ReadIndex request (Raft §8:
+// it does not yet know its commit index) and it may not append a
+// membership change: the latter is
+// is the rule of Ongaro's raft-dev post of 2015 ("bug in single-server
+// membership changes", the errata of the Raft dissertation §4.1). With
+// configurations effective on append, an earlier leader's uncommitted
+// change may still sit in other servers' logs; a change appended on top
+// of a configuration that is not yet committed can give two
+// configurations whose majorities do not overlap, and two leaders can
+// commit different entries at one index. etcd-io/raft gets the same
+// effect by setting pendingConfIndex to its last index on becoming
+// leader. The leader's no-op (becomeLeader) is what normally satisfies
+// the rule within one round trip.
+func (r *Raft) committedInTerm() bool {
+	t, ok := r.log.term(r.commit)
+	return ok && t == r.term
+}
+
 // members returns the voters, then the learners: everyone the leader
 // replicates to.
 func (r *Raft) members() []ID {
@@ -668,13 +687,19 @@ func (r *Raft) Propose(cmd Command) error {
 
 // ProposeConfChange asks the leader to add or remove one server. It is
 // refused while an earlier change is uncommitted (ErrPendingConfChange, the
-// paper's PENDING_CONFIG_CHANGE).
+// paper's PENDING_CONFIG_CHANGE), and until the leader has committed an
+// entry of its own term (ErrNoCommitInTerm, see committedInTerm).
 func (r *Raft) ProposeConfChange(cc ConfChange) error {
-	if r.role != Leader {
+	switch {
+	case r.role != Leader:
 		return ErrNotLeader
-	}
-	if r.pendingConf > r.commit && !r.bug(BugDoubleConfChange) {
+	case r.transferee != None:
+		// The target may take over before it has the change.
+		return ErrTransferring
+	case r.pendingConf > r.commit && !r.bug(BugDoubleConfChange):
 		return ErrPendingConfChange
+	case !r.committedInTerm() && !r.bug(BugConfBeforeOwnTermCommit):
+		return ErrNoCommitInTerm
 	}
 	member := r.isVoter(cc.Node)
 	learner := slices.Contains(r.learners, cc.Node)

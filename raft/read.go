@@ -70,11 +70,6 @@ func (r *Raft) leaderRead(ctx uint64, from ID) {
 	}
 }
 
-func (r *Raft) committedInTerm() bool {
-	t, _ := r.log.term(r.commit)
-	return t == r.term
-}
-
 // readAcked records a follower's echo of read round ctx and releases the
 // reads a quorum has confirmed.
 func (r *Raft) readAcked(pr *Progress, ctx uint64) {

@@ -9,6 +9,7 @@ package raft
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -209,4 +210,9 @@ var (
 	ErrNoLeader          = errors.New("raft: no known leader")
 	ErrPendingConfChange = errors.New("raft: a membership change is pending")
 	ErrInvalidConfChange = errors.New("raft: invalid membership change")
+	// ErrNoCommitInTerm: the leader has not yet committed an entry of its
+	// own term, so it takes no membership change (ProposeConfChange). It
+	// wraps ErrPendingConfChange: a host that waits for a pending change
+	// to commit waits for this too.
+	ErrNoCommitInTerm = fmt.Errorf("%w: the leader has not committed an entry of its term", ErrPendingConfChange)
 )
