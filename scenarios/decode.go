@@ -50,6 +50,12 @@ func (d *decoder) errAt(n *yaml.Node, field, format string, args ...any) error {
 	return &Error{File: d.file, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// errAtField returns an error at the position recorded for field.
+func (d *decoder) errAtField(field, format string, args ...any) error {
+	p := d.pos[field]
+	return &Error{File: d.file, Line: p.line, Column: p.col, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
 	if n.Kind == 0 {
 		return nil // an empty file or one holding only comments: all defaults

@@ -28,7 +28,7 @@ var badFiles = []struct {
 	{"unknown-field-nested.yaml", 4, 3, "cluster.nodez", "unknown field"},
 	{"wrong-type.yaml", 4, 10, "cluster.nodes", `want an integer, got "many"`},
 	{"negative-duration.yaml", 5, 21, "cluster.election_timeout", "must not be negative"},
-	{"nodes-zero.yaml", 5, 10, "cluster.nodes", "must be at least 1, got 0"},
+	{"nodes-zero.yaml", 5, 10, "cluster.nodes", "must be between 1 and 1001, got 0"},
 	{"kill-too-many.yaml", 9, 14, "faults[0].kill.count", "picks 12 nodes but the cluster has 5"},
 	{"unknown-profile.yaml", 5, 12, "world.profile", `unknown network profile "dialup"`},
 	{"unknown-datachannel.yaml", 5, 16, "world.datachannel", `unknown datachannel mode "carrier-pigeon"`},

@@ -5,6 +5,7 @@ package scenarios
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 
@@ -25,16 +26,16 @@ type Scenario struct {
 	Storage     Storage    `yaml:"storage"`
 	Connection  Connection `yaml:"connection"`
 	Workload    Workload   `yaml:"workload"`
-	Faults      []Fault    `yaml:"faults"`
-	Measures    []Measure  `yaml:"measures"`
+	Faults      []Fault    `yaml:"faults" maxlen:"10000"`
+	Measures    []Measure  `yaml:"measures" maxlen:"100"`
 	// Sweep: run at every combination of these values (raftsim sweep).
 	Sweep Sweep `yaml:"sweep"`
 	// Seed is the first seed; Seeds how many consecutive seeds to run.
-	Seed  uint64 `yaml:"seed"`
-	Seeds int    `yaml:"seeds"`
+	Seed  uint64 `yaml:"seed" bound:"0,18446744073709551615"`
+	Seeds int    `yaml:"seeds" bound:"1,100000"`
 	// Limit is the virtual time after which a run stops; measures not done
 	// by then are reported as never completed.
-	Limit sim.Time `yaml:"limit"`
+	Limit sim.Time `yaml:"limit" bound:"1ms,24h"`
 
 	file string
 	pos  map[string]pos
@@ -42,10 +43,10 @@ type Scenario struct {
 
 // Cluster is the Raft cluster.
 type Cluster struct {
-	Nodes           int      `yaml:"nodes"`
-	ElectionTimeout sim.Time `yaml:"election_timeout"`
+	Nodes           int      `yaml:"nodes" bound:"1,1001"`
+	ElectionTimeout sim.Time `yaml:"election_timeout" bound:"1ms,1h"`
 	// Heartbeat 0 means election_timeout / 5, the paper's rule.
-	Heartbeat sim.Time `yaml:"heartbeat"`
+	Heartbeat sim.Time `yaml:"heartbeat" bound:"100us,1h,off"`
 	// Bootstrap: "paper" (node 1 starts alone; the others join as
 	// signaling reports them) or "static" (all start as members).
 	Bootstrap string `yaml:"bootstrap"`
@@ -54,13 +55,13 @@ type Cluster struct {
 	Membership          string `yaml:"membership"`
 	PreVote             bool   `yaml:"prevote"`
 	CheckQuorum         bool   `yaml:"check_quorum"`
-	MaxInflight         int    `yaml:"max_inflight"`
-	MaxEntriesPerAppend int    `yaml:"max_entries_per_append"`
-	MaxBytesPerAppend   int    `yaml:"max_bytes_per_append"`
+	MaxInflight         int    `yaml:"max_inflight" bound:"0,100000"`
+	MaxEntriesPerAppend int    `yaml:"max_entries_per_append" bound:"0,1000000"`
+	MaxBytesPerAppend   int    `yaml:"max_bytes_per_append" bound:"0,1073741824"`
 	DeferCommitNotice   bool   `yaml:"defer_commit_notice"`
 	// SessionTTL: a client session is forgotten after this many log
 	// entries without a command from its client (0: never).
-	SessionTTL uint64 `yaml:"session_ttl"`
+	SessionTTL uint64 `yaml:"session_ttl" bound:"0,1000000000"`
 	// SnapshotEvery: each tab snapshots and compacts its log every this
 	// many applied entries (0: never); SnapshotAtQuota: also once its
 	// storage passes this share of the quota (0: never).
@@ -71,8 +72,8 @@ type Cluster struct {
 	// CatchUp: new servers join as non-voting learners and are promoted
 	// once caught up (false: they vote at once, as in the paper).
 	CatchUp         bool    `yaml:"catch_up"`
-	SnapshotEvery   uint64  `yaml:"snapshot_every"`
-	SnapshotAtQuota float64 `yaml:"snapshot_at_quota"`
+	SnapshotEvery   uint64  `yaml:"snapshot_every" bound:"0,1000000000"`
+	SnapshotAtQuota float64 `yaml:"snapshot_at_quota" bound:"0,1"`
 	// PlantedBug switches on one of raft's planted bugs by name (for
 	// testing the checkers: raftsim fuzz --plant-bug); "" runs correct
 	// Raft.
@@ -84,41 +85,41 @@ type World struct {
 	Profile     string      `yaml:"profile"`
 	Datachannel Datachannel `yaml:"datachannel"`
 	// MaxMessageSize: larger messages are split into fragments.
-	MaxMessageSize Bytes `yaml:"max_message_size"`
+	MaxMessageSize Bytes `yaml:"max_message_size" bound:"64,1073741824"`
 	// SCTP picks the retransmission timers: chrome or pion.
 	SCTP string `yaml:"sctp"`
 	// SendBufferLimit: a send that would queue more fails.
-	SendBufferLimit Bytes `yaml:"send_buffer_limit"`
+	SendBufferLimit Bytes `yaml:"send_buffer_limit" bound:"0,1099511627776"`
 	// Bandwidth (bytes per second) and Burst override the profile's.
-	Bandwidth *Bytes `yaml:"bandwidth"`
+	Bandwidth *Bytes `yaml:"bandwidth" bound:"1,1099511627776"`
 	Burst     *Burst `yaml:"burst"`
 	// Links override settings on single directed links.
-	Links []Link `yaml:"links"`
+	Links []Link `yaml:"links" maxlen:"10000"`
 	// HandlerCost is the CPU time of every handled message or timer.
-	HandlerCost sim.Time `yaml:"handler_cost"`
+	HandlerCost sim.Time `yaml:"handler_cost" bound:"0,10s"`
 	// Latency overrides the profile's one-way latency distribution.
 	Latency *Latency `yaml:"latency"`
 	// Loss and Duplicate override the profile's rates when set.
-	Loss               *float64 `yaml:"loss"`
-	Duplicate          *float64 `yaml:"duplicate"`
-	PresenceCloseDelay sim.Time `yaml:"presence_close_delay"`
-	PresenceJoinDelay  sim.Time `yaml:"presence_join_delay"`
+	Loss               *float64 `yaml:"loss" bound:"0,1"`
+	Duplicate          *float64 `yaml:"duplicate" bound:"0,1"`
+	PresenceCloseDelay sim.Time `yaml:"presence_close_delay" bound:"0,1h"`
+	PresenceJoinDelay  sim.Time `yaml:"presence_join_delay" bound:"0,1h"`
 }
 
 // Latency is a one-way link latency distribution: constant, uniform
 // (mean ± jitter) or lognormal (mean, standard deviation jitter).
 type Latency struct {
 	Dist   string   `yaml:"dist"`
-	Mean   sim.Time `yaml:"mean"`
-	Jitter sim.Time `yaml:"jitter"`
+	Mean   sim.Time `yaml:"mean" bound:"0,10m"`
+	Jitter sim.Time `yaml:"jitter" bound:"0,10m"`
 }
 
 // Trigger says when a step happens: at a virtual time, or a wait after a
 // measure completes (as the harness saw it).
 type Trigger struct {
-	At    *sim.Time `yaml:"at"`
+	At    *sim.Time `yaml:"at" bound:"0,24h"`
 	When  string    `yaml:"when"`
-	After sim.Time  `yaml:"after"`
+	After sim.Time  `yaml:"after" bound:"0,24h"`
 }
 
 // Workload is what clients do.
@@ -131,34 +132,34 @@ type Workload struct {
 // operations on Keys keys, one at a time, from its own tab.
 type KVWorkload struct {
 	Trigger `yaml:",inline"`
-	Clients int     `yaml:"clients"`
-	Keys    int     `yaml:"keys"`
-	Ops     int     `yaml:"ops"`
-	Reads   float64 `yaml:"reads"`
-	Cas     float64 `yaml:"cas"`
+	Clients int     `yaml:"clients" bound:"0,1000"`
+	Keys    int     `yaml:"keys" bound:"0,1000000"`
+	Ops     int     `yaml:"ops" bound:"0,1000000"`
+	Reads   float64 `yaml:"reads" bound:"0,1"`
+	Cas     float64 `yaml:"cas" bound:"0,1"`
 	// Think is the wait between an answer and the next call.
-	Think sim.Time `yaml:"think"`
+	Think sim.Time `yaml:"think" bound:"0,1h"`
 	// Timeout and Retries: a command unanswered after Timeout is sent
 	// again, Retries times; then the client gives up on it.
-	Timeout sim.Time `yaml:"timeout"`
-	Retries int      `yaml:"retries"`
+	Timeout sim.Time `yaml:"timeout" bound:"1ms,1h,off"`
+	Retries int      `yaml:"retries" bound:"0,1000"`
 	// ReadMode: "readindex" (linearizable) or "local" (the paper's reads
 	// from the leader's local state).
 	ReadMode string `yaml:"read_mode"`
 	// Rate (operations per second per client) makes the load open:
 	// operations start at that average rate whether or not earlier ones
 	// were answered. 0: closed loop.
-	Rate float64 `yaml:"rate"`
+	Rate float64 `yaml:"rate" bound:"0,10000"`
 }
 
 // ChatWorkload pushes Lines chat lines into the leader's send queue (the
 // paper's propagate tests).
 type ChatWorkload struct {
 	Trigger `yaml:",inline"`
-	Lines   int `yaml:"lines"`
+	Lines   int `yaml:"lines" bound:"1,1000000"`
 	// Users: 0 or 1, one client in the leader's tab (the paper's propagate
 	// tests); more, user u in tab (u-1) mod n + 1, each sending Lines.
-	Users int `yaml:"users"`
+	Users int `yaml:"users" bound:"0,1000"`
 }
 
 // Fault is one fault step: a trigger and exactly one action.
@@ -183,7 +184,7 @@ type Fault struct {
 
 // TransferAction is a leadership transfer.
 type TransferAction struct {
-	To uint64 `yaml:"to"`
+	To uint64 `yaml:"to" bound:"node"`
 }
 
 // Target picks the tabs a fault step acts on: the leader (if Leader), the
@@ -192,8 +193,8 @@ type Target struct {
 	// All picks every live tab.
 	All    bool     `yaml:"all"`
 	Leader bool     `yaml:"leader"`
-	Count  Count    `yaml:"count"`
-	Nodes  []uint64 `yaml:"nodes"`
+	Count  Count    `yaml:"count" bound:"0,1001"`
+	Nodes  []uint64 `yaml:"nodes" bound:"node" maxlen:"1001"`
 }
 
 // Count is a number of nodes, or "minority": floor((n-1)/2), the most a
@@ -226,22 +227,22 @@ func (c Count) Of(n int) int {
 
 // RestartAction reopens tabs: the listed Nodes, or all closed ones.
 type RestartAction struct {
-	Nodes  []uint64 `yaml:"nodes"`
+	Nodes  []uint64 `yaml:"nodes" bound:"node" maxlen:"1001"`
 	Killed bool     `yaml:"killed"`
 }
 
 // PartitionAction cuts links between groups of nodes (both ways), or one
 // way from From to To.
 type PartitionAction struct {
-	Groups [][]uint64 `yaml:"groups"`
-	From   uint64     `yaml:"from"`
-	To     uint64     `yaml:"to"`
+	Groups [][]uint64 `yaml:"groups" bound:"node" maxlen:"1001"`
+	From   uint64     `yaml:"from" bound:"node"`
+	To     uint64     `yaml:"to" bound:"node"`
 }
 
 // LossAction changes every link's loss and duplication rates.
 type LossAction struct {
-	Loss      float64 `yaml:"loss"`
-	Duplicate float64 `yaml:"duplicate"`
+	Loss      float64 `yaml:"loss" bound:"0,1"`
+	Duplicate float64 `yaml:"duplicate" bound:"0,1"`
 }
 
 // Measure is a named phase: from an event until a condition holds.
@@ -255,8 +256,8 @@ type Measure struct {
 	// Mode is "polled" (checked every Poll plus PollCost, as the paper's
 	// harness did) or "exact" (the instant the condition first holds).
 	Mode     string   `yaml:"mode"`
-	Poll     sim.Time `yaml:"poll"`
-	PollCost sim.Time `yaml:"poll_cost"`
+	Poll     sim.Time `yaml:"poll" bound:"0,1h"`
+	PollCost sim.Time `yaml:"poll_cost" bound:"0,1h"`
 }
 
 // Conditions a measure can wait for.
@@ -283,7 +284,14 @@ const (
 
 // Load reads and validates a scenario file.
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	defer fh.Close()
+	// Read one byte past the cap, so that /dev/zero or a huge file is
+	// refused after MaxFileSize bytes instead of read to the end.
+	data, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
 	}
@@ -292,6 +300,9 @@ func Load(path string) (*Scenario, error) {
 
 // Parse parses and validates scenario text; name is used in errors.
 func Parse(name string, data []byte) (*Scenario, error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: name, Line: 1, Column: 1, Msg: fmt.Sprintf("a scenario file holds at most %d bytes", MaxFileSize)}
+	}
 	sc := Default()
 	p, err := parseYAML(name, data, sc)
 	if err != nil {
@@ -349,13 +360,13 @@ func CheckPlantedBug(name string) error {
 // Validate checks the scenario as a whole. Errors name file:line:column
 // and the field.
 func (sc *Scenario) Validate() error {
+	if err := sc.checkBounds(); err != nil {
+		return err
+	}
+	if err := sc.checkSize(); err != nil {
+		return err
+	}
 	c := &sc.Cluster
-	if c.Nodes < 1 {
-		return sc.errAt("cluster.nodes", "must be at least 1, got %d", c.Nodes)
-	}
-	if c.ElectionTimeout <= 0 {
-		return sc.errAt("cluster.election_timeout", "must be positive")
-	}
 	if c.Bootstrap != string(netmodel.BootstrapPaper) && c.Bootstrap != string(netmodel.BootstrapStatic) {
 		return sc.errAt("cluster.bootstrap", "want paper or static, got %q", c.Bootstrap)
 	}
@@ -364,14 +375,6 @@ func (sc *Scenario) Validate() error {
 	}
 	if c.Bootstrap == string(netmodel.BootstrapPaper) && c.Membership != "presence" {
 		return sc.errAt("cluster.membership", "bootstrap paper needs membership presence (joiners are added as signaling reports them)")
-	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"max_inflight", c.MaxInflight}, {"max_entries_per_append", c.MaxEntriesPerAppend}, {"max_bytes_per_append", c.MaxBytesPerAppend}} {
-		if f.v < 0 {
-			return sc.errAt("cluster."+f.name, "must not be negative, got %d", f.v)
-		}
 	}
 	if err := CheckPlantedBug(c.PlantedBug); err != nil {
 		return sc.errAt("cluster.planted_bug", "%v", err)
@@ -385,33 +388,11 @@ func (sc *Scenario) Validate() error {
 			return sc.errAt("world.latency", "%v", err)
 		}
 	}
-	if l := sc.World.Loss; l != nil && (*l < 0 || *l >= 1) {
-		return sc.errAt("world.loss", "must be in [0, 1), got %v", *l)
-	}
-	if d := sc.World.Duplicate; d != nil && (*d < 0 || *d > 1) {
-		return sc.errAt("world.duplicate", "must be in [0, 1], got %v", *d)
-	}
-	if q := c.SnapshotAtQuota; q < 0 || q > 1 {
-		return sc.errAt("cluster.snapshot_at_quota", "must be in [0, 1], got %v", q)
+	if l := sc.World.Loss; l != nil && *l == 1 {
+		return sc.errAt("world.loss", "must be below 1 (a link that loses everything is a partition)")
 	}
 	if err := sc.validateWorld3(); err != nil {
 		return err
-	}
-	for i, n := range sc.Sweep.Nodes {
-		if n < 1 {
-			return sc.errAt(fmt.Sprintf("sweep.nodes[%d]", i), "must be at least 1, got %d", n)
-		}
-	}
-	for i, et := range sc.Sweep.ElectionTimeout {
-		if et <= 0 {
-			return sc.errAt(fmt.Sprintf("sweep.election_timeout[%d]", i), "must be positive")
-		}
-	}
-	if sc.Seeds < 1 {
-		return sc.errAt("seeds", "must be at least 1, got %d", sc.Seeds)
-	}
-	if sc.Limit <= 0 {
-		return sc.errAt("limit", "must be positive")
 	}
 	measures := map[string]bool{}
 	for i, m := range sc.Measures {
@@ -451,12 +432,6 @@ func (sc *Scenario) Validate() error {
 		faults[sc.Faults[i].Name] = true
 	}
 	if w := sc.Workload.Chat; w != nil {
-		if w.Lines < 1 {
-			return sc.errAt("workload.chat.lines", "must be at least 1, got %d", w.Lines)
-		}
-		if w.Users < 0 {
-			return sc.errAt("workload.chat.users", "must not be negative, got %d", w.Users)
-		}
 		if err := sc.validateTrigger("workload.chat", w.Trigger, measures); err != nil {
 			return err
 		}
@@ -538,8 +513,8 @@ func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
 			}
 		}
 	case f.Loss != nil:
-		if f.Loss.Loss < 0 || f.Loss.Loss >= 1 || f.Loss.Duplicate < 0 || f.Loss.Duplicate > 1 {
-			return sc.errAt(field+".loss", "loss must be in [0,1) and duplicate in [0,1]")
+		if f.Loss.Loss == 1 {
+			return sc.errAt(field+".loss.loss", "must be below 1 (a link that loses everything is a partition)")
 		}
 	}
 	return nil
@@ -549,9 +524,6 @@ func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
 // least one and at most all of them.
 func (sc *Scenario) validateTarget(field string, k *Target) error {
 	n := sc.Cluster.Nodes
-	if k.Count.N < 0 {
-		return sc.errAt(field+".count", "must not be negative, got %d", k.Count.N)
-	}
 	for j, id := range k.Nodes {
 		if id < 1 || id > uint64(n) {
 			return sc.errAt(fmt.Sprintf("%s.nodes[%d]", field, j), "node %d does not exist (nodes are 1..%d)", id, n)

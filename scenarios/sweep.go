@@ -17,8 +17,8 @@ import (
 // Sweep lists the values of each axis; a scenario runs at every
 // combination, Seeds seeds each. An empty axis keeps the cluster's value.
 type Sweep struct {
-	Nodes           []int      `yaml:"nodes"`
-	ElectionTimeout []sim.Time `yaml:"election_timeout"`
+	Nodes           []int      `yaml:"nodes" bound:"1,1001" maxlen:"1000"`
+	ElectionTimeout []sim.Time `yaml:"election_timeout" bound:"1ms,1h" maxlen:"1000"`
 }
 
 // Point is one combination of sweep values.

@@ -26,9 +26,10 @@ type Datachannel struct {
 
 // datachannelInit is the mapping form of a Datachannel.
 type datachannelInit struct {
-	Ordered           *bool     `yaml:"ordered"`
-	MaxRetransmits    *int      `yaml:"max_retransmits"`
-	MaxPacketLifetime *sim.Time `yaml:"max_packet_lifetime"`
+	Ordered *bool `yaml:"ordered"`
+	// Both are unsigned shorts in RTCDataChannelInit (WebRTC §6.1).
+	MaxRetransmits    *int      `yaml:"max_retransmits" bound:"0,65535"`
+	MaxPacketLifetime *sim.Time `yaml:"max_packet_lifetime" bound:"0,65535ms"`
 }
 
 func (dc *Datachannel) decodeYAML(d *decoder, n *yaml.Node, field string) error {
@@ -43,6 +44,9 @@ func (dc *Datachannel) decodeYAML(d *decoder, n *yaml.Node, field string) error 
 	case yaml.MappingNode:
 		var init datachannelInit
 		if err := d.decodeStruct(n, reflect.ValueOf(&init).Elem(), field); err != nil {
+			return err
+		}
+		if err := (boundWalker{d.errAtField}).walkStruct(reflect.ValueOf(&init).Elem(), field); err != nil {
 			return err
 		}
 		var m netmodel.ChannelMode
@@ -71,7 +75,7 @@ func (dc *Datachannel) decodeYAML(d *decoder, n *yaml.Node, field string) error 
 func (dc Datachannel) String() string { return dc.Mode.String() }
 
 // Bytes is a size in bytes, written as an integer or with a binary suffix
-// (KiB, MiB, GiB).
+// (KiB, MiB, GiB, TiB).
 type Bytes int
 
 func (b *Bytes) decodeYAML(_ *decoder, n *yaml.Node, _ string) error {
@@ -82,7 +86,7 @@ func (b *Bytes) decodeYAML(_ *decoder, n *yaml.Node, _ string) error {
 	for _, u := range []struct {
 		suffix string
 		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
 		if strings.HasSuffix(s, u.suffix) {
 			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
 			break
@@ -100,10 +104,10 @@ func (b *Bytes) decodeYAML(_ *decoder, n *yaml.Node, _ string) error {
 // moves good to bad with p_good_to_bad and back with p_bad_to_good, then
 // loses the packet with its state's loss rate.
 type Burst struct {
-	PGoodToBad float64 `yaml:"p_good_to_bad"`
-	PBadToGood float64 `yaml:"p_bad_to_good"`
-	LossGood   float64 `yaml:"loss_good"`
-	LossBad    float64 `yaml:"loss_bad"`
+	PGoodToBad float64 `yaml:"p_good_to_bad" bound:"0,1"`
+	PBadToGood float64 `yaml:"p_bad_to_good" bound:"0,1"`
+	LossGood   float64 `yaml:"loss_good" bound:"0,1"`
+	LossBad    float64 `yaml:"loss_bad" bound:"0,1"`
 }
 
 func (b *Burst) model() *netmodel.GilbertElliott {
@@ -117,14 +121,6 @@ func (sc *Scenario) validateBurst(field string, b *Burst) error {
 	if b == nil {
 		return nil
 	}
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"p_good_to_bad", b.PGoodToBad}, {"p_bad_to_good", b.PBadToGood}, {"loss_good", b.LossGood}, {"loss_bad", b.LossBad}} {
-		if p.v < 0 || p.v > 1 {
-			return sc.errAt(field+"."+p.name, "must be in [0, 1], got %v", p.v)
-		}
-	}
 	if b.LossBad >= 1 && b.PBadToGood == 0 {
 		return sc.errAt(field+".p_bad_to_good", "a bad state that loses everything must be left (p_bad_to_good > 0)")
 	}
@@ -134,12 +130,12 @@ func (sc *Scenario) validateBurst(field string, b *Burst) error {
 // Link overrides the world's settings on the directed links from From to
 // To (0 matches any tab), so links can be asymmetric. Later entries win.
 type Link struct {
-	From        uint64       `yaml:"from"`
-	To          uint64       `yaml:"to"`
+	From        uint64       `yaml:"from" bound:"node"`
+	To          uint64       `yaml:"to" bound:"node"`
 	Latency     *Latency     `yaml:"latency"`
-	Loss        *float64     `yaml:"loss"`
+	Loss        *float64     `yaml:"loss" bound:"0,1"`
 	Burst       *Burst       `yaml:"burst"`
-	Bandwidth   *Bytes       `yaml:"bandwidth"`
+	Bandwidth   *Bytes       `yaml:"bandwidth" bound:"1,1099511627776"`
 	Datachannel *Datachannel `yaml:"datachannel"`
 }
 
@@ -147,10 +143,10 @@ type Link struct {
 // random process of visibility changes.
 type Browser struct {
 	Throttling      bool       `yaml:"throttling"`
-	NestedClampMin  sim.Time   `yaml:"nested_clamp_min"`
-	HiddenAlign     sim.Time   `yaml:"hidden_align"`
-	IntensiveAlign  sim.Time   `yaml:"intensive_align"`
-	IntensiveGrace  sim.Time   `yaml:"intensive_grace"`
+	NestedClampMin  sim.Time   `yaml:"nested_clamp_min" bound:"0,10s"`
+	HiddenAlign     sim.Time   `yaml:"hidden_align" bound:"1ms,1h,off"`
+	IntensiveAlign  sim.Time   `yaml:"intensive_align" bound:"1ms,1h,off"`
+	IntensiveGrace  sim.Time   `yaml:"intensive_grace" bound:"0,24h"`
 	WebRTCExemption bool       `yaml:"webrtc_exemption"`
 	Visibility      Visibility `yaml:"visibility"`
 }
@@ -158,33 +154,33 @@ type Browser struct {
 // Visibility is the random visibility process of every tab (all zero:
 // tabs stay in the foreground unless a fault step says otherwise).
 type Visibility struct {
-	MeanForeground     sim.Time `yaml:"mean_foreground"`
-	MeanHidden         sim.Time `yaml:"mean_hidden"`
-	FreezeAfterHidden  sim.Time `yaml:"freeze_after_hidden"`
-	DiscardAfterHidden sim.Time `yaml:"discard_after_hidden"`
-	ReloadAfter        sim.Time `yaml:"reload_after"`
+	MeanForeground     sim.Time `yaml:"mean_foreground" bound:"10ms,24h,off"`
+	MeanHidden         sim.Time `yaml:"mean_hidden" bound:"10ms,24h,off"`
+	FreezeAfterHidden  sim.Time `yaml:"freeze_after_hidden" bound:"0,24h"`
+	DiscardAfterHidden sim.Time `yaml:"discard_after_hidden" bound:"0,24h"`
+	ReloadAfter        sim.Time `yaml:"reload_after" bound:"0,24h"`
 }
 
 // Storage is each tab's localStorage.
 type Storage struct {
 	// Quota 0 means unlimited.
-	Quota           Bytes    `yaml:"quota"`
-	WriteCost       sim.Time `yaml:"write_cost"`
-	WriteCostPerKiB sim.Time `yaml:"write_cost_per_kib"`
+	Quota           Bytes    `yaml:"quota" bound:"0,1099511627776"`
+	WriteCost       sim.Time `yaml:"write_cost" bound:"0,10s"`
+	WriteCostPerKiB sim.Time `yaml:"write_cost_per_kib" bound:"0,10s"`
 }
 
 // Connection is connection set-up, ICE failure detection and the
 // signaling server.
 type Connection struct {
 	Setup            bool     `yaml:"setup"`
-	SetupRTTsMin     int      `yaml:"setup_rtts_min"`
-	SetupRTTsMax     int      `yaml:"setup_rtts_max"`
-	SignalingLatency sim.Time `yaml:"signaling_latency"`
-	ICEDisconnected  sim.Time `yaml:"ice_disconnected"`
-	ICEFailed        sim.Time `yaml:"ice_failed"`
-	PingInterval     sim.Time `yaml:"ping_interval"`
-	AliveTimeout     sim.Time `yaml:"alive_timeout"`
-	ExpireTimeout    sim.Time `yaml:"expire_timeout"`
+	SetupRTTsMin     int      `yaml:"setup_rtts_min" bound:"0,100"`
+	SetupRTTsMax     int      `yaml:"setup_rtts_max" bound:"0,100"`
+	SignalingLatency sim.Time `yaml:"signaling_latency" bound:"0,1h"`
+	ICEDisconnected  sim.Time `yaml:"ice_disconnected" bound:"0,1h"`
+	ICEFailed        sim.Time `yaml:"ice_failed" bound:"0,1h"`
+	PingInterval     sim.Time `yaml:"ping_interval" bound:"10ms,1h,off"`
+	AliveTimeout     sim.Time `yaml:"alive_timeout" bound:"0,24h"`
+	ExpireTimeout    sim.Time `yaml:"expire_timeout" bound:"0,24h"`
 }
 
 // VisibilityAction puts the target tabs in a visibility state:
@@ -198,7 +194,7 @@ type VisibilityAction struct {
 // ReloadAfter.
 type DiscardAction struct {
 	Target      `yaml:",inline"`
-	ReloadAfter sim.Time `yaml:"reload_after"`
+	ReloadAfter sim.Time `yaml:"reload_after" bound:"0,24h"`
 }
 
 // defaultWorld3 sets the realistic-world defaults, each taken from
