@@ -20,7 +20,7 @@ const (
 // Failure is a run that failed a check.
 type Failure struct {
 	Seed     uint64
-	Kind     string // FailSafety, FailLinearizability or FailLiveness
+	Kind     string // FailSafety, FailLinearizability, FailLiveness or FailPanic
 	Detail   string
 	Scenario *Scenario
 }
@@ -52,6 +52,8 @@ func classify(sc *Scenario, seed uint64, res *Result) *Failure {
 		return &Failure{Seed: seed, Kind: kind, Detail: detail, Scenario: sc}
 	}
 	switch {
+	case res.Panic != "":
+		return fail(FailPanic, res.Panic)
 	case res.Safety != "ok":
 		return fail(FailSafety, res.Violation)
 	case res.Linearizability == checker.LinIllegal:

@@ -51,7 +51,10 @@ func RunPion(sc *Scenario, seed uint64) (*Result, error) {
 // the safety checker. The profile's mean one-way latency is the router's
 // delay. Runs are reproducible in distribution, not event for event, so
 // there is no trace hash.
-func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (*Result, error) {
+func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err error) {
+	// Only panics on this goroutine (the runner's loop) are contained;
+	// one in a pion or tab goroutine still ends the process.
+	defer containPanic(sc, seed, "pion", &res, &err)
 	if err := pionSupported(sc); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
@@ -127,7 +130,7 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (*Result, error) {
 	for _, ch := range p.chats {
 		ch.Stop()
 	}
-	res := &Result{Scenario: sc.Name, World: "pion", Nodes: sc.Cluster.Nodes,
+	res = &Result{Scenario: sc.Name, World: "pion", Nodes: sc.Cluster.Nodes,
 		ElectionTimeoutMS: float64(sc.Cluster.ElectionTimeout) / float64(sim.Millisecond), Seed: seed,
 		Measures: map[string]*float64{}, VirtualSeconds: time.Since(p.start).Seconds(), Safety: "ok", Liveness: "ok",
 		Linearizability: checker.LinNA, Replay: sc.ReplayCommand(seed) + " --world pion"}

@@ -65,7 +65,11 @@ type Result struct {
 	Operations      int    `json:"operations,omitempty"`
 	OK              bool   `json:"ok"`
 	Violation       string `json:"violation,omitempty"`
-	Replay          string `json:"replay"`
+	// Panic is the value of a panic that ended the run (contain.go) and
+	// PanicStack where it happened; the run then failed every check.
+	Panic      string `json:"panic,omitempty"`
+	PanicStack string `json:"panic_stack,omitempty"`
+	Replay     string `json:"replay"`
 	// MeasureOrder lists the measures in the scenario's order.
 	MeasureOrder []string `json:"-"`
 }
@@ -79,7 +83,26 @@ type RunOptions struct {
 	History io.Writer
 	// LinTimeout bounds the linearizability check (0: DefaultLinTimeout).
 	LinTimeout time.Duration
+	// Progress, if set, is called about every ProgressEvery of wall time
+	// while the run goes on, with the virtual time reached.
+	Progress func(RunProgress)
 }
+
+// RunProgress is where a running scenario stands.
+type RunProgress struct {
+	Now, Limit sim.Time
+	Events     uint64
+	Wall       time.Duration
+}
+
+// ProgressEvery is how often (in wall time) a long run reports progress.
+const ProgressEvery = 2 * time.Second
+
+// progressEvery is ProgressEvery, changed by a test.
+var progressEvery = ProgressEvery
+
+// startHook, if set (by tests), is called once the world has started.
+var startHook func(sc *Scenario, s *sim.Sim)
 
 // DefaultLinTimeout is how long the linearizability checker may run on one
 // history before the answer is "unknown".
@@ -177,8 +200,10 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 	return o
 }
 
-// Run runs the scenario once with seed.
-func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
+// Run runs the scenario once with seed. A panic during the run is
+// returned as a failed Result with Panic set, not as an error.
+func Run(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err error) {
+	defer containPanic(sc, seed, "model", &res, &err)
 	wallStart := time.Now()
 	tr := sim.NewTrace(opts.Trace)
 	s := sim.New(seed, tr)
@@ -208,7 +233,12 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	r.happened("start")
+	if startHook != nil {
+		startHook(sc, s)
+	}
+	report := progressReporter(s, sc.Limit, wallStart, opts.Progress)
 	s.RunUntil(sc.Limit, func() bool {
+		report()
 		if r.dirty {
 			r.dirty = false
 			r.checkExact()
@@ -218,7 +248,7 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 	if err := tr.Flush(); err != nil {
 		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
 	}
-	res := &Result{
+	res = &Result{
 		Scenario:          sc.Name,
 		World:             "model",
 		Nodes:             sc.Cluster.Nodes,
@@ -253,6 +283,25 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 	}
 	res.OK = res.Safety == "ok" && res.Liveness == "ok" && (res.Linearizability == checker.LinOK || res.Linearizability == checker.LinNA)
 	return res, nil
+}
+
+// progressReporter returns a function to call after every event: every
+// 1024 events it looks at the wall clock and calls progress once
+// ProgressEvery has passed since the last call.
+func progressReporter(s *sim.Sim, limit sim.Time, start time.Time, progress func(RunProgress)) func() {
+	if progress == nil {
+		return func() {}
+	}
+	last := start
+	return func() {
+		if s.Events()&0x3ff != 0 {
+			return
+		}
+		if now := time.Now(); now.Sub(last) >= progressEvery {
+			last = now
+			progress(RunProgress{Now: s.Now(), Limit: limit, Events: s.Events(), Wall: now.Sub(start)})
+		}
+	}
 }
 
 // trigger runs fn at t.At, or t.After once measure t.When completes.
