@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -22,9 +23,48 @@ type Overrides struct {
 	Seeds           *int
 }
 
+// OverrideError is an override value outside its field's bound; Flag
+// names the command-line flag that set it.
+type OverrideError struct {
+	Flag, Msg string
+}
+
+func (e *OverrideError) Error() string { return e.Flag + ": " + e.Msg }
+
+// Check refuses override values outside the bounds of the fields they
+// set (bounds.go), naming the flag.
+func (o Overrides) Check() error {
+	for _, c := range []struct {
+		flag  string
+		owner any
+		field string
+		value any
+	}{
+		{"--nodes", Cluster{}, "Nodes", o.Nodes},
+		{"--election-timeout", Cluster{}, "ElectionTimeout", o.ElectionTimeout},
+		{"--seed", Scenario{}, "Seed", o.Seed},
+		{"--seeds", Scenario{}, "Seeds", o.Seeds},
+	} {
+		v := reflect.ValueOf(c.value)
+		if v.IsNil() {
+			continue
+		}
+		f, _ := reflect.TypeOf(c.owner).FieldByName(c.field)
+		x, _ := numeric(v.Elem())
+		if msg := parseBound(f.Tag.Get("bound"), f.Type).check(x, f.Type); msg != "" {
+			return &OverrideError{Flag: c.flag, Msg: msg}
+		}
+	}
+	return nil
+}
+
 // Apply applies o and validates the result again (a kill count may no
-// longer fit a smaller cluster).
+// longer fit a smaller cluster). Out-of-bound values are refused first,
+// as an *OverrideError naming the flag.
 func (sc *Scenario) Apply(o Overrides) error {
+	if err := o.Check(); err != nil {
+		return err
+	}
 	if o.Nodes != nil {
 		sc.Cluster.Nodes = *o.Nodes
 	}

@@ -35,14 +35,32 @@ and reports the simulator's virtual/wall ratio.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.world, "world", "pion", "`WORLD`: pion or model")
-	fl.IntVar(&f.nodes, "nodes", 3, "cluster size (pion)")
-	fl.DurationVar(&f.duration, "duration", 2*time.Second, "how long each measurement runs (pion)")
-	fl.IntVar(&f.inflight, "inflight", 64, "writes outstanding in the pipelined measurement (pion)")
-	fl.IntVar(&f.runs, "runs", 20, "runs (model)")
+	fl.IntVar(&f.nodes, "nodes", 3, "cluster size, 1..101 (pion)")
+	fl.DurationVar(&f.duration, "duration", 2*time.Second, "how long each measurement runs, 10ms..1h (pion)")
+	fl.IntVar(&f.inflight, "inflight", 64, "writes outstanding in the pipelined measurement, 1..100000 (pion)")
+	fl.IntVar(&f.runs, "runs", 20, "runs, 1..100000 (model)")
 	return cmd
 }
 
+// checkBenchFlags refuses flag values out of their bounds (usage errors).
+func checkBenchFlags(f *benchFlags) error {
+	switch {
+	case f.nodes < 1 || f.nodes > 101:
+		return &usageError{fmt.Errorf("--nodes must be in 1..101, got %d", f.nodes)}
+	case f.duration < 10*time.Millisecond || f.duration > time.Hour:
+		return &usageError{fmt.Errorf("--duration must be in 10ms..1h, got %v", f.duration)}
+	case f.inflight < 1 || f.inflight > 100_000:
+		return &usageError{fmt.Errorf("--inflight must be in 1..100000, got %d", f.inflight)}
+	case f.runs < 1 || f.runs > 100_000:
+		return &usageError{fmt.Errorf("--runs must be in 1..100000, got %d", f.runs)}
+	}
+	return nil
+}
+
 func runBench(f *benchFlags, stdout io.Writer) error {
+	if err := checkBenchFlags(f); err != nil {
+		return err
+	}
 	switch f.world {
 	case "pion":
 		for _, inflight := range []int{1, f.inflight} {
@@ -77,6 +95,9 @@ func runBench(f *benchFlags, stdout io.Writer) error {
 			res, err := scenarios.Run(sc, uint64(i+1), scenarios.RunOptions{})
 			if err != nil {
 				return &exitError{exitFailed, err}
+			}
+			if res.Panic != "" {
+				return &exitError{exitInternal, fmt.Errorf("seed %d panicked: %s\n%s", i+1, res.Panic, res.PanicStack)}
 			}
 			virt += res.VirtualSeconds
 			wall += res.WallSeconds

@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -22,7 +25,12 @@ type fuzzFlags struct {
 	out        string
 	noShrink   bool
 	shrinkRuns int
+	listBugs   bool
 }
+
+// maxFuzzWorkers bounds --workers: more goroutines than this only share
+// the same cores.
+const maxFuzzWorkers = 1024
 
 func newFuzzCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f fuzzFlags
@@ -46,9 +54,12 @@ the same check, and written to DIR/fuzz-SEED.yaml: a standalone scenario
 that "raftsim run" replays exactly. --plant-bug NAME switches on one of
 raft's planted bugs and stops at the first seed that catches it.
 
+A run that panics (a bug in raftsim or raft/, not in the scenario) is a
+finding like any other: its kind is "panic", and it is shrunk and written.
+
 Exit status: 0 if every run passed (with --plant-bug: if the bug was
 caught), 1 if a run failed (with --plant-bug: if the bug was not caught),
-2 on misuse.`,
+2 on misuse, 4 if a run panicked.`,
 		Example: `  raftsim fuzz --seeds 1000
   raftsim fuzz --duration 1h --out fuzz-out
   raftsim fuzz --plant-bug vote-ignores-log --seeds 500`,
@@ -61,24 +72,21 @@ caught), 1 if a run failed (with --plant-bug: if the bug was not caught),
 	fl.DurationVar(&f.duration, "duration", 0, "run seeds until this much wall time has passed (e.g. 1h)")
 	fl.IntVar(&f.workers, "workers", 0, "runs at once (default: one per CPU)")
 	fl.IntVar(&f.maxNodes, "max-nodes", 41, "largest cluster")
-	fl.StringVar(&f.plantBug, "plant-bug", "", "switch on planted bug `NAME` and hunt it (see raftsim fuzz --list-bugs)")
-	fl.StringVar(&f.out, "out", ".", "write reproducers into `DIR`")
+	fl.StringVar(&f.plantBug, "plant-bug", "", "switch on planted bug `NAME` and hunt it (see --list-bugs)")
+	fl.BoolVar(&f.listBugs, "list-bugs", false, "print the planted bugs' names and exit")
+	fl.StringVar(&f.out, "out", "out", "write reproducers into `DIR`")
 	fl.BoolVar(&f.noShrink, "no-shrink", false, "write failures as found, unshrunk")
 	fl.IntVar(&f.shrinkRuns, "shrink-runs", scenarios.DefaultShrinkRuns, "runs one shrink may make")
 	return cmd
 }
 
 func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
-	if f.seeds < 0 || f.duration < 0 || f.maxNodes < 1 || f.maxNodes > 200 || f.shrinkRuns < 1 {
-		return &usageError{fmt.Errorf("--seeds and --duration must not be negative, --max-nodes must be in 1..200, --shrink-runs positive")}
+	if f.listBugs {
+		fmt.Fprintln(stdout, strings.Join(raft.BugNames(), "\n"))
+		return nil
 	}
-	if f.plantBug != "" {
-		if err := scenarios.CheckPlantedBug(f.plantBug); err != nil {
-			return &usageError{err}
-		}
-	}
-	if f.seeds == 0 && f.duration == 0 {
-		f.seeds = 1000
+	if err := checkFuzzFlags(cmd, f); err != nil {
+		return err
 	}
 	opt := scenarios.FuzzOptions{FirstSeed: f.seed, Seeds: f.seeds, Duration: f.duration, Workers: f.workers,
 		Swarm: scenarios.SwarmOptions{MaxNodes: f.maxNodes, PlantedBug: f.plantBug}, StopAtFirst: f.plantBug != "",
@@ -130,7 +138,43 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
 	if f.plantBug != "" {
 		return nil // hunted and caught
 	}
+	for _, fail := range rep.Failures {
+		if fail.Kind == scenarios.FailPanic {
+			return &exitError{exitInternal, nil}
+		}
+	}
 	return &exitError{exitFailed, nil}
+}
+
+// checkFuzzFlags refuses flag values out of their bounds (usage errors)
+// and fills the default number of seeds.
+func checkFuzzFlags(cmd *cobra.Command, f *fuzzFlags) error {
+	switch {
+	case cmd.Flags().Changed("seeds") && (f.seeds < 1 || f.seeds > 100_000_000):
+		return &usageError{fmt.Errorf("--seeds must be in 1..100000000, got %d", f.seeds)}
+	case f.duration < 0:
+		return &usageError{fmt.Errorf("--duration must not be negative, got %v", f.duration)}
+	case f.maxNodes < 1 || f.maxNodes > 200:
+		return &usageError{fmt.Errorf("--max-nodes must be in 1..200, got %d", f.maxNodes)}
+	case f.shrinkRuns < 1 || f.shrinkRuns > 1_000_000:
+		return &usageError{fmt.Errorf("--shrink-runs must be in 1..1000000, got %d", f.shrinkRuns)}
+	case f.workers < 0 || f.workers > maxFuzzWorkers:
+		return &usageError{fmt.Errorf("--workers must be in 0..%d (0: one per CPU), got %d", maxFuzzWorkers, f.workers)}
+	case f.seed == 0:
+		return &usageError{fmt.Errorf("--seed must be at least 1")}
+	}
+	if f.plantBug != "" {
+		if err := scenarios.CheckPlantedBug(f.plantBug); err != nil {
+			return &usageError{err}
+		}
+	}
+	if f.seeds == 0 && f.duration == 0 {
+		f.seeds = 1000
+	}
+	if f.seeds > 0 && f.seed > math.MaxUint64-uint64(f.seeds-1) {
+		return &usageError{fmt.Errorf("--seed %d plus --seeds %d wraps around 2^64", f.seed, f.seeds)}
+	}
+	return nil
 }
 
 func oneLine(s string) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -17,7 +18,10 @@ const (
 	exitFailed  = 1 // a check failed
 	exitUsage   = 2 // usage or scenario error
 	exitUnknown = 3 // the linearizability checker ran out of time
-	versionText = "raftsim 0.1.0"
+	// exitInternal: raftsim itself failed (a panic: a bug in raftsim or
+	// raft/, reported with its stack), never a verdict on the scenario.
+	exitInternal = 4
+	versionText  = "raftsim 0.1.0"
 )
 
 // exitError carries an exit code out of a command.
@@ -36,8 +40,15 @@ func (e *usageError) Error() string { return e.err.Error() }
 
 func main() { os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// execute runs the CLI and returns the exit code.
-func execute(args []string, stdout, stderr io.Writer) int {
+// execute runs the CLI and returns the exit code. A panic that escapes a
+// command (runs contain their own: see scenarios.FailPanic) exits 4.
+func execute(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "raftsim: internal error (a bug in raftsim; please report it): %v\n%s", p, debug.Stack())
+			code = exitInternal
+		}
+	}()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()

@@ -76,9 +76,6 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		o.Nodes = &f.nodes
 	}
 	if fl.Changed("election-timeout") {
-		if f.electionTimeout <= 0 {
-			return &usageError{fmt.Errorf("--election-timeout must be positive")}
-		}
 		et := sim.FromDuration(f.electionTimeout)
 		o.ElectionTimeout = &et
 	}
@@ -89,6 +86,9 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		o.Seeds = &f.seeds
 	}
 	if err := sc.Apply(o); err != nil {
+		if oe := (*scenarios.OverrideError)(nil); errors.As(err, &oe) {
+			return &usageError{err}
+		}
 		return &exitError{exitUsage, fmt.Errorf("%w (after command-line overrides)", err)}
 	}
 
@@ -130,13 +130,13 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 				return &exitError{exitUsage, err}
 			}
 		} else {
-			res, err = runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds))
+			res, err = runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds), runProgress(cmd.ErrOrStderr(), seed))
 		}
 		if err != nil {
 			return &exitError{exitFailed, err}
 		}
 		if f.checkDeterminism {
-			again, err := runOne(sc, seed, "", "")
+			again, err := runOne(sc, seed, "", "", runProgress(cmd.ErrOrStderr(), seed))
 			if err != nil {
 				return &exitError{exitFailed, err}
 			}
@@ -146,7 +146,7 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 			}
 		}
 		results = append(results, res)
-		if !res.OK && (failed == nil || exitCode(failed) == exitUnknown && exitCode(res) == exitFailed) {
+		if !res.OK && worse(res, failed) {
 			failed = res
 		}
 		switch {
@@ -163,6 +163,8 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 	if failed != nil {
 		msg := "a check failed"
 		switch {
+		case failed.Panic != "":
+			msg = "the run panicked (a bug in raftsim or raft/): " + failed.Panic
 		case failed.Violation != "":
 			msg = failed.Violation
 		case failed.Linearizability == checker.LinIllegal:
@@ -185,17 +187,37 @@ func tracePath(path string, seed uint64, seeds int) string {
 	return fmt.Sprintf("%s.seed%d%s", strings.TrimSuffix(path, ext), seed, ext)
 }
 
-// exitCode is the exit code a failed run calls for: 3 when the only
-// failure is a linearizability check that ran out of time.
+// exitCode is the exit code a failed run calls for: 4 when it panicked,
+// 3 when the only failure is a linearizability check that ran out of
+// time, else 1.
 func exitCode(r *scenarios.Result) int {
-	if r.Safety == "ok" && r.Liveness == "ok" && r.Linearizability == checker.LinUnknown {
+	switch {
+	case r.Panic != "":
+		return exitInternal
+	case r.Safety == "ok" && r.Liveness == "ok" && r.Linearizability == checker.LinUnknown:
 		return exitUnknown
 	}
 	return exitFailed
 }
 
-func runOne(sc *scenarios.Scenario, seed uint64, trace, history string) (*scenarios.Result, error) {
-	var opts scenarios.RunOptions
+// worse reports whether failed run a calls for a more serious exit code
+// than b (nil: none yet): internal, then failed, then unknown.
+func worse(a, b *scenarios.Result) bool {
+	rank := map[int]int{exitUnknown: 1, exitFailed: 2, exitInternal: 3}
+	return b == nil || rank[exitCode(a)] > rank[exitCode(b)]
+}
+
+// runProgress prints a long run's progress on stderr (scenarios calls it
+// every scenarios.ProgressEvery of wall time).
+func runProgress(stderr io.Writer, seed uint64) func(scenarios.RunProgress) {
+	return func(p scenarios.RunProgress) {
+		fmt.Fprintf(stderr, "run: seed %d: virtual %.1f s of the %.0f s limit, %d events, %.0f s wall\n",
+			seed, p.Now.Seconds(), p.Limit.Seconds(), p.Events, p.Wall.Seconds())
+	}
+}
+
+func runOne(sc *scenarios.Scenario, seed uint64, trace, history string, progress func(scenarios.RunProgress)) (*scenarios.Result, error) {
+	opts := scenarios.RunOptions{Progress: progress}
 	if history != "" {
 		if err := os.MkdirAll(filepath.Dir(history), 0o755); err != nil {
 			return nil, err
@@ -242,6 +264,9 @@ func printResult(w io.Writer, r *scenarios.Result) {
 	fmt.Fprintln(w)
 	if r.Violation != "" {
 		fmt.Fprintf(w, "  VIOLATION %s\n  replay: %s\n", r.Violation, r.Replay)
+	}
+	if r.Panic != "" {
+		fmt.Fprintf(w, "  PANIC %s (a bug in raftsim or raft/)\n%s\n  replay: %s\n", r.Panic, r.PanicStack, r.Replay)
 	}
 }
 
