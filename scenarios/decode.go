@@ -52,7 +52,10 @@ func (d *decoder) errAt(n *yaml.Node, field, format string, args ...any) error {
 
 // errAtField returns an error at the position recorded for field.
 func (d *decoder) errAtField(field, format string, args ...any) error {
-	p := d.pos[field]
+	p, ok := d.pos[field]
+	if !ok {
+		p = pos{1, 1}
+	}
 	return &Error{File: d.file, Line: p.line, Column: p.col, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 

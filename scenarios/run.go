@@ -123,6 +123,9 @@ type RunOptions struct {
 	History io.Writer
 	// LinTimeout bounds the linearizability check (0: DefaultLinTimeout).
 	LinTimeout time.Duration
+	// MaxEvents, if not 0, stops the run after that many events, as if
+	// its limit had been reached (a budget for fuzzing).
+	MaxEvents uint64
 	// Progress, if set, is called about every ProgressEvery of wall time
 	// while the run goes on, with the virtual time reached.
 	Progress func(RunProgress)
@@ -283,7 +286,8 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err error) {
 			r.dirty = false
 			r.checkExact()
 		}
-		return (r.pending == 0 && len(r.ms) > 0) || w.Violation() != nil
+		return (r.pending == 0 && len(r.ms) > 0) || w.Violation() != nil ||
+			(opts.MaxEvents != 0 && s.Events() >= opts.MaxEvents)
 	})
 	if err := tr.Flush(); err != nil {
 		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
