@@ -5,15 +5,19 @@ package viz
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/raftsim/raftsim/sim"
 )
@@ -23,6 +27,10 @@ var assets embed.FS
 
 // ErrEmptyTrace: the trace holds no events.
 var ErrEmptyTrace = errors.New("the trace holds no events")
+
+// MaxNode is the highest node id a trace may name: the page draws every
+// node up to the highest, so a wild id would stall it.
+const MaxNode = 1 << 16
 
 // Trace is a trace prepared for the page: events as compact rows, with
 // the strings they use in a table.
@@ -72,6 +80,9 @@ func Load(r io.Reader, name string) (*Trace, error) {
 			return nil, fmt.Errorf("%s: event %d goes back in time (%v after %v)", name, i+1, e.Time, sim.Time(last))
 		}
 		last = int64(e.Time)
+		if e.Node > MaxNode || e.Peer > MaxNode {
+			return nil, fmt.Errorf("%s: event %d names node %d; the page draws at most %d", name, i+1, max(e.Node, e.Peer), MaxNode)
+		}
 		t.Nodes = max(t.Nodes, int(e.Node), int(e.Peer))
 		t.Events = append(t.Events, [8]int64{int64(e.Time), int64(e.Kind), int64(e.Node), int64(e.Peer),
 			int64(e.Term), int64(e.Index), str(e.Msg), str(e.Detail)})
@@ -80,36 +91,116 @@ func Load(r io.Reader, name string) (*Trace, error) {
 	return t, nil
 }
 
-// page renders index.html with the trace inlined (standalone) or fetched.
-func page(t *Trace, standalone bool) ([]byte, error) {
-	idx, err := assets.ReadFile("assets/index.html")
+// pageTmpl is index.html; the assets are embedded, so a parse error is
+// a build mistake and panics at start-up.
+var pageTmpl = template.Must(template.ParseFS(assets, "assets/index.html"))
+
+// appJS and appCSS are the page's script and style, inlined verbatim.
+var appJS, appCSS = mustAsset("assets/app.js"), mustAsset("assets/style.css")
+
+func mustAsset(name string) string {
+	b, err := assets.ReadFile(name)
 	if err != nil {
-		return nil, err
+		panic(err)
 	}
-	css, _ := assets.ReadFile("assets/style.css")
-	js, _ := assets.ReadFile("assets/app.js")
-	tmpl, err := template.New("index").Parse(string(idx))
-	if err != nil {
-		return nil, err
-	}
-	var data template.JS = "null"
-	if standalone {
-		b, err := json.Marshal(t)
-		if err != nil {
-			return nil, err
-		}
-		data = template.JS(b)
-	}
-	var buf bytes.Buffer
-	err = tmpl.Execute(&buf, map[string]any{
-		"Title": t.Name, "CSS": template.CSS(css), "JS": template.JS(js), "Trace": data,
-	})
-	return buf.Bytes(), err
+	return string(b)
 }
 
-// WriteHTML writes one self-contained page: assets and trace inlined.
+// historyCSP is the policy of the porcupine history page. That page is
+// porcupine's own HTML, with inline scripts, styles and handlers we do
+// not control and cannot hash ahead of time, so its policy allows inline
+// code ('unsafe-inline') but nothing from anywhere: no fetches, frames or
+// images from the network, so even an injection there cannot send data
+// away or load more script.
+const historyCSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// jsonCSP is the policy of /trace.json: nothing, should it be rendered.
+const jsonCSP = "default-src 'none'; frame-ancestors 'none'"
+
+// hashSource is the CSP source expression for an inline block whose text
+// (exactly what lies between its tags) is text.
+func hashSource(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// policy is the page's Content-Security-Policy: nothing but the inline
+// scripts and styles given, by hash. The served page may also fetch its
+// own trace.json; frame-ancestors works only in a header, so it is left
+// out of the standalone page's meta tag (where browsers ignore it).
+func policy(served bool, scripts, styles []string) string {
+	src := func(directive string, blocks []string) string {
+		for _, b := range blocks {
+			directive += " " + hashSource(b)
+		}
+		return directive
+	}
+	p := []string{"default-src 'none'", src("script-src", scripts), src("style-src", styles), "base-uri 'none'", "form-action 'none'"}
+	if served {
+		p = append(p, "connect-src 'self'", "frame-ancestors 'none'")
+	}
+	return strings.Join(p, "; ")
+}
+
+// inline checks that text can go between <tag> and </tag> whole: it must
+// not hold the closing tag (in any case) or a comment opener, which
+// would end the block early or change how it is parsed. Trace strings
+// cannot: json.Marshal writes <, > and & as \u escapes.
+func inline(tag, text string) error {
+	low := strings.ToLower(text)
+	if strings.Contains(low, "</"+tag) || strings.Contains(low, "<!--") {
+		return fmt.Errorf("viz: the inline %s block would hold </%s or <!--", tag, tag)
+	}
+	return nil
+}
+
+// page renders index.html with the trace inlined (standalone) or fetched,
+// and returns it with its Content-Security-Policy. Every string of the
+// trace reaches the page escaped: the title by html/template, the trace
+// as JSON with <, > and & escaped; the page's script puts strings into
+// the document only as text. The policy names the inline blocks by the
+// hashes of exactly the text written between their tags.
+func page(t *Trace, standalone bool) ([]byte, string, error) {
+	data := []byte("null")
+	if standalone {
+		var err error
+		if data, err = json.Marshal(t); err != nil {
+			return nil, "", err
+		}
+	}
+	traceJS := "window.RAFTSIM_TRACE = " + string(data) + ";"
+	for _, b := range [...][2]string{{"script", traceJS}, {"script", appJS}, {"style", appCSS}} {
+		if err := inline(b[0], b[1]); err != nil {
+			return nil, "", err
+		}
+	}
+	csp := policy(!standalone, []string{traceJS, appJS}, []string{appCSS})
+	var meta template.HTML
+	if standalone {
+		meta = template.HTML(`<meta http-equiv="Content-Security-Policy" content="` + html.EscapeString(csp) + `">`)
+	}
+	var buf bytes.Buffer
+	err := pageTmpl.Execute(&buf, map[string]any{
+		"Title": t.Name, "CSP": meta, "CSS": template.CSS(appCSS), "Trace": template.JS(traceJS), "JS": template.JS(appJS),
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	// The hashes hold only if the blocks were written verbatim.
+	for _, b := range []string{"<style>" + appCSS + "</style>", "<script>" + traceJS + "</script>", "<script>" + appJS + "</script>"} {
+		if !bytes.Contains(buf.Bytes(), []byte(b)) {
+			return nil, "", errors.New("viz: an inline block was not written verbatim; its hash would not match")
+		}
+	}
+	return buf.Bytes(), csp, nil
+}
+
+// WriteHTML writes one self-contained page: assets and trace inlined,
+// with a Content-Security-Policy meta tag admitting only its own inline
+// blocks.
 func WriteHTML(w io.Writer, t *Trace) error {
-	b, err := page(t, true)
+	b, _, err := page(t, true)
 	if err != nil {
 		return err
 	}
@@ -120,8 +211,10 @@ func WriteHTML(w io.Writer, t *Trace) error {
 // Handler serves the page at /, the trace at /trace.json, and the
 // porcupine history page at /history.html if one was given; every other
 // path is 404, so nothing else on the machine can be read through it.
+// The page is served with a strict Content-Security-Policy header. Wrap
+// the handler in OnlyHost (or use NewServer) before serving it.
 func Handler(t *Trace, history []byte) (http.Handler, error) {
-	html, err := page(t, false)
+	body, csp, err := page(t, false)
 	if err != nil {
 		return nil, err
 	}
@@ -133,19 +226,58 @@ func Handler(t *Trace, history []byte) (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	serve := func(ctype string, body []byte) http.HandlerFunc {
+	serve := func(ctype, policy string, body []byte) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ctype)
 			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.Header().Set("Content-Security-Policy", policy)
+			w.Header().Set("Referrer-Policy", "no-referrer")
 			w.Write(body)
 		}
 	}
-	mux.HandleFunc("GET /{$}", serve("text/html; charset=utf-8", html))
-	mux.HandleFunc("GET /trace.json", serve("application/json", traceJSON))
+	mux.HandleFunc("GET /{$}", serve("text/html; charset=utf-8", csp, body))
+	mux.HandleFunc("GET /trace.json", serve("application/json", jsonCSP, traceJSON))
 	if history != nil {
-		mux.HandleFunc("GET /history.html", serve("text/html; charset=utf-8", history))
+		mux.HandleFunc("GET /history.html", serve("text/html; charset=utf-8", historyCSP, history))
 	}
 	return mux, nil
+}
+
+// OnlyHost answers only requests whose Host header names the server
+// listening at addr (127.0.0.1:PORT, as net.Listener.Addr gives it) by
+// one of its own names, 127.0.0.1:PORT or localhost:PORT; any other
+// host gets 421 Misdirected Request. This defends against DNS
+// rebinding: a web page of evil.example whose name is rebound to
+// 127.0.0.1 reaches the port, but with Host: evil.example. A malformed
+// addr refuses everything.
+func OnlyHost(addr string, h http.Handler) http.Handler {
+	allowed := map[string]bool{}
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "" && port != "0" {
+		allowed["127.0.0.1:"+port], allowed["localhost:"+port] = true, true
+		if port == "80" { // browsers leave out the default port
+			allowed["127.0.0.1"], allowed["localhost"] = true, true
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowed[strings.ToLower(r.Host)] {
+			http.Error(w, "421 misdirected request: this server answers only to 127.0.0.1 and localhost", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// NewServer returns a server for h listening at addr (the listener's
+// address): it answers only addr's own host names (OnlyHost) and times
+// out slow or idle clients, so none can hold a connection open.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           OnlyHost(addr, h),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      2 * time.Minute, // a long trace's JSON, however slow the browser
+		IdleTimeout:       time.Minute,
+	}
 }
 
 // Listen binds 127.0.0.1 (port 0: any free port) and returns the

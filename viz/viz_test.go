@@ -1,16 +1,13 @@
 package viz
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -39,6 +36,7 @@ func TestLoadRejectsBadTracesWithAClearError(t *testing.T) {
 		{"truncated", good + `{"t":5,"k":"ro`, "line 2"},
 		{"unknown kind", good + `{"t":5,"k":"party"}` + "\n", "line 2"},
 		{"time going back", good + `{"t":9,"k":"term","n":1}` + "\n" + `{"t":3,"k":"term","n":1}` + "\n", "back in time"},
+		{"wild node id", good + `{"t":9,"k":"send","n":1,"p":18446744073709551615}` + "\n", "names node 18446744073709551615"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,28 +131,14 @@ func expected(t *testing.T, i int) (leader string, term string) {
 // TestPageInChromium drives a real headless Chromium: load the golden
 // kill-half trace, step and seek, and check the leader and term shown.
 func TestPageInChromium(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found; CI must install it (apt-get install chromium)")
-		}
-		t.Skip("chromium not found: install Debian's chromium (apt-get install chromium) to run the browser test")
-	}
+	ctx := newBrowser(t)
 	h, err := Handler(loadGolden(t), nil)
 	require.NoError(t, err)
 	ln, url, err := Listen(0)
 	require.NoError(t, err)
-	srv := &http.Server{Handler: h}
+	srv := NewServer(ln.Addr().String(), h)
 	go srv.Serve(ln)
 	defer srv.Close()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 800))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url)))
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool]("window.raftsimReady === true"))

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/raftsim/raftsim/viz"
 	"github.com/spf13/cobra"
@@ -79,7 +78,9 @@ func runViz(ctx context.Context, path string, f *vizFlags, stdout io.Writer) err
 		return &exitError{exitFailed, err}
 	}
 	fmt.Fprintf(stdout, "serving %s (%d events) at %s  (Ctrl-C stops)\n", path, len(t.Events), url)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Only 127.0.0.1:PORT and localhost:PORT are answered (a defence
+	// against DNS rebinding), and slow or idle clients time out.
+	srv := viz.NewServer(ln.Addr().String(), h)
 	if ctx == nil {
 		ctx = context.Background()
 	}

@@ -22,12 +22,12 @@
     const nodes = [];
     for (let i = 0; i <= N; i++) {
       nodes.push({ storage: 0, role: "follower", term: 0, commit: 0, applied: 0, last: 0, first: 1, voters: "", vis: "foreground",
-        alive: true, log: [], timers: {}, acked: {}, sent: {} });
+        alive: true, log: [], timers: Object.create(null), acked: {}, sent: {} });
     }
     return { nodes, cuts: {}, partition: "" };
   }
   function clone(s) {
-    return { nodes: s.nodes.map((n) => Object.assign({}, n, { log: n.log.slice(), timers: Object.assign({}, n.timers),
+    return { nodes: s.nodes.map((n) => Object.assign({}, n, { log: n.log.slice(), timers: Object.assign(Object.create(null), n.timers),
       acked: Object.assign({}, n.acked), sent: Object.assign({}, n.sent) })), cuts: Object.assign({}, s.cuts), partition: s.partition };
   }
   function apply(s, e) {
@@ -68,7 +68,7 @@
           else if (det === "heal") { s.partition = ""; s.cuts = {}; }
           break;
         }
-        if (det === "kill") { nd.alive = false; nd.timers = {}; nd.role = "follower"; }
+        if (det === "kill") { nd.alive = false; nd.timers = Object.create(null); nd.role = "follower"; }
         else if (det === "restart") { nd.alive = true; if (nd.vis === "discarded") nd.vis = "foreground"; }
         else if (det.startsWith("visibility ")) nd.vis = det.split(" ")[1];
         else if (det === "discard") nd.vis = "discarded";
@@ -128,40 +128,35 @@
     const a = (2 * Math.PI * (id - 1)) / N - Math.PI / 2, r = 270;
     return [r * Math.cos(a), r * Math.sin(a)];
   }
-  function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+  // ---- building the document ---------------------------------------------------
+  // Every element is built here: attributes by setAttribute, content by
+  // append, where a string becomes a text node. Nothing is ever parsed as
+  // markup (no innerHTML), so a string from the trace reaches the page
+  // only as text. Handlers and inline styles are refused: the page's
+  // Content-Security-Policy would block them, and trace data must not
+  // reach them.
+  const SVG_NS = $("ring").namespaceURI; // SVG's, from the page: no URL in the page
+  function make(ns, tag, attrs, kids) {
+    const e = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
+    for (const a in attrs) {
+      if (/^(on|style$|href$|src$)/i.test(a)) throw new Error("refused attribute " + a);
+      if (attrs[a] != null) e.setAttribute(a, String(attrs[a]));
+    }
+    for (const k of kids) if (k != null) e.append(k instanceof Node ? k : String(k));
+    return e;
+  }
+  const h = (tag, attrs, ...kids) => make(null, tag, attrs, kids);
+  const svg = (tag, attrs, ...kids) => make(SVG_NS, tag, attrs, kids);
+
   function draw() {
     const t = pos > 0 ? ev[pos - 1][0] : 0;
-    const s = state, R = N > 60 ? 9 : N > 30 ? 13 : 22;
-    let svg = "";
-    for (const key in s.cuts) {
-      const [a, b] = key.split(">").map(Number);
-      if (a >= 1 && b >= 1 && a <= N && b <= N) { const [x1, y1] = xy(a), [x2, y2] = xy(b); svg += `<line class="link cut" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"/>`; }
-    }
-    for (const m of inFlight(pos)) {
-      if (m.from < 1 || m.to < 1) continue;
-      const [x1, y1] = xy(m.from), [x2, y2] = xy(m.to), f = Math.max(0, Math.min(1, m.frac));
-      const x = x1 + (x2 - x1) * f, y = y1 + (y2 - y1) * f;
-      const title = `<title>${esc(m.msg)} ${m.from}&#8594;${m.to} term ${m.term} index ${m.idx}${m.dropped ? " (will be dropped)" : ""}</title>`;
-      if (m.dropped) svg += `<g class="drop"><line x1="${x - 4}" y1="${y - 4}" x2="${x + 4}" y2="${y + 4}"/><line x1="${x - 4}" y1="${y + 4}" x2="${x + 4}" y2="${y - 4}"/>${title}</g>`;
-      else svg += `<circle class="msg" cx="${x}" cy="${y}" r="${m.msg.startsWith("app") ? 3 : 4}" fill="${m.msg.startsWith("vote") || m.msg.startsWith("prevote") ? "#f4a261" : m.msg.endsWith("resp") ? "#fff" : "#457b9d"}">${title}</circle>`;
-    }
-    for (let i = 1; i <= N; i++) {
-      const nd = s.nodes[i], [x, y] = xy(i);
-      const fill = !nd.alive ? "#ccc" : nd.vis === "frozen" ? "#bde0fe" : ROLE_COLOR[nd.role] || "#eee";
-      let arc = "";
-      const tm = nd.timers.election;
-      if (tm && nd.alive && tm.due > tm.at && tm.due >= t && nd.role !== "leader") {
-        const f = Math.max(0, Math.min(1, (t - tm.at) / (tm.due - tm.at))), a = 2 * Math.PI * f, r = R + 5;
-        const ex = x + r * Math.sin(a), ey = y - r * Math.cos(a);
-        arc = `<path d="M ${x} ${y - r} A ${r} ${r} 0 ${f > 0.5 ? 1 : 0} 1 ${ex} ${ey}" fill="none" stroke="#e76f51" stroke-width="2"/>`;
-      }
-      const dash = nd.vis === "hidden" ? ' stroke-dasharray="3 2"' : "";
-      svg += `<g class="node${i === selected ? " selected" : ""}" data-id="${i}">${arc}<circle cx="${x}" cy="${y}" r="${R}" fill="${fill}"${dash}/>` +
-        `<text x="${x}" y="${y - 2}">${i}</text>` + (N <= 60 ? `<text x="${x}" y="${y + 10}">t${nd.term} c${nd.commit}</text>` : "") +
-        `<title>node ${i}: ${nd.alive ? nd.role : "closed"}, ${nd.vis}, term ${nd.term}, commit ${nd.commit}, last ${nd.last}</title></g>`;
-    }
-    $("ring").innerHTML = svg;
+    const ring = document.createDocumentFragment();
+    drawCuts(ring);
+    drawMessages(ring);
+    drawNodes(ring, t);
+    $("ring").replaceChildren(ring);
     // header
+    const s = state;
     let lead = 0, lt = -1;
     for (let i = 1; i <= N; i++) { const nd = s.nodes[i]; if (nd.alive && nd.role === "leader" && nd.term > lt) { lead = i; lt = nd.term; } }
     $("leader").textContent = lead ? String(lead) : "none";
@@ -176,34 +171,74 @@
     drawDetail(t);
     drawLogs();
   }
+  function drawCuts(ring) {
+    for (const key in state.cuts) {
+      const [a, b] = key.split(">").map(Number);
+      if (a >= 1 && b >= 1 && a <= N && b <= N) { const [x1, y1] = xy(a), [x2, y2] = xy(b); ring.append(svg("line", { class: "link cut", x1, y1, x2, y2 })); }
+    }
+  }
+  function msgColor(msg) {
+    return msg.startsWith("vote") || msg.startsWith("prevote") ? "#f4a261" : msg.endsWith("resp") ? "#fff" : "#457b9d";
+  }
+  function drawMessages(ring) {
+    for (const m of inFlight(pos)) {
+      if (m.from < 1 || m.to < 1) continue;
+      const [x1, y1] = xy(m.from), [x2, y2] = xy(m.to), f = Math.max(0, Math.min(1, m.frac));
+      const x = x1 + (x2 - x1) * f, y = y1 + (y2 - y1) * f;
+      const title = svg("title", {}, `${m.msg} ${m.from}→${m.to} term ${m.term} index ${m.idx}${m.dropped ? " (will be dropped)" : ""}`);
+      if (m.dropped) ring.append(svg("g", { class: "drop" }, svg("line", { x1: x - 4, y1: y - 4, x2: x + 4, y2: y + 4 }), svg("line", { x1: x - 4, y1: y + 4, x2: x + 4, y2: y - 4 }), title));
+      else ring.append(svg("circle", { class: "msg", cx: x, cy: y, r: m.msg.startsWith("app") ? 3 : 4, fill: msgColor(m.msg) }, title));
+    }
+  }
+  // timerArc is the election timer's progress round node nd, or null.
+  function timerArc(nd, x, y, R, t) {
+    const tm = nd.timers.election;
+    if (!tm || !nd.alive || tm.due <= tm.at || tm.due < t || nd.role === "leader") return null;
+    const f = Math.max(0, Math.min(1, (t - tm.at) / (tm.due - tm.at))), a = 2 * Math.PI * f, r = R + 5;
+    const ex = x + r * Math.sin(a), ey = y - r * Math.cos(a);
+    return svg("path", { d: `M ${x} ${y - r} A ${r} ${r} 0 ${f > 0.5 ? 1 : 0} 1 ${ex} ${ey}`, fill: "none", stroke: "#e76f51", "stroke-width": 2 });
+  }
+  function drawNodes(ring, t) {
+    const R = N > 60 ? 9 : N > 30 ? 13 : 22;
+    for (let i = 1; i <= N; i++) {
+      const nd = state.nodes[i], [x, y] = xy(i);
+      const fill = !nd.alive ? "#ccc" : nd.vis === "frozen" ? "#bde0fe" : Object.hasOwn(ROLE_COLOR, nd.role) ? ROLE_COLOR[nd.role] : "#eee";
+      ring.append(svg("g", { class: "node" + (i === selected ? " selected" : ""), "data-id": i }, timerArc(nd, x, y, R, t),
+        svg("circle", { cx: x, cy: y, r: R, fill, "stroke-dasharray": nd.vis === "hidden" ? "3 2" : null }),
+        svg("text", { x, y: y - 2 }, String(i)), N <= 60 ? svg("text", { x, y: y + 10 }, `t${nd.term} c${nd.commit}`) : null,
+        svg("title", {}, `node ${i}: ${nd.alive ? nd.role : "closed"}, ${nd.vis}, term ${nd.term}, commit ${nd.commit}, last ${nd.last}`)));
+    }
+  }
   function drawDetail(t) {
     const nd = state.nodes[selected];
     if (!nd) return;
-    let h = `<h3>Node ${selected}</h3><p>${nd.alive ? nd.role : "closed"} &middot; tab ${esc(nd.vis)}<br>term ${nd.term} &middot; commit ${nd.commit} &middot; applied ${nd.applied} &middot; last index ${nd.last}` +
-      (nd.first > 1 ? ` &middot; log from ${nd.first} (snapshot)` : "") + `<br>configuration: ${esc(nd.voters || "-")}` +
-      `<br>storage: ${nd.storage ? (nd.storage / 1024).toFixed(0) + " KiB (traced at each tenth of the quota)" : "under the first trace step"}</p>`;
+    const kids = [h("h3", {}, `Node ${selected}`), h("p", {}, `${nd.alive ? nd.role : "closed"} · tab ${nd.vis}`, h("br"),
+      `term ${nd.term} · commit ${nd.commit} · applied ${nd.applied} · last index ${nd.last}` + (nd.first > 1 ? ` · log from ${nd.first} (snapshot)` : ""),
+      h("br"), `configuration: ${nd.voters || "-"}`, h("br"),
+      `storage: ${nd.storage ? (nd.storage / 1024).toFixed(0) + " KiB (traced at each tenth of the quota)" : "under the first trace step"}`)];
     // A timer's stop is not traced: one past its time was stopped.
-    for (const k in nd.timers) if (nd.timers[k].due >= t) h += `<p>${esc(k)} timer: fires in ${((nd.timers[k].due - t) / 1e6).toFixed(0)} ms</p>`;
+    for (const k in nd.timers) if (nd.timers[k].due >= t) kids.push(h("p", {}, `${k} timer: fires in ${((nd.timers[k].due - t) / 1e6).toFixed(0)} ms`));
     if (nd.role === "leader") {
-      h += `<table class="peers"><tr><th>peer</th><th>nextIndex</th><th>matchIndex</th></tr>`;
-      for (let i = 1; i <= N; i++) if (i !== selected) h += `<tr><td>${i}</td><td>${nd.sent[i] ?? "-"}</td><td>${nd.acked[i] ?? "-"}</td></tr>`;
-      h += `</table><p class="note">nextIndex: after the last append sent; matchIndex: the highest index acknowledged.</p>`;
+      const table = h("table", { class: "peers" }, h("tr", {}, h("th", {}, "peer"), h("th", {}, "nextIndex"), h("th", {}, "matchIndex")));
+      for (let i = 1; i <= N; i++) if (i !== selected) table.append(h("tr", {}, h("td", {}, String(i)), h("td", {}, String(nd.sent[i] ?? "-")), h("td", {}, String(nd.acked[i] ?? "-"))));
+      kids.push(table, h("p", { class: "note" }, "nextIndex: after the last append sent; matchIndex: the highest index acknowledged."));
     }
-    $("detail").innerHTML = h;
+    $("detail").replaceChildren(...kids);
   }
   function drawLogs() {
-    let h = "";
-    const W = 60;
+    const W = 60, rows = document.createDocumentFragment();
     for (let i = 1; i <= N; i++) {
-      const nd = state.nodes[i], from = Math.max(0, nd.log.length - W);
-      h += `<div class="logrow"><span class="id">${i}</span>`;
+      const nd = state.nodes[i], from = Math.max(0, nd.log.length - W), row = h("div", { class: "logrow" }, h("span", { class: "id" }, String(i)));
       for (let j = from; j < nd.log.length; j++) {
-        const index = nd.first + j;
-        h += `<i class="${index > nd.commit ? "uncommitted" : ""}" style="background:${TERM_COLORS[nd.log[j] % TERM_COLORS.length]}" title="index ${index} term ${nd.log[j]}${index <= nd.applied ? " applied" : index <= nd.commit ? " committed" : ""}"></i>`;
+        const index = nd.first + j, term = nd.log[j];
+        const cell = h("i", { class: index > nd.commit ? "uncommitted" : null, title: `index ${index} term ${term}${index <= nd.applied ? " applied" : index <= nd.commit ? " committed" : ""}` });
+        cell.style.background = TERM_COLORS[term % TERM_COLORS.length] || ""; // CSSOM, which the policy allows
+        row.append(cell);
       }
-      h += ` <span>${nd.last}</span></div>`;
+      row.append(" ", h("span", {}, String(nd.last)));
+      rows.append(row);
     }
-    $("log-rows").innerHTML = h;
+    $("log-rows").replaceChildren(rows);
   }
   function drawMarks() {
     const c = $("marks"), w = (c.width = c.clientWidth || 800), ctx = c.getContext("2d");
@@ -261,7 +296,8 @@
     setSpeed(speed);
     T.kinds.forEach((k) => { const o = document.createElement("option"); o.value = k; o.textContent = k; $("kind").appendChild(o); });
     $("kind").value = "role";
-    if (T.history) { const a = $("history-link"); a.href = T.history; a.hidden = false; }
+    // The link is the server's own page; anything else (a javascript: URL, say) is not linked.
+    if (typeof T.history === "string" && /^[\w-]+\.html$/.test(T.history)) { const a = $("history-link"); a.href = T.history; a.hidden = false; }
     matchMessages();
     let s = fresh();
     snaps.push(clone(s));
