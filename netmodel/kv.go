@@ -255,7 +255,7 @@ func (k *KVClients) read(c *kvClient, seq uint64) {
 	case ReadLocal:
 		// The paper: the read goes to the tab the client's page believes
 		// leads, which answers from its own state.
-		lead := t.status.Lead
+		lead := t.host.Status().Lead
 		if lead == raft.None || !k.w.tabs[lead].alive {
 			return // no leader known: the timeout retries
 		}
@@ -266,10 +266,10 @@ func (k *KVClients) read(c *kvClient, seq uint64) {
 		}
 		k.w.sim.After(trip, func() {
 			lt.run(func() {
-				if !lt.alive || lt.status.Role != raft.Leader {
+				if !lt.alive || lt.host.Status().Role != raft.Leader {
 					return
 				}
-				v, ok := lt.sm.KV.Get(key)
+				v, ok := lt.host.SM.KV.Get(key)
 				k.w.sim.After(trip, func() {
 					if c.seq == seq && c.rec >= 0 {
 						k.finish(c, ok, v)
@@ -282,7 +282,7 @@ func (k *KVClients) read(c *kvClient, seq uint64) {
 			if !ok || c.seq != seq || c.rec < 0 {
 				return // rejected: the timeout retries
 			}
-			v, found := t.sm.KV.Get(key)
+			v, found := t.host.SM.KV.Get(key)
 			k.finish(c, found, v)
 		})
 	}
@@ -316,6 +316,6 @@ func (k *KVClients) close(c *kvClient) {
 // readIndex asks Raft for a linearizable read; done runs on the tab once
 // the read may be served (ok) or was rejected.
 func (t *Tab) readIndex(ctx uint64, done func(ok bool)) {
-	t.reads.Add(ctx, done)
-	t.node.ReadIndex(ctx)
+	t.host.Reads.Add(ctx, done)
+	t.host.Raft.ReadIndex(ctx)
 }

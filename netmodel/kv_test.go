@@ -47,7 +47,7 @@ func TestRetriedAndDuplicatedCommandsApplyOnce(t *testing.T) {
 		}
 		require.NotEmpty(t, want)
 		for id := raft.ID(1); id <= 3; id++ {
-			v, _ := w.tabs[id].sm.KV.Get("log")
+			v, _ := w.tabs[id].host.SM.KV.Get("log")
 			got := strings.Split(strings.TrimSuffix(v, ";"), ";")
 			seen := map[string]int{}
 			for _, tok := range got {

@@ -63,11 +63,11 @@ func TestTabAddedAfter10000EntriesCatchesUpThroughASnapshot(t *testing.T) {
 	assert.Equal(t, lead.Commit, st.Commit, "caught up")
 	assert.Positive(t, snapshotEvents(t, w, buf, 4, "installed"), "through a snapshot")
 	assert.Positive(t, snapshotEvents(t, w, buf, ls[0], "compacted"))
-	assert.Greater(t, w.tabs[4].node.FirstIndex(), uint64(9000), "its log starts after the snapshot")
+	assert.Greater(t, w.tabs[4].host.Raft.FirstIndex(), uint64(9000), "its log starts after the snapshot")
 	for k := range 50 {
 		key := "k" + strconv.Itoa(k)
-		want, _ := w.tabs[ls[0]].sm.KV.Get(key)
-		got, _ := w.tabs[4].sm.KV.Get(key)
+		want, _ := w.tabs[ls[0]].host.SM.KV.Get(key)
+		got, _ := w.tabs[4].host.SM.KV.Get(key)
 		assert.Equal(t, want, got, "key %s", key)
 	}
 	// Snapshots are sent in chunks that fit a datachannel message.
@@ -88,7 +88,7 @@ func TestRestartedTabRecoversFromSnapshotAndLog(t *testing.T) {
 	var value string
 	w.sim.At(10*sim.Second, func() {
 		before, _ = w.Status(3)
-		value, _ = w.tabs[3].sm.KV.Get("k7")
+		value, _ = w.tabs[3].host.SM.KV.Get("k7")
 		w.Kill(3)
 	})
 	var restored string
@@ -96,17 +96,17 @@ func TestRestartedTabRecoversFromSnapshotAndLog(t *testing.T) {
 	w.sim.At(11*sim.Second, func() {
 		require.NoError(t, w.Restart(3))
 		// Straight from storage, before any message arrives.
-		restored, _ = w.tabs[3].sm.KV.Get("k7")
+		restored, _ = w.tabs[3].host.SM.KV.Get("k7")
 		st, _ := w.Status(3)
 		restoredCommit = st.Commit
 	})
 	w.sim.RunUntil(15*sim.Second, nil)
-	require.NotNil(t, w.tabs[3].stored.Snapshot)
+	require.NotNil(t, w.tabs[3].host.Storage.Stored.Snapshot)
 	assert.Positive(t, snapshotEvents(t, w, buf, 3, "compacted"))
 	assert.Equal(t, value, restored, "the state machine comes back from snapshot + log")
 	assert.Equal(t, before.Commit, restoredCommit)
 	assert.NotEmpty(t, value)
 	// And the storage stays small: the snapshot plus at most SnapshotEvery
 	// entries.
-	assert.LessOrEqual(t, len(w.tabs[3].stored.Entries), 600)
+	assert.LessOrEqual(t, len(w.tabs[3].host.Storage.Stored.Entries), 600)
 }

@@ -1,8 +1,10 @@
 package netmodel
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -21,12 +23,8 @@ type StorageOptions struct {
 	WriteCostPerKiB sim.Time
 }
 
-// Stored sizes (U: estimates of a JSON encoding in localStorage, not
-// measured). An entry counts raft.Entry.Size().
-const (
-	// HardStateSize is what the hard state (term, vote, commit) takes.
-	HardStateSize = 24
-)
+// HardStateSize is what the hard state takes in storage (host.HardStateSize).
+const HardStateSize = host.HardStateSize
 
 // DefaultStorageOptions returns a 5 MiB quota and a small write cost.
 func DefaultStorageOptions() StorageOptions {
@@ -49,11 +47,9 @@ func (o *StorageOptions) validate() error {
 	return nil
 }
 
-// tabStorage is a tab's storage accounting. It survives kills, as the
-// storage does.
+// tabStorage is what the world remembers of a tab's failed write. It
+// survives kills, as the storage does (host.Storage).
 type tabStorage struct {
-	used      int  // bytes stored
-	hardState bool // the hard state has been written once
 	failed    bool // a write failed; the tab stopped
 	failedInc int  // the incarnation that ended with the failed write
 }
@@ -61,7 +57,7 @@ type tabStorage struct {
 func (t *Tab) initStorage() {}
 
 // StorageUsed returns the bytes tab id has stored.
-func (w *World) StorageUsed(id raft.ID) int { return w.tabs[id].storage.used }
+func (w *World) StorageUsed(id raft.ID) int { return w.tabs[id].host.Storage.Used }
 
 // StorageFailed reports whether the tab stopped because a write exceeded
 // its storage quota (until it is restarted).
@@ -69,100 +65,37 @@ func (t *Tab) StorageFailed() bool {
 	return t.storage.failed && t.inc == t.storage.failedInc
 }
 
-// persist writes a batch's snapshot, hard state and entries to the tab's
-// storage (localStorage: it survives a kill), before anything of the batch
-// is sent. A write that would exceed the quota is not applied: the tab
-// records the fault and stops (it cannot send what depends on the write),
-// keeping its storage as it was. persist reports whether the write
-// succeeded.
-func (t *Tab) persist(rd *raft.Ready) bool {
-	if !rd.HardStateChanged && len(rd.Entries) == 0 && rd.Snapshot == nil {
-		return true
-	}
-	s := &t.storage
+// persisted is the world's part of a batch's write to localStorage
+// (host.Storage.Write, before anything of the batch is sent): storage use
+// is traced when it crosses a tenth of the quota (or 64 KiB without one),
+// so a viewer can show it without an event per write, and the write costs
+// the tab's thread time.
+func (t *Tab) persisted(written, before int) {
 	w := t.w
-	used, written := s.used, 0
-	entries := t.stored.Entries
-	off := storedOffset(&t.stored)
-	if snap := rd.Snapshot; snap != nil {
-		// The snapshot replaces the old one and the entries it covers.
-		if old := t.stored.Snapshot; old != nil {
-			used -= old.Size()
-		}
-		n := snap.Size()
-		used += n
-		written += n
-		// Keep the entries after it only if the stored log holds the
-		// snapshot's last entry (as Raft keeps its log's suffix then).
-		keep := false
-		for i := range entries {
-			if entries[i].Index == snap.Index {
-				keep = entries[i].Term == snap.Term
-			}
-		}
-		cut := 0
-		for cut < len(entries) && (entries[cut].Index <= snap.Index || !keep) {
-			used -= entries[cut].Size()
-			cut++
-		}
-		entries = entries[cut:]
-		off = snap.Index
-	}
-	if rd.HardStateChanged {
-		written += HardStateSize
-		if !s.hardState {
-			used += HardStateSize
-		}
-	}
-	var first uint64
-	if len(rd.Entries) > 0 {
-		first = rd.Entries[0].Index
-		for i := int(first - 1 - off); i < len(entries); i++ {
-			used -= entries[i].Size() // overwritten: space freed
-		}
-		for i := range rd.Entries {
-			n := rd.Entries[i].Size()
-			used += n
-			written += n
-		}
-	}
-	if q := w.opt.Storage.Quota; q > 0 && used > q {
-		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Index: uint64(used),
-			Detail: "storage quota exceeded"})
-		w.Kill(t.ID)
-		s.failed, s.failedInc = true, t.inc
-		return false
-	}
-	if rd.Snapshot != nil {
-		t.stored.Snapshot = rd.Snapshot
-		entries = append([]raft.Entry(nil), entries...) // the old array may be shared
-	}
-	if rd.HardStateChanged {
-		t.stored.HardState = rd.HardState
-		s.hardState = true
-	}
-	if len(rd.Entries) > 0 {
-		entries = append(entries[:first-1-off], rd.Entries...)
-	}
-	t.stored.Entries = entries
-	// Trace storage use when it crosses a tenth of the quota (or 64 KiB
-	// without one), so a viewer can show it without an event per write.
+	used := t.host.Storage.Used
 	step := max(w.opt.Storage.Quota/10, 64<<10)
-	if used/step != s.used/step {
+	if used/step != before/step {
 		w.record(sim.Event{Kind: sim.KindStorage, Node: uint64(t.ID), Index: uint64(used)})
 	}
-	s.used = used
 	if o := &w.opt.Storage; o.WriteCost > 0 || o.WriteCostPerKiB > 0 {
 		cost := o.WriteCost + o.WriteCostPerKiB*sim.Time(written)/1024
 		t.busyUntil = sim.Max(t.busyUntil, w.sim.Now()) + cost
 	}
-	return true
 }
 
-// storedOffset is the index the stored snapshot covers (0: none).
-func storedOffset(st *raft.Stored) uint64 {
-	if st.Snapshot != nil {
-		return st.Snapshot.Index
+// failed closes a tab whose node cannot go on: a write that would exceed
+// the quota (not applied: the tab records the fault and stops, as it
+// cannot send what depends on the write) or an unreadable snapshot.
+func (t *Tab) failed(err error) {
+	w := t.w
+	var qe *host.QuotaError
+	if errors.As(err, &qe) {
+		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Index: uint64(qe.Used), Detail: "storage quota exceeded"})
+		w.Kill(t.ID)
+		t.storage.failed, t.storage.failedInc = true, t.inc
+		return
 	}
-	return 0
+	w.Fault(t.ID, err.Error())
+	w.Kill(t.ID)
 }
+

@@ -13,11 +13,11 @@ import (
 // storedSize is what a tab's storage holds, counted from scratch.
 func storedSize(t *Tab) int {
 	n := 0
-	if t.storage.hardState {
+	if t.host.Storage.HardStateWritten {
 		n = HardStateSize
 	}
-	for i := range t.stored.Entries {
-		n += t.stored.Entries[i].Size()
+	for i := range t.host.Storage.Stored.Entries {
+		n += t.host.Storage.Stored.Entries[i].Size()
 	}
 	return n
 }
@@ -55,7 +55,7 @@ func TestStorageAccountsEntriesAndHardState(t *testing.T) {
 	w.sim.RunUntil(3*sim.Second, nil)
 	for id := raft.ID(1); id <= 3; id++ {
 		tab := w.Tab(id)
-		require.Greater(t, len(tab.stored.Entries), 20)
+		require.Greater(t, len(tab.host.Storage.Stored.Entries), 20)
 		assert.Equal(t, storedSize(tab), w.StorageUsed(id), "tab %d", id)
 		assert.Greater(t, w.StorageUsed(id), 20*24+HardStateSize)
 	}
@@ -65,7 +65,7 @@ func TestTruncationFreesSpace(t *testing.T) {
 	opt := testOptions(1)
 	opt.Storage.Quota = 3000
 	tab, _ := unstartedTab(t, opt)
-	require.True(t, tab.persist(&raft.Ready{
+	require.True(t, tab.host.Persist(&raft.Ready{
 		HardState: raft.HardState{Term: 1}, HardStateChanged: true,
 		Entries: []raft.Entry{bigEntry(1, 1, 800), bigEntry(1, 2, 800), bigEntry(1, 3, 800)},
 	}))
@@ -74,14 +74,14 @@ func TestTruncationFreesSpace(t *testing.T) {
 	assert.Greater(t, full, 2400)
 	// A new leader overwrites entries 2 and 3 with a small one: the quota
 	// counts what is stored after the write, so this fits.
-	require.True(t, tab.persist(&raft.Ready{
+	require.True(t, tab.host.Persist(&raft.Ready{
 		HardState: raft.HardState{Term: 2}, HardStateChanged: true,
 		Entries: []raft.Entry{bigEntry(2, 2, 10)},
 	}))
-	assert.Len(t, tab.stored.Entries, 2)
+	assert.Len(t, tab.host.Storage.Stored.Entries, 2)
 	assert.Equal(t, storedSize(tab), tab.w.StorageUsed(1))
 	assert.Less(t, tab.w.StorageUsed(1), full-1500, "the overwritten entries' space is freed")
-	require.True(t, tab.persist(&raft.Ready{Entries: []raft.Entry{bigEntry(2, 3, 800), bigEntry(2, 4, 800)}}),
+	require.True(t, tab.host.Persist(&raft.Ready{Entries: []raft.Entry{bigEntry(2, 3, 800), bigEntry(2, 4, 800)}}),
 		"and can be written again")
 }
 
@@ -94,8 +94,8 @@ func TestStorageQuotaExceededStopsTheTabAndKeepsStorage(t *testing.T) {
 	leader := onlyLeader(t, w)
 	tab := w.Tab(leader)
 	require.False(t, tab.StorageFailed())
-	hard := tab.stored.HardState
-	entries := len(tab.stored.Entries)
+	hard := tab.host.Storage.Stored.HardState
+	entries := len(tab.host.Storage.Stored.Entries)
 	used := w.StorageUsed(leader)
 	require.Less(t, used+1000, opt.Storage.Quota)
 
@@ -113,8 +113,8 @@ func TestStorageQuotaExceededStopsTheTabAndKeepsStorage(t *testing.T) {
 	assert.False(t, w.Alive(leader), "the tab stopped")
 	assert.True(t, tab.StorageFailed())
 	assert.False(t, replied)
-	assert.Equal(t, hard, tab.stored.HardState, "storage unchanged")
-	assert.Len(t, tab.stored.Entries, entries, "storage unchanged")
+	assert.Equal(t, hard, tab.host.Storage.Stored.HardState, "storage unchanged")
+	assert.Len(t, tab.host.Storage.Stored.Entries, entries, "storage unchanged")
 	assert.Equal(t, used, w.StorageUsed(leader))
 	assert.Equal(t, storedSize(tab), used)
 
@@ -128,7 +128,7 @@ func TestStorageQuotaExceededStopsTheTabAndKeepsStorage(t *testing.T) {
 		}
 	}
 	for id := raft.ID(1); id <= 3; id++ {
-		for _, e := range w.Tab(id).stored.Entries {
+		for _, e := range w.Tab(id).host.Storage.Stored.Entries {
 			assert.NotEqual(t, uint64(9), e.Cmd.Client, "tab %d stored the entry", id)
 		}
 	}
@@ -142,7 +142,7 @@ func TestStorageQuotaExceededStopsTheTabAndKeepsStorage(t *testing.T) {
 func TestZeroStorageOptionsAreUnlimitedAndFree(t *testing.T) {
 	tab, _ := unstartedTab(t, testOptions(1))
 	for i := uint64(1); i <= 10; i++ {
-		require.True(t, tab.persist(&raft.Ready{Entries: []raft.Entry{bigEntry(1, i, 1<<20)}}))
+		require.True(t, tab.host.Persist(&raft.Ready{Entries: []raft.Entry{bigEntry(1, i, 1<<20)}}))
 	}
 	assert.Greater(t, tab.w.StorageUsed(1), 10<<20)
 	assert.Zero(t, tab.busyUntil)
@@ -165,12 +165,12 @@ func TestWriteCostDelaysLaterWork(t *testing.T) {
 			opt.Storage.WriteCostPerKiB = c.perKB
 			w, _ := newTestWorld(t, opt, 23) // Raft stays quiet
 			tab := w.Tab(1)
-			e := bigEntry(1, uint64(len(tab.stored.Entries)+1), c.value)
+			e := bigEntry(1, uint64(len(tab.host.Storage.Stored.Entries)+1), c.value)
 			// Bytes beyond the value: the rest of the entry's estimate.
 			extra := c.perKB * sim.Time(e.Size()-c.value) / 1024
 			var ran sim.Time
 			w.sim.At(sim.Second, func() {
-				tab.Run(func() { require.True(t, tab.persist(&raft.Ready{Entries: []raft.Entry{e}})) })
+				tab.Run(func() { require.True(t, tab.host.Persist(&raft.Ready{Entries: []raft.Entry{e}})) })
 				tab.Run(func() { ran = w.sim.Now() })
 			})
 			w.sim.RunUntil(2*sim.Second, nil)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -12,7 +13,6 @@ import (
 // ChatKey is the chat list the paper's chat client appends to.
 const ChatKey = "history"
 
-type clientKey struct{ client, seq uint64 }
 
 // Tab is one browser tab running one Raft server. Its handlers run one at
 // a time on a single thread: each costs HandlerCost, and work that arrives
@@ -24,16 +24,11 @@ type Tab struct {
 	alive     bool
 	inc       int // incarnation: bumped by kill and restart
 	busyUntil sim.Time
-	node      *raft.Raft
-	status    raft.Status
-	stored    raft.Stored // localStorage: survives a kill
-	sm        *raft.Store
-	timers    [3]*sim.Timer // by raft.TimerKind
-	memTimer  *sim.Timer
-	pending   map[clientKey]func(raft.Result)
-	// reads waiting for their ReadState or for the tab to apply their
-	// index (kv.go)
-	reads raft.ReadWaiter
+	// host runs the Raft node: its Ready loop, its storage (localStorage:
+	// survives a kill), state machine, client callbacks and reads.
+	host     *host.Node
+	timers   [3]*sim.Timer // by raft.TimerKind
+	memTimer *sim.Timer
 
 	// The tab's task queue: work waits here while the thread is busy. One
 	// wake event at a time runs the head task once its cost has elapsed.
@@ -55,16 +50,35 @@ type task struct {
 	fn   func()
 }
 
+// newHost returns the tab's host: the world's side of each batch.
+func (t *Tab) newHost() *host.Node {
+	w := t.w
+	cfg := host.Config{SessionTTL: w.opt.SessionTTL, Bugs: w.opt.Raft.Bugs, SnapshotEvery: w.opt.SnapshotEvery,
+		SnapshotAtQuota: w.opt.SnapshotAtQuota, Quota: w.opt.Storage.Quota}
+	return host.NewNode(t.ID, cfg, host.Hooks{
+		Persisted: t.persisted,
+		Failed:    t.failed,
+		Installed: func(snap *raft.Snapshot) {
+			w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: snap.Term, Index: snap.Index, Detail: "installed"})
+		},
+		Send:     w.send,
+		Applied:  t.applied,
+		SetTimer: t.setTimer,
+		Changed:  t.changed,
+		Compacted: func(term, index uint64) {
+			w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: term, Index: index, Detail: "compacted"})
+		},
+	})
+}
+
+// boot starts the tab's node from its storage.
 func (t *Tab) boot(voters []raft.ID) error {
-	node, err := raft.New(t.w.raftConfig(t.ID, voters), t.stored)
-	if err != nil {
-		return fmt.Errorf("tab %d: %w", t.ID, err)
-	}
-	t.node = node
 	t.alive = true
 	t.busyUntil = t.w.sim.Now()
-	t.status = raft.Status{ID: t.ID}
-	t.process()
+	if err := t.host.Start(t.w.raftConfig(t.ID, voters)); err != nil {
+		t.alive = false
+		return fmt.Errorf("tab %d: %w", t.ID, err)
+	}
 	return nil
 }
 
@@ -109,10 +123,10 @@ func (t *Tab) wakeUp() {
 		tk.fn()
 	case tk.fire != 0:
 		if t.startFire(tk.fire) { // timers.go: chain count, cleared timers
-			t.node.Fire(tk.fire)
+			t.host.Raft.Fire(tk.fire)
 		}
 	default:
-		t.node.Step(tk.msg)
+		t.host.Raft.Step(tk.msg)
 	}
 	t.process()
 	t.endTask()
@@ -134,64 +148,32 @@ func (t *Tab) deliver(m raft.Message) {
 	t.enqueue(task{msg: m})
 }
 
-// process executes the node's pending Ready in the order Raft requires:
-// persist, send, apply, arm timers.
-func (t *Tab) process() {
+// process executes the node's pending batch (host.Node.Process).
+func (t *Tab) process() { t.host.Process() }
+
+// changed is the world's part of a batch once it ran: the trace, the
+// connections a new configuration needs, the observer (the checkers),
+// and the membership loop of a new leader.
+func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 	w := t.w
-	rd := t.node.Ready()
-	if rd.Empty() {
-		return
-	}
-	prev := t.status
-	if !t.persist(&rd) {
-		return // storage.go: the write failed and the tab stopped
-	}
-	if snap := rd.Snapshot; snap != nil && snap.Index > prev.Applied {
-		// A snapshot from the leader: the state machine starts over from it.
-		sm, err := w.restoreStore(snap.Data)
-		if err != nil {
-			w.Fault(t.ID, "snapshot unreadable: "+err.Error())
-			w.Kill(t.ID)
-			return
-		}
-		t.sm = sm
-		w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: snap.Term, Index: snap.Index, Detail: "installed"})
-	}
-	for _, m := range rd.Messages {
-		w.send(m)
-	}
-	for i := range rd.Committed {
-		t.apply(&rd.Committed[i])
-	}
-	for _, tr := range rd.Timers {
-		t.setTimer(tr)
-	}
-	cur := t.node.Status()
-	t.status = cur
-	if len(rd.ReadStates) > 0 || t.reads.Busy() {
-		t.reads.Serve(rd.ReadStates, cur.Applied)
-	}
 	t.traceChanges(prev, cur, rd)
 	if !sameIDs(cur.Voters, prev.Voters) || !sameIDs(cur.Learners, prev.Learners) {
 		w.connectVoters(t.ID, cur.Voters) // conn.go
 		w.connectVoters(t.ID, cur.Learners)
 	}
 	if w.observer != nil && w.violation == nil {
-		if err := w.observer.Changed(t.ID, prev, cur, rd.Entries, rd.Committed, t.node); err != nil {
+		if err := w.observer.Changed(t.ID, prev, cur, rd.Entries, rd.Committed, t.host.Raft); err != nil {
 			w.violation = err
 			w.record(sim.Event{Kind: sim.KindViolation, Node: uint64(t.ID), Term: cur.Term, Detail: err.Error()})
 			w.sim.Stop()
 		}
 	}
-	// Compact last, so the observer saw the batch against the log it
-	// was written to.
-	t.maybeCompact()
 	if cur.Role == raft.Leader && prev.Role != raft.Leader && w.opt.PresenceMembership {
 		t.scheduleMembership(w.opt.MembershipInterval)
 	}
 }
 
-func (t *Tab) traceChanges(prev, cur raft.Status, rd raft.Ready) {
+func (t *Tab) traceChanges(prev, cur raft.Status, rd *raft.Ready) {
 	w := t.w
 	id := uint64(t.ID)
 	if cur.Term != prev.Term {
@@ -227,18 +209,9 @@ func sameIDs(a, b []raft.ID) bool {
 	return true
 }
 
-func (t *Tab) apply(e *raft.Entry) {
-	w := t.w
-	w.record(sim.Event{Kind: sim.KindApply, Node: uint64(t.ID), Term: e.Term, Index: e.Index})
-	if e.Type != raft.EntryNormal {
-		return
-	}
-	res := t.sm.Apply(e.Index, e.Cmd)
-	key := clientKey{e.Cmd.Client, e.Cmd.Seq}
-	if cb, ok := t.pending[key]; ok {
-		delete(t.pending, key)
-		cb(res)
-	}
+// applied traces a committed entry as the host applies it.
+func (t *Tab) applied(e *raft.Entry) {
+	t.w.record(sim.Event{Kind: sim.KindApply, Node: uint64(t.ID), Term: e.Term, Index: e.Index})
 }
 
 // scheduleMembership arms the leader's presence check: compare the
@@ -250,7 +223,7 @@ func (t *Tab) scheduleMembership(after sim.Time) {
 	t.memTimer = w.sim.After(after, func() {
 		t.memTimer = nil
 		t.run(func() {
-			if t.node.Status().Role != raft.Leader {
+			if t.host.Raft.Status().Role != raft.Leader {
 				return
 			}
 			next := w.opt.MembershipInterval
@@ -269,11 +242,11 @@ func (t *Tab) membershipRound() int {
 	if !w.presenceReadable(t.ID) {
 		return 0 // the peer list cannot be read now (signaling.go)
 	}
-	cc, pending := MembershipChange(t.node, w.present, w.opt.Raft.CatchUp)
+	cc, pending := MembershipChange(t.host.Raft, w.present, w.opt.Raft.CatchUp)
 	if pending == 0 {
 		return 0
 	}
-	err := t.node.ProposeConfChange(cc)
+	err := t.host.Raft.ProposeConfChange(cc)
 	if err != nil && !errors.Is(err, raft.ErrPendingConfChange) {
 		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(t.ID), Detail: "conf change refused: " + err.Error()})
 	}
@@ -335,30 +308,6 @@ func MembershipChange(lead Leader, present []bool, catchUp bool) (cc raft.ConfCh
 	return cc, pending
 }
 
-// maybeCompact snapshots the state machine and compacts the log every
-// SnapshotEvery applied entries, or when storage passes SnapshotAtQuota of
-// the quota. The snapshot is persisted with the next batch.
-func (t *Tab) maybeCompact() {
-	w := t.w
-	o := &w.opt
-	applied := t.status.Applied
-	first := t.node.FirstIndex()
-	if applied < first {
-		return
-	}
-	due := o.SnapshotEvery > 0 && applied-first+1 >= o.SnapshotEvery
-	if q := o.Storage.Quota; q > 0 && o.SnapshotAtQuota > 0 && float64(t.storage.used) > o.SnapshotAtQuota*float64(q) {
-		due = true
-	}
-	if !due {
-		return
-	}
-	if err := t.node.Compact(applied, t.sm.Encode()); err != nil {
-		return
-	}
-	w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: t.status.Term, Index: applied, Detail: "compacted"})
-}
-
 // Submit proposes cmd from a client living in this tab; done is called with
 // the result when this tab applies the command. It reports whether the
 // proposal left the tab (false: no leader known, or the tab is closed).
@@ -366,11 +315,7 @@ func (t *Tab) Submit(cmd raft.Command, done func(raft.Result)) bool {
 	if !t.alive {
 		return false
 	}
-	if err := t.node.Propose(cmd); err != nil {
-		return false
-	}
-	t.pending[clientKey{cmd.Client, cmd.Seq}] = done
-	return true
+	return t.host.Submit(cmd, done) == nil
 }
 
 // Run queues fn on the tab's thread (for workloads living in the tab).
@@ -399,7 +344,7 @@ func formatIDs(ids []raft.ID) string {
 func (w *World) TransferLeadership(to raft.ID) {
 	var lead *Tab
 	for _, t := range w.tabs[1:] {
-		if t.alive && t.status.Role == raft.Leader && (lead == nil || t.status.Term > lead.status.Term) {
+		if t.alive && t.host.Status().Role == raft.Leader && (lead == nil || t.host.Status().Term > lead.host.Status().Term) {
 			lead = t
 		}
 	}
@@ -409,8 +354,8 @@ func (w *World) TransferLeadership(to raft.ID) {
 	}
 	if to == raft.None {
 		var best uint64
-		for _, id := range lead.status.Voters {
-			pr := lead.node.Progress(id)
+		for _, id := range lead.host.Status().Voters {
+			pr := lead.host.Raft.Progress(id)
 			if id == lead.ID || pr == nil || !w.tabs[id].alive || w.tabs[id].frozen() {
 				continue
 			}
@@ -421,7 +366,7 @@ func (w *World) TransferLeadership(to raft.ID) {
 	}
 	w.Fault(lead.ID, "transfer to "+strconv.Itoa(int(to)))
 	lead.run(func() {
-		if err := lead.node.TransferLeadership(to); err != nil {
+		if err := lead.host.Raft.TransferLeadership(to); err != nil {
 			w.Fault(lead.ID, "transfer refused: "+err.Error())
 		}
 	})

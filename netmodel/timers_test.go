@@ -339,15 +339,15 @@ func TestDiscardLosesMemoryKeepsStorageAndReloads(t *testing.T) {
 	w.sim.RunUntil(3*sim.Second, nil)
 	require.Equal(t, 3, w.ChatLines(follower))
 	before, _ := w.Status(follower)
-	stored := len(w.Tab(follower).stored.Entries)
+	stored := len(w.Tab(follower).host.Storage.Stored.Entries)
 	inc := w.Tab(follower).Incarnation()
-	mem := w.Tab(follower).sm
+	mem := w.Tab(follower).host.SM
 
 	at := 3 * sim.Second
 	w.Discard(follower, 2*sim.Second)
 	assert.Equal(t, Discarded, w.Visibility(follower))
 	assert.False(t, w.Alive(follower))
-	assert.Equal(t, stored, len(w.Tab(follower).stored.Entries), "storage kept")
+	assert.Equal(t, stored, len(w.Tab(follower).host.Storage.Stored.Entries), "storage kept")
 	w.SetVisibility(follower, Foreground)
 	assert.Equal(t, Discarded, w.Visibility(follower), "a discarded tab waits for its reload")
 	w.sim.RunUntil(at+2*sim.Second-sim.Millisecond, nil)
@@ -356,7 +356,7 @@ func TestDiscardLosesMemoryKeepsStorageAndReloads(t *testing.T) {
 	require.True(t, w.Alive(follower), "reloaded after 2 s")
 	assert.Equal(t, Foreground, w.Visibility(follower))
 	assert.NotEqual(t, inc, w.Tab(follower).Incarnation())
-	assert.NotSame(t, mem, w.Tab(follower).sm, "memory lost: a new state machine")
+	assert.NotSame(t, mem, w.Tab(follower).host.SM, "memory lost: a new state machine")
 	after, _ := w.Status(follower)
 	assert.Equal(t, before.LastIndex, after.LastIndex, "log reloaded from storage")
 	assert.Equal(t, before.Term, after.Term)

@@ -162,7 +162,9 @@ func New(s *sim.Sim, opt Options) (*World, error) {
 	w.chans = make([][]channel, n+1)
 	for i := 1; i <= n; i++ {
 		w.chans[i] = make([]channel, n+1)
-		w.tabs[i] = &Tab{ID: raft.ID(i), w: w, sm: w.newStore(), pending: map[clientKey]func(raft.Result){}}
+		t := &Tab{ID: raft.ID(i), w: w}
+		t.host = t.newHost()
+		w.tabs[i] = t
 		w.present[i] = true
 	}
 	w.initLinks()
@@ -223,7 +225,7 @@ func (w *World) Start() error {
 	}
 	if w.opt.Bootstrap == BootstrapPaper {
 		t := w.tabs[1]
-		t.run(func() { t.node.Campaign() })
+		t.run(func() { t.host.Raft.Campaign() })
 	}
 	return nil
 }
@@ -259,9 +261,7 @@ func (w *World) Kill(id raft.ID) {
 	t.memTimer.Cancel()
 	t.memTimer = nil
 	t.clearQueue()
-	t.node = nil
-	t.pending = map[clientKey]func(raft.Result){}
-	t.reads.Reset()
+	t.host.Crash()
 	w.Fault(id, "kill")
 	w.tabClosed(id)
 	inc := t.inc
@@ -281,16 +281,9 @@ func (w *World) Restart(id raft.ID) error {
 	}
 	w.Fault(id, "restart")
 	t.inc++
-	t.sm = w.newStore()
-	if snap := t.stored.Snapshot; snap != nil {
-		// Reloaded: the state machine comes back from the snapshot, the
-		// entries after it are applied again as Raft hands them over.
-		sm, err := w.restoreStore(snap.Data)
-		if err != nil {
-			return fmt.Errorf("tab %d: %w", id, err)
-		}
-		t.sm = sm
-	}
+	// Reloaded: the host restores the state machine from the stored
+	// snapshot; the entries after it are applied again as Raft hands
+	// them over.
 	if err := t.boot(nil); err != nil {
 		return err
 	}
@@ -313,14 +306,14 @@ func (w *World) Alive(id raft.ID) bool { return w.tabs[id].alive }
 // Status returns tab id's Raft status and whether the tab is alive.
 func (w *World) Status(id raft.ID) (raft.Status, bool) {
 	t := w.tabs[id]
-	return t.status, t.alive
+	return t.host.Status(), t.alive
 }
 
 // Leaders returns the live tabs that believe they lead, in id order.
 func (w *World) Leaders() []raft.ID {
 	var out []raft.ID
 	for _, t := range w.tabs[1:] {
-		if t.alive && t.status.Role == raft.Leader {
+		if t.alive && t.host.Status().Role == raft.Leader {
 			out = append(out, t.ID)
 		}
 	}
@@ -329,27 +322,11 @@ func (w *World) Leaders() []raft.ID {
 
 // ChatLines returns how many chat lines tab id has applied to the
 // "history" list.
-func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].sm.Chat.Lines(ChatKey)) }
+func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].host.SM.Chat.Lines(ChatKey)) }
 
 // ChatHistory returns tab id's applied chat history.
-func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].sm.Chat.Lines(ChatKey) }
+func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].host.SM.Chat.Lines(ChatKey) }
 
-// newStore returns an empty state machine for a tab.
-func (w *World) newStore() *raft.Store {
-	sm := raft.NewStore(w.opt.SessionTTL)
-	sm.Bugs = w.opt.Raft.Bugs
-	return sm
-}
-
-// restoreStore returns a tab's state machine restored from a snapshot.
-func (w *World) restoreStore(data []byte) (*raft.Store, error) {
-	sm, err := raft.RestoreStore(data, w.opt.SessionTTL)
-	if err != nil {
-		return nil, err
-	}
-	sm.Bugs = w.opt.Raft.Bugs
-	return sm, nil
-}
 
 func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 	o := w.opt.Raft

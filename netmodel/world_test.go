@@ -171,7 +171,7 @@ func TestKillDropsInFlightAndKeepsStorage(t *testing.T) {
 	for _, a := range got {
 		assert.NotEqual(t, uint64(7), a.index, "a message in flight to a closed tab is not delivered")
 	}
-	assert.Positive(t, len(w.Tab(2).stored.Entries), "localStorage survives the kill")
+	assert.Positive(t, len(w.Tab(2).host.Storage.Stored.Entries), "localStorage survives the kill")
 	require.NoError(t, w.Restart(2))
 	after, alive := w.Status(2)
 	assert.True(t, alive)

@@ -1,0 +1,224 @@
+package host
+
+import (
+	"fmt"
+
+	"github.com/raftsim/raftsim/raft"
+)
+
+// Config is how a host keeps its node's state machine and log.
+type Config struct {
+	// SessionTTL and Bugs configure every state machine the host builds.
+	SessionTTL uint64
+	Bugs       raft.BugSet
+	// SnapshotEvery: snapshot and compact every this many applied
+	// entries (0: never); SnapshotAtQuota: also once storage passes this
+	// share of Quota (0: never). Quota: the storage's size (0: no limit).
+	SnapshotEvery   uint64
+	SnapshotAtQuota float64
+	Quota           int
+}
+
+// Hooks are what a world does with a batch. Every hook is optional.
+type Hooks struct {
+	// Persisted: a write of written bytes took storage from before to
+	// Storage.Used bytes (the model's write cost and storage trace).
+	Persisted func(written, before int)
+	// Failed: the node cannot go on (its storage is full, or a snapshot
+	// it received is unreadable); the world closes the tab. The batch's
+	// outputs are dropped.
+	Failed func(err error)
+	// Installed: the state machine was restored from the leader's
+	// snapshot.
+	Installed func(snap *raft.Snapshot)
+	// Send carries a message to its peer.
+	Send func(m raft.Message)
+	// Applied is called for each committed entry, before it is applied.
+	Applied func(e *raft.Entry)
+	// SetTimer arms or stops a timer.
+	SetTimer func(tr raft.TimerRequest)
+	// Changed reports the batch once it was executed: the status before
+	// and after, and what was persisted and applied (tracing, the
+	// checkers, connections, the membership loop).
+	Changed func(prev, cur raft.Status, rd *raft.Ready)
+	// Compacted: the log was compacted into a snapshot up to index.
+	Compacted func(term, index uint64)
+}
+
+// Node is one Raft node as its host runs it. Storage survives Crash;
+// everything else is memory.
+type Node struct {
+	ID      raft.ID
+	Storage Storage
+	// Raft is the node (nil while crashed); SM its state machine; Reads
+	// the reads waiting for a ReadIndex answer or for the apply.
+	Raft  *raft.Raft
+	SM    *raft.Store
+	Reads raft.ReadWaiter
+
+	cfg     Config
+	hooks   Hooks
+	status  raft.Status
+	pending map[clientKey]func(raft.Result)
+}
+
+type clientKey struct{ client, seq uint64 }
+
+// NewNode returns a crashed node with empty storage; Start starts it.
+func NewNode(id raft.ID, cfg Config, hooks Hooks) *Node {
+	return &Node{ID: id, cfg: cfg, hooks: hooks, status: raft.Status{ID: id}}
+}
+
+// Start starts (or restarts) the node from its storage: the state
+// machine from the stored snapshot (the entries after it are applied
+// again as Raft hands them over), then Raft, then its first batch.
+func (n *Node) Start(rc raft.Config) error {
+	sm := raft.NewStore(n.cfg.SessionTTL)
+	if snap := n.Storage.Stored.Snapshot; snap != nil {
+		var err error
+		if sm, err = raft.RestoreStore(snap.Data, n.cfg.SessionTTL); err != nil {
+			return fmt.Errorf("node %d: %w", n.ID, err)
+		}
+	}
+	sm.Bugs = n.cfg.Bugs
+	r, err := raft.New(rc, n.Storage.Stored)
+	if err != nil {
+		return fmt.Errorf("node %d: %w", n.ID, err)
+	}
+	n.Raft, n.SM = r, sm
+	n.pending = map[clientKey]func(raft.Result){}
+	n.status = raft.Status{ID: n.ID}
+	n.Process()
+	return nil
+}
+
+// Crash drops the node's memory; its storage stays.
+func (n *Node) Crash() {
+	n.Raft = nil
+	n.pending = map[clientKey]func(raft.Result){}
+	n.Reads.Reset()
+}
+
+// Status is the node's status as of its last batch.
+func (n *Node) Status() raft.Status { return n.status }
+
+// Submit proposes cmd; done is called with the result when this node
+// applies it. The error is Raft's (no leader known, a transfer).
+func (n *Node) Submit(cmd raft.Command, done func(raft.Result)) error {
+	if err := n.Raft.Propose(cmd); err != nil {
+		return err
+	}
+	n.pending[clientKey{cmd.Client, cmd.Seq}] = done
+	return nil
+}
+
+// Process executes the node's pending batch in the order Raft requires:
+// persist, send, apply, arm timers; then it serves reads, reports the
+// batch (Hooks.Changed) and compacts last, so whoever checks the batch
+// sees it against the log it was written to. It reports false if the
+// node failed (Hooks.Failed).
+func (n *Node) Process() bool {
+	rd := n.Raft.Ready()
+	if rd.Empty() {
+		return true
+	}
+	prev := n.status
+	if !n.Persist(&rd) {
+		return false
+	}
+	for _, m := range rd.Messages {
+		call(n.hooks.Send, m)
+	}
+	for i := range rd.Committed {
+		n.apply(&rd.Committed[i])
+	}
+	for _, tr := range rd.Timers {
+		call(n.hooks.SetTimer, tr)
+	}
+	cur := n.Raft.Status()
+	n.status = cur
+	if len(rd.ReadStates) > 0 || n.Reads.Busy() {
+		n.Reads.Serve(rd.ReadStates, cur.Applied)
+	}
+	if n.hooks.Changed != nil {
+		n.hooks.Changed(prev, cur, &rd)
+	}
+	if n.Raft != nil { // Changed may have closed the tab
+		n.maybeCompact()
+	}
+	return true
+}
+
+func call[T any](hook func(T), v T) {
+	if hook != nil {
+		hook(v)
+	}
+}
+
+// Persist writes a batch's durable parts and, for a snapshot from the
+// leader, restores the state machine from it; Process calls it first. It
+// reports false if the node failed (Hooks.Failed).
+func (n *Node) Persist(rd *raft.Ready) bool {
+	before := n.Storage.Used
+	written, err := n.Storage.Write(rd, n.cfg.Quota)
+	if err != nil {
+		n.fail(err)
+		return false
+	}
+	if written > 0 && n.hooks.Persisted != nil {
+		n.hooks.Persisted(written, before)
+	}
+	if snap := rd.Snapshot; snap != nil && snap.Index > n.status.Applied {
+		sm, err := raft.RestoreStore(snap.Data, n.cfg.SessionTTL)
+		if err != nil {
+			n.fail(fmt.Errorf("snapshot unreadable: %w", err))
+			return false
+		}
+		sm.Bugs = n.cfg.Bugs
+		n.SM = sm
+		call(n.hooks.Installed, snap)
+	}
+	return true
+}
+
+func (n *Node) fail(err error) {
+	if n.hooks.Failed != nil {
+		n.hooks.Failed(err)
+	}
+}
+
+func (n *Node) apply(e *raft.Entry) {
+	call(n.hooks.Applied, e)
+	if e.Type != raft.EntryNormal {
+		return
+	}
+	res := n.SM.Apply(e.Index, e.Cmd)
+	key := clientKey{e.Cmd.Client, e.Cmd.Seq}
+	if done, ok := n.pending[key]; ok {
+		delete(n.pending, key)
+		done(res)
+	}
+}
+
+// maybeCompact snapshots the state machine and compacts the log every
+// SnapshotEvery applied entries, or when storage passes SnapshotAtQuota
+// of the quota. Raft hands the snapshot over to persist with the next
+// batch.
+func (n *Node) maybeCompact() {
+	c := &n.cfg
+	applied := n.status.Applied
+	first := n.Raft.FirstIndex()
+	if applied < first {
+		return
+	}
+	due := c.SnapshotEvery > 0 && applied-first+1 >= c.SnapshotEvery
+	if c.Quota > 0 && c.SnapshotAtQuota > 0 && float64(n.Storage.Used) > c.SnapshotAtQuota*float64(c.Quota) {
+		due = true
+	}
+	if !due || n.Raft.Compact(applied, n.SM.Encode()) != nil {
+		return
+	}
+	if n.hooks.Compacted != nil {
+		n.hooks.Compacted(n.status.Term, applied)
+	}
+}
