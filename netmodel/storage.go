@@ -98,4 +98,3 @@ func (t *Tab) failed(err error) {
 	w.Fault(t.ID, err.Error())
 	w.Kill(t.ID)
 }
-

@@ -13,7 +13,6 @@ import (
 // ChatKey is the chat list the paper's chat client appends to.
 const ChatKey = "history"
 
-
 // Tab is one browser tab running one Raft server. Its handlers run one at
 // a time on a single thread: each costs HandlerCost, and work that arrives
 // while the tab is busy waits.

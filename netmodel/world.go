@@ -327,7 +327,6 @@ func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].host.SM.Chat.L
 // ChatHistory returns tab id's applied chat history.
 func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].host.SM.Chat.Lines(ChatKey) }
 
-
 func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 	o := w.opt.Raft
 	return raft.Config{
