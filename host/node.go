@@ -71,7 +71,8 @@ func NewNode(id raft.ID, cfg Config, hooks Hooks) *Node {
 
 // Start starts (or restarts) the node from its storage: the state
 // machine from the stored snapshot (the entries after it are applied
-// again as Raft hands them over), then Raft, then its first batch.
+// again as Raft hands them over), then Raft. The first batch waits for
+// the world's first Process.
 func (n *Node) Start(rc raft.Config) error {
 	sm := raft.NewStore(n.cfg.SessionTTL)
 	if snap := n.Storage.Stored.Snapshot; snap != nil {
@@ -88,7 +89,6 @@ func (n *Node) Start(rc raft.Config) error {
 	n.Raft, n.SM = r, sm
 	n.pending = map[clientKey]func(raft.Result){}
 	n.status = raft.Status{ID: n.ID}
-	n.Process()
 	return nil
 }
 

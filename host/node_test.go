@@ -34,6 +34,7 @@ func TestProcessPersistsBeforeSendingAndCompactsLast(t *testing.T) {
 		Compacted: func(term, index uint64) { order = append(order, "compact") },
 	})
 	require.NoError(t, n.Start(raftConfig(1, 1)))
+	n.Process()
 	n.Raft.Campaign()
 	n.Process()
 	var got raft.Result
@@ -51,6 +52,7 @@ func TestProcessPersistsBeforeSendingAndCompactsLast(t *testing.T) {
 func TestCrashKeepsStorageAndStartRestoresTheSnapshot(t *testing.T) {
 	n := NewNode(1, Config{SnapshotEvery: 2}, Hooks{})
 	require.NoError(t, n.Start(raftConfig(1, 1)))
+	n.Process()
 	n.Raft.Campaign()
 	n.Process()
 	for seq := uint64(1); seq <= 4; seq++ {
@@ -64,6 +66,7 @@ func TestCrashKeepsStorageAndStartRestoresTheSnapshot(t *testing.T) {
 	assert.Equal(t, stored, n.Storage, "storage survives the crash")
 	require.NotNil(t, stored.Stored.Snapshot)
 	require.NoError(t, n.Start(raftConfig(1)))
+	n.Process()
 	v, ok := n.SM.KV.Get("k")
 	assert.True(t, ok)
 	assert.NotEmpty(t, v, "the state machine came back from the snapshot")
@@ -75,6 +78,7 @@ func TestAFullStorageFailsTheNodeBeforeAnythingIsSent(t *testing.T) {
 	sent := 0
 	n := NewNode(1, Config{Quota: 1000}, Hooks{Failed: func(err error) { failed = err }, Send: func(raft.Message) { sent++ }})
 	require.NoError(t, n.Start(raftConfig(1, 1, 2, 3)))
+	n.Process()
 	// Leader 2 appends an entry too big for what is left.
 	n.Raft.Step(raft.Message{Type: raft.MsgApp, From: 2, To: 1, Term: 2, Index: 1, LogTerm: 1,
 		Entries: []raft.Entry{entry(2, 2, 2000)}})

@@ -78,6 +78,7 @@ func (t *Tab) boot(voters []raft.ID) error {
 		t.alive = false
 		return fmt.Errorf("tab %d: %w", t.ID, err)
 	}
+	t.process()
 	return nil
 }
 

@@ -96,7 +96,7 @@ func (n *Node) timerDue(k raft.TimerKind, gen uint64) {
 		return
 	}
 	b.running, b.runningChain = k, b.chain[k]
-	n.r.Fire(k)
+	n.h.Raft.Fire(k)
 	n.process()
 	b.running = 0
 }

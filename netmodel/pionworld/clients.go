@@ -351,10 +351,7 @@ func (cl *ChatClient) doFlush(n *Node) {
 	cl.seq++
 	seq := cl.seq
 	cmd := raft.Command{Op: raft.OpSeqAppend, Key: netmodel.ChatKey, Value: cl.queue[0], Cnt: cl.cnt, Client: cl.id, Seq: seq}
-	cl.outstanding = n.r.Propose(cmd) == nil
-	if cl.outstanding {
-		n.pending[[2]uint64{cmd.Client, cmd.Seq}] = func(res raft.Result) { cl.onResult(seq, res) }
-	}
+	cl.outstanding = n.h.Submit(cmd, func(res raft.Result) { cl.onResult(seq, res) }) == nil
 	cl.sentAt = time.Now()
 	// A command sent again replaces the one before, whose answer, if it
 	// comes, is ignored: that one stays unanswered in the history.

@@ -135,22 +135,13 @@ func (c *Cluster) Restart(id raft.ID) error {
 	old.closes.Wait()
 	n := c.newNode(id)
 	n.inc = old.inc + 1
-	n.stored = old.stored
-	if snap := n.stored.Snapshot; snap != nil {
-		// Reloaded: the state machine comes back from the snapshot, the
-		// entries after it are applied again as Raft hands them over.
-		sm, err := raft.RestoreStore(snap.Data, c.opt.SessionTTL)
-		if err != nil {
-			return fmt.Errorf("pionworld: restarting node %d: %w", id, err)
-		}
-		sm.Bugs = c.opt.Bugs
-		n.sm, n.applied = sm, snap.Index
+	// Reloaded: the host restores the state machine from the stored
+	// snapshot; the entries after it are applied again as Raft hands
+	// them over.
+	n.h.Storage = old.h.Storage
+	if err := n.h.Start(c.raftConfig(id, nil, n.inc)); err != nil {
+		return fmt.Errorf("pionworld: restarting: %w", err)
 	}
-	r, err := raft.New(c.raftConfig(id, nil, n.inc), n.stored)
-	if err != nil {
-		return fmt.Errorf("pionworld: restarting node %d: %w", id, err)
-	}
-	n.r = r
 	c.bgMu.Lock()
 	defer c.bgMu.Unlock()
 	if c.closing {

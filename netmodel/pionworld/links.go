@@ -320,7 +320,7 @@ func (c *Cluster) attach(self *Node, peer raft.ID, pc *webrtc.PeerConnection, dc
 		if err != nil {
 			return // garbage never reaches Raft
 		}
-		self.post(func() { self.r.Step(m) })
+		self.post(func() { self.h.Raft.Step(m) })
 	})
 	dc.OnOpen(func() { self.dcs[peer].Store(dc) })
 	dc.OnClose(func() { self.dcs[peer].CompareAndSwap(dc, nil) })

@@ -14,15 +14,15 @@ import (
 func (c *Cluster) ReadIndex(id raft.ID, ctx uint64, key string, done func(ok, found bool, value string)) {
 	n := c.node(id)
 	n.post(func() {
-		n.reads.Add(ctx, func(ok bool) {
+		n.h.Reads.Add(ctx, func(ok bool) {
 			if !ok {
 				done(false, false, "")
 				return
 			}
-			v, found := n.sm.KV.Get(key)
+			v, found := n.h.SM.KV.Get(key)
 			done(true, found, v)
 		})
-		n.r.ReadIndex(ctx)
+		n.h.Raft.ReadIndex(ctx)
 	})
 }
 
@@ -33,8 +33,8 @@ func (c *Cluster) ReadIndex(id raft.ID, ctx uint64, key string, done func(ok, fo
 func (c *Cluster) LocalRead(id raft.ID, key string, done func(found bool, value string)) {
 	n := c.node(id)
 	n.post(func() {
-		if n.r.Status().Role == raft.Leader {
-			v, found := n.sm.KV.Get(key)
+		if n.h.Raft.Status().Role == raft.Leader {
+			v, found := n.h.SM.KV.Get(key)
 			done(found, v)
 		}
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 )
@@ -167,18 +168,14 @@ type Node struct {
 	done  chan struct{} // closed when the goroutine has returned
 	// closes counts this incarnation's PeerConnection closes in flight; a
 	// restart waits for them before the tab's packets pass again.
-	closes   sync.WaitGroup
-	r        *raft.Raft
-	stored   raft.Stored
-	sm       *raft.Store
-	sig      *SignalClient                   // socket to the signaling server, if used
-	memTimer *time.Timer                     // the leader's presence loop
-	pending  map[[2]uint64]func(raft.Result) // (client, seq) -> reply
-	applied  uint64                          // the last index applied
-	// reads waiting for ReadIndex answers or for the node to apply their
-	// index.
-	reads   raft.ReadWaiter
-	browser tabBrowser // browser.go
+	closes sync.WaitGroup
+	// h runs the Raft node (the same host as the model's tabs): its
+	// Ready loop, storage, state machine, client callbacks and reads.
+	h        *host.Node
+	sig      *SignalClient // socket to the signaling server, if used
+	memTimer *time.Timer   // the leader's presence loop
+	buf      []byte        // the encoding of the message being sent
+	browser  tabBrowser    // browser.go
 }
 
 // New builds the cluster: network, connections, nodes. Start starts Raft.
@@ -282,16 +279,16 @@ func New(opt Options) (*Cluster, error) {
 
 // newNode makes an incarnation of tab id (not started).
 func (c *Cluster) newNode(id raft.ID) *Node {
-	return &Node{id: id, c: c, dcs: make([]atomic.Pointer[webrtc.DataChannel], c.opt.Nodes+1),
-		inbox: make(chan func(), 4096), ctl: make(chan func(), 16), quit: make(chan struct{}), done: make(chan struct{}),
-		sm: c.newStore(), pending: map[[2]uint64]func(raft.Result){}}
-}
-
-// newStore returns an empty state machine.
-func (c *Cluster) newStore() *raft.Store {
-	sm := raft.NewStore(c.opt.SessionTTL)
-	sm.Bugs = c.opt.Bugs
-	return sm
+	n := &Node{id: id, c: c, dcs: make([]atomic.Pointer[webrtc.DataChannel], c.opt.Nodes+1),
+		inbox: make(chan func(), 4096), ctl: make(chan func(), 16), quit: make(chan struct{}), done: make(chan struct{})}
+	cfg := host.Config{SessionTTL: c.opt.SessionTTL, Bugs: c.opt.Bugs, SnapshotEvery: c.opt.SnapshotEvery}
+	n.h = host.NewNode(id, cfg, host.Hooks{
+		Failed:   func(error) { c.stop(id) }, // an unreadable snapshot
+		Send:     n.send,
+		SetTimer: n.setTimer,
+		Changed:  n.changed,
+	})
+	return n
 }
 
 // node returns tab id's current incarnation.
@@ -359,15 +356,13 @@ func (c *Cluster) Start() error {
 				vs = []raft.ID{1}
 			}
 		}
-		r, err := raft.New(c.raftConfig(n.id, vs, 0), raft.Stored{})
-		if err != nil {
-			return fmt.Errorf("pionworld: node %d: %w", n.id, err)
+		if err := n.h.Start(c.raftConfig(n.id, vs, 0)); err != nil {
+			return fmt.Errorf("pionworld: %w", err)
 		}
-		n.r = r
 		c.wg.Add(1)
 		go n.loop()
 		if c.opt.PaperBootstrap && n.id == 1 {
-			n.post(func() { n.r.Campaign() })
+			n.post(func() { n.h.Raft.Campaign() })
 		} else {
 			n.post(func() {})
 		}
@@ -380,16 +375,16 @@ func (c *Cluster) Start() error {
 // (netmodel.MembershipChange, as in the model). ok false: the presence
 // list could not be read (signaling down), so nothing changes.
 func (n *Node) membership(present []bool, ok bool) {
-	if n.r.Status().Role != raft.Leader {
+	if n.h.Raft.Status().Role != raft.Leader {
 		n.memTimer = nil
 		return
 	}
 	pending := 0
 	if ok {
 		var cc raft.ConfChange
-		cc, pending = netmodel.MembershipChange(n.r, present, n.c.opt.CatchUp)
+		cc, pending = netmodel.MembershipChange(n.h.Raft, present, n.c.opt.CatchUp)
 		if pending > 0 {
-			_ = n.r.ProposeConfChange(cc)
+			_ = n.h.Raft.ProposeConfChange(cc)
 		}
 	}
 	next := 100 * time.Millisecond
@@ -494,119 +489,42 @@ func (n *Node) loop() {
 	}
 }
 
-func (n *Node) process() {
-	rd := n.r.Ready()
-	if rd.Empty() {
+// process executes the node's pending batch (host.Node.Process).
+func (n *Node) process() { n.h.Process() }
+
+// send carries a message over the tab's datachannel to its peer.
+func (n *Node) send(m raft.Message) {
+	dc := n.dcs[m.To].Load()
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		// PeerJS refuses to send before "open": the host starts a
+		// connection and Raft sends again later (as the model's host).
+		n.c.ensureConnected(n.id, m.To)
 		return
 	}
+	n.buf = Encode(n.buf[:0], &m)
+	_ = dc.Send(n.buf) // a failed send is a lost message; Raft retries
+}
+
+// changed publishes the batch's outcome: the status and chat lines read
+// by conditions, the observer (the checkers), and the membership loop of
+// a new leader.
+func (n *Node) changed(prev, cur raft.Status, rd *raft.Ready) {
 	c := n.c
-	prev := c.statusOf(n.id)
-	if !n.persist(&rd) {
-		return
-	}
-	var buf []byte
-	for i := range rd.Messages {
-		m := &rd.Messages[i]
-		dc := n.dcs[m.To].Load()
-		if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-			// PeerJS refuses to send before "open": the host starts a
-			// connection and Raft sends again later (as the model's host).
-			c.ensureConnected(n.id, m.To)
-			continue
-		}
-		buf = Encode(buf[:0], m)
-		_ = dc.Send(buf) // a failed send is a lost message; Raft retries
-	}
-	for i := range rd.Committed {
-		e := &rd.Committed[i]
-		n.applied = e.Index
-		if e.Type != raft.EntryNormal {
-			continue
-		}
-		res := n.sm.Apply(e.Index, e.Cmd)
-		key := [2]uint64{e.Cmd.Client, e.Cmd.Seq}
-		if done, ok := n.pending[key]; ok {
-			delete(n.pending, key)
-			done(res)
-		}
-	}
-	n.reads.Serve(rd.ReadStates, n.applied)
-	for _, tr := range rd.Timers {
-		n.setTimer(tr)
-	}
-	n.maybeCompact()
-	cur := n.r.Status()
 	if c.opt.PaperBootstrap && cur.Role == raft.Leader && n.memTimer == nil {
 		n.schedulePresence(100 * time.Millisecond)
 	}
-	lines := len(n.sm.Chat.Lines(netmodel.ChatKey))
+	lines := len(n.h.SM.Chat.Lines(netmodel.ChatKey))
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.nodes[n.id] == n {
 		c.status[n.id] = cur
 		c.chatLines[n.id] = lines
 	}
 	if c.opt.Observer != nil && c.violation == nil {
-		if err := c.opt.Observer(n.id, prev, cur, rd.Entries, rd.Committed, n.r); err != nil {
+		if err := c.opt.Observer(n.id, prev, cur, rd.Entries, rd.Committed, n.h.Raft); err != nil {
 			c.violation = err
 		}
 	}
-	c.mu.Unlock()
-}
-
-// persist stores what the batch says (term, vote, log, snapshot) and, on
-// a snapshot from the leader, restores the state machine from it. It
-// reports false if the snapshot was unreadable (the tab stops).
-func (n *Node) persist(rd *raft.Ready) bool {
-	st := &n.stored
-	if rd.HardStateChanged {
-		st.HardState = rd.HardState
-	}
-	if snap := rd.Snapshot; snap != nil {
-		// The snapshot replaces the old one and the entries it covers;
-		// the entries after it stay only if the log holds its last entry.
-		keep := false
-		for _, e := range st.Entries {
-			if e.Index == snap.Index {
-				keep = e.Term == snap.Term
-			}
-		}
-		cut := 0
-		for cut < len(st.Entries) && (st.Entries[cut].Index <= snap.Index || !keep) {
-			cut++
-		}
-		st.Entries = append([]raft.Entry(nil), st.Entries[cut:]...)
-		st.Snapshot = snap
-		if snap.Index > n.applied {
-			sm, err := raft.RestoreStore(snap.Data, n.c.opt.SessionTTL)
-			if err != nil {
-				n.c.stop(n.id)
-				return false
-			}
-			sm.Bugs = n.c.opt.Bugs
-			n.sm, n.applied = sm, snap.Index
-		}
-	}
-	if len(rd.Entries) > 0 {
-		var off uint64
-		if st.Snapshot != nil {
-			off = st.Snapshot.Index
-		}
-		first := rd.Entries[0].Index
-		st.Entries = append(st.Entries[:first-1-off], rd.Entries...)
-	}
-	return true
-}
-
-// maybeCompact snapshots the state machine and compacts the log every
-// SnapshotEvery applied entries (as the model's host); Raft hands the
-// snapshot over to persist in the next batch.
-func (n *Node) maybeCompact() {
-	every := n.c.opt.SnapshotEvery
-	first := n.r.FirstIndex()
-	if every == 0 || n.applied < first || n.applied-first+1 < every {
-		return
-	}
-	_ = n.r.Compact(n.applied, n.sm.Encode())
 }
 
 func (c *Cluster) statusOf(id raft.ID) raft.Status {
@@ -621,9 +539,7 @@ func (c *Cluster) statusOf(id raft.ID) raft.Status {
 func (c *Cluster) Propose(id raft.ID, cmd raft.Command, done func(raft.Result)) {
 	n := c.node(id)
 	n.post(func() {
-		if n.r.Propose(cmd) == nil {
-			n.pending[[2]uint64{cmd.Client, cmd.Seq}] = done
-		}
+		_ = n.h.Submit(cmd, done)
 	})
 }
 
@@ -649,13 +565,13 @@ func (c *Cluster) TransferLeadership(to raft.ID) bool {
 		target := to
 		if target == raft.None {
 			var best uint64
-			for _, id := range n.r.Status().Voters {
-				if pr := n.r.Progress(id); id != lead && pr != nil && alive[id] && (target == raft.None || pr.Match > best) {
+			for _, id := range n.h.Raft.Status().Voters {
+				if pr := n.h.Raft.Progress(id); id != lead && pr != nil && alive[id] && (target == raft.None || pr.Match > best) {
 					target, best = id, pr.Match
 				}
 			}
 		}
-		_ = n.r.TransferLeadership(target)
+		_ = n.h.Raft.TransferLeadership(target)
 	})
 	return true
 }
@@ -707,7 +623,7 @@ func (c *Cluster) Close() error {
 		c.alive[i] = false
 		n := c.nodes[i]
 		c.mu.Unlock()
-		if alive && n != nil && n.r != nil {
+		if alive && n != nil && n.h.Raft != nil {
 			close(n.quit)
 		}
 	}

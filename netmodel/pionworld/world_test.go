@@ -378,7 +378,7 @@ func TestRestartRestoresFromStorageOnTheRealStack(t *testing.T) {
 		// set up), the reloaded tab holds the term it persisted.
 		n := c.node(follower)
 		stored := make(chan uint64, 1)
-		n.post(func() { stored <- n.r.Status().Term })
+		n.post(func() { stored <- n.h.Raft.Status().Term })
 		assert.Equal(t, termBefore, <-stored, "its term came back from storage")
 		waitFor(t, 10*time.Second, func() bool { return c.ChatLines(follower) == 45 }, "the reloaded follower catches up")
 		assert.Equal(t, lead, c.Status(follower).Lead)
