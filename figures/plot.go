@@ -3,8 +3,11 @@ package figures
 import (
 	"fmt"
 	"image/color"
+	"io"
+	"path/filepath"
 	"time"
 
+	"github.com/raftsim/raftsim/internal/outfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -85,11 +88,30 @@ func Plot(f Figure, curves []Curve, subtitle string) (*plot.Plot, error) {
 }
 
 // Save writes the plot as PNG and SVG next to each other (base + ".png",
-// base + ".svg").
+// base + ".svg"), inside base's directory, as SaveIn does.
 func Save(p *plot.Plot, base string) error {
-	for _, ext := range []string{".png", ".svg"} {
-		if err := p.Save(7*vg.Inch, 4.5*vg.Inch, base+ext); err != nil {
-			return fmt.Errorf("saving %s%s: %w", base, ext, err)
+	d, err := outfile.Open(filepath.Dir(base))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return SaveIn(d, p, filepath.Base(base))
+}
+
+// SaveIn writes the plot as name.png and name.svg inside d: each to a
+// temporary file renamed into place, replacing only an existing PNG or
+// SVG.
+func SaveIn(d *outfile.Dir, p *plot.Plot, name string) error {
+	for _, f := range []struct {
+		format string
+		kind   outfile.Kind
+	}{{"png", outfile.PNG}, {"svg", outfile.SVG}} {
+		wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, f.format)
+		if err != nil {
+			return fmt.Errorf("saving %s.%s: %w", name, f.format, err)
+		}
+		if _, err := d.Write(name+"."+f.format, f.kind, func(w io.Writer) error { _, err := wt.WriteTo(w); return err }); err != nil {
+			return fmt.Errorf("saving the plot: %w", err)
 		}
 	}
 	return nil

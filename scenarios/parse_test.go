@@ -216,20 +216,18 @@ measures:
 		text  string // inline text
 		o     scenarios.Overrides
 		field string // "": no error
+		flag  string // an out-of-bound override: refused, naming the flag
 		line  int
 		col   int
 	}{
 		{name: "kill-half with 2 nodes", file: "kill-half.yaml", o: scenarios.Overrides{Nodes: ptr(2)}},
 		{name: "kill-half with 1 node", file: "kill-half.yaml", o: scenarios.Overrides{Nodes: ptr(1)}},
 		{name: "kill-leader with 3 nodes", file: "kill-leader.yaml", o: scenarios.Overrides{Nodes: ptr(3)}},
-		{name: "kill-half with 0 nodes", file: "kill-half.yaml", o: scenarios.Overrides{Nodes: ptr(0)},
-			field: "cluster.nodes", line: 9, col: 10},
-		{name: "startup with -3 nodes", file: "startup.yaml", o: scenarios.Overrides{Nodes: ptr(-3)},
-			field: "cluster.nodes", line: 9, col: 10},
+		{name: "kill-half with 0 nodes", file: "kill-half.yaml", o: scenarios.Overrides{Nodes: ptr(0)}, flag: "--nodes"},
+		{name: "startup with -3 nodes", file: "startup.yaml", o: scenarios.Overrides{Nodes: ptr(-3)}, flag: "--nodes"},
 		{name: "kill-half with a zero election timeout", file: "kill-half.yaml",
-			o: scenarios.Overrides{ElectionTimeout: ptr(sim.Time(0))}, field: "cluster.election_timeout", line: 10, col: 21},
-		{name: "kill-half with 0 seeds", file: "kill-half.yaml", o: scenarios.Overrides{Seeds: ptr(0)},
-			field: "seeds", line: 31, col: 8},
+			o: scenarios.Overrides{ElectionTimeout: ptr(sim.Time(0))}, flag: "--election-timeout"},
+		{name: "kill-half with 0 seeds", file: "kill-half.yaml", o: scenarios.Overrides{Seeds: ptr(0)}, flag: "--seeds"},
 		{name: "kill 5 of 5", text: killFive, o: scenarios.Overrides{Nodes: ptr(5)}},
 		{name: "kill 5 of 4", text: killFive, o: scenarios.Overrides{Nodes: ptr(4)},
 			field: "faults[0].kill.count", line: 8, col: 14},
@@ -250,6 +248,12 @@ measures:
 			}
 			require.NoError(t, err, "before the overrides")
 			err = sc.Apply(tt.o)
+			if tt.flag != "" {
+				var oe *scenarios.OverrideError
+				require.ErrorAs(t, err, &oe)
+				assert.Equal(t, tt.flag, oe.Flag)
+				return
+			}
 			if tt.field == "" {
 				require.NoError(t, err)
 				if tt.o.Nodes != nil {

@@ -2,13 +2,14 @@ package scenarios
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/raftsim/raftsim/internal/outfile"
 	"github.com/raftsim/raftsim/sim"
 )
 
@@ -436,7 +437,10 @@ func describeShrink(from, to *Scenario, reset []string) []string {
 // WriteReproducer writes f's scenario to dir as a standalone scenario file
 // that `raftsim run FILE` replays exactly (its seed is in the file), with
 // a header saying what failed and, if shrunk, what was removed. It returns
-// the file's path.
+// the file's path. The file goes inside dir (created if need be), under a
+// safe name, through a temporary file renamed into place; an existing file
+// of that name is replaced only if it is a reproducer (it begins
+// "# raftsim").
 func WriteReproducer(dir string, f *Failure, removed []string) (string, error) {
 	sc := clone(f.Scenario)
 	sc.Seed, sc.Seeds = f.Seed, 1
@@ -456,9 +460,18 @@ func WriteReproducer(dir string, f *Failure, removed []string) (string, error) {
 	for _, r := range removed {
 		fmt.Fprintf(&hdr, "# Shrunk: %s\n", r)
 	}
-	path := filepath.Join(dir, name+".yaml")
-	fmt.Fprintf(&hdr, "# Replay: raftsim run %s\n", path)
-	if err := os.WriteFile(path, append([]byte(hdr.String()), data...), 0o644); err != nil {
+	d, err := outfile.Open(dir)
+	if err != nil {
+		return "", fmt.Errorf("fuzz: writing the reproducer: %w", err)
+	}
+	defer d.Close()
+	file := outfile.SafeName(name) + ".yaml"
+	fmt.Fprintf(&hdr, "# Replay: raftsim run %s\n", filepath.Join(dir, file))
+	path, err := d.Write(file, outfile.Reproducer, func(w io.Writer) error {
+		_, err := io.WriteString(w, hdr.String()+string(data))
+		return err
+	})
+	if err != nil {
 		return "", fmt.Errorf("fuzz: writing the reproducer: %w", err)
 	}
 	return path, nil

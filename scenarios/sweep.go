@@ -1,10 +1,12 @@
 package scenarios
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -150,26 +152,30 @@ func RunSweep(sc *Scenario, opt SweepOptions) ([]*Result, error) {
 	return results, nil
 }
 
-// csvFixed are the CSV columns before the measures.
+// csvFixed are the CSV columns before the measures: with the seed, the
+// key of a run.
 var csvFixed = []string{"scenario", "world", "profile", "datachannel", "nodes", "election_timeout_ms", "seed"}
 
 // csvTail are the CSV columns after the measures.
 var csvTail = []string{"safety", "liveness", "linearizability", "ok", "events", "virtual_seconds", "wall_seconds", "trace_hash"}
 
+// trailerPrefix begins the last line of a sweep CSV, which gives the
+// number of rows: a file cut at a row boundary lacks it.
+const trailerPrefix = "# raftsim sweep: "
+
+func trailer(rows int) string { return fmt.Sprintf("%s%d rows", trailerPrefix, rows) }
+
 // WriteCSV writes one row per run: every parameter, the seed, each
 // measure in seconds (empty if it never completed), the checks, events,
-// virtual and wall time, and the trace hash. measures gives the measure
-// columns' order.
+// virtual and wall time, and the trace hash; then a last line
+// "# raftsim sweep: N rows" (N the number of rows), which ReadCSV
+// requires. measures gives the measure columns' order.
 func WriteCSV(w io.Writer, sc *Scenario, results []*Result) error {
 	var measures []string
 	for _, m := range sc.Measures {
 		measures = append(measures, m.Name)
 	}
-	cw := csv.NewWriter(w)
-	header := append(append(slices.Clone(csvFixed), measures...), csvTail...)
-	if err := cw.Write(header); err != nil {
-		return err
-	}
+	t := &Table{Header: append(append(slices.Clone(csvFixed), measures...), csvTail...)}
 	for _, r := range results {
 		row := []string{r.Scenario, r.World, sc.World.Profile, sc.World.Datachannel.String(),
 			strconv.Itoa(r.Nodes), formatFloat(r.ElectionTimeoutMS), strconv.FormatUint(r.Seed, 10)}
@@ -183,12 +189,9 @@ func WriteCSV(w io.Writer, sc *Scenario, results []*Result) error {
 		row = append(row, r.Safety, r.Liveness, r.Linearizability, strconv.FormatBool(r.OK),
 			strconv.FormatUint(r.Events, 10), strconv.FormatFloat(r.VirtualSeconds, 'f', 6, 64),
 			strconv.FormatFloat(r.WallSeconds, 'f', 6, 64), r.TraceHash)
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		t.Rows = append(t.Rows, row)
 	}
-	cw.Flush()
-	return cw.Error()
+	return t.Write(w)
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
@@ -197,56 +200,166 @@ func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) 
 type Table struct {
 	Header []string
 	Rows   [][]string
+	// Name is the file's name and Lines the line each row starts on, for
+	// errors (empty for a table not read from a file).
+	Name  string
+	Lines []int
 }
 
-// ReadCSV reads a sweep CSV.
+// ReadCSV reads a sweep CSV, name naming it in errors, and checks it:
+// the header is a sweep CSV's, every row has the header's number of
+// columns, the number columns hold finite numbers (a measure may be
+// empty), ok is true or false, and the file ends with its
+// "# raftsim sweep: N rows" line, N the number of rows read. Errors name
+// the file and line.
 func ReadCSV(r io.Reader, name string) (*Table, error) {
-	recs, err := csv.NewReader(r).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	t := &Table{Name: name}
+	end := 0 // the trailer's line, once read
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d: %w", name, pe.Line, pe.Err)
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		switch {
+		case end > 0:
+			return nil, fmt.Errorf("%s:%d: more after the closing line %q (line %d)", name, line, trailer(len(t.Rows)), end)
+		case t.Header == nil:
+			if err := checkHeader(rec); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			}
+			t.Header = rec
+		case len(rec) == 1 && strings.HasPrefix(rec[0], "#"):
+			if rec[0] != trailer(len(t.Rows)) {
+				return nil, fmt.Errorf("%s:%d: closing line %q, want %q: rows are missing or the file is not a sweep CSV", name, line, rec[0], trailer(len(t.Rows)))
+			}
+			end = line
+		default:
+			if err := t.checkRow(rec); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			}
+			t.Rows, t.Lines = append(t.Rows, rec), append(t.Lines, line)
+		}
 	}
-	if len(recs) == 0 {
+	if t.Header == nil {
 		return nil, fmt.Errorf("%s: empty, not a sweep CSV", name)
 	}
-	if !slices.Equal(recs[0][:min(len(csvFixed), len(recs[0]))], csvFixed) {
-		return nil, fmt.Errorf("%s: not a sweep CSV (header %q)", name, strings.Join(recs[0], ","))
+	if end == 0 {
+		line := 1
+		if len(t.Lines) > 0 {
+			line = t.Lines[len(t.Lines)-1]
+		}
+		return nil, fmt.Errorf("%s:%d: the file ends without its closing line %q: it was cut short or not written by raftsim sweep", name, line, trailerPrefix+"N rows")
 	}
-	return &Table{Header: recs[0], Rows: recs[1:]}, nil
+	return t, nil
+}
+
+// checkHeader checks a sweep CSV's header: the fixed columns, one or more
+// distinct measures, the tail columns.
+func checkHeader(h []string) error {
+	n, k := len(csvFixed), len(csvTail)
+	if len(h) < n+k || !slices.Equal(h[:n], csvFixed) || !slices.Equal(h[len(h)-k:], csvTail) {
+		return fmt.Errorf("not a sweep CSV header: %q", strings.Join(h, ","))
+	}
+	seen := map[string]bool{}
+	for _, c := range h {
+		if c == "" || seen[c] {
+			return fmt.Errorf("header has an empty or repeated column %q", c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
+
+// checkRow checks one row against t's header.
+func (t *Table) checkRow(row []string) error {
+	if len(row) != len(t.Header) {
+		return fmt.Errorf("%d columns, the header has %d", len(row), len(t.Header))
+	}
+	measures := t.Header[len(csvFixed) : len(t.Header)-len(csvTail)]
+	for i, c := range t.Header {
+		v := row[i]
+		var err error
+		switch {
+		case c == "nodes" || c == "seed" || c == "events":
+			_, err = strconv.ParseUint(v, 10, 64)
+		case c == "election_timeout_ms" || c == "virtual_seconds" || c == "wall_seconds":
+			err = checkNumber(v)
+		case c == "ok":
+			_, err = strconv.ParseBool(v)
+		case slices.Contains(measures, c) && v != "":
+			err = checkNumber(v)
+		}
+		if err != nil {
+			return fmt.Errorf("column %s: %q is not a valid value", c, v)
+		}
+	}
+	return nil
+}
+
+// checkNumber accepts a finite, non-negative decimal number.
+func checkNumber(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f < 0 {
+		return errors.New("not a finite non-negative number")
+	}
+	return nil
 }
 
 // Column returns the index of a column, or -1.
 func (t *Table) Column(name string) int { return slices.Index(t.Header, name) }
 
+// where names row i's file and line.
+func (t *Table) where(i int) string {
+	if i < len(t.Lines) {
+		return fmt.Sprintf("%s:%d", t.Name, t.Lines[i])
+	}
+	return fmt.Sprintf("%s: row %d", t.Name, i+1)
+}
+
 // MergeCSV joins shard CSVs with the same header into one, rows ordered by
-// election timeout, nodes, then seed (the order of a whole sweep).
+// election timeout, nodes, then seed (the order of a whole sweep). It
+// refuses another header and a run (scenario, parameters and seed) that
+// is there twice, in one table or two, naming the files and lines.
 func MergeCSV(tables []*Table) (*Table, error) {
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("nothing to merge")
 	}
 	out := &Table{Header: tables[0].Header}
-	for i, t := range tables {
+	seen := map[string]string{} // run key -> where
+	for _, t := range tables {
 		if !slices.Equal(t.Header, out.Header) {
-			return nil, fmt.Errorf("file %d has another header: %q", i+1, strings.Join(t.Header, ","))
+			return nil, fmt.Errorf("%s:1: header %q differs from %s's", t.Name, strings.Join(t.Header, ","), tables[0].Name)
 		}
-		out.Rows = append(out.Rows, t.Rows...)
+		for i, row := range t.Rows {
+			key := strings.Join(row[:len(csvFixed)], "\x00")
+			if prev, ok := seen[key]; ok {
+				return nil, fmt.Errorf("%s: the run %s is also at %s (the same shard given twice?)",
+					t.where(i), strings.Join(row[:len(csvFixed)], ","), prev)
+			}
+			seen[key] = t.where(i)
+			out.Rows = append(out.Rows, row)
+		}
 	}
 	et, n, seed := out.Column("election_timeout_ms"), out.Column("nodes"), out.Column("seed")
 	num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
+	whole := func(s string) uint64 { u, _ := strconv.ParseUint(s, 10, 64); return u }
 	slices.SortStableFunc(out.Rows, func(a, b []string) int {
-		for _, c := range []int{et, n, seed} {
-			if d := num(a[c]) - num(b[c]); d != 0 {
-				if d < 0 {
-					return -1
-				}
-				return 1
-			}
-		}
-		return 0
+		return cmp.Or(cmp.Compare(num(a[et]), num(b[et])), cmp.Compare(whole(a[n]), whole(b[n])), cmp.Compare(whole(a[seed]), whole(b[seed])))
 	})
 	return out, nil
 }
 
-// Write writes the table as CSV.
+// Write writes the table as CSV, ending with the "# raftsim sweep: N
+// rows" line.
 func (t *Table) Write(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(t.Header); err != nil {
@@ -255,5 +368,6 @@ func (t *Table) Write(w io.Writer) error {
 	if err := cw.WriteAll(t.Rows); err != nil {
 		return err
 	}
-	return cw.Error()
+	_, err := fmt.Fprintln(w, trailer(len(t.Rows)))
+	return err
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/raftsim/raftsim/figures"
+	"github.com/raftsim/raftsim/internal/outfile"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/spf13/cobra"
@@ -27,8 +28,18 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 		Long: `compare runs the scenario for --seeds seeds in the model and on the real
 stack (pion over vnet, in real time), then writes, per measure, a table of
 the two distributions and their Kolmogorov-Smirnov distance
-(DIR/compare-NAME.md) and a plot of both empirical distributions
-(DIR/compare-NAME-MEASURE.png and .svg).`,
+(DIR/compare-NAME.md), the samples (DIR/compare-NAME-MEASURE.csv) and a
+plot of both empirical distributions (DIR/compare-NAME-MEASURE.png and
+.svg).
+
+Output: every file goes inside DIR (created if need be). NAME and MEASURE
+come from the scenario and are reduced to safe file names (letters,
+digits, '.', '_', '-'; e.g. "a/b" becomes "a-b"). Each file is written to
+a temporary file in DIR and renamed into place. An existing file of the
+same name is replaced only if it is raftsim's output of the same kind (a
+compare report, a samples CSV beginning "world,seconds", a PNG, an SVG);
+anything else is refused with an error, as are two measures whose safe
+names are the same.`,
 		Example: `  raftsim compare scenarios/kill-leader.yaml --seeds 10 --out results/compare`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -69,6 +80,13 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		name += "-" + f.profile
 		args += " --profile " + f.profile
 	}
+	var measures []string
+	for _, m := range sc.Measures {
+		measures = append(measures, m.Name)
+	}
+	if _, err := compareNames(name, measures); err != nil {
+		return &exitError{exitUsage, err} // before the runs, which take real time
+	}
 	samples := map[string]map[string][]float64{} // measure -> world -> seconds
 	failed := map[string]int{}
 	for i := range sc.Seeds {
@@ -97,10 +115,20 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 			}
 		}
 	}
+	report := compareReport(sc, path, args, f.out, name, samples, failed)
+	if err := writeCompare(f.out, name, sc, samples, report); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	fmt.Fprint(stdout, report)
+	return nil
+}
+
+// compareReport is the markdown table of the measures' distributions.
+func compareReport(sc *scenarios.Scenario, path, args, out, name string, samples map[string]map[string][]float64, failed map[string]int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: model against the real stack\n\n", name)
 	fmt.Fprintf(&b, "`raftsim compare %s %s --out %s`: %d nodes, ET %v, profile %s, %d seeds in each world; runs that failed a check: model %d, pion %d.\n\n",
-		path, args, f.out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.World.Profile, sc.Seeds, failed["model"], failed["pion"])
+		path, args, out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.World.Profile, sc.Seeds, failed["model"], failed["pion"])
 	fmt.Fprintf(&b, "| measure | world | runs | mean s | min s | median s | max s | KS distance |\n|---|---|---|---|---|---|---|---|\n")
 	for _, m := range sc.Measures {
 		s := samples[m.Name]
@@ -109,31 +137,75 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 			sum := figures.Summarize(s[world])
 			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f |\n", m.Name, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
 		}
-		p, err := figures.ECDFPlot(fmt.Sprintf("%s: %s, model against pion", name, m.Name), s, []string{"model", "pion"})
-		if err != nil {
-			return &exitError{exitFailed, err}
+	}
+	return b.String()
+}
+
+// compareNames returns the base name of each measure's files
+// (compare-NAME-MEASURE, safe names), refusing two measures with the same.
+func compareNames(name string, measures []string) ([]string, error) {
+	var out []string
+	by := map[string]string{}
+	for _, m := range measures {
+		base := "compare-" + outfile.SafeName(name) + "-" + outfile.SafeName(m)
+		if prev, ok := by[base]; ok {
+			return nil, fmt.Errorf("measures %q and %q would both be written as %s.*", prev, m, base)
 		}
-		if err := writeFile(filepath.Join(f.out, "compare-"+name+"-"+m.Name+".csv"), func(w io.Writer) error {
+		by[base] = m
+		out = append(out, base)
+	}
+	return out, nil
+}
+
+// compareMarkdown is a compare report: the marker first, or (written
+// before the marker) a "# NAME: model against the real stack" title.
+var compareMarkdown = outfile.NewKind("raftsim compare report", func(h []byte) bool {
+	first, _, _ := bytes.Cut(h, []byte("\n"))
+	return bytes.HasPrefix(h, []byte(outfile.MarkdownMarker)) ||
+		bytes.HasPrefix(first, []byte("# ")) && bytes.HasSuffix(first, []byte(": model against the real stack"))
+})
+
+// writeCompare writes the samples, plots and report inside dir.
+func writeCompare(dir, name string, sc *scenarios.Scenario, samples map[string]map[string][]float64, report string) error {
+	var measures []string
+	for _, m := range sc.Measures {
+		measures = append(measures, m.Name)
+	}
+	bases, err := compareNames(name, measures)
+	if err != nil {
+		return err
+	}
+	d, err := outfile.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for i, m := range measures {
+		s := samples[m]
+		p, err := figures.ECDFPlot(fmt.Sprintf("%s: %s, model against pion", name, m), s, []string{"model", "pion"})
+		if err != nil {
+			return err
+		}
+		if _, err := d.Write(bases[i]+".csv", outfile.SamplesCSV, func(w io.Writer) error {
 			fmt.Fprintln(w, "world,seconds")
 			for _, world := range []string{"model", "pion"} {
 				for _, v := range s[world] {
-					fmt.Fprintf(w, "%s,%.6f\n", world, v)
+					if _, err := fmt.Fprintf(w, "%s,%.6f\n", world, v); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
 		}); err != nil {
-			return &exitError{exitFailed, err}
+			return err
 		}
-		if err := figures.Save(p, filepath.Join(f.out, "compare-"+name+"-"+m.Name)); err != nil {
-			return &exitError{exitFailed, err}
+		if err := figures.SaveIn(d, p, bases[i]); err != nil {
+			return err
 		}
 	}
-	if err := writeFile(filepath.Join(f.out, "compare-"+name+".md"), func(w io.Writer) error {
-		_, err := io.WriteString(w, b.String())
+	_, err = d.Write("compare-"+outfile.SafeName(name)+".md", compareMarkdown, func(w io.Writer) error {
+		_, err := io.WriteString(w, outfile.MarkdownMarker+"\n"+report)
 		return err
-	}); err != nil {
-		return &exitError{exitFailed, err}
-	}
-	fmt.Fprint(stdout, b.String())
-	return nil
+	})
+	return err
 }

@@ -1,17 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/raftsim/raftsim/figures"
+	"github.com/raftsim/raftsim/internal/outfile"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +35,17 @@ func newFiguresCmd(stdout, stderr io.Writer) *cobra.Command {
 and timers, 20 seeds a point, and writes into the output directory: one CSV
 per figure (one row per run), each figure as PNG and SVG with the paper's
 own runs drawn beside ours, the paper's data files, and README.md with our
-means beside the paper's and the mean relative error of every curve.`,
+means beside the paper's and the mean relative error of every curve.
+
+Output: everything goes inside DIR (created if need be): figN.csv/.png/.svg,
+chrome-2026/, beyond/, paper-data/ and README.md, which is written only
+when at least one figure ran (an unknown --figure number is a usage
+error). Each file is written to a temporary file in its directory and
+renamed into place, so none is ever seen half-written. An existing file
+is replaced only if it is raftsim's output of the same kind (a sweep CSV,
+a PNG, an SVG, the paper's data, a README written by raftsim figures);
+anything else is refused with an error naming it. --cpuprofile FILE is
+written the same way.`,
 		Example: `  raftsim figures --out results/
   raftsim figures --out /tmp/figs --profile chrome-2026 --seeds 5`,
 		Args: noArgs,
@@ -65,47 +75,60 @@ func runFigures(f *figuresFlags, stdout, stderr io.Writer) error {
 	if f.seeds < 1 {
 		return &usageError{fmt.Errorf("--seeds must be at least 1")}
 	}
-	if f.cpuprof != "" {
-		fh, err := os.Create(f.cpuprof)
-		if err != nil {
-			return &exitError{exitUsage, err}
+	for _, n := range f.only {
+		if !slices.ContainsFunc(figures.Paper(), func(fig figures.Figure) bool { return fig.Number == n }) {
+			return &usageError{fmt.Errorf("--figure %d: no such figure (the paper's figures are 3-7)", n)}
 		}
-		defer fh.Close()
-		if err := pprof.StartCPUProfile(fh); err != nil {
-			return &exitError{exitFailed, err}
-		}
-		defer pprof.StopCPUProfile()
 	}
+	if f.cpuprof == "" {
+		return figuresInto(f, stdout, stderr)
+	}
+	var err error
+	if _, perr := outfile.WriteFile(f.cpuprof, outfile.Profile, func(w io.Writer) error {
+		if err := pprof.StartCPUProfile(w); err != nil {
+			return err
+		}
+		err = figuresInto(f, stdout, stderr)
+		pprof.StopCPUProfile()
+		return nil
+	}); perr != nil && err == nil {
+		return &exitError{exitFailed, fmt.Errorf("--cpuprofile: %w", perr)}
+	}
+	return err
+}
+
+// figuresInto runs the figures and writes everything into f.out.
+func figuresInto(f *figuresFlags, stdout, stderr io.Writer) error {
+	d, err := outfile.Open(f.out)
+	if err != nil {
+		return &exitError{exitFailed, err}
+	}
+	defer d.Close()
 	start := time.Now()
-	done, err := runPaperFigures(f, f.out, stderr)
+	done, err := runPaperFigures(f, d, stderr)
 	if err != nil {
 		return err
 	}
 	// The same five figures for a modern browser, for comparison.
 	var modern []figureResult
-	if f.profile != "chrome-2026" && len(f.only) == 0 {
-		sub := *f
-		sub.profile = "chrome-2026"
-		var err error
-		modern, err = runPaperFigures(&sub, filepath.Join(f.out, "chrome-2026"), stderr)
-		if err != nil {
-			return err
-		}
-	}
 	var beyond []beyondResult
 	if len(f.only) == 0 {
-		var err error
-		beyond, err = runBeyond(f, filepath.Join(f.out, "beyond"), stderr)
-		if err != nil {
+		if f.profile != "chrome-2026" {
+			sub := *f
+			sub.profile = "chrome-2026"
+			if modern, err = inSub(d, "chrome-2026", func(d *outfile.Dir) ([]figureResult, error) { return runPaperFigures(&sub, d, stderr) }); err != nil {
+				return err
+			}
+		}
+		if beyond, err = inSub(d, "beyond", func(d *outfile.Dir) ([]beyondResult, error) { return runBeyond(f, d, stderr) }); err != nil {
 			return err
 		}
 	}
-	if err := writePaperData(filepath.Join(f.out, "paper-data")); err != nil {
+	if err := writePaperData(d); err != nil {
 		return &exitError{exitFailed, err}
 	}
 	total := time.Since(start)
-	readme := filepath.Join(f.out, "README.md")
-	if err := writeFile(readme, func(w io.Writer) error { return writeResultsReadme(w, f, done, modern, beyond, total) }); err != nil {
+	if _, err := d.Write("README.md", resultsReadme, func(w io.Writer) error { return writeResultsReadme(w, f, done, modern, beyond, total) }); err != nil {
 		return &exitError{exitFailed, err}
 	}
 	fmt.Fprintf(stdout, "figures done in %.1f s; wrote %s\n", total.Seconds(), f.out)
@@ -115,8 +138,23 @@ func runFigures(f *figuresFlags, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runPaperFigures runs figures 3-7 (or those asked for) into dir.
-func runPaperFigures(f *figuresFlags, dir string, stderr io.Writer) ([]figureResult, error) {
+// inSub runs fn on the subdirectory name of d.
+func inSub[T any](d *outfile.Dir, name string, fn func(*outfile.Dir) (T, error)) (T, error) {
+	sub, err := d.Sub(name)
+	if err != nil {
+		var zero T
+		return zero, &exitError{exitFailed, err}
+	}
+	defer sub.Close()
+	return fn(sub)
+}
+
+// resultsReadme is figures' README.md: the marker first, or (written
+// before the marker) the results title.
+var resultsReadme = outfile.Prefixed("raftsim figures README", outfile.MarkdownMarker, "# Results: the paper's figures, redrawn\n")
+
+// runPaperFigures runs figures 3-7 (or those asked for) into d.
+func runPaperFigures(f *figuresFlags, d *outfile.Dir, stderr io.Writer) ([]figureResult, error) {
 	var done []figureResult
 	for _, fig := range figures.Paper() {
 		if len(f.only) > 0 && !slices.Contains(f.only, fig.Number) {
@@ -126,7 +164,7 @@ func runPaperFigures(f *figuresFlags, dir string, stderr io.Writer) ([]figureRes
 		if err != nil {
 			return nil, &exitError{exitUsage, err}
 		}
-		fr, err := runFigure(f, sc, fig, filepath.Join(dir, fmt.Sprintf("fig%d", fig.Number)), f.profile, stderr)
+		fr, err := runFigure(f, sc, fig, d, fmt.Sprintf("fig%d", fig.Number), f.profile, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -135,11 +173,12 @@ func runPaperFigures(f *figuresFlags, dir string, stderr io.Writer) ([]figureRes
 	return done, nil
 }
 
-// runFigure runs one figure's sweep and writes its CSV and plots.
-func runFigure(f *figuresFlags, sc *scenarios.Scenario, fig figures.Figure, base, profile string, stderr io.Writer) (figureResult, error) {
+// runFigure runs one figure's sweep and writes its CSV and plots as
+// name.csv, name.png and name.svg inside d.
+func runFigure(f *figuresFlags, sc *scenarios.Scenario, fig figures.Figure, d *outfile.Dir, name, profile string, stderr io.Writer) (figureResult, error) {
 	t0 := time.Now()
 	total := len(sc.Jobs(0, 0))
-	fmt.Fprintf(stderr, "%s: %d runs\n", filepath.Base(base), total)
+	fmt.Fprintf(stderr, "%s: %d runs\n", name, total)
 	res, err := scenarios.RunSweep(sc, scenarios.SweepOptions{Workers: f.workers, Progress: progress(stderr, total)})
 	if err != nil {
 		return figureResult{}, &exitError{exitFailed, err}
@@ -150,7 +189,7 @@ func runFigure(f *figuresFlags, sc *scenarios.Scenario, fig figures.Figure, base
 			fr.failed++
 		}
 	}
-	if err := writeFile(base+".csv", func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) }); err != nil {
+	if _, err := d.Write(name+".csv", outfile.SweepCSV, func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) }); err != nil {
 		return fr, &exitError{exitFailed, err}
 	}
 	fr.curves, err = fig.Curves(res)
@@ -161,7 +200,7 @@ func runFigure(f *figuresFlags, sc *scenarios.Scenario, fig figures.Figure, base
 	if err != nil {
 		return fr, &exitError{exitFailed, err}
 	}
-	if err := figures.Save(p, base); err != nil {
+	if err := figures.SaveIn(d, p, name); err != nil {
 		return fr, &exitError{exitFailed, err}
 	}
 	return fr, nil
@@ -177,12 +216,9 @@ type beyondResult struct {
 func beyondSeeds(f *figuresFlags) int { return max(1, min(f.seeds, 5)) }
 
 // runBeyond runs the beyond-the-paper figures (chrome-2026, at most 5
-// seeds a point) into dir.
-func runBeyond(f *figuresFlags, dir string, stderr io.Writer) ([]beyondResult, error) {
+// seeds a point) into d.
+func runBeyond(f *figuresFlags, d *outfile.Dir, stderr io.Writer) ([]beyondResult, error) {
 	var out []beyondResult
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, &exitError{exitFailed, err}
-	}
 	for _, b := range figures.BeyondThePaper() {
 		br := beyondResult{b: b}
 		for _, v := range b.Variants {
@@ -214,7 +250,7 @@ func runBeyond(f *figuresFlags, dir string, stderr io.Writer) ([]beyondResult, e
 		if err != nil {
 			return nil, &exitError{exitFailed, err}
 		}
-		if err := figures.Save(p, filepath.Join(dir, b.Name)); err != nil {
+		if err := figures.SaveIn(d, p, outfile.SafeName(b.Name)); err != nil {
 			return nil, &exitError{exitFailed, err}
 		}
 		out = append(out, br)
@@ -222,21 +258,32 @@ func runBeyond(f *figuresFlags, dir string, stderr io.Writer) ([]beyondResult, e
 	return out, nil
 }
 
-func writePaperData(dir string) error {
-	return fs.WalkDir(figures.PaperData(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+// writePaperData copies the paper's data files into d's paper-data/. An
+// existing file is replaced only if its first line is the copy's.
+func writePaperData(d *outfile.Dir) error {
+	pd, err := d.Sub("paper-data")
+	if err != nil {
+		return err
+	}
+	defer pd.Close()
+	return fs.WalkDir(figures.PaperData(), ".", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
 			return err
 		}
 		b, err := fs.ReadFile(figures.PaperData(), path)
 		if err != nil {
 			return err
 		}
-		return writeFile(filepath.Join(dir, path), func(w io.Writer) error { _, err := w.Write(b); return err })
+		first, _, _ := bytes.Cut(b, []byte("\n"))
+		kind := outfile.Prefixed("copy of the paper's "+path, string(first)+"\n")
+		_, err = pd.Write(path, kind, func(w io.Writer) error { _, err := w.Write(b); return err })
+		return err
 	})
 }
 
 func writeResultsReadme(w io.Writer, f *figuresFlags, done, modern []figureResult, beyond []beyondResult, total time.Duration) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("%s\n", outfile.MarkdownMarker)
 	p("# Results: the paper's figures, redrawn\n\n")
 	p("Everything in this directory is written by one command, from scratch:\n\n")
 	p("```\nraftsim figures --out %s --profile %s --seeds %d\n```\n\n", f.out, f.profile, f.seeds)

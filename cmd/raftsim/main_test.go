@@ -336,7 +336,7 @@ measures:
 	assert.Contains(t, stderr, "sweep: 12/12 runs", "plain progress lines when stderr is not a terminal")
 	whole, err := os.ReadFile(filepath.Join(dir, "sw.csv"))
 	require.NoError(t, err)
-	assert.Equal(t, 13, strings.Count(string(whole), "\n"))
+	assert.Equal(t, 14, strings.Count(string(whole), "\n"))
 	for _, k := range []string{"1/2", "2/2"} {
 		code, _, stderr = raftsim(t, "sweep", file, "--out", dir, "--shard", k)
 		require.Equal(t, exitOK, code, stderr)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/internal/outfile"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/spf13/cobra"
@@ -37,6 +38,17 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run a scenario file for one or more seeds",
+		Long: `run runs a scenario file for one or more seeds and prints each run's
+measures and checks.
+
+Output: --trace FILE and --history FILE are written inside FILE's
+directory (created if need be), with .seedN before the extension when
+several seeds run. Each is written to a temporary file in that directory
+and renamed into place when the run ends, so it is never seen
+half-written. An existing file is replaced only if it is raftsim's output
+of the same kind (a JSON-lines trace; an HTML page); anything else is
+refused with an error naming it. --viz without --trace writes the trace
+to a temporary directory, removed when the viewer stops.`,
 		Example: `  raftsim run scenarios/kill-half.yaml
   raftsim run scenarios/kill-half.yaml --nodes 41 --seed 7 --trace out/kill-half.jsonl
   raftsim run scenarios/startup.yaml --nodes 21 --election-timeout 250ms --seeds 20`,
@@ -110,7 +122,9 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 			if err != nil {
 				return &exitError{exitFailed, err}
 			}
-			f.trace = filepath.Join(dir, sc.Name+".jsonl")
+			// Deferred first, so it runs after the viewer below stops.
+			defer os.RemoveAll(dir)
+			f.trace = filepath.Join(dir, outfile.SafeName(sc.Name)+".jsonl")
 		}
 		defer func() {
 			if err := runViz(cmd.Context(), f.trace, &vizFlags{history: f.history}, stdout); err != nil {
@@ -179,6 +193,9 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 	return nil
 }
 
+// tracePath is the file for seed's trace (or history) given the path
+// the user named: path itself for one seed, else path with .seedN
+// before the extension. It stays in path's directory.
 func tracePath(path string, seed uint64, seeds int) string {
 	if path == "" || seeds == 1 {
 		return path
@@ -216,31 +233,33 @@ func runProgress(stderr io.Writer, seed uint64) func(scenarios.RunProgress) {
 	}
 }
 
+// runOne runs one seed (progress, if set, gets RunOptions.Progress
+// reports), writing its trace and history (if named) each to
+// a temporary file renamed into place when the run ends.
 func runOne(sc *scenarios.Scenario, seed uint64, trace, history string, progress func(scenarios.RunProgress)) (*scenarios.Result, error) {
-	opts := scenarios.RunOptions{Progress: progress}
-	if history != "" {
-		if err := os.MkdirAll(filepath.Dir(history), 0o755); err != nil {
-			return nil, err
-		}
-		fh, err := os.Create(history)
-		if err != nil {
-			return nil, err
-		}
-		defer fh.Close()
-		opts.History = fh
+	var res *scenarios.Result
+	run := func(opts scenarios.RunOptions) (err error) {
+		opts.Progress = progress
+		res, err = scenarios.Run(sc, seed, opts)
+		return err
 	}
-	if trace != "" {
-		if err := os.MkdirAll(filepath.Dir(trace), 0o755); err != nil {
-			return nil, err
+	withHistory := func(opts scenarios.RunOptions) error {
+		if history == "" {
+			return run(opts)
 		}
-		fh, err := os.Create(trace)
-		if err != nil {
-			return nil, err
-		}
-		defer fh.Close()
-		opts.Trace = fh
+		_, err := outfile.WriteFile(history, outfile.HTML, func(w io.Writer) error {
+			opts.History = w
+			return run(opts)
+		})
+		return err
 	}
-	return scenarios.Run(sc, seed, opts)
+	if trace == "" {
+		return res, withHistory(scenarios.RunOptions{})
+	}
+	_, err := outfile.WriteFile(trace, outfile.Trace, func(w io.Writer) error {
+		return withHistory(scenarios.RunOptions{Trace: w})
+	})
+	return res, err
 }
 
 func printResult(w io.Writer, r *scenarios.Result) {

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/raftsim/raftsim/internal/outfile"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -32,7 +33,15 @@ func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
 of workers, and writes one CSV row per run to DIR/NAME.csv. The rows do not
 depend on the number of workers. --shard k/n runs a deterministic slice of
 the runs, for fanning a big sweep out over machines; raftsim merge joins
-the slices.`,
+the slices.
+
+Output: the CSV goes inside DIR (created if need be), named after the
+scenario reduced to a safe file name (letters, digits, '.', '_', '-';
+e.g. "../x/y" becomes "x-y"), with .shardKofN for a shard. It is written
+to a temporary file in DIR and renamed into place, so it is never seen
+half-written; it ends with a line "# raftsim sweep: N rows" that merge
+checks. An existing file of that name is replaced only if it is a sweep
+CSV (it begins "scenario,"); anything else is refused with an error.`,
 		Example: `  raftsim sweep scenarios/startup.yaml --out results/sweeps
   raftsim sweep scenarios/kill-half.yaml --out out --shard 2/8`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -80,7 +89,10 @@ func runSweep(cmd *cobra.Command, path string, f *sweepFlags, stdout, stderr io.
 	}
 	if cmd.Flags().Changed("seeds") {
 		if err := sc.Apply(scenarios.Overrides{Seeds: &f.seeds}); err != nil {
-			return &exitError{exitUsage, err}
+			if oe := (*scenarios.OverrideError)(nil); errors.As(err, &oe) {
+				return &usageError{err}
+			}
+			return &usageError{fmt.Errorf("--seeds %d: %w", f.seeds, err)}
 		}
 	}
 	total := len(sc.Jobs(k, n))
@@ -89,12 +101,8 @@ func runSweep(cmd *cobra.Command, path string, f *sweepFlags, stdout, stderr io.
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
-	name := sc.Name
-	if n > 1 {
-		name = fmt.Sprintf("%s.shard%dof%d", name, k, n)
-	}
-	file := filepath.Join(f.out, name+".csv")
-	if err := writeFile(file, func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) }); err != nil {
+	file, err := writeSweepCSV(f.out, sweepFileName(sc.Name, k, n), sc, res)
+	if err != nil {
 		return &exitError{exitFailed, err}
 	}
 	failed := 0
@@ -131,27 +139,53 @@ func progress(stderr io.Writer, total int) func(done, total int) {
 	}
 }
 
-// writeFile creates path (and its directory) and writes it with fn.
-func writeFile(path string, fn func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+// sweepFileName is the CSV's name for scenario name, shard k of n: the
+// name reduced to a safe base name, never a path.
+func sweepFileName(name string, k, n int) string {
+	name = outfile.SafeName(name)
+	if n > 1 {
+		name = fmt.Sprintf("%s.shard%dof%d", name, k, n)
 	}
-	fh, err := os.Create(path)
+	return name + ".csv"
+}
+
+// writeSweepCSV writes the sweep's CSV as name inside dir and returns
+// its path.
+func writeSweepCSV(dir, name string, sc *scenarios.Scenario, res []*scenarios.Result) (string, error) {
+	d, err := outfile.Open(dir)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := fn(fh); err != nil {
-		fh.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return fh.Close()
+	defer d.Close()
+	return d.Write(name, outfile.SweepCSV, func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) })
+}
+
+// writeFile writes path, a file the user named (viz --out), atomically:
+// a temporary file in the same directory, renamed into place. An
+// existing file is replaced only if it is an HTML page.
+func writeFile(path string, fn func(io.Writer) error) error {
+	_, err := outfile.WriteFile(path, outfile.HTML, fn)
+	return err
 }
 
 func newMergeCmd(stdout io.Writer) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:     "merge FILE.csv...",
-		Short:   "Join the CSVs of a sharded sweep into one",
+		Use:   "merge FILE.csv...",
+		Short: "Join the CSVs of a sharded sweep into one",
+		Long: `merge joins the CSVs of a sharded sweep (raftsim sweep --shard) into one,
+in the order of the whole sweep. It checks every file first and refuses,
+naming the file and line: a header that is not a sweep CSV's or differs
+between files, a row with the wrong number of columns, a number column
+that is not a finite number (a measure may be empty: never reached), a
+run (scenario, parameters, seed) present twice, in one file or across
+files, and a file without its closing "# raftsim sweep: N rows" line or
+with another number of rows (a cut or unfinished file).
+
+Output: --out FILE is written inside FILE's directory (created if need
+be), to a temporary file renamed into place. An existing FILE is replaced
+only if it is a sweep CSV (it begins "scenario,"); anything else is
+refused with an error.`,
 		Example: `  raftsim merge --out startup.csv out/startup.shard*of8.csv`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -163,30 +197,34 @@ func newMergeCmd(stdout io.Writer) *cobra.Command {
 			if out == "" {
 				return &usageError{fmt.Errorf("merge needs --out FILE")}
 			}
-			var tables []*scenarios.Table
-			for _, p := range args {
-				fh, err := os.Open(p)
-				if err != nil {
-					return &exitError{exitUsage, err}
-				}
-				t, err := scenarios.ReadCSV(fh, p)
-				fh.Close()
-				if err != nil {
-					return &exitError{exitUsage, err}
-				}
-				tables = append(tables, t)
-			}
-			merged, err := scenarios.MergeCSV(tables)
-			if err != nil {
-				return &exitError{exitUsage, err}
-			}
-			if err := writeFile(out, merged.Write); err != nil {
-				return &exitError{exitFailed, err}
-			}
-			fmt.Fprintf(stdout, "merged %d files, %d runs, into %s\n", len(tables), len(merged.Rows), out)
-			return nil
+			return runMerge(out, args, stdout)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write the merged CSV to `FILE` (required)")
 	return cmd
+}
+
+func runMerge(out string, files []string, stdout io.Writer) error {
+	var tables []*scenarios.Table
+	for _, p := range files {
+		fh, err := os.Open(p)
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		t, err := scenarios.ReadCSV(fh, p)
+		fh.Close()
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		tables = append(tables, t)
+	}
+	merged, err := scenarios.MergeCSV(tables)
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	if _, err := outfile.WriteFile(out, outfile.SweepCSV, merged.Write); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	fmt.Fprintf(stdout, "merged %d files, %d runs, into %s\n", len(tables), len(merged.Rows), out)
+	return nil
 }
