@@ -68,3 +68,25 @@ func TestFuzzListsThePlantedBugs(t *testing.T) {
 	assert.Contains(t, stdout, "stale-read\n")
 	assert.Contains(t, stdout, "conf-before-own-term-commit")
 }
+
+func TestVizPortAndHistoryMisuse(t *testing.T) {
+	trace := "../../scenarios/testdata/golden/kill-half.jsonl"
+	dir := t.TempDir()
+	code, _, stderr := raftsim(t, "viz", trace, "--port", "70000")
+	assert.Equal(t, exitUsage, code, stderr)
+	assert.Contains(t, stderr, "--port")
+	code, _, stderr = raftsim(t, "viz", trace, "--out", filepath.Join(dir, "x.html"), "--history", filepath.Join(dir, "missing.html"))
+	assert.Equal(t, exitUsage, code, "a missing history is not silently dropped")
+	assert.Contains(t, stderr, "--history")
+
+	history := filepath.Join(dir, "h.html")
+	require.NoError(t, os.WriteFile(history, []byte("<!doctype html><title>history</title>"), 0o644))
+	code, _, stderr = raftsim(t, "viz", trace, "--out", filepath.Join(dir, "kh.html"), "--history", history)
+	require.Equal(t, exitOK, code, stderr)
+	copied, err := os.ReadFile(filepath.Join(dir, "kh.history.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(copied), "<title>history</title>")
+	page, err := os.ReadFile(filepath.Join(dir, "kh.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "kh.history.html", "the page links its history")
+}

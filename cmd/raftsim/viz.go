@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 
 	"github.com/raftsim/raftsim/viz"
 	"github.com/spf13/cobra"
@@ -42,8 +44,28 @@ file with everything embedded. Press ? on the page for its keys.`,
 	}
 	cmd.Flags().StringVar(&f.out, "out", "", "write a self-contained page to `FILE.html` instead of serving")
 	cmd.Flags().IntVar(&f.port, "port", 0, "serve on this port of 127.0.0.1 (0: any free port)")
-	cmd.Flags().StringVar(&f.history, "history", "", "link the page to this porcupine history `FILE.html` (served with it)")
+	cmd.Flags().StringVar(&f.history, "history", "", "link the page to this porcupine history `FILE.html` (served with it; with --out, copied beside the page as NAME.history.html)")
 	return cmd
+}
+
+// writeVizPage writes the self-contained page to out and, with a
+// history, the history page beside it (out with .history.html), linked
+// from the page.
+func writeVizPage(t *viz.Trace, out string, history []byte, stdout io.Writer) error {
+	if history != nil {
+		name := strings.TrimSuffix(filepath.Base(out), filepath.Ext(out)) + ".history.html"
+		hpath := filepath.Join(filepath.Dir(out), name)
+		if err := writeFile(hpath, func(w io.Writer) error { _, err := w.Write(history); return err }); err != nil {
+			return &exitError{exitFailed, err}
+		}
+		t.History = name
+		fmt.Fprintf(stdout, "wrote %s\n", hpath)
+	}
+	if err := writeFile(out, func(w io.Writer) error { return viz.WriteHTML(w, t) }); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d events)\n", out, len(t.Events))
+	return nil
 }
 
 func runViz(ctx context.Context, path string, f *vizFlags, stdout io.Writer) error {
@@ -56,18 +78,17 @@ func runViz(ctx context.Context, path string, f *vizFlags, stdout io.Writer) err
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
-	if f.out != "" {
-		if err := writeFile(f.out, func(w io.Writer) error { return viz.WriteHTML(w, t) }); err != nil {
-			return &exitError{exitFailed, err}
-		}
-		fmt.Fprintf(stdout, "wrote %s (%d events)\n", f.out, len(t.Events))
-		return nil
+	if f.port < 0 || f.port > 65535 {
+		return &usageError{fmt.Errorf("--port must be in 0..65535 (0: any free port), got %d", f.port)}
 	}
 	var history []byte
 	if f.history != "" {
 		if history, err = os.ReadFile(f.history); err != nil {
-			return &exitError{exitUsage, err}
+			return &exitError{exitUsage, fmt.Errorf("--history: %w", err)}
 		}
+	}
+	if f.out != "" {
+		return writeVizPage(t, f.out, history, stdout)
 	}
 	h, err := viz.Handler(t, history)
 	if err != nil {
