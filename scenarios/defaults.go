@@ -35,7 +35,7 @@ func defaultCore() *Scenario {
 			SnapshotEvery:   1000,
 			SnapshotAtQuota: 0.8,
 		},
-		World: World{
+		World: WorldConfig{
 			Profile:     "loopback",
 			Datachannel: Datachannel{Mode: netmodel.OrderedReliable},
 			// CPU time per handled message or timer (U: a modern browser

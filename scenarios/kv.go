@@ -56,15 +56,6 @@ func (sc *Scenario) validateKV(measures map[string]bool) error {
 	return sc.validateTrigger(f, w.Trigger, measures)
 }
 
-func (r *runner) startKV(w *KVWorkload) {
-	r.kv = r.w.StartKV(netmodel.KVOptions{
-		Clients: w.Clients, Keys: w.Keys, Ops: w.Ops, ReadRatio: w.Reads, CasRatio: w.Cas,
-		Think: w.Think, Timeout: w.Timeout, Retries: w.Retries, ReadMode: netmodel.ReadMode(w.ReadMode), Rate: w.Rate,
-	})
-	r.kv.OnDone = func() { r.dirty = true }
-	r.happened("workload")
-}
-
 // kvHistory converts the clients' records for the checker.
 func kvHistory(records []netmodel.KVRecord) []checker.KVOp {
 	ops := make([]checker.KVOp, 0, len(records))
@@ -85,10 +76,10 @@ func kvHistory(records []netmodel.KVRecord) []checker.KVOp {
 }
 
 // chatHistory converts the chat users' records for the checker.
-func chatHistory(clients []*netmodel.ChatClient) []checker.ChatOp {
+func chatHistory(clients []ChatUser) []checker.ChatOp {
 	var ops []checker.ChatOp
 	for _, c := range clients {
-		for _, h := range c.History {
+		for _, h := range c.History() {
 			ops = append(ops, checker.ChatOp{Client: h.Client, Value: h.Value, Cnt: h.Cnt,
 				Call: int64(h.Call), Return: int64(h.Return), Returned: h.Returned, OK: h.OK, OutCnt: h.OutCnt})
 		}

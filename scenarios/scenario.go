@@ -18,16 +18,16 @@ import (
 // Scenario is one scenario file. Every field has a default (see Default);
 // a file only says what differs.
 type Scenario struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Cluster     Cluster    `yaml:"cluster"`
-	World       World      `yaml:"world"`
-	Browser     Browser    `yaml:"browser"`
-	Storage     Storage    `yaml:"storage"`
-	Connection  Connection `yaml:"connection"`
-	Workload    Workload   `yaml:"workload"`
-	Faults      []Fault    `yaml:"faults" maxlen:"10000"`
-	Measures    []Measure  `yaml:"measures" maxlen:"100"`
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Cluster     Cluster     `yaml:"cluster"`
+	World       WorldConfig `yaml:"world"`
+	Browser     Browser     `yaml:"browser"`
+	Storage     Storage     `yaml:"storage"`
+	Connection  Connection  `yaml:"connection"`
+	Workload    Workload    `yaml:"workload"`
+	Faults      []Fault     `yaml:"faults" maxlen:"10000"`
+	Measures    []Measure   `yaml:"measures" maxlen:"100"`
 	// Sweep: run at every combination of these values (raftsim sweep).
 	Sweep Sweep `yaml:"sweep"`
 	// Seed is the first seed; Seeds how many consecutive seeds to run.
@@ -80,8 +80,8 @@ type Cluster struct {
 	PlantedBug string `yaml:"planted_bug"`
 }
 
-// World is the modeled network and browser.
-type World struct {
+// WorldConfig is the modeled network and browser (the scenario's world section).
+type WorldConfig struct {
 	Profile     string      `yaml:"profile"`
 	Datachannel Datachannel `yaml:"datachannel"`
 	// MaxMessageSize: larger messages are split into fragments.

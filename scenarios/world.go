@@ -348,40 +348,6 @@ func (sc *Scenario) validateWorldFault(field string, f *Fault) error {
 	return nil
 }
 
-// worldFault runs a fault step that acts on the browser or the network,
-// and reports whether f was one.
-func (r *runner) worldFault(f *Fault) bool {
-	w := r.w
-	switch {
-	case f.Visibility != nil:
-		v, _ := netmodel.ParseVisibility(f.Visibility.State) // validated
-		for _, id := range r.pick(&f.Visibility.Target, "visibility "+f.Visibility.State) {
-			w.SetVisibility(id, v)
-		}
-	case f.Discard != nil:
-		for _, id := range r.pick(&f.Discard.Target, "discard") {
-			w.Discard(id, f.Discard.ReloadAfter)
-		}
-	case f.Signaling == "down":
-		w.SignalingDown()
-	case f.Signaling == "up":
-		w.SignalingUp()
-	case f.Blackhole != nil:
-		for _, id := range r.pick(f.Blackhole, "blackhole") {
-			w.Blackhole(id)
-		}
-	case f.PathChange != nil:
-		for _, id := range r.pick(f.PathChange, "path change") {
-			w.PathChange(id)
-		}
-	case f.Transfer != nil:
-		w.TransferLeadership(raft.ID(f.Transfer.To))
-	default:
-		return false
-	}
-	return true
-}
-
 func (l *Latency) model() netmodel.Latency {
 	return netmodel.Latency{Dist: netmodel.DistKind(l.Dist), Mean: l.Mean, Jitter: l.Jitter}
 }
