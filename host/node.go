@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Config is how a host keeps its node's state machine and log.
@@ -21,6 +22,10 @@ type Config struct {
 
 // Hooks are what a world does with a batch. Every hook is optional.
 type Hooks struct {
+	// Record receives the node's events for the trace (events.go): term,
+	// role, append, commit, config, apply and snapshot, in the order they
+	// happen within a batch. The world stamps the time.
+	Record func(e sim.Event)
 	// Persisted: a write of written bytes took storage from before to
 	// Storage.Used bytes (the model's write cost and storage trace).
 	Persisted func(written, before int)
@@ -140,6 +145,7 @@ func (n *Node) Process() bool {
 	if len(rd.ReadStates) > 0 || n.Reads.Busy() {
 		n.Reads.Serve(rd.ReadStates, cur.Applied)
 	}
+	n.recordBatch(prev, cur, &rd)
 	if n.hooks.Changed != nil {
 		n.hooks.Changed(prev, cur, &rd)
 	}
@@ -176,6 +182,7 @@ func (n *Node) Persist(rd *raft.Ready) bool {
 		}
 		sm.Bugs = n.cfg.Bugs
 		n.SM = sm
+		n.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(n.ID), Term: snap.Term, Index: snap.Index, Detail: "installed"})
 		call(n.hooks.Installed, snap)
 	}
 	return true
@@ -188,6 +195,7 @@ func (n *Node) fail(err error) {
 }
 
 func (n *Node) apply(e *raft.Entry) {
+	n.record(sim.Event{Kind: sim.KindApply, Node: uint64(n.ID), Term: e.Term, Index: e.Index})
 	call(n.hooks.Applied, e)
 	if e.Type != raft.EntryNormal {
 		return
@@ -218,6 +226,7 @@ func (n *Node) maybeCompact() {
 	if !due || n.Raft.Compact(applied, n.SM.Encode()) != nil {
 		return
 	}
+	n.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(n.ID), Term: n.status.Term, Index: applied, Detail: "compacted"})
 	if n.hooks.Compacted != nil {
 		n.hooks.Compacted(n.status.Term, applied)
 	}

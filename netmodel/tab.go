@@ -55,18 +55,12 @@ func (t *Tab) newHost() *host.Node {
 	cfg := host.Config{SessionTTL: w.opt.SessionTTL, Bugs: w.opt.Raft.Bugs, SnapshotEvery: w.opt.SnapshotEvery,
 		SnapshotAtQuota: w.opt.SnapshotAtQuota, Quota: w.opt.Storage.Quota}
 	return host.NewNode(t.ID, cfg, host.Hooks{
+		Record:    w.record,
 		Persisted: t.persisted,
 		Failed:    t.failed,
-		Installed: func(snap *raft.Snapshot) {
-			w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: snap.Term, Index: snap.Index, Detail: "installed"})
-		},
-		Send:     w.send,
-		Applied:  t.applied,
-		SetTimer: t.setTimer,
-		Changed:  t.changed,
-		Compacted: func(term, index uint64) {
-			w.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(t.ID), Term: term, Index: index, Detail: "compacted"})
-		},
+		Send:      w.send,
+		SetTimer:  t.setTimer,
+		Changed:   t.changed,
 	})
 }
 
@@ -156,8 +150,7 @@ func (t *Tab) process() { t.host.Process() }
 // and the membership loop of a new leader.
 func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 	w := t.w
-	t.traceChanges(prev, cur, rd)
-	if !sameIDs(cur.Voters, prev.Voters) || !sameIDs(cur.Learners, prev.Learners) {
+	if host.ConfigChanged(prev, cur) {
 		w.connectVoters(t.ID, cur.Voters) // conn.go
 		w.connectVoters(t.ID, cur.Learners)
 	}
@@ -171,47 +164,6 @@ func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 	if cur.Role == raft.Leader && prev.Role != raft.Leader && w.opt.PresenceMembership {
 		t.scheduleMembership(w.opt.MembershipInterval)
 	}
-}
-
-func (t *Tab) traceChanges(prev, cur raft.Status, rd *raft.Ready) {
-	w := t.w
-	id := uint64(t.ID)
-	if cur.Term != prev.Term {
-		w.record(sim.Event{Kind: sim.KindTerm, Node: id, Term: cur.Term})
-	}
-	if cur.Role != prev.Role {
-		w.record(sim.Event{Kind: sim.KindRole, Node: id, Term: cur.Term, Detail: cur.Role.String()})
-	}
-	if n := len(rd.Entries); n > 0 {
-		w.record(sim.Event{Kind: sim.KindAppend, Node: id, Term: cur.Term, Index: rd.Entries[n-1].Index, Detail: strconv.Itoa(n)})
-	}
-	if cur.Commit != prev.Commit {
-		w.record(sim.Event{Kind: sim.KindCommit, Node: id, Term: cur.Term, Index: cur.Commit})
-	}
-	if !sameIDs(cur.Voters, prev.Voters) || !sameIDs(cur.Learners, prev.Learners) {
-		detail := formatIDs(cur.Voters)
-		if len(cur.Learners) > 0 {
-			detail += " learners " + formatIDs(cur.Learners)
-		}
-		w.record(sim.Event{Kind: sim.KindConfig, Node: id, Term: cur.Term, Detail: detail})
-	}
-}
-
-func sameIDs(a, b []raft.ID) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// applied traces a committed entry as the host applies it.
-func (t *Tab) applied(e *raft.Entry) {
-	t.w.record(sim.Event{Kind: sim.KindApply, Node: uint64(t.ID), Term: e.Term, Index: e.Index})
 }
 
 // scheduleMembership arms the leader's presence check: compare the
@@ -326,17 +278,6 @@ func (t *Tab) Alive() bool { return t.alive }
 
 // Incarnation changes every time the tab is killed or restarted.
 func (t *Tab) Incarnation() int { return t.inc }
-
-func formatIDs(ids []raft.ID) string {
-	b := make([]byte, 0, 4*len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = strconv.AppendUint(b, uint64(id), 10)
-	}
-	return string(b)
-}
 
 // TransferLeadership has the current leader hand leadership to `to` (0:
 // the live, unfrozen follower with the most entries), as a page does

@@ -1,0 +1,74 @@
+package host
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// The node's events, as every world traces them (sim's trace format).
+
+func (n *Node) record(e sim.Event) {
+	if n.hooks.Record != nil {
+		n.hooks.Record(e)
+	}
+}
+
+// recordBatch records what a batch changed: term, role, the entries
+// appended, the commit index, the configuration.
+func (n *Node) recordBatch(prev, cur raft.Status, rd *raft.Ready) {
+	if n.hooks.Record == nil {
+		return
+	}
+	id := uint64(n.ID)
+	if cur.Term != prev.Term {
+		n.record(sim.Event{Kind: sim.KindTerm, Node: id, Term: cur.Term})
+	}
+	if cur.Role != prev.Role {
+		n.record(sim.Event{Kind: sim.KindRole, Node: id, Term: cur.Term, Detail: cur.Role.String()})
+	}
+	if k := len(rd.Entries); k > 0 {
+		n.record(sim.Event{Kind: sim.KindAppend, Node: id, Term: cur.Term, Index: rd.Entries[k-1].Index, Detail: strconv.Itoa(k)})
+	}
+	if cur.Commit != prev.Commit {
+		n.record(sim.Event{Kind: sim.KindCommit, Node: id, Term: cur.Term, Index: cur.Commit})
+	}
+	if ConfigChanged(prev, cur) {
+		detail := FormatIDs(cur.Voters)
+		if len(cur.Learners) > 0 {
+			detail += " learners " + FormatIDs(cur.Learners)
+		}
+		n.record(sim.Event{Kind: sim.KindConfig, Node: id, Term: cur.Term, Detail: detail})
+	}
+}
+
+// ConfigChanged reports whether the voters or learners changed.
+func ConfigChanged(prev, cur raft.Status) bool {
+	return !sameIDs(cur.Voters, prev.Voters) || !sameIDs(cur.Learners, prev.Learners)
+}
+
+func sameIDs(a, b []raft.ID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FormatIDs writes ids space-separated ("1 2 3").
+func FormatIDs(ids []raft.ID) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatUint(uint64(id), 10))
+	}
+	return b.String()
+}
