@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -76,6 +78,42 @@ func (sc *Scenario) Apply(o Overrides) error {
 	return sc.Validate()
 }
 
+// The worlds a scenario runs on.
+const (
+	WorldModel = "model" // the simulator (netmodel): virtual time, hashed trace
+	WorldPion  = "pion"  // the real WebRTC stack on vnet, in real time
+)
+
+// ErrUnknownWorld: RunOptions.World names no world.
+var ErrUnknownWorld = errors.New("unknown world (want model or pion)")
+
+// Run runs the scenario once with seed on opts.World, through the one
+// runner (runner.go). A panic during the run is returned as a failed
+// Result with Panic set, not as an error.
+func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
+	switch opts.World {
+	case "", WorldModel:
+		return runModel(sc, seed, opts)
+	case WorldPion:
+		return RunPionWith(sc, seed, PionOptions{LinTimeout: opts.LinTimeout, Trace: opts.Trace, History: opts.History})
+	}
+	return nil, fmt.Errorf("scenario %s: %w: %q", sc.Name, ErrUnknownWorld, opts.World)
+}
+
+// MarshalJSON writes the result, with trace_hash null for a world whose
+// trace is not hashed (a real stack).
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	out := struct {
+		plain
+		TraceHash *string `json:"trace_hash"`
+	}{plain: plain(r)}
+	if r.TraceHash != "" {
+		out.TraceHash = &r.TraceHash
+	}
+	return json.Marshal(out)
+}
+
 // File returns the path the scenario was loaded from.
 func (sc *Scenario) File() string { return sc.file }
 
@@ -112,6 +150,9 @@ type Result struct {
 
 // RunOptions are per-run settings that do not change what happens.
 type RunOptions struct {
+	// World is the world the run runs on: WorldModel (the default) or
+	// WorldPion.
+	World string
 	// Trace, if not nil, receives the trace as JSON lines.
 	Trace io.Writer
 	// History, if not nil, receives porcupine's HTML view of the client

@@ -95,6 +95,8 @@ type SweepOptions struct {
 	// Progress, if set, is called after each run (from one goroutine at a
 	// time) with the runs done and the total.
 	Progress func(done, total int)
+	// World is the world every run runs on (RunOptions.World).
+	World string
 }
 
 // ErrShard: a shard outside 1..shards.
@@ -131,7 +133,7 @@ func RunSweep(sc *Scenario, opt SweepOptions) ([]*Result, error) {
 			defer wg.Done()
 			for i := range next {
 				j := jobs[i]
-				results[i], errs[i] = Run(points[j.Point], j.Seed, RunOptions{})
+				results[i], errs[i] = Run(points[j.Point], j.Seed, RunOptions{World: opt.World})
 				if opt.Progress != nil {
 					mu.Lock()
 					done++

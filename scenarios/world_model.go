@@ -20,9 +20,8 @@ type modelWorld struct {
 	start time.Time
 }
 
-// Run runs the scenario once with seed in the model. A panic during the
-// run is returned as a failed Result with Panic set, not as an error.
-func Run(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err error) {
+// runModel runs the scenario once with seed in the model.
+func runModel(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err error) {
 	defer containPanic(sc, seed, "model", &res, &err)
 	tr := sim.NewTrace(opts.Trace)
 	s := sim.New(seed, tr)

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,10 @@ type PionOptions struct {
 	InProcessSignaling bool
 	// LinTimeout bounds the linearizability check (0: DefaultLinTimeout).
 	LinTimeout time.Duration
+	// Trace, if not nil, receives the run's trace (the model's format,
+	// stamped with real time since the start, not hashed); History the
+	// porcupine page.
+	Trace, History io.Writer
 }
 
 // pionIdle bounds how long the runner waits for a change on the real
@@ -62,7 +67,7 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err er
 	}
 	wallStart := time.Now()
 	r := newRunner(sc, sim.NewStream(seed, "faults"))
-	pw := &pionWorld{sc: sc, seed: seed, r: r, changes: make(chan struct{}, 1)}
+	pw := &pionWorld{sc: sc, seed: seed, r: r, changes: make(chan struct{}, 1), trace: sim.NewTrace(po.Trace)}
 	r.w = pw
 	if err := pw.open(po.InProcessSignaling); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -75,9 +80,14 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err er
 	r.happened("start", 0)
 	r.drive(func() bool { return false })
 	pw.stopClients()
-	if res, err = r.result(seed, RunOptions{LinTimeout: po.LinTimeout}, wallStart); err != nil {
+	pw.close() // no event after this point: the trace is complete
+	if err := pw.flush(); err != nil {
+		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
+	}
+	if res, err = r.result(seed, RunOptions{LinTimeout: po.LinTimeout, History: po.History}, wallStart); err != nil {
 		return nil, err
 	}
+	res.Events = pw.events
 	res.Replay += " --world pion"
 	return res, nil
 }
@@ -102,6 +112,12 @@ type pionWorld struct {
 	changes chan struct{}
 	kv      *pionworld.KVClients
 	chats   []*pionworld.ChatClient
+	// trace receives every event, from any goroutine, under traceMu;
+	// events counts them.
+	traceMu sync.Mutex
+	trace   *sim.Trace
+	events  uint64
+	closed  bool
 }
 
 type pionStep struct {
@@ -113,7 +129,7 @@ type pionStep struct {
 // describes.
 func (p *pionWorld) open(inProcessSignaling bool) error {
 	opt := pionOptions(p.sc, p.seed)
-	opt.Observer = p.observe
+	opt.Observer, opt.Record = p.observe, p.Record
 	if !inProcessSignaling {
 		srv, err := pionworld.NewSignalServer(0)
 		if err != nil {
@@ -129,6 +145,9 @@ func (p *pionWorld) open(inProcessSignaling bool) error {
 		return err
 	}
 	p.c = c
+	// The clock starts now: the tabs' goroutines read it from their first
+	// event on.
+	p.start = time.Now()
 	return nil
 }
 
@@ -175,10 +194,16 @@ func (p *pionWorld) observe(node raft.ID, prev, cur raft.Status, persisted, appl
 	return err
 }
 
+// close closes the cluster, then the signaling server; it may be called
+// again.
 func (p *pionWorld) close() {
+	if p.closed {
+		return
+	}
+	p.closed = true
 	p.c.Close()
 	if p.srv != nil {
-		p.srv.Stop() // after the cluster closed
+		p.srv.Stop()
 	}
 }
 
@@ -193,18 +218,8 @@ func (p *pionWorld) stopClients() {
 
 func (p *pionWorld) Name() string { return "pion" }
 
-func (p *pionWorld) Start() error {
-	err := p.c.Start()
-	p.start = time.Now()
-	return err
-}
-
-func (p *pionWorld) Now() sim.Time {
-	if p.start.IsZero() {
-		return 0
-	}
-	return sim.Time(time.Since(p.start))
-}
+func (p *pionWorld) Start() error { return p.c.Start() }
+func (p *pionWorld) Now() sim.Time { return sim.Time(time.Since(p.start)) }
 
 // At queues fn for time t (after the steps already queued for t).
 func (p *pionWorld) At(t sim.Time, fn func()) {
@@ -257,8 +272,21 @@ func (p *pionWorld) Leaders() []raft.ID                        { return p.c.Lead
 func (p *pionWorld) ChatLines(id raft.ID) int                  { return p.c.ChatLines(id) }
 func (p *pionWorld) Violation() error                          { return p.c.Violation() }
 
-// Record: the real stack writes no trace yet.
-func (p *pionWorld) Record(sim.Event) {}
+// Record writes e to the trace, stamped with the time since the start;
+// the tabs' goroutines call it too.
+func (p *pionWorld) Record(e sim.Event) {
+	p.traceMu.Lock()
+	defer p.traceMu.Unlock()
+	e.Time = p.Now()
+	p.trace.Record(e)
+	p.events++
+}
+
+func (p *pionWorld) flush() error {
+	p.traceMu.Lock()
+	defer p.traceMu.Unlock()
+	return p.trace.Flush()
+}
 
 func (p *pionWorld) Kill(id raft.ID)                    { p.c.Kill(id) }
 func (p *pionWorld) Restart(id raft.ID) error           { return p.c.Restart(id) }

@@ -449,10 +449,40 @@ func TestRunOnThePionWorld(t *testing.T) {
 	code, _, stderr = raftsim(t, "run", pathChange, "--world", "pion")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "not supported on the pion world yet")
-	code, _, _ = raftsim(t, "run", killHalf, "--world", "pion", "--trace", "x.jsonl")
-	assert.Equal(t, exitUsage, code)
+	code, _, _ = raftsim(t, "run", killHalf, "--world", "pion", "--check-determinism")
+	assert.Equal(t, exitUsage, code, "the real stack is not deterministic")
 	code, _, _ = raftsim(t, "run", killHalf, "--world", "venus")
 	assert.Equal(t, exitUsage, code)
+}
+
+// The real stack writes the model's trace format (real-time stamped, not
+// hashed), which the page steps through; sweep runs it too.
+func TestPionRunsWriteATraceAndSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "kl.jsonl")
+	code, stdout, stderr := raftsim(t, "run", "../../scenarios/kill-leader.yaml", "--world", "pion", "--nodes", "3", "--trace", trace, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	line := jsonLines(t, stdout)[0]
+	assert.Nil(t, line["trace_hash"], "a real-time trace is not hashed")
+	events := line["events"].(float64)
+	assert.Positive(t, events)
+	data, err := os.ReadFile(trace)
+	require.NoError(t, err)
+	assert.Equal(t, int(events), strings.Count(string(data), "\n"), "events counts the trace's lines")
+	for _, kind := range []string{`"k":"send"`, `"k":"deliver"`, `"k":"role"`, `"k":"fault"`, `"k":"measure"`} {
+		assert.Contains(t, string(data), kind)
+	}
+	code, _, stderr = raftsim(t, "viz", trace, "--out", filepath.Join(dir, "kl.html"))
+	assert.Equal(t, exitOK, code, stderr)
+
+	code, _, stderr = raftsim(t, "sweep", "../../scenarios/kill-leader.yaml", "--world", "pion", "--seeds", "1", "--workers", "1", "--out", dir)
+	require.Equal(t, exitOK, code, stderr)
+	csv, err := os.ReadFile(filepath.Join(dir, "kill-leader.csv"))
+	require.NoError(t, err)
+	assert.Contains(t, string(csv), "kill-leader,pion,")
 }
 
 func TestCompareWritesTablesAndPlots(t *testing.T) {

@@ -104,14 +104,8 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		return &exitError{exitUsage, fmt.Errorf("%w (after command-line overrides)", err)}
 	}
 
-	switch f.world {
-	case "model":
-	case "pion":
-		if f.trace != "" || f.viz || f.checkDeterminism || f.history != "" {
-			return &usageError{fmt.Errorf("--world pion has no trace: --trace, --viz, --history and --check-determinism need --world model")}
-		}
-	default:
-		return &usageError{fmt.Errorf("--world wants model or pion, got %q", f.world)}
+	if err := checkWorldFlags(f); err != nil {
+		return err
 	}
 	if f.viz {
 		if sc.Seeds != 1 {
@@ -136,21 +130,15 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 	var failed *scenarios.Result
 	for i := 0; i < sc.Seeds; i++ {
 		seed := sc.Seed + uint64(i)
-		var res *scenarios.Result
-		var err error
-		if f.world == "pion" {
-			res, err = scenarios.RunPion(sc, seed)
-			if errors.Is(err, scenarios.ErrNotOnPion) {
-				return &exitError{exitUsage, err}
-			}
-		} else {
-			res, err = runOne(sc, seed, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds), runProgress(cmd.ErrOrStderr(), seed))
+		res, err := runOne(sc, seed, f.world, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds), runProgress(cmd.ErrOrStderr(), seed))
+		if errors.Is(err, scenarios.ErrNotOnWorld) {
+			return &exitError{exitUsage, err}
 		}
 		if err != nil {
 			return &exitError{exitFailed, err}
 		}
 		if f.checkDeterminism {
-			again, err := runOne(sc, seed, "", "", runProgress(cmd.ErrOrStderr(), seed))
+			again, err := runOne(sc, seed, f.world, "", "", runProgress(cmd.ErrOrStderr(), seed))
 			if err != nil {
 				return &exitError{exitFailed, err}
 			}
@@ -236,10 +224,25 @@ func runProgress(stderr io.Writer, seed uint64) func(scenarios.RunProgress) {
 // runOne runs one seed (progress, if set, gets RunOptions.Progress
 // reports), writing its trace and history (if named) each to
 // a temporary file renamed into place when the run ends.
-func runOne(sc *scenarios.Scenario, seed uint64, trace, history string, progress func(scenarios.RunProgress)) (*scenarios.Result, error) {
+// checkWorldFlags refuses an unknown world, and a determinism check on a
+// world that is not deterministic.
+func checkWorldFlags(f *runFlags) error {
+	switch f.world {
+	case scenarios.WorldModel:
+	case scenarios.WorldPion:
+		if f.checkDeterminism {
+			return &usageError{fmt.Errorf("--check-determinism needs --world model: the real stack is reproducible in distribution only")}
+		}
+	default:
+		return &usageError{fmt.Errorf("--world wants model or pion, got %q", f.world)}
+	}
+	return nil
+}
+
+func runOne(sc *scenarios.Scenario, seed uint64, world, trace, history string, progress func(scenarios.RunProgress)) (*scenarios.Result, error) {
 	var res *scenarios.Result
 	run := func(opts scenarios.RunOptions) (err error) {
-		opts.Progress = progress
+		opts.Progress, opts.World = progress, world
 		res, err = scenarios.Run(sc, seed, opts)
 		return err
 	}
@@ -276,7 +279,11 @@ func printResult(w io.Writer, r *scenarios.Result) {
 		ratio = r.VirtualSeconds / r.WallSeconds
 	}
 	fmt.Fprintf(w, "  events %d  virtual %.3f s  wall %.4f s  (%.0fx real time)\n", r.Events, r.VirtualSeconds, r.WallSeconds, ratio)
-	fmt.Fprintf(w, "  trace %s  safety %s  liveness %s", r.TraceHash, r.Safety, r.Liveness)
+	hash := r.TraceHash
+	if hash == "" {
+		hash = "(not hashed: real time)"
+	}
+	fmt.Fprintf(w, "  trace %s  safety %s  liveness %s", hash, r.Safety, r.Liveness)
 	if r.Linearizability != checker.LinNA {
 		fmt.Fprintf(w, "  linearizability %s (%d operations)", r.Linearizability, r.Operations)
 	}

@@ -21,6 +21,7 @@ type sweepFlags struct {
 	workers int
 	shard   string
 	seeds   int
+	world   string
 }
 
 func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -59,6 +60,7 @@ CSV (it begins "scenario,"); anything else is refused with an error.`,
 	fl.IntVar(&f.workers, "workers", 0, "runs at once (default: one per CPU)")
 	fl.StringVar(&f.shard, "shard", "", "run only slice `k/n` of the runs")
 	fl.IntVar(&f.seeds, "seeds", 0, "seeds a point (overrides the file)")
+	fl.StringVar(&f.world, "world", "model", "`WORLD`: model, or pion (the real stack, in real time: use few workers)")
 	return cmd
 }
 
@@ -95,9 +97,15 @@ func runSweep(cmd *cobra.Command, path string, f *sweepFlags, stdout, stderr io.
 			return &usageError{fmt.Errorf("--seeds %d: %w", f.seeds, err)}
 		}
 	}
+	if f.world != scenarios.WorldModel && f.world != scenarios.WorldPion {
+		return &usageError{fmt.Errorf("--world wants model or pion, got %q", f.world)}
+	}
 	total := len(sc.Jobs(k, n))
 	start := time.Now()
-	res, err := scenarios.RunSweep(sc, scenarios.SweepOptions{Workers: f.workers, Shard: k, Shards: n, Progress: progress(stderr, total)})
+	res, err := scenarios.RunSweep(sc, scenarios.SweepOptions{World: f.world, Workers: f.workers, Shard: k, Shards: n, Progress: progress(stderr, total)})
+	if errors.Is(err, scenarios.ErrNotOnWorld) {
+		return &exitError{exitUsage, err}
+	}
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}

@@ -72,6 +72,7 @@ func (n *Node) setTimer(tr raft.TimerRequest) {
 	}
 	b.chain[k] = chain
 	b.due[k] = n.c.since() + d
+	n.c.record(sim.Event{Kind: sim.KindTimerSet, Node: uint64(n.id), Msg: k.String(), Index: uint64(sim.FromDuration(tr.After))})
 	n.armTimer(k)
 }
 
@@ -96,6 +97,7 @@ func (n *Node) timerDue(k raft.TimerKind, gen uint64) {
 		return
 	}
 	b.running, b.runningChain = k, b.chain[k]
+	n.c.record(sim.Event{Kind: sim.KindTimerFire, Node: uint64(n.id), Msg: k.String()})
 	n.h.Raft.Fire(k)
 	n.process()
 	b.running = 0

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Links: what the network does to each packet, and the PeerConnections
@@ -320,7 +321,10 @@ func (c *Cluster) attach(self *Node, peer raft.ID, pc *webrtc.PeerConnection, dc
 		if err != nil {
 			return // garbage never reaches Raft
 		}
-		self.post(func() { self.h.Raft.Step(m) })
+		self.post(func() {
+			c.record(messageEvent(sim.KindDeliver, m.To, m.From, &m))
+			self.h.Raft.Step(m)
+		})
 	})
 	dc.OnOpen(func() { self.dcs[peer].Store(dc) })
 	dc.OnClose(func() { self.dcs[peer].CompareAndSwap(dc, nil) })

@@ -23,6 +23,7 @@ import (
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Options configure a real-stack cluster.
@@ -94,6 +95,11 @@ type Options struct {
 	// Observer, if set, sees every node's batches (the safety checker);
 	// calls are serialized.
 	Observer func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error
+	// Record, if set, receives the run's events in the trace format the
+	// model writes (the node's events, sends, deliveries, drops, timers),
+	// from the tabs' goroutines: it must serialize them and stamp the
+	// time.
+	Record func(e sim.Event)
 }
 
 // LogReader reads a node's log (the checker's view).
@@ -283,6 +289,7 @@ func (c *Cluster) newNode(id raft.ID) *Node {
 		inbox: make(chan func(), 4096), ctl: make(chan func(), 16), quit: make(chan struct{}), done: make(chan struct{})}
 	cfg := host.Config{SessionTTL: c.opt.SessionTTL, Bugs: c.opt.Bugs, SnapshotEvery: c.opt.SnapshotEvery}
 	n.h = host.NewNode(id, cfg, host.Hooks{
+		Record:   c.record,
 		Failed:   func(error) { c.stop(id) }, // an unreadable snapshot
 		Send:     n.send,
 		SetTimer: n.setTimer,
@@ -492,12 +499,28 @@ func (n *Node) loop() {
 // process executes the node's pending batch (host.Node.Process).
 func (n *Node) process() { n.h.Process() }
 
+// record traces e if the cluster has a trace.
+func (c *Cluster) record(e sim.Event) {
+	if c.opt.Record != nil {
+		c.opt.Record(e)
+	}
+}
+
+// messageEvent is the trace event of m (a send, deliver or drop).
+func messageEvent(k sim.Kind, node, peer raft.ID, m *raft.Message) sim.Event {
+	return sim.Event{Kind: k, Node: uint64(node), Peer: uint64(peer), Term: m.Term, Index: m.Index, Msg: m.Type.String()}
+}
+
 // send carries a message over the tab's datachannel to its peer.
 func (n *Node) send(m raft.Message) {
+	n.c.record(messageEvent(sim.KindSend, m.From, m.To, &m))
 	dc := n.dcs[m.To].Load()
 	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
 		// PeerJS refuses to send before "open": the host starts a
 		// connection and Raft sends again later (as the model's host).
+		e := messageEvent(sim.KindDrop, m.From, m.To, &m)
+		e.Detail = "no open channel"
+		n.c.record(e)
 		n.c.ensureConnected(n.id, m.To)
 		return
 	}
