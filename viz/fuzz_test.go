@@ -85,7 +85,7 @@ func checkPage(page []byte, tr *Trace, standalone bool) error {
 	if !standalone {
 		return nil
 	}
-	data, ok := between(page, "<script>window.RAFTSIM_TRACE = ", ";</script>")
+	data, ok := between(page, dataOpen, dataClose)
 	if !ok {
 		return fmt.Errorf("no inlined trace")
 	}

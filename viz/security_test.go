@@ -74,16 +74,24 @@ func checkPolicy(t *testing.T, page, csp string, served bool) {
 	assert.Equal(t, []string{"'none'"}, p["default-src"])
 	assert.Equal(t, []string{"'none'"}, p["base-uri"])
 	assert.Equal(t, []string{"'none'"}, p["form-action"])
-	want := map[string][]string{}
+	want, data := map[string][]string{}, 0
 	for _, m := range blockRE.FindAllStringSubmatch(page, -1) {
+		if m[0][:len(dataOpen)] == dataOpen {
+			// The trace's JSON data block: never run, so not admitted
+			// by the policy; it must hold no markup at all.
+			data++
+			assert.NotContains(t, m[3], "<", "the data block holds markup")
+			continue
+		}
 		assert.Empty(t, m[2], "an inline block has attributes: %s", m[2])
 		sum := sha256.Sum256([]byte(m[3]))
 		want[m[1]] = append(want[m[1]], "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
 	}
-	assert.Len(t, want["script"], 2)
+	assert.Len(t, want["script"], 1, "one script: the page's own")
 	assert.Len(t, want["style"], 1)
 	assert.Equal(t, want["script"], p["script-src"], "script-src: the hashes of the inline scripts")
 	assert.Equal(t, want["style"], p["style-src"], "style-src: the hash of the inline style")
+	assert.Equal(t, map[bool]int{true: 0, false: 1}[served], data, "the standalone page holds the trace as one JSON data block")
 	if served {
 		assert.Equal(t, []string{"'self'"}, p["connect-src"])
 		assert.Equal(t, []string{"'none'"}, p["frame-ancestors"])
@@ -163,7 +171,10 @@ func TestServerAnswersOnlyItsOwnHostNames(t *testing.T) {
 
 // newBrowser starts headless Chromium (skipping without it, failing in
 // CI) and returns a context for one tab.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context { return newBrowserFor(t, 90*time.Second) }
+
+// newBrowserFor is newBrowser with a context that ends after d.
+func newBrowserFor(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
@@ -177,7 +188,7 @@ func newBrowser(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel = context.WithTimeout(ctx, d)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -36,8 +36,8 @@ const MaxNode = 1 << 16
 // the strings they use in a table.
 type Trace struct {
 	Name    string   `json:"name"`
-	Nodes   int      `json:"nodes"`
-	End     int64    `json:"end"` // virtual ns of the last event
+	Nodes   int      `json:"nodes"` // nodes are 1..Nodes; clients are not nodes
+	End     int64    `json:"end"`   // virtual ns of the last event
 	Strings []string `json:"strings"`
 	// Events: [time, kind, node, peer, term, index, msg string, detail string].
 	Events  [][8]int64 `json:"events"`
@@ -80,15 +80,33 @@ func Load(r io.Reader, name string) (*Trace, error) {
 			return nil, fmt.Errorf("%s: event %d goes back in time (%v after %v)", name, i+1, e.Time, sim.Time(last))
 		}
 		last = int64(e.Time)
-		if e.Node > MaxNode || e.Peer > MaxNode {
-			return nil, fmt.Errorf("%s: event %d names node %d; the page draws at most %d", name, i+1, max(e.Node, e.Peer), MaxNode)
+		node := e.Node
+		if peerIsNode(e.Kind) {
+			node = max(node, e.Peer)
 		}
-		t.Nodes = max(t.Nodes, int(e.Node), int(e.Peer))
+		if node > MaxNode {
+			return nil, fmt.Errorf("%s: event %d names node %d; the page draws at most %d", name, i+1, node, MaxNode)
+		}
+		t.Nodes = max(t.Nodes, int(node))
 		t.Events = append(t.Events, [8]int64{int64(e.Time), int64(e.Kind), int64(e.Node), int64(e.Peer),
 			int64(e.Term), int64(e.Index), str(e.Msg), str(e.Detail)})
 	}
 	t.End = last
 	return t, nil
+}
+
+// peerIsNode reports whether an event of kind k names a node in its
+// peer field. Every kind names a node (or none, 0) in its node field, but
+// only messages (send, deliver, drop) and faults (a message fragmented
+// from node to peer) name one in the peer field: a client event's peer
+// is the client's id (1001 and up in KV traces), which must not become
+// a node of the drawing.
+func peerIsNode(k sim.Kind) bool {
+	switch k {
+	case sim.KindSend, sim.KindDeliver, sim.KindDrop, sim.KindFault:
+		return true
+	}
+	return false
 }
 
 // pageTmpl is index.html; the assets are embedded, so a parse error is
@@ -155,42 +173,56 @@ func inline(tag, text string) error {
 	return nil
 }
 
+// dataOpen and dataClose enclose the standalone page's trace: a JSON
+// data block, which the browser does not run (so the policy need not
+// admit it) and the script reads with JSON.parse, much faster than
+// compiling the same data as a script literal.
+const (
+	dataOpen  = `<script type="application/json" id="trace">`
+	dataClose = `</script>`
+)
+
 // page renders index.html with the trace inlined (standalone) or fetched,
 // and returns it with its Content-Security-Policy. Every string of the
 // trace reaches the page escaped: the title by html/template, the trace
-// as JSON with <, > and & escaped; the page's script puts strings into
-// the document only as text. The policy names the inline blocks by the
-// hashes of exactly the text written between their tags.
+// as JSON with <, > and & escaped (so it cannot hold "</script" or
+// "<!--"); the page's script puts strings into the document only as
+// text. The policy names the inline blocks by the hashes of exactly the
+// text written between their tags.
 func page(t *Trace, standalone bool) ([]byte, string, error) {
-	data := []byte("null")
+	var data []byte
 	if standalone {
 		var err error
 		if data, err = json.Marshal(t); err != nil {
 			return nil, "", err
 		}
 	}
-	traceJS := "window.RAFTSIM_TRACE = " + string(data) + ";"
-	for _, b := range [...][2]string{{"script", traceJS}, {"script", appJS}, {"style", appCSS}} {
+	for _, b := range [...][2]string{{"script", string(data)}, {"script", appJS}, {"style", appCSS}} {
 		if err := inline(b[0], b[1]); err != nil {
 			return nil, "", err
 		}
 	}
-	csp := policy(!standalone, []string{traceJS, appJS}, []string{appCSS})
+	csp := policy(!standalone, []string{appJS}, []string{appCSS})
 	var meta template.HTML
 	if standalone {
 		meta = template.HTML(`<meta http-equiv="Content-Security-Policy" content="` + html.EscapeString(csp) + `">`)
 	}
 	var buf bytes.Buffer
 	err := pageTmpl.Execute(&buf, map[string]any{
-		"Title": t.Name, "CSP": meta, "CSS": template.CSS(appCSS), "Trace": template.JS(traceJS), "JS": template.JS(appJS),
+		"Title": t.Name, "CSP": meta, "CSS": template.CSS(appCSS), "Data": template.JS(data), "JS": template.JS(appJS),
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	// The hashes hold only if the blocks were written verbatim.
-	for _, b := range []string{"<style>" + appCSS + "</style>", "<script>" + traceJS + "</script>", "<script>" + appJS + "</script>"} {
+	// The hashes hold only if the blocks were written verbatim, and the
+	// script reads back the trace only if the data block was.
+	blocks := []string{"<style>" + appCSS + "</style>", "<script>" + appJS + "</script>"}
+	if standalone {
+		blocks = append(blocks, dataOpen+string(data)+dataClose)
+	}
+	for _, b := range blocks {
 		if !bytes.Contains(buf.Bytes(), []byte(b)) {
-			return nil, "", errors.New("viz: an inline block was not written verbatim; its hash would not match")
+			return nil, "", errors.New("viz: an inline block was not written verbatim")
 		}
 	}
 	return buf.Bytes(), csp, nil

@@ -87,7 +87,8 @@ func TestStandalonePageEmbedsEverything(t *testing.T) {
 	var b strings.Builder
 	require.NoError(t, WriteHTML(&b, loadGolden(t)))
 	page := b.String()
-	assert.Contains(t, page, "window.RAFTSIM_TRACE = {")
+	assert.Contains(t, page, `<script type="application/json" id="trace">{`, "the trace as a JSON data block")
+	assert.NotContains(t, page, "RAFTSIM_TRACE", "not as a script literal")
 	for _, remote := range []string{"http://", "https://", "src=\"", "<link"} {
 		assert.NotContains(t, page, remote, "nothing fetched from the network")
 	}

@@ -394,7 +394,7 @@ func TestVizWritesAPageOrSaysWhatIsWrong(t *testing.T) {
 	assert.Contains(t, stdout, "988 events")
 	page, err := os.ReadFile(out)
 	require.NoError(t, err)
-	assert.Contains(t, string(page), "window.RAFTSIM_TRACE = {")
+	assert.Contains(t, string(page), `<script type="application/json" id="trace">{`)
 
 	bad := filepath.Join(dir, "bad.jsonl")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"t":0,"k":"role","n":1}`+"\n"+`{"t":1,"k":`), 0o644))

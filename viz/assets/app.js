@@ -1,28 +1,55 @@
 // raftsim trace viewer: replays a trace event by event. State at any
 // event is rebuilt from the nearest snapshot (one every SNAP events), so
-// seeking stays fast on long traces.
+// seeking stays fast on long traces; stepping applies one event and
+// updates the drawing in place.
+//
+// Scripting API (for tests, the console and tools driving a browser):
+//   window.raftsim.ready      true once the trace is loaded and drawn
+//   window.raftsim.nodes      the cluster's node ids, [1, 2, ..., N]
+//                             (clients are not nodes)
+//   window.raftsim.index()    the position: how many events are applied
+//                             (0: none; the current event is the last
+//                             applied one, number index() of the trace)
+//   window.raftsim.seek(i)    go to position i (clamped to 0..events);
+//                             returns the position reached
+//   window.raftsim.explain()  one line explaining the current event from
+//                             the trace before it, e.g. "node 6 timed
+//                             out: nothing from leader 1 for 476 ms"
+// window.raftsimReady and window.raftsimGo(i) are older names for
+// raftsim.ready and raftsim.seek(i), kept for existing scripts.
 "use strict";
 (function () {
-  const SNAP = 2000;
   const ROLE_COLOR = { follower: "#cfe3ff", precandidate: "#fff2b3", candidate: "#ffd166", leader: "#7bd389" };
+  const UNJOINED_COLOR = "#fff", CLOSED_COLOR = "#ccc", FROZEN_COLOR = "#bde0fe";
   const TERM_COLORS = ["#8ecae6", "#ffb703", "#90be6d", "#f28482", "#b5838d", "#84a59d", "#cdb4db", "#e9c46a"];
   const SPEEDS = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100];
+  // KEEP: log entries kept per node (the panel shows the last W). Keeping
+  // whole logs would make every snapshot of a long trace hold every
+  // node's whole log: gigabytes for a million events.
+  const KEEP = 256, W = 60;
   const $ = (id) => document.getElementById(id);
-  let T, K = {}, ev, str, N, snaps = [], sends = [], match, pos = 0, state, selected = 1;
+  let T, ev, str, N, SNAP, snaps = [], sends = [], match, origin, pos = 0, state, selected = 1;
   let playing = false, speed = 4, lastFrame = 0, vtime = 0;
+  const view = { nodes: [], rows: [] };
+  const api = { ready: false, nodes: [], index: () => pos, seek: (i) => { go(Number(i) || 0); return pos; }, explain: () => explain(pos) };
+  window.raftsim = api;
 
   function fail(msg) {
     const e = $("error");
     e.hidden = false;
     e.textContent = "Cannot show this trace: " + msg;
   }
+  const kindOf = (e) => T.kinds[e[1] - 1];
 
   // ---- state ------------------------------------------------------------
+  // A node is "joined" from its first role, term or append event: before
+  // that it is a tab that has no Raft state yet (dynamic start-up), not a
+  // follower at term 0. off is the index of log[0].
   function fresh() {
     const nodes = [];
     for (let i = 0; i <= N; i++) {
-      nodes.push({ storage: 0, role: "follower", term: 0, commit: 0, applied: 0, last: 0, first: 1, voters: "", vis: "foreground",
-        alive: true, log: [], timers: Object.create(null), acked: {}, sent: {} });
+      nodes.push({ storage: 0, role: "follower", term: 0, commit: 0, applied: 0, last: 0, first: 1, off: 1, voters: "", vis: "foreground",
+        alive: true, joined: false, log: [], timers: Object.create(null), acked: {}, sent: {} });
     }
     return { nodes, cuts: {}, partition: "" };
   }
@@ -30,52 +57,56 @@
     return { nodes: s.nodes.map((n) => Object.assign({}, n, { log: n.log.slice(), timers: Object.assign(Object.create(null), n.timers),
       acked: Object.assign({}, n.acked), sent: Object.assign({}, n.sent) })), cuts: Object.assign({}, s.cuts), partition: s.partition };
   }
+  // apply changes s by event e; it changes no node but e's own (node
+  // e[2]), which lets a step redraw only that node's log row.
   function apply(s, e) {
-    const [t, kind, n, p, term, idx, msgI, detI] = e;
-    const k = T.kinds[kind - 1], nd = s.nodes[n], msg = str[msgI], det = str[detI];
+    const [t, , n, p, term, idx, msgI, detI] = e;
+    const k = kindOf(e), nd = s.nodes[n], msg = str[msgI], det = str[detI];
+    if (k === "fault") { applyFault(s, n, det); return; }
+    if (!nd) return;
     switch (k) {
-      case "role": nd.role = det; break;
-      case "term": nd.term = term; break;
-      case "append": {
-        const cnt = parseInt(det, 10) || 1;
-        nd.log.length = Math.max(0, idx - nd.first + 1 - cnt);
-        for (let i = 0; i < cnt; i++) nd.log.push(term);
-        nd.last = idx;
-        break;
-      }
+      case "role": nd.role = det; nd.joined = true; break;
+      case "term": nd.term = term; nd.joined = true; break;
+      case "append": appendEntries(nd, idx, term, parseInt(det, 10) || 1); nd.joined = true; break;
       case "commit": nd.commit = idx; break;
       case "storage": nd.storage = idx; break;
       case "apply": nd.applied = idx; break;
       case "config": nd.voters = det; break;
       case "timer_set": nd.timers[msg] = { at: t, due: t + idx }; break;
       case "timer_fire": delete nd.timers[msg]; break;
-      case "snapshot": {
-        const drop = idx - nd.first + 1;
-        if (det === "installed" || drop > nd.log.length) { nd.log = []; nd.last = Math.max(nd.last, idx); }
-        else nd.log = nd.log.slice(drop);
-        nd.first = idx + 1;
-        break;
-      }
-      case "send":
-        if (msg === "app" && nd) nd.sent[p] = idx + 1; // the append's next index
-        break;
-      case "deliver":
-        if (msg === "app_resp" && nd) nd.acked[p] = Math.max(nd.acked[p] || 0, idx);
-        break;
-      case "fault":
-        if (n === 0) {
-          if (det.startsWith("partition")) { s.partition = det; s.cuts = cutsOf(det); }
-          else if (det === "heal") { s.partition = ""; s.cuts = {}; }
-          break;
-        }
-        if (det === "kill") { nd.alive = false; nd.timers = Object.create(null); nd.role = "follower"; }
-        else if (det === "restart") { nd.alive = true; if (nd.vis === "discarded") nd.vis = "foreground"; }
-        else if (det.startsWith("visibility ")) nd.vis = det.split(" ")[1];
-        else if (det === "discard") nd.vis = "discarded";
-        else if (det.startsWith("cut to ")) s.cuts[n + ">" + det.slice(7)] = true;
-        else if (det === "blackhole") for (let i = 1; i <= N; i++) { s.cuts[n + ">" + i] = true; s.cuts[i + ">" + n] = true; }
-        break;
+      case "snapshot": snapshot(nd, idx, det === "installed"); break;
+      case "send": if (msg === "app") nd.sent[p] = idx + 1; break; // the append's next index
+      case "deliver": if (msg === "app_resp") nd.acked[p] = Math.max(nd.acked[p] || 0, idx); break;
     }
+  }
+  // appendEntries writes cnt entries of term ending at index idx,
+  // truncating any after them, and keeps at most 2*KEEP entries.
+  function appendEntries(nd, idx, term, cnt) {
+    const from = idx - cnt + 1, keep = from - nd.off;
+    if (keep < 0 || keep > nd.log.length || cnt > KEEP) { nd.log = []; nd.off = Math.max(from, idx - KEEP + 1); }
+    else nd.log.length = keep;
+    while (nd.off + nd.log.length <= idx) nd.log.push(term);
+    if (nd.log.length > 2 * KEEP) { const cut = nd.log.length - KEEP; nd.log = nd.log.slice(cut); nd.off += cut; }
+    nd.last = idx;
+  }
+  function snapshot(nd, idx, installed) {
+    if (installed || idx + 1 > nd.off + nd.log.length) { nd.log = []; nd.off = idx + 1; nd.last = Math.max(nd.last, idx); }
+    else if (idx + 1 > nd.off) { nd.log = nd.log.slice(idx + 1 - nd.off); nd.off = idx + 1; }
+    nd.first = idx + 1;
+  }
+  function applyFault(s, n, det) {
+    const nd = s.nodes[n];
+    if (n === 0 || !nd) {
+      if (det.startsWith("partition")) { s.partition = det; s.cuts = cutsOf(det); }
+      else if (det === "heal") { s.partition = ""; s.cuts = {}; }
+      return;
+    }
+    if (det === "kill") { nd.alive = false; nd.timers = Object.create(null); nd.role = "follower"; }
+    else if (det === "restart") { nd.alive = true; if (nd.vis === "discarded") nd.vis = "foreground"; }
+    else if (det.startsWith("visibility ")) nd.vis = det.split(" ")[1];
+    else if (det === "discard") nd.vis = "discarded";
+    else if (det.startsWith("cut to ")) s.cuts[n + ">" + det.slice(7)] = true;
+    else if (det === "blackhole") for (let i = 1; i <= N; i++) { s.cuts[n + ">" + i] = true; s.cuts[i + ">" + n] = true; }
   }
   function cutsOf(det) {
     const cuts = {}, groups = det.slice(det.indexOf("[") + 1, det.lastIndexOf("]")).split("] [").map((g) => g.replace(/[\[\]]/g, "").split(" ").filter(Boolean));
@@ -89,26 +120,34 @@
     for (let j = si * SNAP; j < i; j++) apply(s, ev[j]);
     return s;
   }
+  // status is what a node is, as the page names it.
+  const status = (nd) => (!nd.alive ? "closed" : !nd.joined ? "not yet joined" : nd.role);
 
   // ---- messages in flight -------------------------------------------------
+  // matchMessages pairs each send with its deliver or drop: match[send] is
+  // the event ending it, origin[end] the send. A deliver names the
+  // receiver first (node = receiver, peer = sender); a send and a drop
+  // name the sender first.
   function matchMessages() {
     const pending = new Map();
     match = new Int32Array(ev.length).fill(-1);
+    origin = new Int32Array(ev.length).fill(-1);
     for (let i = 0; i < ev.length; i++) {
-      const [t, kind, n, p, term, idx, msgI] = ev[i];
-      const k = T.kinds[kind - 1];
+      const e = ev[i], k = kindOf(e);
+      if (k !== "send" && k !== "deliver" && k !== "drop") continue;
+      const [from, to] = ends(e), key = from + ">" + to + ":" + e[6] + ":" + e[4] + ":" + e[5];
       if (k === "send") {
-        const key = n + ">" + p + ":" + msgI + ":" + term + ":" + idx;
-        if (!pending.has(key)) pending.set(key, []);
-        pending.get(key).push(i);
-        sends.push(i);
-      } else if (k === "deliver" || k === "drop") {
-        const key = (k === "deliver" ? p + ">" + n : n + ">" + p) + ":" + msgI + ":" + term + ":" + idx;
         const q = pending.get(key);
-        if (q && q.length) match[q.shift()] = i;
+        if (q) q.push(i); else pending.set(key, [i]);
+        sends.push(i);
+      } else {
+        const q = pending.get(key);
+        if (q && q.length) { const si = q.shift(); match[si] = i; origin[i] = si; }
       }
     }
   }
+  // ends is a message event's [sender, receiver].
+  const ends = (e) => (kindOf(e) === "deliver" ? [e[3], e[2]] : [e[2], e[3]]);
   function inFlight(i) {
     const t = ev[Math.max(0, i - 1)][0], out = [];
     let lo = 0, hi = sends.length;
@@ -117,17 +156,162 @@
       const si = sends[j], end = match[si];
       if (end >= 0 && end < i) continue;
       const e = ev[si], te = end >= 0 ? ev[end][0] : T.end;
-      const dropped = end >= 0 && T.kinds[ev[end][1] - 1] === "drop";
+      const dropped = end >= 0 && kindOf(ev[end]) === "drop";
       out.push({ from: e[2], to: e[3], msg: str[e[6]], term: e[4], idx: e[5], frac: te > e[0] ? (t - e[0]) / (te - e[0]) : 0, dropped });
     }
     return out;
   }
 
-  // ---- drawing --------------------------------------------------------------
-  function xy(id) {
-    const a = (2 * Math.PI * (id - 1)) / N - Math.PI / 2, r = 270;
-    return [r * Math.cos(a), r * Math.sin(a)];
+  // ---- words --------------------------------------------------------------
+  // dur is a span of virtual nanoseconds for people; at, a time.
+  function dur(ns) {
+    const a = Math.abs(ns);
+    if (a < 1e3) return ns + " ns";
+    if (a < 1e6) return (ns / 1e3).toFixed(0) + " µs";
+    if (a < 1e9) return (ns / 1e6).toFixed(0) + " ms";
+    return (ns / 1e9).toFixed(3) + " s";
   }
+  const at = (t) => (t / 1e9).toFixed(3) + " s";
+  const kib = (b) => (b / 1024).toFixed(0) + " KiB";
+  // actors names who an event concerns: messages sender→receiver, cluster
+  // faults "cluster", client events their tab and client.
+  function actors(e, k) {
+    const [, , n, p] = e;
+    if (k === "send" || k === "deliver" || k === "drop") { const [from, to] = ends(e); return `${from}→${to}`; }
+    if (k === "fault") return n ? "n" + n + (p ? "→" + p : "") : "cluster";
+    if (k === "client") return "n" + n + (p ? " client " + p : "");
+    return n ? "n" + n : "";
+  }
+  // idxText renders the index field by what it holds for the kind.
+  function idxText(e, k, det) {
+    const [t, , , , , idx] = e;
+    if (!idx) return "";
+    switch (k) {
+      case "timer_set": return `in ${dur(idx)} (due ${at(t + idx)})`;
+      case "measure": return dur(idx);
+      case "storage": return kib(idx);
+      case "client": return "#" + idx;
+      case "fault": return det === "fragmented" ? idx + " fragments" : det.startsWith("storage") ? kib(idx) : "idx " + idx;
+    }
+    return "idx " + idx;
+  }
+  function eventText(e) {
+    const k = kindOf(e), msg = str[e[6]], det = str[e[7]];
+    const shownDet = k === "measure" && /^[\d.]+$/.test(det) ? "" : det; // a measure's detail repeats its index in seconds
+    return [k, actors(e, k), msg, e[4] ? "term " + e[4] : "", idxText(e, k, det), shownDet].filter(Boolean).join(" ");
+  }
+
+  // ---- explanations ---------------------------------------------------------
+  // back is the index of the last event before i, not before lo, that
+  // passes test; -1 if none.
+  function back(i, test, lo) {
+    for (let j = i - 1; j >= (lo || 0); j--) if (test(ev[j])) return j;
+    return -1;
+  }
+  const isLeaderMsg = (m) => /^(app|heartbeat|snap)/.test(m) && !/resp$/.test(m);
+  const nodeFault = (n, d) => (x) => x[2] === n && kindOf(x) === "fault" && str[x[7]] === d;
+  function explain(i) {
+    if (i <= 0) return "The start of the trace: no event yet.";
+    const e = ev[i - 1], k = kindOf(e);
+    if (k === "role") return explainRole(i - 1);
+    if (k === "fault") return explainFault(e);
+    if (k === "term") return explainTerm(i - 1);
+    return describe(i - 1, k);
+  }
+  function explainRole(i) {
+    const e = ev[i], role = str[e[7]];
+    if (role === "candidate" || role === "precandidate") return explainTimeout(i);
+    if (role === "leader") return explainWin(i);
+    if (role === "follower") return explainFollower(i);
+    return `node ${e[2]} becomes ${role} in term ${e[4]}`;
+  }
+  // explainTimeout: a follower stands for election when it heard nothing
+  // from a leader for an election timeout.
+  function explainTimeout(i) {
+    const [t, , n, , term] = ev[i], role = str[ev[i][7]];
+    const r = back(i, nodeFault(n, "restart"));
+    const j = back(i, (x) => x[2] === n && kindOf(x) === "deliver" && isLeaderMsg(str[x[6]]), r + 1);
+    const since = j >= 0 ? `nothing from leader ${ev[j][3]} for ${dur(t - ev[j][0])}`
+      : r >= 0 ? `no leader heard from since it restarted ${dur(t - ev[r][0])} ago` : `no leader heard from since the start (${dur(t - ev[0][0])})`;
+    return `node ${n} timed out: ${since}; ${role === "precandidate" ? "it asks for pre-votes" : "it stands for election in term " + term}`;
+  }
+  function explainWin(i) {
+    const [, , n, , term] = ev[i], c = back(i, (x) => x[2] === n && kindOf(x) === "role");
+    const votes = new Set();
+    for (let j = c + 1; j < i; j++) {
+      const x = ev[j];
+      if (x[2] === n && x[4] === term && kindOf(x) === "deliver" && str[x[6]] === "vote_resp") votes.add(x[3]);
+    }
+    const voters = state && state.nodes[n] ? state.nodes[n].voters.split(" ").filter(Boolean).length : 0;
+    const of = voters ? ` (${voters} voters)` : "";
+    return votes.size ? `node ${n} won the election for term ${term}: vote replies from ${[...votes].join(", ")}${of}`
+      : `node ${n} became leader of term ${term} without other votes${of}`;
+  }
+  function explainFollower(i) {
+    const [, , n, , term] = ev[i];
+    const p = back(i, (x) => x[2] === n && (kindOf(x) === "role" || (kindOf(x) === "fault" && /^(kill|restart)$/.test(str[x[7]]))));
+    if (p < 0) return `node ${n} starts as a follower in term ${term}`;
+    const prev = ev[p], was = str[prev[7]]; // the role, or the fault: kill or restart
+    if (was === "restart" || was === "kill") return `node ${n} restarted and is a follower in term ${term}`;
+    if (was === "follower") return `node ${n} is a follower in term ${term}`;
+    const d = back(i, (x) => x[2] === n && kindOf(x) === "deliver" && x[4] >= term && x[4] > 0, p + 1);
+    if (d < 0) return `node ${n} stepped down from ${was} to follower in term ${term}`;
+    const x = ev[d], msg = str[x[6]];
+    if (x[4] > prev[4]) return `stepped down: saw term ${x[4]} from node ${x[3]} (${msg})`;
+    return isLeaderMsg(msg) ? `stepped down: node ${x[3]} is the leader of term ${term} (${msg} received)`
+      : `stepped down: saw term ${x[4]} from node ${x[3]} (${msg})`;
+  }
+  function explainTerm(i) {
+    const [, , n, , term] = ev[i];
+    const lo = back(i, (x) => x[2] === n && kindOf(x) === "term");
+    const d = back(i, (x) => x[2] === n && kindOf(x) === "deliver" && x[4] === term, lo + 1);
+    if (d >= 0) return `node ${n} moves to term ${term}: ${str[ev[d][6]]} from node ${ev[d][3]} carried it`;
+    return `node ${n} moves to term ${term}` + (lo >= 0 ? " to stand for election" : "");
+  }
+  // explainFault: cluster-wide faults (node 0) name their nodes in the
+  // detail; a node's own fault follows each as it takes effect.
+  function explainFault(e) {
+    const [, , n, p, , idx, msgI, detI] = e, det = str[detI], w = det.split(" ");
+    if (!n) {
+      if (w[0] === "partition") return "the network splits into groups " + det.slice(10) + ": messages between groups are lost";
+      if (det === "heal") return "the partition heals: every link works again";
+      if (w[0] === "kill" || w[0] === "restart") return `the scenario ${w[0]}s node${w.length > 2 ? "s" : ""} ${w.slice(1).join(", ")}`;
+      if (w[0] === "loss") return `the network now loses ${(+w[1] * 100).toFixed(1)}% of transmissions` + (w[2] === "dup" ? ` and duplicates ${(+w[3] * 100).toFixed(1)}%` : "");
+      if (w[0] === "visibility") return `tabs ${w.slice(2).join(", ")} become ${w[1]}`;
+      if (w[0] === "signaling") return `the signaling server goes ${w[1]}` + (w[1] === "down" ? ": no new connections can be made" : "");
+      return "cluster-wide fault: " + det;
+    }
+    if (det === "kill") return `node ${n}'s tab closes: it stops, its timers and messages to it are lost`;
+    if (det === "restart") return `node ${n} restarts from its stored state`;
+    if (w[0] === "visibility") return `node ${n}'s tab becomes ${w[1]}` + ({ hidden: ": the browser throttles its timers", frozen: ": it runs nothing until thawed" }[w[1]] || "");
+    if (w[0] === "conn") return `node ${n}'s connection to node ${w[1]}: ${w.slice(2).join(" ")}`;
+    if (det === "fragmented") return `${str[msgI]} from node ${n} to node ${p} is split into ${idx} fragments`;
+    if (det.startsWith("storage quota")) return `node ${n} ran out of storage (${kib(idx)} used) and stops`;
+    return `fault on node ${n}: ${det}`;
+  }
+  // describe is the generic one-line description of an event.
+  function describe(i, k) {
+    const e = ev[i], [t, , n, p, term, idx, msgI, detI] = e, msg = str[msgI], det = str[detI], o = origin[i];
+    const what = `${msg}${term ? " term " + term : ""}${idx ? " index " + idx : ""}`;
+    switch (k) {
+      case "send": return `node ${n} sends ${what} to node ${p}`;
+      case "deliver": return `node ${n} receives ${what} from node ${p}` + (o >= 0 ? `, sent ${dur(t - ev[o][0])} earlier` : "");
+      case "drop": return `the network drops ${what} from node ${n} to node ${p}` + (det ? ": " + det : "");
+      case "timer_set": return `node ${n} sets its ${msg} timer: it fires in ${dur(idx)}, at ${at(t + idx)}`;
+      case "timer_fire": return `node ${n}'s ${msg} timer fires`;
+      case "append": return `node ${n} appends ${parseInt(det, 10) || 1} entr${det === "1" ? "y" : "ies"} up to index ${idx} in term ${term}`;
+      case "commit": return `node ${n} learns that entries up to index ${idx} are committed`;
+      case "apply": return `node ${n} applies entry ${idx} (term ${term}) to its state machine`;
+      case "config": return `node ${n}'s configuration: voters ${det}`;
+      case "client": return `client ${p || "?"} on node ${n}: ${msg} #${idx} ${det}`;
+      case "snapshot": return `node ${n} ${det === "installed" ? "installs a snapshot from the leader" : "compacts its log into a snapshot"} up to index ${idx}`;
+      case "storage": return `node ${n}'s storage reaches ${kib(idx)}`;
+      case "measure": return `measure ${msg}: ${dur(idx)}`;
+      case "violation": return `safety violation at node ${n}: ${det}`;
+    }
+    return eventText(e);
+  }
+
   // ---- building the document ---------------------------------------------------
   // Every element is built here: attributes by setAttribute, content by
   // append, where a string becomes a text node. Nothing is ever parsed as
@@ -147,77 +331,117 @@
   }
   const h = (tag, attrs, ...kids) => make(null, tag, attrs, kids);
   const svg = (tag, attrs, ...kids) => make(SVG_NS, tag, attrs, kids);
+  // set and text change an element only if the value differs: stepping
+  // then touches only what the event changed.
+  function set(e, attrs) {
+    for (const a in attrs) {
+      if (/^(on|style$|href$|src$)/i.test(a)) throw new Error("refused attribute " + a);
+      const v = attrs[a];
+      if (v == null) { if (e.hasAttribute(a)) e.removeAttribute(a); }
+      else if (e.getAttribute(a) !== String(v)) e.setAttribute(a, String(v));
+    }
+  }
+  function text(e, s) { if (e.textContent !== s) e.textContent = s; }
 
-  function draw() {
+  // ---- drawing --------------------------------------------------------------
+  function xy(id) {
+    const a = (2 * Math.PI * (id - 1)) / N - Math.PI / 2, r = 270;
+    return [r * Math.cos(a), r * Math.sin(a)];
+  }
+  // buildView makes the parts of the page that stay: one group per node
+  // on the ring and one row per node in the log panel.
+  function buildView() {
+    const R = N > 60 ? 9 : N > 30 ? 13 : 22, layers = [svg("g", {}), svg("g", {}), svg("g", {})], rows = document.createDocumentFragment();
+    for (let i = 1; i <= N; i++) {
+      const [x, y] = xy(i), v = { x, y, R, arc: svg("path", { fill: "none", stroke: "#e76f51", "stroke-width": 2, d: "M 0 0", visibility: "hidden" }),
+        circle: svg("circle", { cx: x, cy: y, r: R }), sub: N <= 60 ? svg("text", { x, y: y + 10 }) : null, title: svg("title", {}) };
+      v.g = svg("g", { class: "node", "data-id": i }, v.arc, v.circle, svg("text", { x, y: y - 2 }, String(i)), v.sub, v.title);
+      layers[2].append(v.g);
+      view.nodes[i] = v;
+      const row = { last: h("span", {}), cells: [] };
+      row.el = h("div", { class: "logrow" }, h("span", { class: "id" }, String(i)), " ", row.last);
+      view.rows[i] = row;
+      rows.append(row.el);
+    }
+    [view.cuts, view.msgs] = layers;
+    $("ring").replaceChildren(...layers);
+    $("log-rows").replaceChildren(rows);
+  }
+  // draw shows the state at pos; dirty is the one node whose log may have
+  // changed (-1: none, undefined: every node's).
+  function draw(dirty) {
     const t = pos > 0 ? ev[pos - 1][0] : 0;
-    const ring = document.createDocumentFragment();
-    drawCuts(ring);
-    drawMessages(ring);
-    drawNodes(ring, t);
-    $("ring").replaceChildren(ring);
-    // header
+    drawCuts();
+    drawMessages();
+    for (let i = 1; i <= N; i++) drawNode(i, t);
+    drawHeader(t);
+    drawDetail(t);
+    if (dirty === undefined) for (let i = 1; i <= N; i++) drawLog(i);
+    else if (dirty >= 1 && dirty <= N) drawLog(dirty);
+  }
+  function drawHeader(t) {
     const s = state;
     let lead = 0, lt = -1;
     for (let i = 1; i <= N; i++) { const nd = s.nodes[i]; if (nd.alive && nd.role === "leader" && nd.term > lt) { lead = i; lt = nd.term; } }
-    $("leader").textContent = lead ? String(lead) : "none";
-    $("term").textContent = lead ? String(lt) : String(Math.max(...s.nodes.map((n) => n.term)));
-    $("time").textContent = (t / 1e9).toFixed(6);
-    $("event-index").textContent = String(pos);
+    let top = 0;
+    for (const nd of s.nodes) top = Math.max(top, nd.term);
+    text($("leader"), lead ? String(lead) : "none");
+    text($("term"), String(lead ? lt : top));
+    text($("time"), (t / 1e9).toFixed(6));
+    text($("event-index"), String(pos));
     $("slider").value = String(pos);
-    if (pos > 0) {
-      const e = ev[pos - 1];
-      $("event-text").textContent = `${T.kinds[e[1] - 1]} n${e[2]}${e[3] ? "→" + e[3] : ""} ${str[e[6]]} ${e[4] ? "term " + e[4] : ""} ${e[5] ? "idx " + e[5] : ""} ${str[e[7]]}`;
-    } else $("event-text").textContent = "(start)";
-    drawDetail(t);
-    drawLogs();
+    text($("event-text"), pos > 0 ? eventText(ev[pos - 1]) : "(start)");
+    text($("explain"), explain(pos));
   }
-  function drawCuts(ring) {
+  function drawCuts() {
+    const lines = [];
     for (const key in state.cuts) {
       const [a, b] = key.split(">").map(Number);
-      if (a >= 1 && b >= 1 && a <= N && b <= N) { const [x1, y1] = xy(a), [x2, y2] = xy(b); ring.append(svg("line", { class: "link cut", x1, y1, x2, y2 })); }
+      if (a >= 1 && b >= 1 && a <= N && b <= N) { const [x1, y1] = xy(a), [x2, y2] = xy(b); lines.push(svg("line", { class: "link cut", x1, y1, x2, y2 })); }
     }
+    view.cuts.replaceChildren(...lines);
   }
   function msgColor(msg) {
     return msg.startsWith("vote") || msg.startsWith("prevote") ? "#f4a261" : msg.endsWith("resp") ? "#fff" : "#457b9d";
   }
-  function drawMessages(ring) {
+  function drawMessages() {
+    const out = document.createDocumentFragment();
     for (const m of inFlight(pos)) {
-      if (m.from < 1 || m.to < 1) continue;
+      if (m.from < 1 || m.to < 1 || m.from > N || m.to > N) continue;
       const [x1, y1] = xy(m.from), [x2, y2] = xy(m.to), f = Math.max(0, Math.min(1, m.frac));
       const x = x1 + (x2 - x1) * f, y = y1 + (y2 - y1) * f;
       const title = svg("title", {}, `${m.msg} ${m.from}→${m.to} term ${m.term} index ${m.idx}${m.dropped ? " (will be dropped)" : ""}`);
-      if (m.dropped) ring.append(svg("g", { class: "drop" }, svg("line", { x1: x - 4, y1: y - 4, x2: x + 4, y2: y + 4 }), svg("line", { x1: x - 4, y1: y + 4, x2: x + 4, y2: y - 4 }), title));
-      else ring.append(svg("circle", { class: "msg", cx: x, cy: y, r: m.msg.startsWith("app") ? 3 : 4, fill: msgColor(m.msg) }, title));
+      if (m.dropped) out.append(svg("g", { class: "drop" }, svg("line", { x1: x - 4, y1: y - 4, x2: x + 4, y2: y + 4 }), svg("line", { x1: x - 4, y1: y + 4, x2: x + 4, y2: y - 4 }), title));
+      else out.append(svg("circle", { class: "msg", cx: x, cy: y, r: m.msg.startsWith("app") ? 3 : 4, fill: msgColor(m.msg) }, title));
     }
+    view.msgs.replaceChildren(out);
   }
-  // timerArc is the election timer's progress round node nd, or null.
-  function timerArc(nd, x, y, R, t) {
+  // arcPath is the election timer's progress round node nd, or null.
+  function arcPath(nd, v, t) {
     const tm = nd.timers.election;
     if (!tm || !nd.alive || tm.due <= tm.at || tm.due < t || nd.role === "leader") return null;
-    const f = Math.max(0, Math.min(1, (t - tm.at) / (tm.due - tm.at))), a = 2 * Math.PI * f, r = R + 5;
-    const ex = x + r * Math.sin(a), ey = y - r * Math.cos(a);
-    return svg("path", { d: `M ${x} ${y - r} A ${r} ${r} 0 ${f > 0.5 ? 1 : 0} 1 ${ex} ${ey}`, fill: "none", stroke: "#e76f51", "stroke-width": 2 });
+    const f = Math.max(0, Math.min(1, (t - tm.at) / (tm.due - tm.at))), a = 2 * Math.PI * f, r = v.R + 5;
+    const ex = v.x + r * Math.sin(a), ey = v.y - r * Math.cos(a);
+    return `M ${v.x} ${v.y - r} A ${r} ${r} 0 ${f > 0.5 ? 1 : 0} 1 ${ex} ${ey}`;
   }
-  function drawNodes(ring, t) {
-    const R = N > 60 ? 9 : N > 30 ? 13 : 22;
-    for (let i = 1; i <= N; i++) {
-      const nd = state.nodes[i], [x, y] = xy(i);
-      const fill = !nd.alive ? "#ccc" : nd.vis === "frozen" ? "#bde0fe" : Object.hasOwn(ROLE_COLOR, nd.role) ? ROLE_COLOR[nd.role] : "#eee";
-      ring.append(svg("g", { class: "node" + (i === selected ? " selected" : ""), "data-id": i }, timerArc(nd, x, y, R, t),
-        svg("circle", { cx: x, cy: y, r: R, fill, "stroke-dasharray": nd.vis === "hidden" ? "3 2" : null }),
-        svg("text", { x, y: y - 2 }, String(i)), N <= 60 ? svg("text", { x, y: y + 10 }, `t${nd.term} c${nd.commit}`) : null,
-        svg("title", {}, `node ${i}: ${nd.alive ? nd.role : "closed"}, ${nd.vis}, term ${nd.term}, commit ${nd.commit}, last ${nd.last}`)));
-    }
+  function drawNode(i, t) {
+    const nd = state.nodes[i], v = view.nodes[i], st = status(nd), d = arcPath(nd, v, t);
+    const fill = !nd.alive ? CLOSED_COLOR : !nd.joined ? UNJOINED_COLOR : nd.vis === "frozen" ? FROZEN_COLOR : Object.hasOwn(ROLE_COLOR, nd.role) ? ROLE_COLOR[nd.role] : "#eee";
+    set(v.g, { class: "node" + (i === selected ? " selected" : "") + (nd.alive && !nd.joined ? " unjoined" : "") });
+    set(v.arc, d ? { d, visibility: null } : { visibility: "hidden" });
+    set(v.circle, { fill, "stroke-dasharray": nd.vis === "hidden" ? "3 2" : null });
+    if (v.sub) text(v.sub, nd.alive && !nd.joined ? "not joined" : `t${nd.term} c${nd.commit}`);
+    text(v.title, `node ${i}: ${st}, ${nd.vis}, term ${nd.term}, commit ${nd.commit}, last ${nd.last}`);
   }
   function drawDetail(t) {
     const nd = state.nodes[selected];
     if (!nd) return;
-    const kids = [h("h3", {}, `Node ${selected}`), h("p", {}, `${nd.alive ? nd.role : "closed"} · tab ${nd.vis}`, h("br"),
+    const kids = [h("h3", {}, `Node ${selected}`), h("p", {}, `${status(nd)} · tab ${nd.vis}`, h("br"),
       `term ${nd.term} · commit ${nd.commit} · applied ${nd.applied} · last index ${nd.last}` + (nd.first > 1 ? ` · log from ${nd.first} (snapshot)` : ""),
       h("br"), `configuration: ${nd.voters || "-"}`, h("br"),
-      `storage: ${nd.storage ? (nd.storage / 1024).toFixed(0) + " KiB (traced at each tenth of the quota)" : "under the first trace step"}`)];
+      `storage: ${nd.storage ? kib(nd.storage) + " (traced at each tenth of the quota)" : "under the first trace step"}`)];
     // A timer's stop is not traced: one past its time was stopped.
-    for (const k in nd.timers) if (nd.timers[k].due >= t) kids.push(h("p", {}, `${k} timer: fires in ${((nd.timers[k].due - t) / 1e6).toFixed(0)} ms`));
+    for (const k in nd.timers) if (nd.timers[k].due >= t) kids.push(h("p", {}, `${k} timer: fires in ${dur(nd.timers[k].due - t)}`));
     if (nd.role === "leader") {
       const table = h("table", { class: "peers" }, h("tr", {}, h("th", {}, "peer"), h("th", {}, "nextIndex"), h("th", {}, "matchIndex")));
       for (let i = 1; i <= N; i++) if (i !== selected) table.append(h("tr", {}, h("td", {}, String(i)), h("td", {}, String(nd.sent[i] ?? "-")), h("td", {}, String(nd.acked[i] ?? "-"))));
@@ -225,26 +449,29 @@
     }
     $("detail").replaceChildren(...kids);
   }
-  function drawLogs() {
-    const W = 60, rows = document.createDocumentFragment();
-    for (let i = 1; i <= N; i++) {
-      const nd = state.nodes[i], from = Math.max(0, nd.log.length - W), row = h("div", { class: "logrow" }, h("span", { class: "id" }, String(i)));
-      for (let j = from; j < nd.log.length; j++) {
-        const index = nd.first + j, term = nd.log[j];
-        const cell = h("i", { class: index > nd.commit ? "uncommitted" : null, title: `index ${index} term ${term}${index <= nd.applied ? " applied" : index <= nd.commit ? " committed" : ""}` });
-        cell.style.background = TERM_COLORS[term % TERM_COLORS.length] || ""; // CSSOM, which the policy allows
-        row.append(cell);
-      }
-      row.append(" ", h("span", {}, String(nd.last)));
-      rows.append(row);
+  // drawLog updates node i's log row in place: its last W entries, cells
+  // made as first needed and hidden when the log is shorter.
+  function drawLog(i) {
+    const nd = state.nodes[i], row = view.rows[i], from = Math.max(0, nd.log.length - W);
+    for (let c = 0; c < W; c++) {
+      const j = from + c;
+      if (j >= nd.log.length) { if (c < row.cells.length) set(row.cells[c], { hidden: "" }); continue; }
+      if (c === row.cells.length) { row.cells.push(h("i", {})); row.last.before(row.cells[c]); }
+      const cell = row.cells[c], index = nd.off + j, term = nd.log[j];
+      set(cell, { hidden: null, class: index > nd.commit ? "uncommitted" : null,
+        title: `index ${index} term ${term}${index <= nd.applied ? " applied" : index <= nd.commit ? " committed" : ""}` });
+      const bg = TERM_COLORS[term % TERM_COLORS.length] || "";
+      // CSSOM, which the policy allows; compared with the last value set,
+      // as the style reads back normalized (rgb(...)) and never equal.
+      if (cell.bg !== bg) { cell.bg = bg; cell.style.background = bg; }
     }
-    $("log-rows").replaceChildren(rows);
+    text(row.last, String(nd.last));
   }
   function drawMarks() {
     const c = $("marks"), w = (c.width = c.clientWidth || 800), ctx = c.getContext("2d");
     const color = { role: "#2a9d8f", fault: "#e63946", measure: "#1d3557", violation: "#000", client: "#999" };
     for (let i = 0; i < ev.length; i++) {
-      const k = T.kinds[ev[i][1] - 1];
+      const k = kindOf(ev[i]);
       if (!(k in color) || (k === "role" && str[ev[i][7]] !== "leader") || (k === "fault" && str[ev[i][7]].startsWith("conn "))) continue;
       ctx.fillStyle = color[k];
       const x = Math.round((i / Math.max(1, ev.length - 1)) * (w - 1));
@@ -253,22 +480,34 @@
   }
 
   // ---- navigation -------------------------------------------------------------
-  function go(i) {
-    i = Math.max(0, Math.min(ev.length, i));
-    if (i === pos + 1) apply(state, ev[pos]);
-    else if (i !== pos) state = stateAt(i);
+  // go shows the state after i events: one step applies one event and
+  // redraws one log row; any other move rebuilds the state from the
+  // nearest snapshot and redraws every row (as does full).
+  function go(i, full) {
+    i = Math.max(0, Math.min(ev.length, Math.trunc(i) || 0));
+    let dirty = -1;
+    if (i === pos + 1 && !full) { apply(state, ev[pos]); dirty = ev[pos][2]; }
+    else if (i !== pos || full) { state = stateAt(i); dirty = undefined; }
     pos = i;
     vtime = pos > 0 ? ev[pos - 1][0] : 0;
-    history.replaceState(null, "", "#e=" + pos + "&n=" + selected);
-    draw();
+    saveHash();
+    draw(dirty);
+  }
+  // saveHash records the position in the address, at most every 200 ms:
+  // browsers throttle history.replaceState when called on every step.
+  let hashAt = -1e9, hashTimer = 0;
+  function saveHash() {
+    const now = performance.now(), write = () => { hashAt = performance.now(); history.replaceState(null, "", "#e=" + pos + "&n=" + selected); };
+    if (now - hashAt > 200) write();
+    else if (!hashTimer) hashTimer = setTimeout(() => { hashTimer = 0; write(); }, 200);
   }
   function find(test, dir) {
     for (let i = pos + (dir > 0 ? 0 : -2); i >= 0 && i < ev.length; i += dir) if (test(ev[i])) return i + 1;
     return pos;
   }
-  const isLeaderChange = (e) => T.kinds[e[1] - 1] === "role" && str[e[7]] === "leader";
-  const isFault = (e) => T.kinds[e[1] - 1] === "fault" && !str[e[7]].startsWith("conn ");
-  const isKind = (e) => T.kinds[e[1] - 1] === $("kind").value;
+  const isLeaderChange = (e) => kindOf(e) === "role" && str[e[7]] === "leader";
+  const isFault = (e) => kindOf(e) === "fault" && !str[e[7]].startsWith("conn ");
+  const isKind = (e) => kindOf(e) === $("kind").value;
   function setSpeed(i) { speed = Math.max(0, Math.min(SPEEDS.length - 1, i)); $("speed").value = String(speed); }
   function togglePlay() {
     playing = !playing;
@@ -282,31 +521,37 @@
     lastFrame = now;
     let i = pos;
     while (i < ev.length && ev[i][0] <= vtime) i++;
-    if (i !== pos) { const keep = vtime; go(i); vtime = keep; } else draw();
+    if (i !== pos) { const keep = vtime; go(i); vtime = keep; } else draw(-1);
     if (pos >= ev.length) { togglePlay(); return; }
     requestAnimationFrame(frame);
   }
-
-  function start(trace) {
-    T = trace; ev = T.events; str = T.strings; N = Math.max(1, T.nodes);
-    $("name").textContent = T.name;
-    $("event-count").textContent = String(ev.length);
-    $("slider").max = String(ev.length);
-    SPEEDS.forEach((s, i) => { const o = document.createElement("option"); o.value = String(i); o.textContent = s + "x"; $("speed").appendChild(o); });
-    setSpeed(speed);
-    T.kinds.forEach((k) => { const o = document.createElement("option"); o.value = k; o.textContent = k; $("kind").appendChild(o); });
-    $("kind").value = "role";
-    // The link is the server's own page; anything else (a javascript: URL, say) is not linked.
-    if (typeof T.history === "string" && /^[\w-]+\.html$/.test(T.history)) { const a = $("history-link"); a.href = T.history; a.hidden = false; }
-    matchMessages();
-    let s = fresh();
-    snaps.push(clone(s));
-    for (let i = 0; i < ev.length; i++) {
-      apply(s, ev[i]);
-      if ((i + 1) % SNAP === 0) snaps.push(clone(s));
+  function select(i) { selected = i; go(pos); }
+  function onKey(e) {
+    if (e.target.tagName === "SELECT") return;
+    const step = e.shiftKey ? 100 : 1;
+    switch (e.key) {
+      case " ": togglePlay(); break;
+      case "ArrowRight": go(pos + step); break;
+      case "ArrowLeft": go(pos - step); break;
+      case "j": go(find(isLeaderChange, 1)); break;
+      case "k": go(find(isLeaderChange, -1)); break;
+      case "f": go(find(isFault, 1)); break;
+      case "F": go(find(isFault, -1)); break;
+      case "n": go(find(isKind, 1)); break;
+      case "p": go(find(isKind, -1)); break;
+      case "]": setSpeed(speed + 1); break;
+      case "[": setSpeed(speed - 1); break;
+      case "Home": go(0); break;
+      case "End": go(ev.length); break;
+      case "?": $("keys").hidden = !$("keys").hidden; break;
+      case "Escape": $("keys").hidden = true; break;
+      default:
+        if (e.key >= "1" && e.key <= "9" && +e.key <= N) select(+e.key);
+        else return;
     }
-    state = fresh();
-    drawMarks();
+    e.preventDefault();
+  }
+  function bindControls() {
     $("first").onclick = () => go(0);
     $("last").onclick = () => go(ev.length);
     $("back").onclick = () => go(pos - 1);
@@ -316,41 +561,49 @@
     $("prev-kind").onclick = () => go(find(isKind, -1));
     $("next-kind").onclick = () => go(find(isKind, 1));
     $("slider").oninput = () => go(parseInt($("slider").value, 10));
-    $("ring").onclick = (e) => { const g = e.target.closest(".node"); if (g) { selected = parseInt(g.dataset.id, 10); go(pos); } };
-    document.onkeydown = (e) => {
-      if (e.target.tagName === "SELECT") return;
-      const step = e.shiftKey ? 100 : 1;
-      switch (e.key) {
-        case " ": togglePlay(); break;
-        case "ArrowRight": go(pos + step); break;
-        case "ArrowLeft": go(pos - step); break;
-        case "j": go(find(isLeaderChange, 1)); break;
-        case "k": go(find(isLeaderChange, -1)); break;
-        case "f": go(find(isFault, 1)); break;
-        case "F": go(find(isFault, -1)); break;
-        case "n": go(find(isKind, 1)); break;
-        case "p": go(find(isKind, -1)); break;
-        case "]": setSpeed(speed + 1); break;
-        case "[": setSpeed(speed - 1); break;
-        case "Home": go(0); break;
-        case "End": go(ev.length); break;
-        case "?": $("keys").hidden = !$("keys").hidden; break;
-        case "Escape": $("keys").hidden = true; break;
-        default:
-          if (e.key >= "1" && e.key <= "9" && +e.key <= N) { selected = +e.key; go(pos); }
-          else return;
-      }
-      e.preventDefault();
-    };
-    const h = new URLSearchParams(location.hash.slice(1));
-    if (h.has("n")) selected = Math.max(1, Math.min(N, parseInt(h.get("n"), 10) || 1));
-    go(h.has("e") ? parseInt(h.get("e"), 10) || 0 : 0);
-    window.raftsimReady = true;
+    $("ring").onclick = (e) => { const g = e.target.closest(".node"); if (g) select(parseInt(g.dataset.id, 10)); };
+    document.onkeydown = onKey;
   }
 
-  window.raftsimGo = (i) => go(i); // for tests
+  // prepare pairs messages and takes the snapshots seeking starts from:
+  // about 250 of them, however long the trace, so memory stays bounded.
+  function prepare() {
+    SNAP = Math.max(2000, Math.ceil(ev.length / 250));
+    matchMessages();
+    const s = fresh();
+    snaps.push(clone(s));
+    for (let i = 0; i < ev.length; i++) {
+      apply(s, ev[i]);
+      if ((i + 1) % SNAP === 0) snaps.push(clone(s));
+    }
+    state = fresh();
+  }
+  function start(trace) {
+    T = trace; ev = T.events; str = T.strings; N = Math.max(1, T.nodes);
+    $("name").textContent = T.name;
+    $("event-count").textContent = String(ev.length);
+    $("slider").max = String(ev.length);
+    SPEEDS.forEach((s, i) => $("speed").append(h("option", { value: i }, s + "x")));
+    setSpeed(speed);
+    T.kinds.forEach((k) => $("kind").append(h("option", { value: k }, k)));
+    $("kind").value = "role";
+    // The link is the server's own page; anything else (a javascript: URL, say) is not linked.
+    if (typeof T.history === "string" && /^[\w-]+\.html$/.test(T.history)) { const a = $("history-link"); a.href = T.history; a.hidden = false; }
+    prepare();
+    buildView();
+    drawMarks();
+    bindControls();
+    const q = new URLSearchParams(location.hash.slice(1));
+    if (q.has("n")) selected = Math.max(1, Math.min(N, parseInt(q.get("n"), 10) || 1));
+    go(q.has("e") ? parseInt(q.get("e"), 10) || 0 : 0, true);
+    for (let i = 1; i <= N; i++) api.nodes.push(i);
+    api.ready = window.raftsimReady = true;
+  }
+
+  window.raftsimGo = api.seek; // the older name
   try {
-    if (window.RAFTSIM_TRACE) start(window.RAFTSIM_TRACE);
+    const data = $("trace");
+    if (data) start(JSON.parse(data.textContent));
     else fetch("trace.json").then((r) => { if (!r.ok) throw new Error("trace.json: HTTP " + r.status); return r.json(); })
       .then(start).catch((e) => fail(e.message));
   } catch (e) {
