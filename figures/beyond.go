@@ -37,7 +37,7 @@ func BeyondThePaper() []Beyond {
 		// The leader's tab goes to the background 2 s after up, 1 s before
 		// the lines are pushed.
 		sc.Faults = append([]scenarios.Fault{{Name: "hide-leader", Trigger: scenarios.Trigger{When: "up", After: 2 * sim.Second},
-			Visibility: &scenarios.VisibilityAction{Target: scenarios.Target{Leader: true}, State: "hidden"}}}, sc.Faults...)
+			Action: &scenarios.VisibilityAction{Target: scenarios.Target{Leader: true}, State: "hidden"}}}, sc.Faults...)
 	}
 	base := func(sc *scenarios.Scenario) {}
 	return []Beyond{

@@ -174,10 +174,21 @@ func (sc boundWalker) walkValue(v reflect.Value, field string, tag reflect.Struc
 		return sc.walkSlice(v, field, tag)
 	case v.Type() == countType:
 		return sc.checkField(v.FieldByName("N"), field, tag)
+	case v.Type() == faultType:
+		return sc.walkFault(v.Interface().(Fault), field)
 	case v.Kind() == reflect.Struct:
 		return sc.walkStruct(v, field)
 	}
 	return sc.checkField(v, field, tag)
+}
+
+// walkFault walks a fault step: its name and trigger, then its action
+// under the action's key.
+func (sc boundWalker) walkFault(f Fault, field string) error {
+	if err := sc.walkStruct(reflect.ValueOf(&f).Elem(), field); err != nil || f.Action == nil {
+		return err
+	}
+	return sc.walkValue(reflect.ValueOf(f.Action), joinField(field, f.Action.Key()), "")
 }
 
 func (sc boundWalker) walkSlice(v reflect.Value, field string, tag reflect.StructTag) error {
@@ -222,6 +233,9 @@ func yamlName(f reflect.StructField) (name string, inline bool) {
 func joinField(parent, name string) string {
 	if parent == "" {
 		return name
+	}
+	if name == "" {
+		return parent
 	}
 	return parent + "." + name
 }
@@ -277,6 +291,11 @@ func tableType(b *strings.Builder, t reflect.Type, field string, tag reflect.Str
 		tableRow(b, reflect.TypeOf(0), field, tag, "nodes, or `minority`")
 	case t == datachannelType:
 		tableStruct(b, reflect.TypeOf(datachannelInit{}), field)
+	case t == faultType:
+		tableStruct(b, t, field)
+		for _, key := range FaultKeys() {
+			tableType(b, reflect.TypeOf(faultRegistry[key].new()), joinField(field, key), "")
+		}
 	case t.Kind() == reflect.Struct && t != timeType:
 		tableStruct(b, t, field)
 	default:

@@ -33,6 +33,14 @@ func TestEveryNumericFieldHasABound(t *testing.T) {
 			}
 			switch {
 			case ft == countType:
+			case ft == faultType:
+				walk(ft, sub)
+				for _, key := range FaultKeys() {
+					if at := reflect.TypeOf(faultRegistry[key].new()).Elem(); at.Kind() == reflect.Struct {
+						walk(at, sub+"."+key)
+					}
+				}
+				continue
 			case ft == datachannelType:
 				walk(reflect.TypeOf(datachannelInit{}), sub)
 				continue

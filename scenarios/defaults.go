@@ -94,32 +94,4 @@ func (sc *Scenario) fillDefaults() {
 	}
 }
 
-func (f *Fault) actionName() string {
-	switch {
-	case f.Kill != nil:
-		return "kill"
-	case f.Restart != nil:
-		return "restart"
-	case f.Partition != nil:
-		return "partition"
-	case f.Heal:
-		return "heal"
-	case f.Loss != nil:
-		return "loss"
-	case f.Visibility != nil:
-		return "visibility"
-	case f.Discard != nil:
-		return "discard"
-	case f.Signaling != "":
-		return "signaling-" + f.Signaling
-	case f.Blackhole != nil:
-		return "blackhole"
-	case f.PathChange != nil:
-		return "path-change"
-	case f.Transfer != nil:
-		return "transfer"
-	}
-	return "fault"
-}
-
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -47,7 +47,7 @@ func randomFaultScenario(seed uint64) *Scenario {
 	}
 	at := func(t sim.Time) Trigger { return Trigger{At: &t} }
 	loss, dup := r.Float64()*0.3, r.Float64()*0.1
-	sc.Faults = append(sc.Faults, Fault{Name: "lossy", Trigger: at(0), Loss: &LossAction{Loss: loss, Duplicate: dup}})
+	sc.Faults = append(sc.Faults, Fault{Name: "lossy", Trigger: at(0), Action: &LossAction{Loss: loss, Duplicate: dup}})
 	// Fault windows, one after another: each either a partition or a
 	// crash of a minority, healed at the end of its window.
 	for t := sim.Time(r.IntN(2000)) * sim.Millisecond; t < faultPhase; {
@@ -65,27 +65,27 @@ func randomFaultScenario(seed uint64) *Scenario {
 					b = append(b, uint64(p+1))
 				}
 			}
-			sc.Faults = append(sc.Faults, Fault{Name: "partition", Trigger: at(t), Partition: &PartitionAction{Groups: [][]uint64{a, b}}})
-			sc.Faults = append(sc.Faults, Fault{Name: "heal", Trigger: at(end), Heal: true})
+			sc.Faults = append(sc.Faults, Fault{Name: "partition", Trigger: at(t), Action: &PartitionAction{Groups: [][]uint64{a, b}}})
+			sc.Faults = append(sc.Faults, Fault{Name: "heal", Trigger: at(end), Action: healAll()})
 		case 1: // one-way cut
-			sc.Faults = append(sc.Faults, Fault{Name: "cut", Trigger: at(t), Partition: &PartitionAction{From: uint64(perm[0] + 1), To: uint64(perm[1] + 1)}})
-			sc.Faults = append(sc.Faults, Fault{Name: "heal", Trigger: at(end), Heal: true})
+			sc.Faults = append(sc.Faults, Fault{Name: "cut", Trigger: at(t), Action: &PartitionAction{From: uint64(perm[0] + 1), To: uint64(perm[1] + 1)}})
+			sc.Faults = append(sc.Faults, Fault{Name: "heal", Trigger: at(end), Action: healAll()})
 		case 2: // crash a minority, restart it
 			k := 1 + r.IntN(max(1, (n-1)/2))
 			var ids []uint64
 			for _, p := range perm[:k] {
 				ids = append(ids, uint64(p+1))
 			}
-			sc.Faults = append(sc.Faults, Fault{Name: "crash", Trigger: at(t), Kill: &Target{Nodes: ids}})
-			sc.Faults = append(sc.Faults, Fault{Name: "restart", Trigger: at(end), Restart: &RestartAction{Nodes: ids}})
+			sc.Faults = append(sc.Faults, Fault{Name: "crash", Trigger: at(t), Action: &KillAction{Target{Nodes: ids}}})
+			sc.Faults = append(sc.Faults, Fault{Name: "restart", Trigger: at(end), Action: &RestartAction{Nodes: ids}})
 		}
 		t = end + sim.Time(r.IntN(1000))*sim.Millisecond
 	}
 	// The final heal: links, loss and every closed tab.
 	sc.Faults = append(sc.Faults,
-		Fault{Name: "heal-links", Trigger: at(faultPhase + sim.Millisecond), Heal: true},
-		Fault{Name: "no-loss", Trigger: at(faultPhase + sim.Millisecond), Loss: &LossAction{}},
-		Fault{Name: "final-heal", Trigger: at(faultPhase + sim.Millisecond), Restart: &RestartAction{Killed: true}},
+		Fault{Name: "heal-links", Trigger: at(faultPhase + sim.Millisecond), Action: healAll()},
+		Fault{Name: "no-loss", Trigger: at(faultPhase + sim.Millisecond), Action: &LossAction{}},
+		Fault{Name: "final-heal", Trigger: at(faultPhase + sim.Millisecond), Action: &RestartAction{Killed: true}},
 	)
 	sc.Workload.Chat = &ChatWorkload{Trigger: Trigger{When: "leader"}, Lines: 1}
 	sc.Measures = []Measure{
@@ -170,31 +170,31 @@ func randomWorldScenario(seed uint64) *Scenario {
 		switch r.IntN(6) {
 		case 0:
 			faults = append(faults,
-				Fault{Name: "hide", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: node()}, State: "hidden"}},
-				Fault{Name: "show", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
+				Fault{Name: "hide", Trigger: at(t), Action: &VisibilityAction{Target: Target{Nodes: node()}, State: "hidden"}},
+				Fault{Name: "show", Trigger: at(end), Action: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
 		case 1:
 			faults = append(faults,
-				Fault{Name: "freeze", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: node()}, State: "frozen"}},
-				Fault{Name: "thaw", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
+				Fault{Name: "freeze", Trigger: at(t), Action: &VisibilityAction{Target: Target{Nodes: node()}, State: "frozen"}},
+				Fault{Name: "thaw", Trigger: at(end), Action: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
 		case 2:
-			faults = append(faults, Fault{Name: "discard", Trigger: at(t), Discard: &DiscardAction{Target: Target{Nodes: node()}, ReloadAfter: end - t}})
+			faults = append(faults, Fault{Name: "discard", Trigger: at(t), Action: &DiscardAction{Target: Target{Nodes: node()}, ReloadAfter: end - t}})
 		case 3:
 			faults = append(faults,
-				Fault{Name: "outage", Trigger: at(t), Signaling: "down"},
-				Fault{Name: "back", Trigger: at(end), Signaling: "up"})
+				Fault{Name: "outage", Trigger: at(t), Action: signaling("down")},
+				Fault{Name: "back", Trigger: at(end), Action: signaling("up")})
 		case 4:
-			faults = append(faults, Fault{Name: "path-change", Trigger: at(t), PathChange: &Target{Nodes: node()}})
+			faults = append(faults, Fault{Name: "path-change", Trigger: at(t), Action: &PathChangeAction{Target{Nodes: node()}}})
 		case 5:
 			faults = append(faults,
-				Fault{Name: "blackhole", Trigger: at(t), Blackhole: &Target{Nodes: node()}},
-				Fault{Name: "heal", Trigger: at(end), Heal: true})
+				Fault{Name: "blackhole", Trigger: at(t), Action: &BlackholeAction{Target{Nodes: node()}}},
+				Fault{Name: "heal", Trigger: at(end), Action: healAll()})
 		}
 		t = end + sim.Time(r.IntN(2000))*sim.Millisecond
 	}
 	heal := faultPhase + sim.Millisecond
 	faults = append(faults,
-		Fault{Name: "signaling-back", Trigger: at(heal), Signaling: "up"},
-		Fault{Name: "all-foreground", Trigger: at(heal), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
+		Fault{Name: "signaling-back", Trigger: at(heal), Action: signaling("up")},
+		Fault{Name: "all-foreground", Trigger: at(heal), Action: &VisibilityAction{Target: Target{All: true}, State: "foreground"}})
 	// The world faults go before the final heal steps, so the heal runs last.
 	final := len(sc.Faults) - 3
 	sc.Faults = append(append(append([]Fault{}, sc.Faults[:final]...), faults...), sc.Faults[final:]...)

@@ -243,32 +243,3 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 	sc.worldOptions3(&o)
 	return o
 }
-
-// ids returns the tabs a restart step reopens: the listed ones, then
-// (with Killed) every tab not open, in order.
-func (a *RestartAction) ids(nodes int, alive func(raft.ID) bool) []raft.ID {
-	var ids []raft.ID
-	for _, id := range a.Nodes {
-		ids = append(ids, raft.ID(id))
-	}
-	for i := 1; a.Killed && i <= nodes; i++ {
-		if !alive(raft.ID(i)) {
-			ids = append(ids, raft.ID(i))
-		}
-	}
-	return ids
-}
-
-// groups returns a partition step's groups (nil: a one-way cut).
-func (a *PartitionAction) groups() [][]raft.ID {
-	if len(a.Groups) == 0 {
-		return nil
-	}
-	groups := make([][]raft.ID, len(a.Groups))
-	for g, ids := range a.Groups {
-		for _, id := range ids {
-			groups[g] = append(groups[g], raft.ID(id))
-		}
-	}
-	return groups
-}

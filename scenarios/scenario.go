@@ -162,29 +162,13 @@ type ChatWorkload struct {
 	Users int `yaml:"users" bound:"0,1000"`
 }
 
-// Fault is one fault step: a trigger and exactly one action.
+// Fault is one fault step: a name, a trigger and exactly one action,
+// written under its kind's key (faults.go: the registry of kinds).
 type Fault struct {
-	Name      string `yaml:"name"`
-	Trigger   `yaml:",inline"`
-	Kill      *Target          `yaml:"kill"`
-	Restart   *RestartAction   `yaml:"restart"`
-	Partition *PartitionAction `yaml:"partition"`
-	Heal      bool             `yaml:"heal"`
-	Loss      *LossAction      `yaml:"loss"`
-	// Browser and network faults (world.go).
-	Visibility *VisibilityAction `yaml:"visibility"`
-	Discard    *DiscardAction    `yaml:"discard"`
-	Signaling  string            `yaml:"signaling"`
-	Blackhole  *Target           `yaml:"blackhole"`
-	PathChange *Target           `yaml:"path_change"`
-	// Transfer hands leadership from the leader to To (0: the most
-	// up-to-date live follower), before its tab is hidden or closed.
-	Transfer *TransferAction `yaml:"transfer"`
-}
-
-// TransferAction is a leadership transfer.
-type TransferAction struct {
-	To uint64 `yaml:"to" bound:"node"`
+	Name    string `yaml:"name"`
+	Trigger `yaml:",inline"`
+	// Action is what the step does (KillAction, PartitionAction, ...).
+	Action FaultAction `yaml:"-"`
 }
 
 // Target picks the tabs a fault step acts on: the leader (if Leader), the
@@ -223,26 +207,6 @@ func (c Count) Of(n int) int {
 		return (n - 1) / 2
 	}
 	return c.N
-}
-
-// RestartAction reopens tabs: the listed Nodes, or all closed ones.
-type RestartAction struct {
-	Nodes  []uint64 `yaml:"nodes" bound:"node" maxlen:"1001"`
-	Killed bool     `yaml:"killed"`
-}
-
-// PartitionAction cuts links between groups of nodes (both ways), or one
-// way from From to To.
-type PartitionAction struct {
-	Groups [][]uint64 `yaml:"groups" bound:"node" maxlen:"1001"`
-	From   uint64     `yaml:"from" bound:"node"`
-	To     uint64     `yaml:"to" bound:"node"`
-}
-
-// LossAction changes every link's loss and duplication rates.
-type LossAction struct {
-	Loss      float64 `yaml:"loss" bound:"0,1"`
-	Duplicate float64 `yaml:"duplicate" bound:"0,1"`
 }
 
 // Measure is a named phase: from an event until a condition holds.
@@ -462,62 +426,10 @@ func (sc *Scenario) validateTrigger(f string, t Trigger, measures map[string]boo
 
 func (sc *Scenario) validateFault(i int, measures map[string]bool) error {
 	f := &sc.Faults[i]
-	field := fmt.Sprintf("faults[%d]", i)
-	if err := sc.validateTrigger(field, f.Trigger, measures); err != nil {
+	if err := sc.validateTrigger(fmt.Sprintf("faults[%d]", i), f.Trigger, measures); err != nil {
 		return err
 	}
-	actions := 0
-	for _, set := range []bool{f.Kill != nil, f.Restart != nil, f.Partition != nil, f.Heal, f.Loss != nil,
-		f.Visibility != nil, f.Discard != nil, f.Signaling != "", f.Blackhole != nil, f.PathChange != nil, f.Transfer != nil} {
-		if set {
-			actions++
-		}
-	}
-	if actions != 1 {
-		return sc.errAt(field, "a fault step needs exactly one action (kill, restart, partition, heal, loss, visibility, discard, signaling, blackhole, path_change, transfer), got %d", actions)
-	}
-	if err := sc.validateWorldFault(field, f); err != nil {
-		return err
-	}
-	n := sc.Cluster.Nodes
-	checkIDs := func(sub string, ids []uint64) error {
-		for j, id := range ids {
-			if id < 1 || id > uint64(n) {
-				return sc.errAt(fmt.Sprintf("%s.%s[%d]", field, sub, j), "node %d does not exist (nodes are 1..%d)", id, n)
-			}
-		}
-		return nil
-	}
-	switch {
-	case f.Kill != nil:
-		if err := sc.validateTarget(field+".kill", f.Kill); err != nil {
-			return err
-		}
-	case f.Restart != nil:
-		if err := checkIDs("restart.nodes", f.Restart.Nodes); err != nil {
-			return err
-		}
-	case f.Partition != nil:
-		p := f.Partition
-		for g, ids := range p.Groups {
-			if err := checkIDs(fmt.Sprintf("partition.groups[%d]", g), ids); err != nil {
-				return err
-			}
-		}
-		if len(p.Groups) == 0 {
-			if err := checkIDs("partition.from", []uint64{p.From}); err != nil {
-				return err
-			}
-			if err := checkIDs("partition.to", []uint64{p.To}); err != nil {
-				return err
-			}
-		}
-	case f.Loss != nil:
-		if f.Loss.Loss == 1 {
-			return sc.errAt(field+".loss.loss", "must be below 1 (a link that loses everything is a partition)")
-		}
-	}
-	return nil
+	return sc.validateAction(i, f)
 }
 
 // validateTarget checks that a target names existing nodes and picks at

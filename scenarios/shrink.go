@@ -304,87 +304,11 @@ func clone(sc *Scenario) *Scenario {
 }
 
 // withNodes is sc on k nodes: fault steps lose the nodes above k, and a
-// step left with nothing to act on goes.
+// step left with nothing to act on goes (FaultAction.Shrink).
 func withNodes(sc *Scenario, k int) *Scenario {
 	c := clone(sc)
 	c.Cluster.Nodes = k
-	keep := func(ids []uint64) []uint64 {
-		var out []uint64
-		for _, id := range ids {
-			if id <= uint64(k) {
-				out = append(out, id)
-			}
-		}
-		return out
-	}
-	target := func(t *Target) *Target {
-		if t == nil {
-			return nil
-		}
-		nt := *t
-		nt.Nodes = keep(t.Nodes)
-		if !nt.All && !nt.Leader && nt.Count.Of(k) == 0 && len(nt.Nodes) == 0 {
-			return nil
-		}
-		return &nt
-	}
-	var faults []Fault
-	for _, f := range c.Faults {
-		drop := false
-		switch {
-		case f.Kill != nil:
-			f.Kill = target(f.Kill)
-			drop = f.Kill == nil
-		case f.Restart != nil:
-			r := *f.Restart
-			r.Nodes = keep(r.Nodes)
-			f.Restart = &r
-			drop = !r.Killed && len(r.Nodes) == 0
-		case f.Partition != nil:
-			p := *f.Partition
-			if len(p.Groups) > 0 {
-				var groups [][]uint64
-				for _, g := range p.Groups {
-					if g = keep(g); len(g) > 0 {
-						groups = append(groups, g)
-					}
-				}
-				p.Groups = groups
-				drop = len(groups) < 2
-			} else {
-				drop = p.From > uint64(k) || p.To > uint64(k)
-			}
-			f.Partition = &p
-		case f.Visibility != nil:
-			v := *f.Visibility
-			t := target(&v.Target)
-			drop = t == nil
-			if t != nil {
-				v.Target = *t
-			}
-			f.Visibility = &v
-		case f.Discard != nil:
-			d := *f.Discard
-			t := target(&d.Target)
-			drop = t == nil
-			if t != nil {
-				d.Target = *t
-			}
-			f.Discard = &d
-		case f.Blackhole != nil:
-			f.Blackhole = target(f.Blackhole)
-			drop = f.Blackhole == nil
-		case f.PathChange != nil:
-			f.PathChange = target(f.PathChange)
-			drop = f.PathChange == nil
-		case f.Transfer != nil:
-			drop = f.Transfer.To > uint64(k)
-		}
-		if !drop {
-			faults = append(faults, f)
-		}
-	}
-	c.Faults = faults
+	c.Faults = shrinkFaults(c.Faults, k)
 	return c
 }
 

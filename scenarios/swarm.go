@@ -39,10 +39,64 @@ const (
 	KindPathChg   FaultKind = "path-change" // network path changes (ICE restarts)
 )
 
-// FaultKinds lists every kind, in a fixed order.
+// swarmKind is a kind of fault the swarm can switch on. Kinds with a
+// window generator (registered beside their fault step's kind, in
+// fault_*.go) come as windows during the fault phase; the others (loss,
+// duplication, reordering, storage) shape the scenario up front.
+type swarmKind struct {
+	kind FaultKind
+	// rank orders the kinds (FaultKinds); a seed's draws depend on it.
+	rank int
+	// minNodes: the smallest cluster a window of the kind makes sense on.
+	minNodes int
+	// window returns the steps of one window of the kind.
+	window func(w *swarmWindow) []Fault
+}
+
+var swarmKinds = map[FaultKind]swarmKind{}
+
+// registerSwarmKind adds a kind the swarm can switch on; it returns a
+// function that removes it again.
+func registerSwarmKind(k swarmKind) (unregister func()) {
+	if _, dup := swarmKinds[k.kind]; dup {
+		panic("scenarios: swarm kind " + string(k.kind) + " registered twice")
+	}
+	swarmKinds[k.kind] = k
+	return func() { delete(swarmKinds, k.kind) }
+}
+
+func init() {
+	for _, k := range []swarmKind{{kind: KindLoss, rank: 10}, {kind: KindDuplicate, rank: 20},
+		{kind: KindReorder, rank: 30}, {kind: KindStorage, rank: 120}} {
+		registerSwarmKind(k)
+	}
+}
+
+// swarmWindow is one window of a fault kind in a swarm scenario: from t
+// to end, with one random tab drawn for it.
+type swarmWindow struct {
+	r      *rand.Rand
+	n      int
+	t, end sim.Time
+	one    []uint64
+	nodes  func(k int) []uint64 // k random distinct tabs
+}
+
+// at is a trigger at time t.
+func (w *swarmWindow) at(t sim.Time) Trigger { return Trigger{At: &t} }
+
+// FaultKinds lists every kind, in a fixed order (by rank).
 func FaultKinds() []FaultKind {
-	return []FaultKind{KindLoss, KindDuplicate, KindReorder, KindPartition, KindCut, KindCrash, KindHidden,
-		KindFrozen, KindDiscard, KindSignaling, KindChurn, KindStorage, KindBlackhole, KindTransfer, KindPathChg}
+	var ks []swarmKind
+	for _, k := range swarmKinds {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b swarmKind) int { return a.rank - b.rank })
+	out := make([]FaultKind, len(ks))
+	for i, k := range ks {
+		out[i] = k.kind
+	}
+	return out
 }
 
 // SwarmOptions shape the swarm's scenarios.
@@ -87,23 +141,8 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	sc := Default()
 	sc.Name = fmt.Sprintf("swarm-%d", seed)
 	sc.Seed = seed
-	c := &sc.Cluster
-	c.PlantedBug = opt.PlantedBug
-
-	// Size: mostly small clusters (fast, and where most bugs show), odd
-	// and even alike, up to maxNodes.
-	switch p := r.IntN(20); {
-	case p < 10:
-		c.Nodes = 1 + r.IntN(min(5, maxNodes))
-	case p < 16:
-		c.Nodes = 1 + r.IntN(min(13, maxNodes))
-	case p < 19:
-		c.Nodes = 1 + r.IntN(min(25, maxNodes))
-	default:
-		c.Nodes = 1 + r.IntN(maxNodes)
-	}
-	n := c.Nodes
-
+	sc.Cluster.PlantedBug = opt.PlantedBug
+	sc.Cluster.Nodes = swarmSize(r, maxNodes)
 	var kinds []FaultKind
 	for _, k := range FaultKinds() {
 		if r.IntN(2) == 0 {
@@ -111,9 +150,41 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 		}
 	}
 	on := func(k FaultKind) bool { return slices.Contains(kinds, k) }
+	etLow := swarmRaft(r, &sc.Cluster, on)
+	swarmNetwork(r, sc, etLow, on)
+	swarmClients(r, sc)
+	faultPhase := swarmFaultPhase(r, sc, kinds, on)
+	swarmFinalHeal(sc, faultPhase)
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	sc.Description = fmt.Sprintf("swarm seed %d: %d nodes; faults: %s", seed, sc.Cluster.Nodes, strings.Join(names, ", "))
+	if len(kinds) == 0 {
+		sc.Description = fmt.Sprintf("swarm seed %d: %d nodes; no faults", seed, sc.Cluster.Nodes)
+	}
+	sc.fillDefaults()
+	return sc
+}
 
-	// Timers and Raft options.
-	etLow := 100 * sim.Millisecond
+// swarmSize draws the cluster size: mostly small clusters (fast, and
+// where most bugs show), odd and even alike, up to maxNodes.
+func swarmSize(r *rand.Rand, maxNodes int) int {
+	switch p := r.IntN(20); {
+	case p < 10:
+		return 1 + r.IntN(min(5, maxNodes))
+	case p < 16:
+		return 1 + r.IntN(min(13, maxNodes))
+	case p < 19:
+		return 1 + r.IntN(min(25, maxNodes))
+	}
+	return 1 + r.IntN(maxNodes)
+}
+
+// swarmRaft draws the timers and Raft options; it returns the low end of
+// the election timeout's range.
+func swarmRaft(r *rand.Rand, c *Cluster, on func(FaultKind) bool) (etLow sim.Time) {
+	etLow = 100 * sim.Millisecond
 	c.ElectionTimeout = etLow + sim.Time(r.IntN(900))*sim.Millisecond
 	c.PreVote = r.IntN(3) == 0
 	c.CheckQuorum = r.IntN(3) == 0
@@ -145,8 +216,13 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 		// the configuration, not on a bug.
 		c.NaiveBacktrack = false
 	}
+	return etLow
+}
 
-	// The network.
+// swarmNetwork draws the network: profile, datachannel mode, latency,
+// and the election timeout's floor that the latency calls for.
+func swarmNetwork(r *rand.Rand, sc *Scenario, etLow sim.Time, on func(FaultKind) bool) {
+	c := &sc.Cluster
 	sc.World.Profile = []string{"loopback", "lan", "wifi", "lte", "degraded-mesh"}[r.IntN(5)]
 	if sc.World.Profile == "lte" || sc.World.Profile == "degraded-mesh" {
 		// An election timeout well above the path's round trips, as a
@@ -215,8 +291,10 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	if r.IntN(3) == 0 {
 		sc.Browser.WebRTCExemption = false
 	}
+}
 
-	// Clients throughout.
+// swarmClients adds KV clients that run throughout.
+func swarmClients(r *rand.Rand, sc *Scenario) {
 	kv := &KVWorkload{Trigger: Trigger{At: new(sim.Time)}, Clients: 1 + r.IntN(5), Keys: 1 + r.IntN(4),
 		Ops: 10 + r.IntN(70), Reads: 0.2 + 0.5*r.Float64(), Cas: 0.3 * r.Float64(),
 		Think: sim.Time(r.IntN(200)) * sim.Millisecond, Timeout: sim.Time(300+r.IntN(1200)) * sim.Millisecond,
@@ -225,8 +303,12 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 		kv.Think = sim.Millisecond
 	}
 	sc.Workload.KV = kv
+}
 
-	// The fault phase.
+// swarmFaultPhase draws the fault phase: steps of the kinds switched on,
+// in windows that overlap at random. It returns the phase's length.
+func swarmFaultPhase(r *rand.Rand, sc *Scenario, kinds []FaultKind, on func(FaultKind) bool) sim.Time {
+	n := sc.Cluster.Nodes
 	faultPhase := sim.Time(5+r.IntN(25)) * sim.Second
 	at := func(t sim.Time) Trigger { return Trigger{At: &t} }
 	nodes := func(k int) []uint64 {
@@ -244,18 +326,12 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 		if on(KindDuplicate) {
 			la.Duplicate = 0.2 * r.Float64()
 		}
-		sc.Faults = append(sc.Faults, Fault{Name: "lossy", Trigger: at(0), Loss: la})
+		sc.Faults = append(sc.Faults, Fault{Name: "lossy", Trigger: at(0), Action: la})
 	}
-	var windowKinds []FaultKind
+	var windowKinds []swarmKind
 	for _, k := range kinds {
-		switch k {
-		case KindLoss, KindDuplicate, KindReorder, KindStorage:
-		case KindPartition, KindCut, KindCrash, KindChurn, KindBlackhole, KindPathChg:
-			if n > 1 || k == KindCrash {
-				windowKinds = append(windowKinds, k)
-			}
-		default:
-			windowKinds = append(windowKinds, k)
+		if sk := swarmKinds[k]; sk.window != nil && n >= max(sk.minNodes, 1) {
+			windowKinds = append(windowKinds, sk)
 		}
 	}
 	// Windows overlap at random: each starts a random gap after the last
@@ -266,69 +342,25 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 		// that reloads within one election round trips up other bugs
 		// than one gone for seconds.
 		end := min(t+logUniform(r, 5*sim.Millisecond, 6*sim.Second), faultPhase)
-		one := nodes(1)
-		switch windowKinds[r.IntN(len(windowKinds))] {
-		case KindPartition:
-			k := 1 + r.IntN(n-1)
-			ids := nodes(n)
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "partition", Trigger: at(t), Partition: &PartitionAction{Groups: [][]uint64{ids[:k], ids[k:]}}},
-				Fault{Name: "heal", Trigger: at(end), Heal: true})
-		case KindCut:
-			ids := nodes(2)
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "cut", Trigger: at(t), Partition: &PartitionAction{From: ids[0], To: ids[1]}},
-				Fault{Name: "heal", Trigger: at(end), Heal: true})
-		case KindCrash:
-			// Up to a minority, but now and then a majority: a cluster
-			// that loses its majority must stay safe, and recover after.
-			k := 1 + r.IntN(max(1, (n-1)/2))
-			if r.IntN(5) == 0 {
-				k = 1 + r.IntN(n)
-			}
-			ids := nodes(k)
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "crash", Trigger: at(t), Kill: &Target{Nodes: ids}},
-				Fault{Name: "restart", Trigger: at(end), Restart: &RestartAction{Nodes: ids}})
-		case KindChurn:
-			// The leader's tab closes; a while later it comes back.
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "close-leader", Trigger: at(t), Kill: &Target{Leader: true}},
-				Fault{Name: "reopen", Trigger: at(end), Restart: &RestartAction{Killed: true}})
-		case KindHidden:
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "hide", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "hidden"}},
-				Fault{Name: "show", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "foreground"}})
-		case KindFrozen:
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "freeze", Trigger: at(t), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "frozen"}},
-				Fault{Name: "thaw", Trigger: at(end), Visibility: &VisibilityAction{Target: Target{Nodes: one}, State: "foreground"}})
-		case KindDiscard:
-			sc.Faults = append(sc.Faults, Fault{Name: "discard", Trigger: at(t), Discard: &DiscardAction{Target: Target{Nodes: one}, ReloadAfter: end - t}})
-		case KindSignaling:
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "outage", Trigger: at(t), Signaling: "down"},
-				Fault{Name: "back", Trigger: at(end), Signaling: "up"})
-		case KindBlackhole:
-			sc.Faults = append(sc.Faults,
-				Fault{Name: "blackhole", Trigger: at(t), Blackhole: &Target{Nodes: one}},
-				Fault{Name: "heal", Trigger: at(end), Heal: true})
-		case KindTransfer:
-			sc.Faults = append(sc.Faults, Fault{Name: "transfer", Trigger: at(t), Transfer: &TransferAction{To: one[0]}})
-		case KindPathChg:
-			sc.Faults = append(sc.Faults, Fault{Name: "path-change", Trigger: at(t), PathChange: &Target{Nodes: one}})
-		}
+		w := &swarmWindow{r: r, n: n, t: t, end: end, nodes: nodes}
+		w.one = nodes(1)
+		sc.Faults = append(sc.Faults, windowKinds[r.IntN(len(windowKinds))].window(w)...)
 	}
 	sortFaults(sc.Faults)
+	return faultPhase
+}
 
-	// The final heal, then liveness.
+// swarmFinalHeal heals everything after the fault phase; then a leader
+// must be elected and a chat line committed within SwarmLivenessBound.
+func swarmFinalHeal(sc *Scenario, faultPhase sim.Time) {
+	at := func(t sim.Time) Trigger { return Trigger{At: &t} }
 	heal := faultPhase + sim.Millisecond
 	sc.Faults = append(sc.Faults,
-		Fault{Name: swarmFinal + "-links", Trigger: at(heal), Heal: true},
-		Fault{Name: swarmFinal + "-loss", Trigger: at(heal), Loss: &LossAction{}},
-		Fault{Name: swarmFinal + "-signaling", Trigger: at(heal), Signaling: "up"},
-		Fault{Name: swarmFinal + "-tabs", Trigger: at(heal), Visibility: &VisibilityAction{Target: Target{All: true}, State: "foreground"}},
-		Fault{Name: swarmFinal, Trigger: at(heal), Restart: &RestartAction{Killed: true}},
+		Fault{Name: swarmFinal + "-links", Trigger: at(heal), Action: healAll()},
+		Fault{Name: swarmFinal + "-loss", Trigger: at(heal), Action: &LossAction{}},
+		Fault{Name: swarmFinal + "-signaling", Trigger: at(heal), Action: signaling("up")},
+		Fault{Name: swarmFinal + "-tabs", Trigger: at(heal), Action: &VisibilityAction{Target: Target{All: true}, State: "foreground"}},
+		Fault{Name: swarmFinal, Trigger: at(heal), Action: &RestartAction{Killed: true}},
 	)
 	sc.Workload.Chat = &ChatWorkload{Trigger: Trigger{When: swarmLeader}, Lines: 1}
 	sc.Measures = []Measure{
@@ -339,16 +371,6 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	if sc.World.SCTP == "pion" {
 		sc.Limit += swarmPionSCTPExtraTime
 	}
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
-		names[i] = string(k)
-	}
-	sc.Description = fmt.Sprintf("swarm seed %d: %d nodes; faults: %s", seed, n, strings.Join(names, ", "))
-	if len(kinds) == 0 {
-		sc.Description = fmt.Sprintf("swarm seed %d: %d nodes; no faults", seed, n)
-	}
-	sc.fillDefaults()
-	return sc
 }
 
 // logUniform draws a duration between lo and hi, uniform in its logarithm.

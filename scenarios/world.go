@@ -183,20 +183,6 @@ type Connection struct {
 	ExpireTimeout    sim.Time `yaml:"expire_timeout" bound:"0,24h"`
 }
 
-// VisibilityAction puts the target tabs in a visibility state:
-// foreground, hidden, frozen or discarded.
-type VisibilityAction struct {
-	Target `yaml:",inline"`
-	State  string `yaml:"state"`
-}
-
-// DiscardAction discards the target tabs, which reload from storage after
-// ReloadAfter.
-type DiscardAction struct {
-	Target      `yaml:",inline"`
-	ReloadAfter sim.Time `yaml:"reload_after" bound:"0,24h"`
-}
-
 // defaultWorld3 sets the realistic-world defaults, each taken from
 // netmodel's sourced defaults (cited there, from
 // ../shared/facts/netmodel-parameters.md).
@@ -317,33 +303,6 @@ func (sc *Scenario) validateWorld3() error {
 	o := sc.WorldOptions()
 	if err := o.Validate(); err != nil {
 		return sc.errAt("world", "%v", err)
-	}
-	return nil
-}
-
-// validateWorldFault checks the fault steps that act on the browser and
-// the network.
-func (sc *Scenario) validateWorldFault(field string, f *Fault) error {
-	switch {
-	case f.Visibility != nil:
-		if _, err := netmodel.ParseVisibility(f.Visibility.State); err != nil {
-			return sc.errAt(field+".visibility.state", "%v", err)
-		}
-		return sc.validateTarget(field+".visibility", &f.Visibility.Target)
-	case f.Discard != nil:
-		return sc.validateTarget(field+".discard", &f.Discard.Target)
-	case f.Signaling != "":
-		if f.Signaling != "down" && f.Signaling != "up" {
-			return sc.errAt(field+".signaling", "want down or up, got %q", f.Signaling)
-		}
-	case f.Blackhole != nil:
-		return sc.validateTarget(field+".blackhole", f.Blackhole)
-	case f.PathChange != nil:
-		return sc.validateTarget(field+".path_change", f.PathChange)
-	case f.Transfer != nil:
-		if to := f.Transfer.To; to > uint64(sc.Cluster.Nodes) {
-			return sc.errAt(field+".transfer.to", "node %d does not exist (nodes are 1..%d)", to, sc.Cluster.Nodes)
-		}
 	}
 	return nil
 }

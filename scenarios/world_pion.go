@@ -218,7 +218,7 @@ func (p *pionWorld) stopClients() {
 
 func (p *pionWorld) Name() string { return "pion" }
 
-func (p *pionWorld) Start() error { return p.c.Start() }
+func (p *pionWorld) Start() error  { return p.c.Start() }
 func (p *pionWorld) Now() sim.Time { return sim.Time(time.Since(p.start)) }
 
 // At queues fn for time t (after the steps already queued for t).
@@ -348,7 +348,7 @@ func pionSupported(sc *Scenario) error {
 		return fmt.Errorf("an open-loop KV workload (rate) is %w", ErrNotOnPion)
 	}
 	for _, f := range sc.Faults {
-		if f.PathChange != nil {
+		if f.isAction("path_change") {
 			return fmt.Errorf("fault %q: %w", f.Name, errPathChangeOnPion)
 		}
 	}

@@ -223,8 +223,8 @@ func TestTransferBeforeHidingHandsOverAtOnce(t *testing.T) {
 	hide := sc.Faults[0]
 	// Hide the tab that led (node 1, the paper's first server), not
 	// whoever leads once the transfer is done.
-	sc.Faults[0].Visibility = &VisibilityAction{Target: Target{Nodes: []uint64{1}}, State: "hidden"}
-	transfer := Fault{Name: "transfer", Trigger: Trigger{When: hide.When, After: hide.After - 50*sim.Millisecond}, Transfer: &TransferAction{}}
+	sc.Faults[0].Action = &VisibilityAction{Target: Target{Nodes: []uint64{1}}, State: "hidden"}
+	transfer := Fault{Name: "transfer", Trigger: Trigger{When: hide.When, After: hide.After - 50*sim.Millisecond}, Action: &TransferAction{}}
 	sc.Faults = append([]Fault{transfer}, sc.Faults...)
 	require.NoError(t, sc.Validate())
 	for seed := uint64(1); seed <= 10; seed++ {

@@ -39,6 +39,7 @@ var (
 	datachannelType = reflect.TypeOf(Datachannel{})
 	kvType          = reflect.TypeOf(KVWorkload{})
 	measureType     = reflect.TypeOf(Measure{})
+	faultType       = reflect.TypeOf(Fault{})
 )
 
 // encodeStruct encodes the fields of v that differ from base (the value
@@ -91,6 +92,8 @@ func encodeValue(v, base reflect.Value) (*yaml.Node, error) {
 		return scalar("!!int", strconv.Itoa(c.N)), nil
 	case datachannelType:
 		return encodeDatachannel(v.Interface().(Datachannel).Mode), nil
+	case faultType:
+		return encodeFault(v.Interface().(Fault))
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
