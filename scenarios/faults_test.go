@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,4 +95,17 @@ func TestAFaultKindAddedInOneFileIsValidatedAppliedShrunkAndDrawn(t *testing.T) 
 		}
 	}
 	assert.Positive(t, drawn, "the swarm draws the new kind")
+}
+
+// A new network profile is drawn by the swarm without touching it.
+func TestTheSwarmDrawsEveryNetworkProfile(t *testing.T) {
+	netmodel.Profiles["test-only"] = netmodel.Profiles["lan"]
+	t.Cleanup(func() { delete(netmodel.Profiles, "test-only") })
+	seen := map[string]bool{}
+	for seed := uint64(1); seed <= 300; seed++ {
+		seen[Swarm(seed, SwarmOptions{}).World.Profile] = true
+	}
+	for _, name := range netmodel.ProfileNames() {
+		assert.True(t, seen[name], "profile %s never drawn", name)
+	}
 }

@@ -130,7 +130,8 @@ func randomWorldScenario(seed uint64) *Scenario {
 	sc.Name = fmt.Sprintf("world-property-%d", seed)
 	r := rand.New(rand.NewPCG(seed, 0x3041d))
 	n := sc.Cluster.Nodes
-	sc.World.Profile = []string{"loopback", "lan", "wifi", "lte", "degraded-mesh"}[r.IntN(5)]
+	profiles := swarmProfiles()
+	sc.World.Profile = profiles[r.IntN(len(profiles))]
 	if r.IntN(2) == 0 || sc.World.Profile == "lte" || sc.World.Profile == "degraded-mesh" {
 		// An election timeout well above the path's round trips, as a
 		// deployment on such a network would choose.

@@ -223,7 +223,8 @@ func swarmRaft(r *rand.Rand, c *Cluster, on func(FaultKind) bool) (etLow sim.Tim
 // and the election timeout's floor that the latency calls for.
 func swarmNetwork(r *rand.Rand, sc *Scenario, etLow sim.Time, on func(FaultKind) bool) {
 	c := &sc.Cluster
-	sc.World.Profile = []string{"loopback", "lan", "wifi", "lte", "degraded-mesh"}[r.IntN(5)]
+	profiles := swarmProfiles()
+	sc.World.Profile = profiles[r.IntN(len(profiles))]
 	if sc.World.Profile == "lte" || sc.World.Profile == "degraded-mesh" {
 		// An election timeout well above the path's round trips, as a
 		// deployment on such a network would choose.
@@ -371,6 +372,19 @@ func swarmFinalHeal(sc *Scenario, faultPhase sim.Time) {
 	if sc.World.SCTP == "pion" {
 		sc.Limit += swarmPionSCTPExtraTime
 	}
+}
+
+// swarmProfiles lists the network profiles the swarm draws from: every
+// built-in profile, the first five in the order the swarm has always
+// drawn them (so a seed keeps its scenario), then any newer ones sorted.
+func swarmProfiles() []string {
+	out := []string{"loopback", "lan", "wifi", "lte", "degraded-mesh"}
+	for _, name := range netmodel.ProfileNames() {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // logUniform draws a duration between lo and hi, uniform in its logarithm.
