@@ -8,9 +8,18 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 )
+
+// LogReader is how the checker reads a node's log. It is the checker's
+// own: every world passes its Raft node (*raft.Raft has these methods).
+type LogReader interface {
+	Term(i uint64) (uint64, bool)
+	Entry(i uint64) (raft.Entry, bool)
+	FirstIndex() uint64
+}
+
+var _ LogReader = (*raft.Raft)(nil)
 
 // Property names, as reported in violations.
 const (
@@ -62,11 +71,11 @@ type entryInfo struct {
 
 type leaderInfo struct {
 	term uint64
-	log  netmodel.LogReader
+	log  LogReader
 }
 
 // Safety checks Raft's five safety properties (Raft §5.2-5.4, figure 3),
-// and that a server votes once a term, as each batch executes. It implements netmodel.Observer.
+// and that a server votes once a term, as each batch executes. Its Changed has the shape of a world's observer (netmodel.Observer, pionworld.Options.Observer).
 type Safety struct {
 	leaderOfTerm map[uint64]raft.ID
 	entries      map[entryKey]entryInfo
@@ -85,7 +94,7 @@ type Safety struct {
 	voteTerm map[raft.ID]uint64
 	// logs[node] is node's log as last handed to Changed (for
 	// CommitQuorum).
-	logs map[raft.ID]netmodel.LogReader
+	logs map[raft.ID]LogReader
 	// SharedLogs says every node's log may be read during any node's
 	// Changed call, as in the single-threaded model; it enables the
 	// CommitQuorum check. The real stack, where each log belongs to its
@@ -100,12 +109,13 @@ func NewSafety() *Safety {
 		entries:      make(map[entryKey]entryInfo),
 		votes:        make(map[raft.ID]raft.ID),
 		voteTerm:     make(map[raft.ID]uint64),
-		logs:         make(map[raft.ID]netmodel.LogReader),
+		logs:         make(map[raft.ID]LogReader),
 	}
 }
 
-// Changed implements netmodel.Observer.
-func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log netmodel.LogReader) error {
+// Changed checks one batch of node: its status before and after, the
+// entries it persisted and applied, and its log (read through LogReader).
+func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error {
 	// Leader append-only: a leader never overwrites or deletes its entries.
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term &&
 		len(persisted) > 0 && persisted[0].Index <= prev.LastIndex {
@@ -237,7 +247,7 @@ func (s *Safety) commit(node raft.ID, i, term, commitTerm uint64) error {
 // checkLeaderCommit checks a leader's commit in its term: the entry is of
 // its term (an older one is committed only through it), and, when logs
 // are shared, a majority of its voters store it.
-func (s *Safety) checkLeaderCommit(node raft.ID, cur raft.Status, log netmodel.LogReader) error {
+func (s *Safety) checkLeaderCommit(node raft.ID, cur raft.Status, log LogReader) error {
 	t, ok := log.Term(cur.Commit)
 	if !ok {
 		return nil // compacted at once: nothing to compare
@@ -271,7 +281,7 @@ func (s *Safety) checkLeaderCommit(node raft.ID, cur raft.Status, log netmodel.L
 
 // checkNewLeader: a new leader's log holds every entry committed in an
 // earlier term.
-func (s *Safety) checkNewLeader(node raft.ID, cur raft.Status, log netmodel.LogReader) error {
+func (s *Safety) checkNewLeader(node raft.ID, cur raft.Status, log LogReader) error {
 	for i := 1; i < len(s.committed); i++ {
 		et, ct := s.committed[i], s.commitTerm[i]
 		if et == 0 || ct >= cur.Term || uint64(i) < log.FirstIndex() {

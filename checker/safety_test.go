@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/raftsim/raftsim/checker"
-	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,7 +14,7 @@ import (
 // empty prefix, of term 0.
 type fakeLog struct{ ents []raft.Entry }
 
-var _ netmodel.LogReader = (*fakeLog)(nil)
+var _ checker.LogReader = (*fakeLog)(nil)
 
 func (l *fakeLog) Term(i uint64) (uint64, bool) {
 	if i == 0 {

@@ -63,7 +63,7 @@ func (r *runner) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 // a condition. It touches only the safety checker and the annotations,
 // so a real stack's world may call it from a tab's goroutine (one at a
 // time).
-func (r *runner) observe(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log netmodel.LogReader) (bool, error) {
+func (r *runner) observe(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log checker.LogReader) (bool, error) {
 	changed := cur.Role != prev.Role || len(applied) > 0 || len(cur.Voters) != len(prev.Voters) || cur.Term != prev.Term
 	if cur.Role == raft.Leader && (prev.Role != raft.Leader || prev.Term != cur.Term) {
 		r.annotate("leader", fmt.Sprintf("node %d leads term %d", node, cur.Term))

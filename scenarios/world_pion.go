@@ -183,7 +183,7 @@ func pionOptions(sc *Scenario, seed uint64) pionworld.Options {
 func (p *pionWorld) observe(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log pionworld.LogReader) error {
 	p.obsMu.Lock()
 	defer p.obsMu.Unlock()
-	changed, err := p.r.observe(node, prev, cur, persisted, applied, log.(netmodel.LogReader))
+	changed, err := p.r.observe(node, prev, cur, persisted, applied, log)
 	if changed || err != nil {
 		p.dirty.Store(true)
 		select {
