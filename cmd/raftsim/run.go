@@ -78,32 +78,10 @@ to a temporary directory, removed when the viewer stops.`,
 }
 
 func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer) error {
-	sc, err := scenarios.Load(path)
+	sc, err := loadWithOverrides(cmd, path, f)
 	if err != nil {
-		return &exitError{exitUsage, err}
+		return err
 	}
-	var o scenarios.Overrides
-	fl := cmd.Flags()
-	if fl.Changed("nodes") {
-		o.Nodes = &f.nodes
-	}
-	if fl.Changed("election-timeout") {
-		et := sim.FromDuration(f.electionTimeout)
-		o.ElectionTimeout = &et
-	}
-	if fl.Changed("seed") {
-		o.Seed = &f.seed
-	}
-	if fl.Changed("seeds") {
-		o.Seeds = &f.seeds
-	}
-	if err := sc.Apply(o); err != nil {
-		if oe := (*scenarios.OverrideError)(nil); errors.As(err, &oe) {
-			return &usageError{err}
-		}
-		return &exitError{exitUsage, fmt.Errorf("%w (after command-line overrides)", err)}
-	}
-
 	if err := checkWorldFlags(f); err != nil {
 		return err
 	}
@@ -129,23 +107,9 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 	var results []*scenarios.Result
 	var failed *scenarios.Result
 	for i := 0; i < sc.Seeds; i++ {
-		seed := sc.Seed + uint64(i)
-		res, err := runOne(sc, seed, f.world, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds), runProgress(cmd.ErrOrStderr(), seed))
-		if errors.Is(err, scenarios.ErrNotOnWorld) {
-			return &exitError{exitUsage, err}
-		}
+		res, err := runSeed(cmd, sc, sc.Seed+uint64(i), f)
 		if err != nil {
-			return &exitError{exitFailed, err}
-		}
-		if f.checkDeterminism {
-			again, err := runOne(sc, seed, f.world, "", "", runProgress(cmd.ErrOrStderr(), seed))
-			if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			if again.TraceHash != res.TraceHash {
-				res.OK = false
-				res.Violation = fmt.Sprintf("nondeterminism: trace hash %s then %s", res.TraceHash, again.TraceHash)
-			}
+			return err
 		}
 		results = append(results, res)
 		if !res.OK && worse(res, failed) {
@@ -163,22 +127,79 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		printSummary(stdout, results)
 	}
 	if failed != nil {
-		msg := "a check failed"
-		switch {
-		case failed.Panic != "":
-			msg = "the run panicked (a bug in raftsim or raft/): " + failed.Panic
-		case failed.Violation != "":
-			msg = failed.Violation
-		case failed.Linearizability == checker.LinIllegal:
-			msg = "the client history is not linearizable: " + failed.LinDetail
-		case failed.Linearizability == checker.LinUnknown:
-			msg = "the linearizability checker ran out of time"
-		case failed.Liveness != "ok":
-			msg = "a measured phase did not complete within the run's limit"
-		}
-		return &exitError{exitCode(failed), fmt.Errorf("seed %d: %s\nreplay: %s", failed.Seed, msg, failed.Replay)}
+		return &exitError{exitCode(failed), fmt.Errorf("seed %d: %s\nreplay: %s", failed.Seed, failure(failed), failed.Replay)}
 	}
 	return nil
+}
+
+// loadWithOverrides loads the scenario and applies the flags that
+// override it.
+func loadWithOverrides(cmd *cobra.Command, path string, f *runFlags) (*scenarios.Scenario, error) {
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		return nil, &exitError{exitUsage, err}
+	}
+	var o scenarios.Overrides
+	fl := cmd.Flags()
+	if fl.Changed("nodes") {
+		o.Nodes = &f.nodes
+	}
+	if fl.Changed("election-timeout") {
+		et := sim.FromDuration(f.electionTimeout)
+		o.ElectionTimeout = &et
+	}
+	if fl.Changed("seed") {
+		o.Seed = &f.seed
+	}
+	if fl.Changed("seeds") {
+		o.Seeds = &f.seeds
+	}
+	if err := sc.Apply(o); err != nil {
+		if oe := (*scenarios.OverrideError)(nil); errors.As(err, &oe) {
+			return nil, &usageError{err}
+		}
+		return nil, &exitError{exitUsage, fmt.Errorf("%w (after command-line overrides)", err)}
+	}
+	return sc, nil
+}
+
+// runSeed runs one seed (twice, with --check-determinism).
+func runSeed(cmd *cobra.Command, sc *scenarios.Scenario, seed uint64, f *runFlags) (*scenarios.Result, error) {
+	res, err := runOne(sc, seed, f.world, tracePath(f.trace, seed, sc.Seeds), tracePath(f.history, seed, sc.Seeds), runProgress(cmd.ErrOrStderr(), seed))
+	if errors.Is(err, scenarios.ErrNotOnWorld) {
+		return nil, &exitError{exitUsage, err}
+	}
+	if err != nil {
+		return nil, &exitError{exitFailed, err}
+	}
+	if f.checkDeterminism {
+		again, err := runOne(sc, seed, f.world, "", "", runProgress(cmd.ErrOrStderr(), seed))
+		if err != nil {
+			return nil, &exitError{exitFailed, err}
+		}
+		if again.TraceHash != res.TraceHash {
+			res.OK = false
+			res.Violation = fmt.Sprintf("nondeterminism: trace hash %s then %s", res.TraceHash, again.TraceHash)
+		}
+	}
+	return res, nil
+}
+
+// failure says what failed in a run.
+func failure(r *scenarios.Result) string {
+	switch {
+	case r.Panic != "":
+		return "the run panicked (a bug in raftsim or raft/): " + r.Panic
+	case r.Violation != "":
+		return r.Violation
+	case r.Linearizability == checker.LinIllegal:
+		return "the client history is not linearizable: " + r.LinDetail
+	case r.Linearizability == checker.LinUnknown:
+		return "the linearizability checker ran out of time"
+	case r.Liveness != "ok":
+		return "a measured phase did not complete within the run's limit"
+	}
+	return "a check failed"
 }
 
 // tracePath is the file for seed's trace (or history) given the path
