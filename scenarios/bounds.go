@@ -145,7 +145,24 @@ func (sc *Scenario) checkBounds() error {
 }
 
 func (sc boundWalker) walkStruct(v reflect.Value, field string) error {
-	t := v.Type()
+	for _, f := range yamlFields(v.Type(), field) {
+		if err := sc.walkValue(v.Field(f.index), f.path, f.Tag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// yamlField is a struct field written in YAML, with its field path.
+type yamlField struct {
+	reflect.StructField
+	index int
+	path  string // an inlined struct's path is its parent's
+}
+
+// yamlFields lists t's YAML fields under the field path field.
+func yamlFields(t reflect.Type, field string) []yamlField {
+	var out []yamlField
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, inline := yamlName(f)
@@ -156,11 +173,9 @@ func (sc boundWalker) walkStruct(v reflect.Value, field string) error {
 		if !inline {
 			sub = joinField(field, name)
 		}
-		if err := sc.walkValue(v.Field(i), sub, f.Tag); err != nil {
-			return err
-		}
+		out = append(out, yamlField{f, i, sub})
 	}
-	return nil
+	return out
 }
 
 func (sc boundWalker) walkValue(v reflect.Value, field string, tag reflect.StructTag) error {
@@ -264,17 +279,8 @@ func BoundsTable() string {
 }
 
 func tableStruct(b *strings.Builder, t reflect.Type, field string) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, inline := yamlName(f)
-		if name == "" && !inline {
-			continue
-		}
-		sub := field
-		if !inline {
-			sub = joinField(field, name)
-		}
-		tableType(b, f.Type, sub, f.Tag)
+	for _, f := range yamlFields(t, field) {
+		tableType(b, f.Type, f.path, f.Tag)
 	}
 }
 

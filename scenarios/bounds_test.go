@@ -17,16 +17,8 @@ func TestEveryNumericFieldHasABound(t *testing.T) {
 	var missing []string
 	var walk func(t reflect.Type, field string)
 	walk = func(t reflect.Type, field string) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, inline := yamlName(f)
-			if name == "" && !inline {
-				continue
-			}
-			sub := field
-			if !inline {
-				sub = joinField(field, name)
-			}
+		for _, f := range yamlFields(t, field) {
+			sub := f.path
 			ft := f.Type
 			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
 				ft = ft.Elem()
