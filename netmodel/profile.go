@@ -3,7 +3,7 @@
 // and a PeerJS-like signaling server. It hosts one raft.Raft per tab and
 // drives it with the simulator's clock.
 //
-// Defaults come from ../shared/facts/netmodel-parameters.md (cited below as
+// Defaults come from docs/facts/netmodel-parameters.md (cited below as
 // "facts §N"); values the facts mark unverified are marked U here too.
 package netmodel
 

@@ -11,7 +11,7 @@ import (
 // value turns the browser model off: timers fire exactly when Raft asks,
 // and no tab changes visibility unless a scenario says so.
 //
-// Defaults come from shared/facts/netmodel-parameters.md §1 (Chrome); see
+// Defaults come from docs/facts/netmodel-parameters.md §1 (Chrome); see
 // DefaultBrowserOptions.
 type BrowserOptions struct {
 	// Throttling: the host turns Raft's requested timer delays into the

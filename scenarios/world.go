@@ -185,7 +185,7 @@ type Connection struct {
 
 // defaultWorld3 sets the realistic-world defaults, each taken from
 // netmodel's sourced defaults (cited there, from
-// ../shared/facts/netmodel-parameters.md).
+// docs/facts/netmodel-parameters.md).
 func defaultWorld3(sc *Scenario) {
 	ch := netmodel.DefaultChannelOptions()
 	sc.World.MaxMessageSize = Bytes(ch.MaxMessageSize)
