@@ -10,8 +10,6 @@ import (
 	"github.com/raftsim/raftsim/sim"
 )
 
-// ChatKey is the chat list the paper's chat client appends to.
-const ChatKey = "history"
 
 // Tab is one browser tab running one Raft server. Its handlers run one at
 // a time on a single thread: each costs HandlerCost, and work that arrives

@@ -2,11 +2,11 @@ package pionworld
 
 import (
 	mrand "math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
@@ -210,38 +210,32 @@ func (k *KVClients) lastValue(key string) string {
 	return ""
 }
 
-// ChatClient is the paper's chat user living in a tab (netmodel.ChatClient
-// on the real stack): it flushes its send queue every 100 ms (1 ms after
-// a success), one seqAppend outstanding at a time, sent again after 1 s
-// without an answer, and retried with the counter a refusal returns. Its
-// logic runs on the tab's goroutine; mu only guards its fields against
-// the harness's reads.
+// ChatClient is the paper's chat user (host.Chat, the model's too)
+// living in a tab of the real stack: its flush timer is a real timer that
+// fires on the tab's goroutine, where the browser's timer rules for the
+// tab's visibility (browser.go) may defer it further. mu guards the
+// client against the harness's reads.
 type ChatClient struct {
 	c     *Cluster
 	tab   raft.ID
-	id    uint64
 	start time.Time
 
-	mu          sync.Mutex
-	seq         uint64
-	cnt         int64
-	queue       []string
-	outstanding bool
-	sentAt      time.Time
-	flush       *time.Timer
-	flushGen    uint64   // voids the fire of a flush timer re-armed since
-	flushDue    sim.Time // when the flush would run in the foreground (browser.go's clock)
-	chain       int      // the flush timer's HTML nesting level
-	stopped     bool
-	acked       int
-	history     []netmodel.ChatRecord
-	open        int // index in history of the outstanding command; -1: none
+	mu       sync.Mutex
+	chat     *host.Chat
+	node     *Node // the tab's incarnation the current flush runs on
+	flush    *time.Timer
+	flushGen uint64   // voids the fire of a flush timer re-armed since
+	flushDue sim.Time // when the flush would run in the foreground (browser.go's clock)
+	flushCh  int      // the flush timer's HTML nesting level
+	stopped  bool
 }
 
 // NewChatClient makes chat user id in tab; start is the run's time 0 (the
 // page loaded then: its flush loop runs on multiples of 100 ms from it).
 func (c *Cluster) NewChatClient(tab raft.ID, id uint64, start time.Time) *ChatClient {
-	return &ChatClient{c: c, tab: tab, id: id, start: start, open: -1}
+	cl := &ChatClient{c: c, tab: tab, start: start}
+	cl.chat = host.NewChat(id, cl)
+	return cl
 }
 
 // Tab returns the tab the user lives in.
@@ -251,34 +245,28 @@ func (cl *ChatClient) Tab() raft.ID { return cl.tab }
 func (cl *ChatClient) Push(lines int) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	for range lines {
-		cl.queue = append(cl.queue, "c"+strconv.FormatUint(cl.id, 10)+"-"+strconv.Itoa(len(cl.queue)+cl.acked))
-	}
-	since := time.Since(cl.start)
-	interval := time.Duration(netmodel.ChatFlushInterval)
-	cl.chain = 0 // armed by the page, not by a flush
-	cl.schedule((since/interval+1)*interval - since)
+	cl.chat.Push(lines)
 }
 
 // Pending returns how many lines are not yet appended.
 func (cl *ChatClient) Pending() int {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	return len(cl.queue)
+	return cl.chat.Pending()
 }
 
 // Acked returns how many lines were appended.
 func (cl *ChatClient) Acked() int {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	return cl.acked
+	return cl.chat.Acked
 }
 
 // History returns a copy of the user's seqAppends.
 func (cl *ChatClient) History() []netmodel.ChatRecord {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	return append([]netmodel.ChatRecord(nil), cl.history...)
+	return append([]netmodel.ChatRecord(nil), cl.chat.History...)
 }
 
 // Stop stops the user's flush loop.
@@ -291,23 +279,25 @@ func (cl *ChatClient) Stop() {
 	}
 }
 
-// schedule arms the flush timer (cl.mu held). It fires on the tab's
-// goroutine, where the browser's timer rules for the tab's visibility
-// (browser.go) may defer it further, as the model's chat client is.
-func (cl *ChatClient) schedule(after time.Duration) {
+// Now implements host.ChatEnv: time since the run's start.
+func (cl *ChatClient) Now() sim.Time { return sim.Time(time.Since(cl.start)) }
+
+// ArmFlush implements host.ChatEnv (cl.mu held): the HTML clamp for
+// chained timers now, the tab's throttling when the timer fires.
+func (cl *ChatClient) ArmFlush(after sim.Time, chain int) {
 	if cl.stopped {
 		return
 	}
 	if cl.flush != nil {
 		cl.flush.Stop()
 	}
-	cl.chain++
-	if o := &cl.c.opt.Browser; o.Throttling && cl.chain >= netmodel.ChainedLevel {
-		after = max(after, time.Duration(o.NestedClampMin))
+	if o := &cl.c.opt.Browser; o.Throttling && chain >= netmodel.ChainedLevel {
+		after = max(after, o.NestedClampMin)
 	}
 	cl.flushGen++
-	cl.flushDue = cl.c.since() + sim.FromDuration(after)
-	cl.arm(after, cl.flushGen)
+	cl.flushCh = chain
+	cl.flushDue = cl.c.since() + after
+	cl.arm(time.Duration(after), cl.flushGen)
 }
 
 // arm sets the real flush timer (cl.mu held).
@@ -321,63 +311,29 @@ func (cl *ChatClient) arm(after time.Duration, gen uint64) {
 // due runs on the tab's goroutine when the flush timer fired.
 func (cl *ChatClient) due(n *Node, gen uint64) {
 	cl.mu.Lock()
+	defer cl.mu.Unlock()
 	if gen != cl.flushGen || cl.stopped {
-		cl.mu.Unlock()
 		return
 	}
-	if at := n.wakeTime(cl.flushDue, cl.chain); at > cl.c.since() {
+	if at := n.wakeTime(cl.flushDue, cl.flushCh); at > cl.c.since() {
 		cl.arm(time.Duration(at-cl.c.since()), gen) // throttled
-		cl.mu.Unlock()
 		return
 	}
-	cl.mu.Unlock()
-	cl.doFlush(n)
+	cl.node = n
+	cl.chat.Flush()
 }
 
-func (cl *ChatClient) now() sim.Time { return sim.Time(time.Since(cl.start)) }
-
-// doFlush runs on the goroutine of n, the tab's incarnation.
-func (cl *ChatClient) doFlush(n *Node) {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	if len(cl.queue) == 0 || cl.stopped {
-		return
-	}
-	interval := time.Duration(netmodel.ChatFlushInterval)
-	if cl.outstanding && time.Since(cl.sentAt) < time.Duration(netmodel.ChatTimeout) {
-		cl.schedule(interval)
-		return
-	}
-	cl.seq++
-	seq := cl.seq
-	cmd := raft.Command{Op: raft.OpSeqAppend, Key: netmodel.ChatKey, Value: cl.queue[0], Cnt: cl.cnt, Client: cl.id, Seq: seq}
-	cl.outstanding = n.h.Submit(cmd, func(res raft.Result) { cl.onResult(seq, res) }) == nil
-	cl.sentAt = time.Now()
-	// A command sent again replaces the one before, whose answer, if it
-	// comes, is ignored: that one stays unanswered in the history.
-	cl.history = append(cl.history, netmodel.ChatRecord{Client: cl.id, Value: cmd.Value, Cnt: cmd.Cnt, Call: cl.now()})
-	cl.open = len(cl.history) - 1
-	cl.schedule(interval)
+// Submit implements host.ChatEnv (on the tab's goroutine, cl.mu held);
+// the result comes back on the same goroutine, under cl.mu.
+func (cl *ChatClient) Submit(cmd raft.Command, done func(raft.Result)) bool {
+	return cl.node.h.Submit(cmd, func(res raft.Result) {
+		cl.mu.Lock()
+		defer cl.mu.Unlock()
+		done(res)
+	}) == nil
 }
 
-// onResult runs on the tab's goroutine.
-func (cl *ChatClient) onResult(seq uint64, res raft.Result) {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	if seq != cl.seq || res.Stale || res.SessionExpired {
-		return
-	}
-	cl.outstanding = false
-	cl.cnt = res.Cnt
-	if cl.open >= 0 {
-		h := &cl.history[cl.open]
-		h.Return, h.Returned, h.OK, h.OutCnt = cl.now(), true, res.OK, res.Cnt
-		cl.open = -1
-	}
-	if res.OK {
-		cl.queue = cl.queue[1:]
-		cl.acked++
-		cl.chain = 0 // armed from a reply, not chained
-		cl.schedule(time.Duration(netmodel.ChatFlushAfterOK))
-	}
+// RecordSend implements host.ChatEnv.
+func (cl *ChatClient) RecordSend(seq uint64) {
+	cl.c.record(sim.Event{Kind: sim.KindClient, Node: uint64(cl.tab), Index: seq, Msg: "seqAppend", Detail: "send"})
 }
