@@ -962,6 +962,14 @@ func (r *Raft) handleAppend(m Message) {
 func (r *Raft) stepLeader(m Message) {
 	switch m.Type {
 	case MsgProp:
+		if r.transferee != None {
+			// Refused during a transfer, as Propose refuses them: the
+			// target may already be campaigning with the log it has, and
+			// an entry appended now would only be overwritten. The
+			// client's retry finds the new leader (etcd-io/raft drops
+			// them too).
+			return
+		}
 		for _, e := range m.Entries {
 			r.appendEntry(Entry{Type: EntryNormal, Cmd: e.Cmd})
 		}
