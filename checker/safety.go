@@ -100,7 +100,15 @@ type Safety struct {
 	// CommitQuorum check. The real stack, where each log belongs to its
 	// node's goroutine, leaves it off.
 	SharedLogs bool
+	// local holds the invariants checked from each node's own
+	// observations (local.go); nil switches them off (a test that
+	// replays a bare history of statuses without messages or voters).
+	local *local
 }
+
+// WithoutLocalChecks switches off the invariants that need a node's full
+// batches (messages, voters): for replaying abstract histories.
+func (s *Safety) WithoutLocalChecks() *Safety { s.local = nil; return s }
 
 // NewSafety returns a checker with nothing seen.
 func NewSafety() *Safety {
@@ -110,12 +118,35 @@ func NewSafety() *Safety {
 		votes:        make(map[raft.ID]raft.ID),
 		voteTerm:     make(map[raft.ID]uint64),
 		logs:         make(map[raft.ID]LogReader),
+		local:        newLocal(),
 	}
+}
+
+// Checks lists the properties this checker checks: every one on every
+// world, and CommitQuorum where every log can be read (SharedLogs).
+func (s *Safety) Checks() []string {
+	out := []string{ElectionSafety, LeaderAppendOnly, LogMatching, LeaderCompleteness, StateMachineSafety,
+		VoteOnce, CommitRule}
+	if s.local != nil {
+		out = append(out, Progress, DurableAck, AckedCommit)
+	}
+	if s.SharedLogs {
+		out = append(out, CommitQuorum)
+	}
+	return out
 }
 
 // Changed checks one batch of node: its status before and after, the
 // entries it persisted and applied, and its log (read through LogReader).
-func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error {
+func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
+	persisted, applied := rd.Entries, rd.Committed
+	// The node's own invariants first: a durability break shows at the
+	// restart that lost the entries, before its effects do.
+	if s.local != nil {
+		if err := s.local.check(node, prev, cur, rd, log); err != nil {
+			return err
+		}
+	}
 	// Leader append-only: a leader never overwrites or deletes its entries.
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term &&
 		len(persisted) > 0 && persisted[0].Index <= prev.LastIndex {

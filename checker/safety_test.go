@@ -58,7 +58,7 @@ type cluster struct {
 }
 
 func newCluster() *cluster {
-	return &cluster{safety: checker.NewSafety(), logs: map[raft.ID]*fakeLog{}, status: map[raft.ID]raft.Status{}}
+	return &cluster{safety: checker.NewSafety().WithoutLocalChecks(), logs: map[raft.ID]*fakeLog{}, status: map[raft.ID]raft.Status{}}
 }
 
 func (c *cluster) do(st step) error {
@@ -85,7 +85,7 @@ func (c *cluster) do(st step) error {
 		cur.Lead = st.node
 	}
 	c.status[st.node] = cur
-	return c.safety.Changed(st.node, prev, cur, st.persist, st.apply, l)
+	return c.safety.Changed(st.node, prev, cur, &raft.Ready{Entries: st.persist, Committed: st.apply}, l)
 }
 
 // Entries used by the tables: noop(i, t) is a leader's no-op, cmd(i, t, v)

@@ -153,7 +153,7 @@ func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 		w.connectVoters(t.ID, cur.Learners)
 	}
 	if w.observer != nil && w.violation == nil {
-		if err := w.observer.Changed(t.ID, prev, cur, rd.Entries, rd.Committed, t.host.Raft); err != nil {
+		if err := w.observer.Changed(t.ID, prev, cur, rd, t.host.Raft); err != nil {
 			w.violation = err
 			w.record(sim.Event{Kind: sim.KindViolation, Node: uint64(t.ID), Term: cur.Term, Detail: err.Error()})
 			w.sim.Stop()

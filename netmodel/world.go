@@ -116,10 +116,10 @@ func (o *Options) Validate() error {
 // implements it. A returned error is a violation: the world stops.
 type Observer interface {
 	// Changed is called after each batch a tab executes. prev is the
-	// status before the batch; persisted the entries written to storage
-	// (the first one's index is where the stored log was overwritten
-	// from); applied the entries applied to the state machine.
-	Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error
+	// status before the batch; rd the batch: the entries written to
+	// storage (the first one's index is where the stored log was
+	// overwritten from), the messages sent, the entries applied.
+	Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error
 }
 
 // LogReader reads a tab's current log.

@@ -143,7 +143,10 @@ type Result struct {
 	// PanicStack where it happened; the run then failed every check.
 	Panic      string `json:"panic,omitempty"`
 	PanicStack string `json:"panic_stack,omitempty"`
-	Replay     string `json:"replay"`
+	// Checks lists the safety properties the run checked (the ones that
+	// need every log at once only where the world can read them).
+	Checks []string `json:"checks,omitempty"`
+	Replay string   `json:"replay"`
 	// MeasureOrder lists the measures in the scenario's order.
 	MeasureOrder []string `json:"-"`
 }

@@ -51,8 +51,8 @@ func newRunner(sc *Scenario, faults *rand.Rand) *runner {
 // Changed implements netmodel.Observer: the safety checker first, then a
 // note that conditions may have changed. A real stack's world calls it
 // under its own lock, one tab at a time.
-func (r *runner) Changed(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log netmodel.LogReader) error {
-	changed, err := r.observe(node, prev, cur, persisted, applied, log)
+func (r *runner) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log netmodel.LogReader) error {
+	changed, err := r.observe(node, prev, cur, rd, log)
 	if changed {
 		r.dirty = true
 	}
@@ -63,12 +63,12 @@ func (r *runner) Changed(node raft.ID, prev, cur raft.Status, persisted, applied
 // a condition. It touches only the safety checker and the annotations,
 // so a real stack's world may call it from a tab's goroutine (one at a
 // time).
-func (r *runner) observe(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log checker.LogReader) (bool, error) {
-	changed := cur.Role != prev.Role || len(applied) > 0 || len(cur.Voters) != len(prev.Voters) || cur.Term != prev.Term
+func (r *runner) observe(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log checker.LogReader) (bool, error) {
+	changed := cur.Role != prev.Role || len(rd.Committed) > 0 || len(cur.Voters) != len(prev.Voters) || cur.Term != prev.Term
 	if cur.Role == raft.Leader && (prev.Role != raft.Leader || prev.Term != cur.Term) {
 		r.annotate("leader", fmt.Sprintf("node %d leads term %d", node, cur.Term))
 	}
-	return changed, r.safety.Changed(node, prev, cur, persisted, applied, log)
+	return changed, r.safety.Changed(node, prev, cur, rd, log)
 }
 
 // schedule sets the scenario's steps on the world's clock.
@@ -250,6 +250,7 @@ func (r *runner) result(seed uint64, opts RunOptions, wallStart time.Time) (*Res
 		Safety:            "ok",
 		Liveness:          "ok",
 		Replay:            sc.ReplayCommand(seed),
+		Checks:            r.safety.Checks(),
 	}
 	for _, m := range r.ms {
 		res.MeasureOrder = append(res.MeasureOrder, m.Name)

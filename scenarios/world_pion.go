@@ -180,10 +180,10 @@ func pionOptions(sc *Scenario, seed uint64) pionworld.Options {
 }
 
 // observe is the tabs' report of each batch (from their goroutines).
-func (p *pionWorld) observe(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log pionworld.LogReader) error {
+func (p *pionWorld) observe(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log pionworld.LogReader) error {
 	p.obsMu.Lock()
 	defer p.obsMu.Unlock()
-	changed, err := p.r.observe(node, prev, cur, persisted, applied, log)
+	changed, err := p.r.observe(node, prev, cur, rd, log)
 	if changed || err != nil {
 		p.dirty.Store(true)
 		select {

@@ -94,7 +94,7 @@ type Options struct {
 	SessionTTL uint64
 	// Observer, if set, sees every node's batches (the safety checker);
 	// calls are serialized.
-	Observer func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error
+	Observer func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error
 	// Record, if set, receives the run's events in the trace format the
 	// model writes (the node's events, sends, deliveries, drops, timers),
 	// from the tabs' goroutines: it must serialize them and stamp the
@@ -544,7 +544,7 @@ func (n *Node) changed(prev, cur raft.Status, rd *raft.Ready) {
 		c.chatLines[n.id] = lines
 	}
 	if c.opt.Observer != nil && c.violation == nil {
-		if err := c.opt.Observer(n.id, prev, cur, rd.Entries, rd.Committed, n.h.Raft); err != nil {
+		if err := c.opt.Observer(n.id, prev, cur, rd, n.h.Raft); err != nil {
 			c.violation = err
 		}
 	}

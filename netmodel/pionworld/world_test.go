@@ -41,8 +41,8 @@ func TestKillLeaderRecoversOnTheRealStack(t *testing.T) {
 		safety := checker.NewSafety()
 		c, err := New(Options{Nodes: 5, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 1,
 			ICEDisconnected: time.Second, ICEFailed: 2 * time.Second,
-			Observer: func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error {
-				return safety.Changed(node, prev, cur, persisted, applied, log.(netmodel.LogReader))
+			Observer: func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
+				return safety.Changed(node, prev, cur, rd, log)
 			}})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
@@ -351,8 +351,8 @@ func TestRestartRestoresFromStorageOnTheRealStack(t *testing.T) {
 		safety := checker.NewSafety()
 		c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 4,
 			SnapshotEvery: 10,
-			Observer: func(node raft.ID, prev, cur raft.Status, persisted, applied []raft.Entry, log LogReader) error {
-				return safety.Changed(node, prev, cur, persisted, applied, log.(netmodel.LogReader))
+			Observer: func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
+				return safety.Changed(node, prev, cur, rd, log)
 			}})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())

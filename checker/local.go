@@ -1,0 +1,139 @@
+package checker
+
+import (
+	"fmt"
+
+	"github.com/raftsim/raftsim/raft"
+)
+
+// Invariants checked from each node's own observations: its batches, the
+// messages they send and its own log. No other node's log is read, so
+// they hold, and are checked, on every world (the model, pion, a browser).
+const (
+	// Progress: within one incarnation a node's commit and applied
+	// indexes never go back, it applies only what it committed, and it
+	// commits only what it stores.
+	Progress = "progress"
+	// DurableAck: an append a node acknowledged ("I have up to i") is
+	// durable: after a crash and restart the node still holds entry i of
+	// the term it held then (or a snapshot past it). A host that sends
+	// before it persists breaks it.
+	DurableAck = "durable acknowledgement"
+	// AckedCommit: when a leader commits index i in its term, a majority
+	// of its configuration (itself included) has sent it an
+	// acknowledgement of i or beyond in that term. Acks received are a
+	// subset of acks sent, so this is checked from the senders' batches.
+	AckedCommit = "acknowledged commit"
+)
+
+// ack is the last append a node acknowledged: the index and the term of
+// the entry it held there.
+type ack struct{ index, term uint64 }
+
+// local is the state of the world-independent invariants.
+type local struct {
+	lastAck map[raft.ID]ack
+	// acked[term][leader][follower] is the highest index follower
+	// acknowledged to leader in term.
+	acked map[uint64]map[raft.ID]map[raft.ID]uint64
+}
+
+func newLocal() *local {
+	return &local{lastAck: map[raft.ID]ack{}, acked: map[uint64]map[raft.ID]map[raft.ID]uint64{}}
+}
+
+// check runs the invariants on one batch of node.
+func (l *local) check(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
+	if fresh(prev) {
+		if err := l.checkDurable(node, cur, rd, log); err != nil {
+			return err
+		}
+	}
+	if err := checkProgress(node, prev, cur); err != nil {
+		return err
+	}
+	l.recordAcks(node, cur, rd, log)
+	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term && cur.Commit > prev.Commit {
+		return l.checkAckedCommit(node, cur)
+	}
+	return nil
+}
+
+// fresh reports whether prev is the status of a node that has just
+// started (a new incarnation: its host knows nothing of it yet).
+func fresh(prev raft.Status) bool {
+	return prev.Term == 0 && prev.LastIndex == 0 && prev.Commit == 0 && prev.Role == raft.Follower && len(prev.Voters) == 0
+}
+
+func checkProgress(node raft.ID, prev, cur raft.Status) error {
+	v := func(detail string, index uint64) error {
+		return &Violation{Property: Progress, Nodes: []raft.ID{node}, Term: cur.Term, Index: index, Detail: detail}
+	}
+	switch {
+	case cur.Commit < prev.Commit:
+		return v(fmt.Sprintf("commit index went back from %d to %d", prev.Commit, cur.Commit), cur.Commit)
+	case cur.Applied < prev.Applied:
+		return v(fmt.Sprintf("applied index went back from %d to %d", prev.Applied, cur.Applied), cur.Applied)
+	case cur.Applied > cur.Commit:
+		return v(fmt.Sprintf("applied %d beyond its commit index %d", cur.Applied, cur.Commit), cur.Applied)
+	case cur.Commit > cur.LastIndex:
+		return v(fmt.Sprintf("commit index %d beyond the last index it stores, %d", cur.Commit, cur.LastIndex), cur.Commit)
+	}
+	return nil
+}
+
+// checkDurable checks, at a node's first batch after a (re)start, that
+// it still holds what it acknowledged before.
+func (l *local) checkDurable(node raft.ID, cur raft.Status, rd *raft.Ready, log LogReader) error {
+	a, ok := l.lastAck[node]
+	if !ok || a.index == 0 || a.index < log.FirstIndex() {
+		return nil // nothing acknowledged, or covered by a snapshot
+	}
+	if t, ok := log.Term(a.index); ok && t == a.term {
+		return nil
+	}
+	return &Violation{Property: DurableAck, Nodes: []raft.ID{node}, Term: a.term, Index: a.index,
+		Detail: fmt.Sprintf("node %d acknowledged entries up to index %d (term %d), then restarted without them "+
+			"(its storage ends at index %d): the acknowledgement left before the entries were persisted", node, a.index, a.term, cur.LastIndex)}
+}
+
+// recordAcks notes the appends node acknowledged in this batch.
+func (l *local) recordAcks(node raft.ID, cur raft.Status, rd *raft.Ready, log LogReader) {
+	for i := range rd.Messages {
+		m := &rd.Messages[i]
+		if m.Type != raft.MsgAppResp || m.Reject {
+			continue
+		}
+		if t, ok := log.Term(m.Index); ok {
+			l.lastAck[node] = ack{m.Index, t}
+		}
+		byLeader := l.acked[m.Term]
+		if byLeader == nil {
+			byLeader = map[raft.ID]map[raft.ID]uint64{}
+			l.acked[m.Term] = byLeader
+		}
+		if byLeader[m.To] == nil {
+			byLeader[m.To] = map[raft.ID]uint64{}
+		}
+		byLeader[m.To][node] = max(byLeader[m.To][node], m.Index)
+	}
+}
+
+// checkAckedCommit checks a leader's commit against the acks its voters
+// sent it in its term.
+func (l *local) checkAckedCommit(node raft.ID, cur raft.Status) error {
+	acks := l.acked[cur.Term][node]
+	have := 0
+	var backing []raft.ID
+	for _, id := range cur.Voters {
+		if id == node || acks[id] >= cur.Commit {
+			have++
+			backing = append(backing, id)
+		}
+	}
+	if have >= len(cur.Voters)/2+1 {
+		return nil
+	}
+	return &Violation{Property: AckedCommit, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,
+		Detail: fmt.Sprintf("leader %d committed index %d with acknowledgements from only %v of voters %v", node, cur.Commit, backing, cur.Voters)}
+}

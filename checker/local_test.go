@@ -1,0 +1,102 @@
+package checker_test
+
+import (
+	"testing"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/raft"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A node's batch as a world reports it, with the node's log.
+type batch struct {
+	node raft.ID
+	prev raft.Status
+	cur  raft.Status
+	rd   raft.Ready
+	log  *fakeLog
+}
+
+func status(id raft.ID, role raft.Role, term, commit, applied, last uint64, voters ...raft.ID) raft.Status {
+	return raft.Status{ID: id, Role: role, Term: term, Commit: commit, Applied: applied, LastIndex: last, Voters: voters}
+}
+
+func logOf(terms ...uint64) *fakeLog {
+	l := &fakeLog{}
+	for i, t := range terms {
+		l.ents = append(l.ents, raft.Entry{Index: uint64(i + 1), Term: t})
+	}
+	return l
+}
+
+func run(t *testing.T, batches ...batch) error {
+	t.Helper()
+	s := checker.NewSafety()
+	for _, b := range batches {
+		if err := s.Changed(b.node, b.prev, b.cur, &b.rd, b.log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func requireViolation(t *testing.T, err error, property string) {
+	t.Helper()
+	var v *checker.Violation
+	require.ErrorAs(t, err, &v)
+	assert.Equal(t, property, v.Property, "%v", err)
+}
+
+func TestProgressViolations(t *testing.T) {
+	l := logOf(1, 1, 1)
+	voters := []raft.ID{1, 2, 3}
+	for name, b := range map[string]batch{
+		"commit goes back":      {2, status(2, raft.Follower, 1, 3, 3, 3, voters...), status(2, raft.Follower, 1, 2, 3, 3, voters...), raft.Ready{}, l},
+		"applied goes back":     {2, status(2, raft.Follower, 1, 3, 3, 3, voters...), status(2, raft.Follower, 1, 3, 2, 3, voters...), raft.Ready{}, l},
+		"applied beyond commit": {2, status(2, raft.Follower, 1, 2, 2, 3, voters...), status(2, raft.Follower, 1, 2, 3, 3, voters...), raft.Ready{}, l},
+		"commit beyond storage": {2, status(2, raft.Follower, 1, 2, 2, 3, voters...), status(2, raft.Follower, 1, 4, 2, 3, voters...), raft.Ready{}, l},
+	} {
+		t.Run(name, func(t *testing.T) { requireViolation(t, run(t, b), checker.Progress) })
+	}
+	ok := batch{2, status(2, raft.Follower, 1, 2, 2, 3, voters...), status(2, raft.Follower, 1, 3, 3, 3, voters...), raft.Ready{}, l}
+	assert.NoError(t, run(t, ok))
+}
+
+func TestAnAcknowledgedAppendMustSurviveARestart(t *testing.T) {
+	voters := []raft.ID{1, 2, 3}
+	acked := batch{2, status(2, raft.Follower, 1, 1, 1, 1, voters...), status(2, raft.Follower, 1, 1, 1, 3, voters...),
+		raft.Ready{Messages: []raft.Message{{Type: raft.MsgAppResp, From: 2, To: 1, Term: 1, Index: 3}}}, logOf(1, 1, 1)}
+	fresh := raft.Status{ID: 2}
+	lost := batch{2, fresh, status(2, raft.Follower, 1, 1, 1, 2, voters...), raft.Ready{}, logOf(1, 1)}
+	requireViolation(t, run(t, acked, lost), checker.DurableAck)
+	kept := batch{2, fresh, status(2, raft.Follower, 1, 1, 1, 3, voters...), raft.Ready{}, logOf(1, 1, 1)}
+	assert.NoError(t, run(t, acked, kept))
+}
+
+func TestALeaderCommitNeedsAMajorityOfAcknowledgements(t *testing.T) {
+	voters := []raft.ID{1, 2, 3}
+	l := logOf(1, 2, 2)
+	leading := status(1, raft.Leader, 2, 1, 1, 3, voters...)
+	committed := status(1, raft.Leader, 2, 3, 1, 3, voters...)
+	alone := batch{1, leading, committed, raft.Ready{}, l}
+	requireViolation(t, run(t, alone), checker.AckedCommit)
+
+	ackOf := func(from raft.ID, index uint64) batch {
+		return batch{from, status(from, raft.Follower, 2, 1, 1, 3, voters...), status(from, raft.Follower, 2, 1, 1, 3, voters...),
+			raft.Ready{Messages: []raft.Message{{Type: raft.MsgAppResp, From: from, To: 1, Term: 2, Index: index}}}, logOf(1, 2, 2)}
+	}
+	requireViolation(t, run(t, ackOf(2, 2), alone), checker.AckedCommit)
+	assert.NoError(t, run(t, ackOf(2, 3), alone), "itself and node 2: a majority of three")
+	staleTerm := ackOf(2, 3)
+	staleTerm.rd.Messages[0].Term = 1
+	requireViolation(t, run(t, staleTerm, alone), checker.AckedCommit)
+}
+
+func TestChecksSayWhatRan(t *testing.T) {
+	s := checker.NewSafety()
+	assert.Contains(t, s.Checks(), checker.DurableAck)
+	assert.NotContains(t, s.Checks(), checker.CommitQuorum, "needs every log")
+	s.SharedLogs = true
+	assert.Contains(t, s.Checks(), checker.CommitQuorum)
+}
