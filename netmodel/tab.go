@@ -10,7 +10,6 @@ import (
 	"github.com/raftsim/raftsim/sim"
 )
 
-
 // Tab is one browser tab running one Raft server. Its handlers run one at
 // a time on a single thread: each costs HandlerCost, and work that arrives
 // while the tab is busy waits.
