@@ -280,12 +280,7 @@ func (t *Tab) Incarnation() int { return t.inc }
 // the live, unfrozen follower with the most entries), as a page does
 // before its tab is hidden or closed.
 func (w *World) TransferLeadership(to raft.ID) {
-	var lead *Tab
-	for _, t := range w.tabs[1:] {
-		if t.alive && t.host.Status().Role == raft.Leader && (lead == nil || t.host.Status().Term > lead.host.Status().Term) {
-			lead = t
-		}
-	}
+	lead := w.leaderTab()
 	if lead == nil {
 		w.Fault(0, "transfer: no leader")
 		return

@@ -6,10 +6,12 @@ import (
 	"github.com/raftsim/raftsim/raft"
 )
 
-// PartitionAction cuts links between groups of nodes (both ways), or one
-// way from From to To.
+// PartitionAction cuts links between groups of nodes (both ways, or with
+// OneWay only from the first group to the others: an asymmetric
+// partition), or one way from From to To.
 type PartitionAction struct {
 	Groups [][]uint64 `yaml:"groups" bound:"node" maxlen:"1001"`
+	OneWay bool       `yaml:"one_way"`
 	From   uint64     `yaml:"from" bound:"node"`
 	To     uint64     `yaml:"to" bound:"node"`
 }
@@ -39,7 +41,15 @@ func (a *PartitionAction) Validate(c *faultCheck) error {
 
 // Apply implements FaultAction.
 func (a *PartitionAction) Apply(r *runner) error {
-	if groups := a.groups(); groups != nil {
+	if groups := a.groups(); groups != nil && a.OneWay {
+		for _, from := range groups[0] {
+			for _, g := range groups[1:] {
+				for _, to := range g {
+					r.w.Cut(from, to)
+				}
+			}
+		}
+	} else if groups != nil {
 		r.w.Partition(groups)
 	} else {
 		r.w.Cut(raft.ID(a.From), raft.ID(a.To))
@@ -86,9 +96,19 @@ func init() {
 		return []Fault{{Name: "partition", Trigger: w.at(w.t), Action: &PartitionAction{Groups: [][]uint64{ids[:k], ids[k:]}}},
 			{Name: "heal", Trigger: w.at(w.end), Action: healAll()}}
 	}})
+	registerSwarmKind(swarmKind{kind: KindAsymmetric, rank: 180, minNodes: 2, window: func(w *swarmWindow) []Fault {
+		k := 1 + w.r.IntN(w.n-1)
+		ids := w.nodes(w.n)
+		return []Fault{{Name: "one-way", Trigger: w.at(w.t), Action: &PartitionAction{Groups: [][]uint64{ids[:k], ids[k:]}, OneWay: true}},
+			{Name: "heal", Trigger: w.at(w.end), Action: healAll()}}
+	}})
 	registerSwarmKind(swarmKind{kind: KindCut, rank: 50, minNodes: 2, window: func(w *swarmWindow) []Fault {
 		ids := w.nodes(2)
 		return []Fault{{Name: "cut", Trigger: w.at(w.t), Action: &PartitionAction{From: ids[0], To: ids[1]}},
 			{Name: "heal", Trigger: w.at(w.end), Action: healAll()}}
 	}})
 }
+
+// KindAsymmetric: asymmetric partitions (a group hears the others, they
+// do not hear it), healed at the window's end.
+const KindAsymmetric FaultKind = "asymmetric"

@@ -288,13 +288,21 @@ func (p *pionWorld) flush() error {
 	return p.trace.Flush()
 }
 
-func (p *pionWorld) Kill(id raft.ID)                    { p.c.Kill(id) }
-func (p *pionWorld) Restart(id raft.ID) error           { return p.c.Restart(id) }
-func (p *pionWorld) Partition(groups [][]raft.ID)       { p.c.Partition(groups) }
-func (p *pionWorld) Cut(from, to raft.ID)               { p.c.Cut(from, to) }
-func (p *pionWorld) Heal()                              { p.c.Heal() }
-func (p *pionWorld) Blackhole(id raft.ID)               { p.c.Blackhole(id) }
-func (p *pionWorld) Transfer(to raft.ID)                { p.c.TransferLeadership(to) }
+func (p *pionWorld) Kill(id raft.ID)              { p.c.Kill(id) }
+func (p *pionWorld) Restart(id raft.ID) error     { return p.c.Restart(id) }
+func (p *pionWorld) Partition(groups [][]raft.ID) { p.c.Partition(groups) }
+func (p *pionWorld) Cut(from, to raft.ID)         { p.c.Cut(from, to) }
+func (p *pionWorld) Heal()                        { p.c.Heal() }
+func (p *pionWorld) Blackhole(id raft.ID)         { p.c.Blackhole(id) }
+func (p *pionWorld) Transfer(to raft.ID)          { p.c.TransferLeadership(to) }
+func (p *pionWorld) Pause(id raft.ID, d sim.Time) { p.c.Pause(id, time.Duration(d)) }
+
+// Reconfigure implements World.
+func (p *pionWorld) Reconfigure(id raft.ID, add bool) {
+	if !p.c.Reconfigure(id, add) {
+		p.Record(sim.Event{Kind: sim.KindFault, Detail: "reconfigure: no leader"})
+	}
+}
 func (p *pionWorld) PathChange(raft.ID) error           { return errPathChangeOnPion }
 func (p *pionWorld) Discard(id raft.ID, after sim.Time) { p.c.Discard(id, time.Duration(after)) }
 

@@ -58,6 +58,10 @@ type World interface {
 	Blackhole(id raft.ID)
 	PathChange(id raft.ID) error
 	Transfer(to raft.ID)
+	// Pause stalls tab id's thread for d.
+	Pause(id raft.ID, d sim.Time)
+	// Reconfigure has the leader propose adding (add) or removing tab id.
+	Reconfigure(id raft.ID, add bool)
 
 	// StartChat starts chat user id in tab tab.
 	StartChat(tab raft.ID, id uint64) ChatUser

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type fuzzFlags struct {
 	noShrink   bool
 	shrinkRuns int
 	listBugs   bool
+	optIn      []string
 }
 
 // maxFuzzWorkers bounds --workers: more goroutines than this only share
@@ -74,6 +76,7 @@ caught), 1 if a run failed (with --plant-bug: if the bug was not caught),
 	fl.IntVar(&f.maxNodes, "max-nodes", 41, "largest cluster")
 	fl.StringVar(&f.plantBug, "plant-bug", "", "switch on planted bug `NAME` and hunt it (see --list-bugs)")
 	fl.BoolVar(&f.listBugs, "list-bugs", false, "print the planted bugs' names and exit")
+	fl.StringSliceVar(&f.optIn, "opt-in", nil, "draw these opt-in fault `KINDS` too (membership)")
 	fl.StringVar(&f.out, "out", "out", "write reproducers into `DIR`")
 	fl.BoolVar(&f.noShrink, "no-shrink", false, "write failures as found, unshrunk")
 	fl.IntVar(&f.shrinkRuns, "shrink-runs", scenarios.DefaultShrinkRuns, "runs one shrink may make")
@@ -89,7 +92,7 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	opt := scenarios.FuzzOptions{FirstSeed: f.seed, Seeds: f.seeds, Duration: f.duration, Workers: f.workers,
-		Swarm: scenarios.SwarmOptions{MaxNodes: f.maxNodes, PlantedBug: f.plantBug}, StopAtFirst: f.plantBug != "",
+		Swarm: scenarios.SwarmOptions{MaxNodes: f.maxNodes, PlantedBug: f.plantBug, OptIn: optInKinds(f.optIn)}, StopAtFirst: f.plantBug != "",
 		Progress: fuzzProgress(stderr, f.seeds)}
 	start := time.Now()
 	rep, err := scenarios.Fuzz(opt)
@@ -146,6 +149,15 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
 	return &exitError{exitFailed, nil}
 }
 
+// optInKinds converts --opt-in's names.
+func optInKinds(names []string) []scenarios.FaultKind {
+	var out []scenarios.FaultKind
+	for _, n := range names {
+		out = append(out, scenarios.FaultKind(n))
+	}
+	return out
+}
+
 // checkFuzzFlags refuses flag values out of their bounds (usage errors)
 // and fills the default number of seeds.
 func checkFuzzFlags(cmd *cobra.Command, f *fuzzFlags) error {
@@ -166,6 +178,11 @@ func checkFuzzFlags(cmd *cobra.Command, f *fuzzFlags) error {
 	if f.plantBug != "" {
 		if err := scenarios.CheckPlantedBug(f.plantBug); err != nil {
 			return &usageError{err}
+		}
+	}
+	for _, k := range f.optIn {
+		if !slices.Contains(scenarios.FaultKinds(), scenarios.FaultKind(k)) {
+			return &usageError{fmt.Errorf("--opt-in: unknown fault kind %q", k)}
 		}
 	}
 	if f.seeds == 0 && f.duration == 0 {

@@ -571,15 +571,7 @@ func (c *Cluster) Propose(id raft.ID, cmd raft.Command, done func(raft.Result)) 
 // most up-to-date live follower (as the model's host does). It reports
 // false if no tab leads.
 func (c *Cluster) TransferLeadership(to raft.ID) bool {
-	var lead raft.ID
-	c.mu.Lock()
-	for i := 1; i <= c.opt.Nodes; i++ {
-		if c.alive[i] && c.status[i].Role == raft.Leader && (lead == raft.None || c.status[i].Term > c.status[lead].Term) {
-			lead = raft.ID(i)
-		}
-	}
-	alive := append([]bool(nil), c.alive...)
-	c.mu.Unlock()
+	lead, alive := c.leader()
 	if lead == raft.None {
 		return false
 	}
@@ -596,6 +588,44 @@ func (c *Cluster) TransferLeadership(to raft.ID) bool {
 		}
 		_ = n.h.Raft.TransferLeadership(target)
 	})
+	return true
+}
+
+// leader returns the open tab that leads the highest term (None: none)
+// and which tabs are open.
+func (c *Cluster) leader() (raft.ID, []bool) {
+	var lead raft.ID
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := 1; i <= c.opt.Nodes; i++ {
+		if c.alive[i] && c.status[i].Role == raft.Leader && (lead == raft.None || c.status[i].Term > c.status[lead].Term) {
+			lead = raft.ID(i)
+		}
+	}
+	return lead, append([]bool(nil), c.alive...)
+}
+
+// Pause stalls tab id's goroutine for d (a long garbage collection, a
+// busy main thread): what reaches it meanwhile waits in its inbox.
+func (c *Cluster) Pause(id raft.ID, d time.Duration) {
+	if c.Alive(id) {
+		c.node(id).post(func() { time.Sleep(d) })
+	}
+}
+
+// Reconfigure has the leader propose adding (add) or removing tab id. It
+// reports false if no tab leads.
+func (c *Cluster) Reconfigure(id raft.ID, add bool) bool {
+	lead, _ := c.leader()
+	if lead == raft.None {
+		return false
+	}
+	cc := raft.ConfChange{Type: raft.ConfRemoveNode, Node: id}
+	if add {
+		cc.Type = raft.ConfAddNode
+	}
+	n := c.node(lead)
+	n.post(func() { _ = n.h.Raft.ProposeConfChange(cc) })
 	return true
 }
 
