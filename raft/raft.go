@@ -806,8 +806,13 @@ func (r *Raft) Step(m Message) {
 			return
 		}
 	case m.Term > r.term:
-		if (m.Type == MsgVote || m.Type == MsgPreVote) && r.cfg.CheckQuorum && r.lead != None && r.role == Follower && m.Context != transferContext {
-			// Lease: a follower that has a live leader ignores elections.
+		if (m.Type == MsgVote || m.Type == MsgPreVote) && r.cfg.CheckQuorum && r.lead != None &&
+			(r.role == Follower || r.role == Leader) && m.Context != transferContext {
+			// Lease (Raft dissertation §4.2.3): a follower that has a live
+			// leader, and the leader itself (CheckQuorum deposes it once
+			// it stops hearing from a quorum), ignore elections, so a
+			// removed or partitioned server cannot depose a working
+			// leader (etcd-io/raft's inLease has no role condition either).
 			return
 		}
 		switch {
