@@ -49,7 +49,7 @@ names are the same.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error { return runCompare(cmd, args[0], &f, stdout) },
 	}
-	cmd.Flags().StringVar(&f.out, "out", "results/compare", "write into `DIR`")
+	cmd.Flags().StringVar(&f.out, "out", "out/compare", "write into `DIR` (results/compare only when a maintainer names it)")
 	cmd.Flags().IntVar(&f.seeds, "seeds", 10, "seeds in each world")
 	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "network `PROFILE` (overrides the file; the outputs' names end in -PROFILE)")

@@ -52,7 +52,7 @@ written the same way.`,
 		RunE: func(*cobra.Command, []string) error { return runFigures(&f, stdout, stderr) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.out, "out", "results", "write everything into `DIR`")
+	fl.StringVar(&f.out, "out", "out/figures", "write everything into `DIR` (results/ only when a maintainer names it)")
 	fl.StringVar(&f.scenarios, "scenarios", "scenarios", "the scenario files' `DIR`")
 	fl.IntVar(&f.seeds, "seeds", 20, "seeds a point")
 	fl.IntVar(&f.workers, "workers", 0, "runs at once (default: one per CPU)")
