@@ -32,14 +32,18 @@ type ack struct{ index, term uint64 }
 
 // local is the state of the world-independent invariants.
 type local struct {
-	lastAck map[raft.ID]ack
+	// exercised counts, per invariant, the cases it really decided (a
+	// restart with an acknowledgement to keep, a leader's commit with
+	// acks to count), so a swarm can show it reached them.
+	exercised map[string]int
+	lastAck   map[raft.ID]ack
 	// acked[term][leader][follower] is the highest index follower
 	// acknowledged to leader in term.
 	acked map[uint64]map[raft.ID]map[raft.ID]uint64
 }
 
 func newLocal() *local {
-	return &local{lastAck: map[raft.ID]ack{}, acked: map[uint64]map[raft.ID]map[raft.ID]uint64{}}
+	return &local{exercised: map[string]int{}, lastAck: map[raft.ID]ack{}, acked: map[uint64]map[raft.ID]map[raft.ID]uint64{}}
 }
 
 // check runs the invariants on one batch of node.
@@ -51,6 +55,9 @@ func (l *local) check(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log L
 	}
 	if err := checkProgress(node, prev, cur); err != nil {
 		return err
+	}
+	if cur.Commit > prev.Commit || cur.Applied > prev.Applied {
+		l.exercised[Progress]++
 	}
 	l.recordAcks(node, cur, rd, log)
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term && cur.Commit > prev.Commit {
@@ -89,6 +96,7 @@ func (l *local) checkDurable(node raft.ID, cur raft.Status, rd *raft.Ready, log 
 	if !ok || a.index == 0 || a.index < log.FirstIndex() {
 		return nil // nothing acknowledged, or covered by a snapshot
 	}
+	l.exercised[DurableAck]++
 	if t, ok := log.Term(a.index); ok && t == a.term {
 		return nil
 	}
@@ -122,6 +130,7 @@ func (l *local) recordAcks(node raft.ID, cur raft.Status, rd *raft.Ready, log Lo
 // checkAckedCommit checks a leader's commit against the acks its voters
 // sent it in its term.
 func (l *local) checkAckedCommit(node raft.ID, cur raft.Status) error {
+	l.exercised[AckedCommit]++
 	acks := l.acked[cur.Term][node]
 	have := 0
 	var backing []raft.ID

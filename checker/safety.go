@@ -122,6 +122,15 @@ func NewSafety() *Safety {
 	}
 }
 
+// Exercised counts, per world-independent invariant, the cases it really
+// decided in this run (see local.go); nil when they are off.
+func (s *Safety) Exercised() map[string]int {
+	if s.local == nil {
+		return nil
+	}
+	return s.local.exercised
+}
+
 // Checks lists the properties this checker checks: every one on every
 // world, and CommitQuorum where every log can be read (SharedLogs).
 func (s *Safety) Checks() []string {

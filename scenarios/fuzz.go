@@ -40,11 +40,20 @@ func Check(sc *Scenario, seed uint64) (failure *Failure, unknown bool, err error
 }
 
 func check(sc *Scenario, seed uint64, linTimeout time.Duration) (*Failure, bool, error) {
-	res, err := Run(sc, seed, RunOptions{LinTimeout: linTimeout})
+	f, res, err := checkRun(sc, seed, linTimeout)
 	if err != nil {
 		return nil, false, err
 	}
-	return classify(sc, seed, res), res.Linearizability == checker.LinUnknown, nil
+	return f, res.Linearizability == checker.LinUnknown, nil
+}
+
+// checkRun runs sc with seed and classifies the result.
+func checkRun(sc *Scenario, seed uint64, linTimeout time.Duration) (*Failure, *Result, error) {
+	res, err := Run(sc, seed, RunOptions{LinTimeout: linTimeout})
+	if err != nil {
+		return nil, nil, err
+	}
+	return classify(sc, seed, res), res, nil
 }
 
 func classify(sc *Scenario, seed uint64, res *Result) *Failure {
@@ -102,6 +111,23 @@ type FuzzReport struct {
 	// Clean is the longest run of consecutive seeds from FirstSeed that
 	// all passed.
 	Clean int
+	// Coverage marks: runs that applied each kind of fault step, and the
+	// cases each world-independent invariant decided, over all runs.
+	FaultRuns map[string]int
+	Exercised map[string]int
+}
+
+// cover adds a run's coverage marks to the report.
+func (rep *FuzzReport) cover(res *Result) {
+	if res == nil {
+		return
+	}
+	for k := range res.FaultsApplied {
+		rep.FaultRuns[k]++
+	}
+	for k, n := range res.Exercised {
+		rep.Exercised[k] += n
+	}
 }
 
 // ErrNoBound: a swarm needs seeds or a duration.
@@ -129,6 +155,7 @@ func Fuzz(opt FuzzOptions) (*FuzzReport, error) {
 		fail    *Failure
 		unknown bool
 	}
+	cov := &FuzzReport{FaultRuns: map[string]int{}, Exercised: map[string]int{}}
 	var (
 		mu       sync.Mutex
 		next     = opt.FirstSeed
@@ -159,8 +186,10 @@ func Fuzz(opt FuzzOptions) (*FuzzReport, error) {
 				if !ok {
 					return
 				}
-				f, unknown, err := Check(Swarm(seed, opt.Swarm), seed)
+				f, res, err := checkRun(Swarm(seed, opt.Swarm), seed, FuzzLinTimeout)
+				unknown := res != nil && res.Linearizability == checker.LinUnknown
 				mu.Lock()
+				cov.cover(res)
 				if err != nil && runErr == nil {
 					runErr = fmt.Errorf("fuzz seed %d: %w", seed, err)
 				}
@@ -182,7 +211,7 @@ func Fuzz(opt FuzzOptions) (*FuzzReport, error) {
 	if runErr != nil {
 		return nil, runErr
 	}
-	rep := &FuzzReport{Runs: len(results)}
+	rep := &FuzzReport{Runs: len(results), FaultRuns: cov.FaultRuns, Exercised: cov.Exercised}
 	clean := true
 	for seed := opt.FirstSeed; seed < next; seed++ {
 		o, ran := results[seed]

@@ -146,6 +146,11 @@ type Result struct {
 	// Checks lists the safety properties the run checked (the ones that
 	// need every log at once only where the world can read them).
 	Checks []string `json:"checks,omitempty"`
+	// Exercised counts the cases the world-independent invariants decided
+	// (checker.Safety.Exercised); FaultsApplied the fault steps applied,
+	// by kind. Both are the swarm's coverage marks.
+	Exercised     map[string]int `json:"exercised,omitempty"`
+	FaultsApplied map[string]int `json:"faults_applied,omitempty"`
 	Replay string   `json:"replay"`
 	// MeasureOrder lists the measures in the scenario's order.
 	MeasureOrder []string `json:"-"`

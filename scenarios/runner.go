@@ -42,10 +42,12 @@ type runner struct {
 	// real stack's tabs report leader changes from their goroutines).
 	annMu       sync.Mutex
 	annotations []checker.Annotation
+	// applied counts the fault steps applied, by kind (coverage marks).
+	applied map[string]int
 }
 
 func newRunner(sc *Scenario, faults *rand.Rand) *runner {
-	return &runner{sc: sc, safety: checker.NewSafety(), faults: faults, waiting: map[string][]func(){}}
+	return &runner{sc: sc, safety: checker.NewSafety(), faults: faults, waiting: map[string][]func(){}, applied: map[string]int{}}
 }
 
 // Changed implements netmodel.Observer: the safety checker first, then a
@@ -251,6 +253,8 @@ func (r *runner) result(seed uint64, opts RunOptions, wallStart time.Time) (*Res
 		Liveness:          "ok",
 		Replay:            sc.ReplayCommand(seed),
 		Checks:            r.safety.Checks(),
+		Exercised:         r.safety.Exercised(),
+		FaultsApplied:     r.applied,
 	}
 	for _, m := range r.ms {
 		res.MeasureOrder = append(res.MeasureOrder, m.Name)
@@ -371,6 +375,7 @@ func (r *runner) leader() raft.ID {
 // cannot restart) is noted in the trace and the run goes on.
 func (r *runner) fault(f *Fault) {
 	issued := r.w.Now() // the paper starts the clock when the step is issued
+	r.applied[f.Action.Key()]++
 	if err := r.applyFault(f); err != nil {
 		r.note(0, fmt.Sprintf("fault %s failed: %v", f.Name, err))
 	}

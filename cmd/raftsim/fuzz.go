@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -106,6 +107,7 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, ", %d histories undecided within %v (not failures)", rep.Unknown, scenarios.FuzzLinTimeout)
 	}
 	fmt.Fprintln(stdout)
+	printCoverage(stdout, rep)
 	if len(rep.Failures) == 0 {
 		if f.plantBug != "" {
 			return &exitError{exitFailed, fmt.Errorf("planted bug %s NOT caught in %d seeds", f.plantBug, rep.Runs)}
@@ -147,6 +149,21 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	return &exitError{exitFailed, nil}
+}
+
+// printCoverage prints the swarm's coverage marks: how many runs applied
+// each kind of fault step, and how many cases each world-independent
+// invariant decided.
+func printCoverage(w io.Writer, rep *scenarios.FuzzReport) {
+	var faults, checks []string
+	for _, k := range scenarios.FaultKeys() {
+		faults = append(faults, fmt.Sprintf("%s %d", k, rep.FaultRuns[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(rep.Exercised)) {
+		checks = append(checks, fmt.Sprintf("%s %d", k, rep.Exercised[k]))
+	}
+	fmt.Fprintf(w, "coverage: runs with each fault step: %s\n", strings.Join(faults, ", "))
+	fmt.Fprintf(w, "coverage: cases decided by each invariant: %s\n", strings.Join(checks, ", "))
 }
 
 // optInKinds converts --opt-in's names.
