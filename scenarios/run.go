@@ -151,7 +151,7 @@ type Result struct {
 	// by kind. Both are the swarm's coverage marks.
 	Exercised     map[string]int `json:"exercised,omitempty"`
 	FaultsApplied map[string]int `json:"faults_applied,omitempty"`
-	Replay string   `json:"replay"`
+	Replay        string         `json:"replay"`
 	// MeasureOrder lists the measures in the scenario's order.
 	MeasureOrder []string `json:"-"`
 }
