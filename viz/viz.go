@@ -114,7 +114,9 @@ func peerIsNode(k sim.Kind) bool {
 var pageTmpl = template.Must(template.ParseFS(assets, "assets/index.html"))
 
 // appJS and appCSS are the page's script and style, inlined verbatim.
-var appJS, appCSS = mustAsset("assets/app.js"), mustAsset("assets/style.css")
+// The script is the diagram's and the timeline's files, then app.js,
+// which uses them.
+var appJS, appCSS = mustAsset("assets/spacetime.js") + mustAsset("assets/timeline.js") + mustAsset("assets/app.js"), mustAsset("assets/style.css")
 
 func mustAsset(name string) string {
 	b, err := assets.ReadFile(name)

@@ -15,23 +15,36 @@
 //   window.raftsim.explain()  one line explaining the current event from
 //                             the trace before it, e.g. "node 6 timed
 //                             out: nothing from leader 1 for 476 ms"
+//   window.raftsim.clock()    the playback clock (virtual ns) the page is
+//                             drawn at: an event's time, or between two
+//                             during playback
+//   window.raftsim.seekTime(t) draw at clock t: every event at or before
+//                             t applied, messages and timers as at t
+//   window.raftsim.diagram()  what the space-time diagram draws now:
+//                             { lanes, collapsed, arrows, drops, roles,
+//                             terms, faults, heartbeats (hidden), t0, t1,
+//                             truncated (too many events: zoom in) }
+//   window.raftsim.diagramPoint(i) a client point {x, y} on the drawing
+//                             of event i (0-based) in the diagram, or null
+//   window.raftsim.diagramView(t0, t1) show [t0, t1] in the diagram
 // window.raftsimReady and window.raftsimGo(i) are older names for
 // raftsim.ready and raftsim.seek(i), kept for existing scripts.
 "use strict";
 (function () {
   const ROLE_COLOR = { follower: "#cfe3ff", precandidate: "#fff2b3", candidate: "#ffd166", leader: "#7bd389" };
-  const UNJOINED_COLOR = "#fff", CLOSED_COLOR = "#ccc", FROZEN_COLOR = "#bde0fe";
   const TERM_COLORS = ["#8ecae6", "#ffb703", "#90be6d", "#f28482", "#b5838d", "#84a59d", "#cdb4db", "#e9c46a"];
-  const SPEEDS = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100];
+  const SPEEDS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100];
   // KEEP: log entries kept per node (the panel shows the last W). Keeping
   // whole logs would make every snapshot of a long trace hold every
   // node's whole log: gigabytes for a million events.
   const KEEP = 256, W = 60;
   const $ = (id) => document.getElementById(id);
-  let T, ev, str, N, SNAP, snaps = [], sends = [], match, origin, pos = 0, state, selected = 1;
-  let playing = false, speed = 4, lastFrame = 0, vtime = 0;
+  let T, ev, str, N, SNAP, snaps = [], sends = [], segments = [], match, origin, pos = 0, state, selected = 1, st, tl;
+  let playing = false, speed = SPEEDS.indexOf(1), lastFrame = 0, vtime = 0;
   const view = { nodes: [], rows: [] };
-  const api = { ready: false, nodes: [], index: () => pos, seek: (i) => { go(Number(i) || 0); return pos; }, explain: () => explain(pos) };
+  const api = { ready: false, nodes: [], index: () => pos, seek: (i) => { go(Number(i) || 0); return pos; }, explain: () => explain(pos),
+    clock: () => vtime, seekTime: (t) => { seekTime(Number(t) || 0); return pos; }, diagram: () => st.counts(),
+    diagramPoint: (i) => st.hitPoint(Number(i)), diagramView: (t0, t1) => st.view(Number(t0), Number(t1)) };
   window.raftsim = api;
 
   function fail(msg) {
@@ -40,6 +53,7 @@
     e.textContent = "Cannot show this trace: " + msg;
   }
   const kindOf = (e) => T.kinds[e[1] - 1];
+  const K = {}; // kind numbers by name, for the loops over many events
 
   // ---- state ------------------------------------------------------------
   // A node is "joined" from its first role, term or append event: before
@@ -49,7 +63,7 @@
     const nodes = [];
     for (let i = 0; i <= N; i++) {
       nodes.push({ storage: 0, role: "follower", term: 0, commit: 0, applied: 0, last: 0, first: 1, off: 1, voters: "", vis: "foreground",
-        alive: true, joined: false, log: [], timers: Object.create(null), acked: {}, sent: {} });
+        alive: true, joined: false, reloading: false, log: [], timers: Object.create(null), acked: {}, sent: {} });
     }
     return { nodes, cuts: {}, partition: "" };
   }
@@ -65,9 +79,9 @@
     if (k === "fault") { applyFault(s, n, det); return; }
     if (!nd) return;
     switch (k) {
-      case "role": nd.role = det; nd.joined = true; break;
-      case "term": nd.term = term; nd.joined = true; break;
-      case "append": appendEntries(nd, idx, term, parseInt(det, 10) || 1); nd.joined = true; break;
+      case "role": nd.role = det; nd.joined = true; nd.reloading = false; break;
+      case "term": nd.term = term; nd.joined = true; nd.reloading = false; break;
+      case "append": appendEntries(nd, idx, term, parseInt(det, 10) || 1); nd.joined = true; nd.reloading = false; break;
       case "commit": nd.commit = idx; break;
       case "storage": nd.storage = idx; break;
       case "apply": nd.applied = idx; break;
@@ -101,10 +115,11 @@
       else if (det === "heal") { s.partition = ""; s.cuts = {}; }
       return;
     }
-    if (det === "kill") { nd.alive = false; nd.timers = Object.create(null); nd.role = "follower"; }
-    else if (det === "restart") { nd.alive = true; if (nd.vis === "discarded") nd.vis = "foreground"; }
-    else if (det.startsWith("visibility ")) nd.vis = det.split(" ")[1];
+    if (det === "kill") { nd.alive = false; nd.timers = Object.create(null); nd.role = "follower"; nd.reloading = false; }
+    else if (det === "restart") { nd.alive = true; if (nd.vis === "discarded") { nd.vis = "foreground"; nd.reloading = true; } }
+    else if (det.startsWith("visibility ")) { if (!det.endsWith("ignored: discarded")) nd.vis = det.split(" ")[1]; }
     else if (det === "discard") nd.vis = "discarded";
+    else if (det.startsWith("reload failed")) nd.vis = "foreground"; // closed
     else if (det.startsWith("cut to ")) s.cuts[n + ">" + det.slice(7)] = true;
     else if (det === "blackhole") for (let i = 1; i <= N; i++) { s.cuts[n + ">" + i] = true; s.cuts[i + ">" + n] = true; }
   }
@@ -120,8 +135,18 @@
     for (let j = si * SNAP; j < i; j++) apply(s, ev[j]);
     return s;
   }
+  // tabState is a tab's browser state, as the legend names it ("": none
+  // of them, a joined tab in the foreground): closed (killed), discarded
+  // (unloaded by the browser, until it reloads), reloading (reopened
+  // after a discard, with no role, term or entry traced since), not yet
+  // joined (unjoined: no role, term or entry yet), frozen, hidden.
+  const tabState = (nd) => (nd.vis === "discarded" ? "discarded" : !nd.alive ? "closed" : nd.reloading ? "reloading"
+    : !nd.joined ? "unjoined" : nd.vis === "frozen" || nd.vis === "hidden" ? nd.vis : "");
   // status is what a node is, as the page names it.
-  const status = (nd) => (!nd.alive ? "closed" : !nd.joined ? "not yet joined" : nd.role);
+  function status(nd) {
+    const s = tabState(nd);
+    return s === "unjoined" ? "not yet joined" : s && s !== "hidden" && s !== "frozen" ? s : nd.role;
+  }
 
   // ---- messages in flight -------------------------------------------------
   // matchMessages pairs each send with its deliver or drop: match[send] is
@@ -148,8 +173,10 @@
   }
   // ends is a message event's [sender, receiver].
   const ends = (e) => (kindOf(e) === "deliver" ? [e[3], e[2]] : [e[2], e[3]]);
-  function inFlight(i) {
-    const t = ev[Math.max(0, i - 1)][0], out = [];
+  // inFlight is the messages sent before position i and not ended, with
+  // how far each has gone (frac) at clock t.
+  function inFlight(i, t) {
+    const out = [];
     let lo = 0, hi = sends.length;
     while (lo < hi) { const m = (lo + hi) >> 1; if (sends[m] < i) lo = m + 1; else hi = m; }
     for (let j = lo - 1, seen = 0; j >= 0 && seen < 4000; j--, seen++) {
@@ -370,14 +397,16 @@
   // draw shows the state at pos; dirty is the one node whose log may have
   // changed (-1: none, undefined: every node's).
   function draw(dirty) {
-    const t = pos > 0 ? ev[pos - 1][0] : 0;
+    const t = vtime;
     drawCuts();
-    drawMessages();
+    drawMessages(t);
     for (let i = 1; i <= N; i++) drawNode(i, t);
     drawHeader(t);
     drawDetail(t);
     if (dirty === undefined) for (let i = 1; i <= N; i++) drawLog(i);
     else if (dirty >= 1 && dirty <= N) drawLog(dirty);
+    st.follow(t);
+    tl.update(t, st.window());
   }
   function drawHeader(t) {
     const s = state;
@@ -401,20 +430,34 @@
     }
     view.cuts.replaceChildren(...lines);
   }
-  function msgColor(msg) {
-    return msg.startsWith("vote") || msg.startsWith("prevote") ? "#f4a261" : msg.endsWith("resp") ? "#fff" : "#457b9d";
-  }
-  function drawMessages() {
+  // drawMessages draws the messages in flight at clock t where they are
+  // (a lost one as a cross), and a cross for each recently lost.
+  function drawMessages(t) {
     const out = document.createDocumentFragment();
-    for (const m of inFlight(pos)) {
+    for (const m of inFlight(pos, t)) {
       if (m.from < 1 || m.to < 1 || m.from > N || m.to > N) continue;
       const [x1, y1] = xy(m.from), [x2, y2] = xy(m.to), f = Math.max(0, Math.min(1, m.frac));
       const x = x1 + (x2 - x1) * f, y = y1 + (y2 - y1) * f;
       const title = svg("title", {}, `${m.msg} ${m.from}→${m.to} term ${m.term} index ${m.idx}${m.dropped ? " (will be dropped)" : ""}`);
       if (m.dropped) out.append(svg("g", { class: "drop" }, svg("line", { x1: x - 4, y1: y - 4, x2: x + 4, y2: y + 4 }), svg("line", { x1: x - 4, y1: y + 4, x2: x + 4, y2: y - 4 }), title));
-      else out.append(svg("circle", { class: "msg", cx: x, cy: y, r: m.msg.startsWith("app") ? 3 : 4, fill: msgColor(m.msg) }, title));
+      else out.append(svg("circle", { class: "msg", cx: x, cy: y, r: m.msg.startsWith("app") ? 3 : 4, fill: st.color(m.msg) }, title));
     }
+    drawLost(out, t);
     view.msgs.replaceChildren(out);
+  }
+  // drawLost marks each message lost in the last second of playback (at
+  // least 200 ms of virtual time; at most 200 marks) with a cross 60% of
+  // the way to its receiver, labelled with the reason.
+  function drawLost(out, t) {
+    const since = t - Math.max(2e8, 1e9 * SPEEDS[speed]);
+    for (let j = pos - 1, n = 0, seen = 0; j >= 0 && ev[j][0] > since && n < 200 && seen < 20000; j--, seen++) {
+      const e = ev[j];
+      if (e[1] !== K.drop || e[2] < 1 || e[3] < 1 || e[2] > N || e[3] > N) continue;
+      const [x1, y1] = xy(e[2]), [x2, y2] = xy(e[3]), x = x1 + (x2 - x1) * 0.6, y = y1 + (y2 - y1) * 0.6 + (e[2] === e[3] ? -30 : 0);
+      out.append(svg("g", { class: "drop lost" }, svg("line", { x1: x - 5, y1: y - 5, x2: x + 5, y2: y + 5 }), svg("line", { x1: x - 5, y1: y + 5, x2: x + 5, y2: y - 5 }),
+        svg("title", {}, `lost ${at(e[0])}: ${str[e[6]]} ${e[2]}→${e[3]}${str[e[7]] ? ": " + str[e[7]] : ""}`)));
+      n++;
+    }
   }
   // arcPath is the election timer's progress round node nd, or null.
   function arcPath(nd, v, t) {
@@ -424,14 +467,16 @@
     const ex = v.x + r * Math.sin(a), ey = v.y - r * Math.cos(a);
     return `M ${v.x} ${v.y - r} A ${r} ${r} 0 ${f > 0.5 ? 1 : 0} 1 ${ex} ${ey}`;
   }
+  // drawNode draws node i at clock t: filled by its browser state (see
+  // the legend) or else its role; a hidden tab is dashed.
   function drawNode(i, t) {
-    const nd = state.nodes[i], v = view.nodes[i], st = status(nd), d = arcPath(nd, v, t);
-    const fill = !nd.alive ? CLOSED_COLOR : !nd.joined ? UNJOINED_COLOR : nd.vis === "frozen" ? FROZEN_COLOR : Object.hasOwn(ROLE_COLOR, nd.role) ? ROLE_COLOR[nd.role] : "#eee";
-    set(v.g, { class: "node" + (i === selected ? " selected" : "") + (nd.alive && !nd.joined ? " unjoined" : "") });
+    const nd = state.nodes[i], v = view.nodes[i], tab = tabState(nd), d = arcPath(nd, v, t);
+    const fill = tab && tab !== "hidden" ? TAB_COLORS[tab] : Object.hasOwn(ROLE_COLOR, nd.role) ? ROLE_COLOR[nd.role] : "#eee";
+    set(v.g, { class: "node" + (i === selected ? " selected" : "") + (tab ? " " + tab : "") });
     set(v.arc, d ? { d, visibility: null } : { visibility: "hidden" });
-    set(v.circle, { fill, "stroke-dasharray": nd.vis === "hidden" ? "3 2" : null });
-    if (v.sub) text(v.sub, nd.alive && !nd.joined ? "not joined" : `t${nd.term} c${nd.commit}`);
-    text(v.title, `node ${i}: ${st}, ${nd.vis}, term ${nd.term}, commit ${nd.commit}, last ${nd.last}`);
+    set(v.circle, { fill });
+    if (v.sub) text(v.sub, tab === "unjoined" ? "not joined" : tab && tab !== "hidden" ? tab : `t${nd.term} c${nd.commit}`);
+    text(v.title, `node ${i}: ${status(nd)}, ${nd.vis}, term ${nd.term}, commit ${nd.commit}, last ${nd.last}`);
   }
   function drawDetail(t) {
     const nd = state.nodes[selected];
@@ -467,31 +512,28 @@
     }
     text(row.last, String(nd.last));
   }
-  function drawMarks() {
-    const c = $("marks"), w = (c.width = c.clientWidth || 800), ctx = c.getContext("2d");
-    const color = { role: "#2a9d8f", fault: "#e63946", measure: "#1d3557", violation: "#000", client: "#999" };
-    for (let i = 0; i < ev.length; i++) {
-      const k = kindOf(ev[i]);
-      if (!(k in color) || (k === "role" && str[ev[i][7]] !== "leader") || (k === "fault" && str[ev[i][7]].startsWith("conn "))) continue;
-      ctx.fillStyle = color[k];
-      const x = Math.round((i / Math.max(1, ev.length - 1)) * (w - 1));
-      ctx.fillRect(x, k === "client" ? 12 : k === "role" ? 0 : 4, k === "violation" ? 3 : 1, k === "client" ? 4 : 8);
-    }
-  }
-
   // ---- navigation -------------------------------------------------------------
   // go shows the state after i events: one step applies one event and
   // redraws one log row; any other move rebuilds the state from the
   // nearest snapshot and redraws every row (as does full).
-  function go(i, full) {
+  // clock, if given, is the time to draw at: from the event's time to
+  // (not past) the next one's.
+  function go(i, full, clock) {
     i = Math.max(0, Math.min(ev.length, Math.trunc(i) || 0));
     let dirty = -1;
     if (i === pos + 1 && !full) { apply(state, ev[pos]); dirty = ev[pos][2]; }
     else if (i !== pos || full) { state = stateAt(i); dirty = undefined; }
     pos = i;
-    vtime = pos > 0 ? ev[pos - 1][0] : 0;
+    const from = pos > 0 ? ev[pos - 1][0] : 0, to = pos < ev.length ? ev[pos][0] : T.end;
+    vtime = clock === undefined ? from : Math.max(from, Math.min(to, clock));
     saveHash();
     draw(dirty);
+  }
+  // seekTime goes to clock t: after every event at or before t.
+  function seekTime(t) {
+    let lo = 0, hi = ev.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (ev[m][0] <= t) lo = m + 1; else hi = m; }
+    go(lo, false, t);
   }
   // saveHash records the position in the address, at most every 200 ms:
   // browsers throttle history.replaceState when called on every step.
@@ -515,19 +557,20 @@
     lastFrame = performance.now();
     if (playing) requestAnimationFrame(frame);
   }
+  // frame advances the playback clock by the time since the last frame
+  // times the speed, and draws at it: messages and timer arcs move
+  // between events.
   function frame(now) {
     if (!playing) return;
-    vtime += (now - lastFrame) * 1e6 * SPEEDS[speed];
+    const t = vtime + (now - lastFrame) * 1e6 * SPEEDS[speed];
     lastFrame = now;
-    let i = pos;
-    while (i < ev.length && ev[i][0] <= vtime) i++;
-    if (i !== pos) { const keep = vtime; go(i); vtime = keep; } else draw(-1);
+    seekTime(pos >= ev.length ? T.end : t);
     if (pos >= ev.length) { togglePlay(); return; }
     requestAnimationFrame(frame);
   }
   function select(i) { selected = i; go(pos); }
   function onKey(e) {
-    if (e.target.tagName === "SELECT") return;
+    if (e.target.tagName === "SELECT" || (e.target.tagName === "INPUT" && e.target.type === "text")) return; // typing
     const step = e.shiftKey ? 100 : 1;
     switch (e.key) {
       case " ": togglePlay(); break;
@@ -540,6 +583,8 @@
       case "n": go(find(isKind, 1)); break;
       case "p": go(find(isKind, -1)); break;
       case "]": setSpeed(speed + 1); break;
+      case "+": case "=": st.zoom(0.5); break;
+      case "-": st.zoom(2); break;
       case "[": setSpeed(speed - 1); break;
       case "Home": go(0); break;
       case "End": go(ev.length); break;
@@ -563,6 +608,7 @@
     $("slider").oninput = () => go(parseInt($("slider").value, 10));
     $("ring").onclick = (e) => { const g = e.target.closest(".node"); if (g) select(parseInt(g.dataset.id, 10)); };
     document.onkeydown = onKey;
+    window.addEventListener("resize", () => { tl.build(); st.resize(); draw(-1); });
   }
 
   // prepare pairs messages and takes the snapshots seeking starts from:
@@ -572,14 +618,33 @@
     matchMessages();
     const s = fresh();
     snaps.push(clone(s));
+    for (let i = 1; i <= N; i++) segments[i] = [[0, tabState(s.nodes[i])]];
     for (let i = 0; i < ev.length; i++) {
       apply(s, ev[i]);
+      track(s, ev[i]);
       if ((i + 1) % SNAP === 0) snaps.push(clone(s));
     }
     state = fresh();
   }
+  // track records when e changes its node's browser state, for the
+  // diagram's lanes.
+  function track(s, e) {
+    const n = e[2], k = e[1];
+    if (n < 1 || n > N || (k !== K.fault && k !== K.role && k !== K.term && k !== K.append)) return;
+    const seg = segments[n], tab = tabState(s.nodes[n]);
+    if (seg[seg.length - 1][1] !== tab) seg.push([e[0], tab]);
+  }
+  // buildParts makes the space-time diagram and the timeline.
+  function buildParts() {
+    const c = { zoomIn: $("st-in"), zoomOut: $("st-out"), all: $("st-all"), left: $("st-left"), right: $("st-right"), nodes: $("st-nodes"),
+      hb: $("st-hb"), expand: $("st-expand"), collapse: $("st-collapse") };
+    st = makeSpacetime({ T, ev, str, N, match, origin, sends, segments, roleColor: ROLE_COLOR, canvas: $("st-canvas"), note: $("st-note"),
+      kinds: $("st-kinds"), controls: c, seek: go, eventText, at, h, set, onView: () => tl.update(vtime, st.window()) });
+    tl = makeTimeline({ T, ev, str, kindOf, root: $("timeline"), svg, set, seek: go, seekTime, eventText, at, dur });
+  }
   function start(trace) {
     T = trace; ev = T.events; str = T.strings; N = Math.max(1, T.nodes);
+    T.kinds.forEach((k, i) => { K[k] = i + 1; });
     $("name").textContent = T.name;
     $("event-count").textContent = String(ev.length);
     $("slider").max = String(ev.length);
@@ -591,7 +656,7 @@
     if (typeof T.history === "string" && /^[\w-]+\.html$/.test(T.history)) { const a = $("history-link"); a.href = T.history; a.hidden = false; }
     prepare();
     buildView();
-    drawMarks();
+    buildParts();
     bindControls();
     const q = new URLSearchParams(location.hash.slice(1));
     if (q.has("n")) selected = Math.max(1, Math.min(N, parseInt(q.get("n"), 10) || 1));
