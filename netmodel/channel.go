@@ -183,12 +183,15 @@ type linkState struct {
 	uniform link     // every link, when there are no overrides
 	perLink [][]link // [from][to], only with overrides
 	sctp    sctpTiming
+	// deliveries: the messages in flight on every link (arrive).
+	deliveries deliveryPool
 }
 
 // initLinks computes the links' settings; SetLoss calls it again.
 func (w *World) initLinks() {
 	p := &w.opt.Profile
-	w.links = linkState{uniform: w.resolve(*p, nil, 0, 0), sctp: sctpTimers[w.opt.Channel.SCTP]}
+	w.links.uniform, w.links.perLink = w.resolve(*p, nil, 0, 0), nil
+	w.links.sctp = sctpTimers[w.opt.Channel.SCTP]
 	if len(w.opt.Channel.Links) == 0 {
 		return
 	}
@@ -562,29 +565,84 @@ func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival, sent, la
 	return f
 }
 
-// arrive schedules the delivery of m at arrival.
+// arrive schedules the delivery of m at arrival. Only a flight's delivery
+// can be moved (redrawFlights), so only it gets a timer.
 func (w *World) arrive(ch *channel, m raft.Message, arrival sim.Time, f *flight) *sim.Timer {
 	from, to := w.tabs[m.From], w.tabs[m.To]
-	fromInc, toInc, epoch := from.inc, to.inc, ch.epoch
-	return w.sim.At(arrival, func() {
-		if ch.epoch != epoch {
-			w.drop(m, "channel closed")
-			return
-		}
-		if f != nil {
-			f.done = true
-			for len(ch.flights) > 0 && ch.flights[0].done {
-				ch.flights[0] = nil
-				ch.flights = ch.flights[1:]
-			}
-		}
-		if from.inc != fromInc || to.inc != toInc || !to.alive {
-			w.drop(m, "channel closed")
-			return
-		}
-		to.deliver(m)
-	})
+	d := w.links.deliveries.get()
+	d.w, d.ch, d.m, d.f = w, ch, m, f
+	d.from, d.to = from, to
+	d.fromInc, d.toInc, d.epoch = from.inc, to.inc, ch.epoch
+	if f != nil {
+		return w.sim.At(arrival, d.fn)
+	}
+	w.sim.Schedule(arrival, d.fn)
+	return nil
 }
+
+// delivery is one message on its way: what its arrival event checks and
+// delivers. Deliveries are pooled by the world and each one's event
+// function is bound once, so that carrying a message allocates neither a
+// delivery nor a closure. One whose event is cancelled is left to the
+// garbage collector.
+type delivery struct {
+	w                     *World
+	ch                    *channel
+	m                     raft.Message
+	f                     *flight
+	from, to              *Tab
+	fromInc, toInc, epoch int
+	fn                    func() // d.arrived, bound once
+}
+
+// arrived runs when the message reaches the far end of the channel.
+func (d *delivery) arrived() {
+	w, ch, m, f := d.w, d.ch, d.m, d.f
+	from, to, fromInc, toInc, epoch := d.from, d.to, d.fromInc, d.toInc, d.epoch
+	w.links.deliveries.put(d)
+	if ch.epoch != epoch {
+		w.drop(m, "channel closed")
+		return
+	}
+	if f != nil {
+		f.done = true
+		for len(ch.flights) > 0 && ch.flights[0].done {
+			ch.flights[0] = nil
+			ch.flights = ch.flights[1:]
+		}
+	}
+	if from.inc != fromInc || to.inc != toInc || !to.alive {
+		w.drop(m, "channel closed")
+		return
+	}
+	to.deliver(m)
+}
+
+// deliveryPool is a free list of deliveries, refilled a slab at a time.
+type deliveryPool struct {
+	free []*delivery
+}
+
+const deliverySlab = 32
+
+func (p *deliveryPool) get() *delivery {
+	if len(p.free) == 0 {
+		slab := make([]delivery, deliverySlab)
+		for i := range slab {
+			d := &slab[i]
+			d.fn = d.arrived
+			p.free = append(p.free, d)
+		}
+	}
+	d := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return d
+}
+
+// put returns d to the pool. Its fields are left as they are (the next
+// arrive overwrites them all): the pool is as large as the most messages
+// ever in flight at once, so what they keep alive is bounded.
+func (p *deliveryPool) put(d *delivery) { p.free = append(p.free, d) }
 
 // redrawFlights draws again, at the links' new loss rates, the
 // retransmissions not yet made of every message in flight: SCTP resends

@@ -10,7 +10,8 @@ import (
 type Sim struct {
 	now     Time
 	seq     uint64
-	queue   eventHeap
+	queue   eventQueue
+	timers  []Timer // unused handles, allocated a slab at a time
 	seed    uint64
 	streams map[string]*rand.Rand
 	trace   *Trace
@@ -54,37 +55,58 @@ func (s *Sim) Rand(name string) *rand.Rand {
 	return r
 }
 
-// Timer is a handle to a scheduled event that can be cancelled.
+// Timer is a handle to a scheduled event that can be cancelled. Its zero
+// value is a timer that is not pending.
 type Timer struct {
-	sim *Sim
-	ev  *event
+	sim  *Sim
+	slot int // 1 + the event's position in the queue; 0 once run or cancelled
 }
 
 // Cancel removes the event from the queue if it has not run. It reports
 // whether the event was still pending. Cancelling a nil Timer is a no-op.
 func (t *Timer) Cancel() bool {
-	if t == nil || t.ev == nil || t.ev.index < 0 {
+	if t == nil || t.slot == 0 {
 		return false
 	}
-	t.sim.queue.remove(t.ev.index)
-	t.ev.canceled = true
-	t.ev = nil
+	t.sim.queue.remove(t.slot - 1)
 	return true
 }
 
 // Pending reports whether the timer's event is still scheduled.
-func (t *Timer) Pending() bool { return t != nil && t.ev != nil && t.ev.index >= 0 }
+func (t *Timer) Pending() bool { return t != nil && t.slot != 0 }
 
-// At schedules fn at virtual time at (never earlier than now).
+// timerSlab is how many handles are allocated at once: a handle outlives
+// its event for as long as its holder keeps it, so handles are not reused,
+// but allocating them in slabs makes one allocation of many.
+const timerSlab = 128
+
+// At schedules fn at virtual time at (never earlier than now) and returns
+// a handle that can cancel it.
 func (s *Sim) At(at Time, fn func()) *Timer {
 	if at < s.now {
 		at = s.now
 	}
+	if len(s.timers) == 0 {
+		s.timers = make([]Timer, timerSlab)
+	}
+	t := &s.timers[0]
+	s.timers = s.timers[1:]
+	t.sim = s
 	s.seq++
-	e := &event{at: at, seq: s.seq, fn: fn}
-	e.handle = Timer{sim: s, ev: e}
-	s.queue.push(e)
-	return &e.handle
+	s.queue.push(entry{at: at, seq: s.seq, fn: fn, t: t})
+	return t
+}
+
+// Schedule schedules fn at virtual time at (never earlier than now), like
+// At, for an event that is never cancelled: it returns no handle and
+// allocates nothing. It takes a sequence number as At does, so the two
+// order alike.
+func (s *Sim) Schedule(at Time, fn func()) {
+	if at < s.now {
+		at = s.now
+	}
+	s.seq++
+	s.queue.push(entry{at: at, seq: s.seq, fn: fn})
 }
 
 // After schedules fn after the span d.

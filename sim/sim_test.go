@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -139,4 +140,99 @@ func TestTimeUnits(t *testing.T) {
 	assert.Equal(t, "1.5s", (1500 * Millisecond).String())
 	assert.Equal(t, Minute, 60*Second)
 	assert.Equal(t, Time(3), Max(2, 3))
+}
+
+func TestScheduleOrdersWithAt(t *testing.T) {
+	s := New(1, nil)
+	var order []string
+	s.Schedule(10, func() { order = append(order, "a") })
+	s.At(10, func() { order = append(order, "b") })
+	s.Schedule(5, func() { order = append(order, "first") })
+	s.At(10, func() { order = append(order, "c") })
+	s.Schedule(10, func() { order = append(order, "d") })
+	s.At(0, func() {
+		s.Schedule(-1, func() { order = append(order, "clamped") }) // clamps to now
+	})
+	s.Run()
+	assert.Equal(t, []string{"clamped", "first", "a", "b", "c", "d"}, order)
+}
+
+func TestStaleTimerCannotCancelALaterEvent(t *testing.T) {
+	s := New(1, nil)
+	old := s.At(1, func() {})
+	s.Run()
+	ran := false
+	fresh := s.At(2, func() { ran = true }) // may reuse the old event's storage
+	assert.False(t, old.Pending())
+	assert.False(t, old.Cancel())
+	assert.True(t, fresh.Pending())
+	s.Run()
+	assert.True(t, ran)
+	var zero Timer
+	assert.False(t, zero.Pending())
+	assert.False(t, zero.Cancel())
+}
+
+// TestQueueMatchesReferenceWhileRunning schedules (with and without a
+// handle) and cancels from inside events, and checks every step against a
+// plain sorted list.
+func TestQueueMatchesReferenceWhileRunning(t *testing.T) {
+	r := NewStream(7, "test")
+	type item struct {
+		at  Time
+		seq int
+	}
+	s := New(1, nil)
+	var pending []item // the reference: what should still run
+	timers := map[int]*Timer{}
+	seq := 0
+	var got, want []item
+	var schedule func(at Time)
+	schedule = func(at Time) {
+		seq++
+		it := item{at, seq}
+		pending = append(pending, it)
+		fn := func() {
+			got = append(got, it)
+			// The reference's first pending item is what must have run.
+			slices.SortStableFunc(pending, func(a, b item) int { return cmpItems(a.at, b.at, a.seq, b.seq) })
+			want = append(want, pending[0])
+			pending = pending[1:]
+			delete(timers, it.seq)
+			for range 1 + r.IntN(2) {
+				schedule(s.Now() + Time(r.IntN(50)))
+			}
+			if r.IntN(4) == 0 && len(timers) > 0 {
+				// Cancel a pending timer, picked at random in seq order.
+				keys := slices.Sorted(maps.Keys(timers))
+				k := keys[r.IntN(len(keys))]
+				require.True(t, timers[k].Cancel())
+				delete(timers, k)
+				pending = slices.DeleteFunc(pending, func(p item) bool { return p.seq == k })
+			}
+		}
+		if r.IntN(2) == 0 {
+			s.Schedule(at, fn)
+		} else {
+			timers[it.seq] = s.At(at, fn)
+		}
+	}
+	for range 200 {
+		schedule(Time(r.IntN(100)))
+	}
+	for s.Events() < 5000 && s.Step() {
+		require.Equal(t, len(pending), s.Pending())
+	}
+	require.Equal(t, want, got)
+	require.Greater(t, len(got), 1000)
+}
+
+func cmpItems(a, b Time, sa, sb int) int {
+	if a != b {
+		if a < b {
+			return -1
+		}
+		return 1
+	}
+	return sa - sb
 }

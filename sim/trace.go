@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Kind is the type of a traced event.
@@ -120,27 +121,52 @@ func NewTrace(w io.Writer) *Trace {
 	return t
 }
 
-// Record hashes e and writes it if the trace has a writer.
+// Record hashes e and writes it if the trace has a writer. With no writer
+// it allocates nothing and builds no string.
 func (t *Trace) Record(e Event) {
 	// Fixed-width fields are folded a word at a time, strings byte-wise
 	// after their length: a canonical encoding, cheap enough to hash every
-	// event of a run.
+	// event of a run. FNV-1a is a chain of dependent multiplications, so
+	// the cost is one multiply per word and per byte; the folds are
+	// written out to keep it at that.
 	h := t.hash
-	for _, v := range [...]uint64{uint64(e.Kind), uint64(e.Time), e.Node, e.Peer, e.Term, e.Index, uint64(len(e.Msg))} {
-		h = (h ^ v) * fnvPrime
-	}
-	for i := 0; i < len(e.Msg); i++ {
-		h = (h ^ uint64(e.Msg[i])) * fnvPrime
-	}
-	h = (h ^ uint64(len(e.Detail))) * fnvPrime
-	for i := 0; i < len(e.Detail); i++ {
-		h = (h ^ uint64(e.Detail[i])) * fnvPrime
-	}
+	h = (h ^ uint64(e.Kind)) * fnvPrime
+	h = (h ^ uint64(e.Time)) * fnvPrime
+	h = (h ^ e.Node) * fnvPrime
+	h = (h ^ e.Peer) * fnvPrime
+	h = (h ^ e.Term) * fnvPrime
+	h = (h ^ e.Index) * fnvPrime
+	h = hashString(h, e.Msg)
+	h = hashString(h, e.Detail)
 	t.hash = h
 	t.count++
-	if t.enc != nil && t.err == nil {
-		t.err = t.enc.Encode(e)
+	if t.enc != nil {
+		t.write(e)
 	}
+}
+
+// hashString folds s's length, then its bytes.
+func hashString(h uint64, s string) uint64 {
+	h = (h ^ uint64(len(s))) * fnvPrime
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// write encodes e as one JSON line; after the first error it writes no
+// more. It is kept out of line, and encodes copies of e's strings: that
+// way e does not escape Record, and a caller may build a trace string in
+// a buffer on its stack (the compiler does so for short concatenations
+// that do not escape) whether or not the trace is written.
+//
+//go:noinline
+func (t *Trace) write(e Event) {
+	if t.err != nil {
+		return
+	}
+	t.err = t.enc.Encode(Event{Time: e.Time, Kind: e.Kind, Node: e.Node, Peer: e.Peer, Term: e.Term, Index: e.Index,
+		Msg: strings.Clone(e.Msg), Detail: strings.Clone(e.Detail)})
 }
 
 // Hash returns the running hash of all recorded events.
