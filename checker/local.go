@@ -59,7 +59,6 @@ func (l *local) check(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log L
 	if cur.Commit > prev.Commit || cur.Applied > prev.Applied {
 		l.exercised[Progress]++
 	}
-	l.recordAcks(node, cur, rd, log)
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term && cur.Commit > prev.Commit {
 		return l.checkAckedCommit(node, cur)
 	}
@@ -105,8 +104,9 @@ func (l *local) checkDurable(node raft.ID, cur raft.Status, rd *raft.Ready, log 
 			"(its storage ends at index %d): the acknowledgement left before the entries were persisted", node, a.index, a.term, cur.LastIndex)}
 }
 
-// recordAcks notes the appends node acknowledged in this batch.
-func (l *local) recordAcks(node raft.ID, cur raft.Status, rd *raft.Ready, log LogReader) {
+// recordAcks notes the appends node acknowledges in a batch, before the
+// batch's messages leave.
+func (l *local) recordAcks(node raft.ID, rd *raft.Ready, log LogReader) {
 	for i := range rd.Messages {
 		m := &rd.Messages[i]
 		if m.Type != raft.MsgAppResp || m.Reject {

@@ -34,6 +34,7 @@ func run(t *testing.T, batches ...batch) error {
 	t.Helper()
 	s := checker.NewSafety()
 	for _, b := range batches {
+		s.Sending(b.node, &b.rd, b.log)
 		if err := s.Changed(b.node, b.prev, b.cur, &b.rd, b.log); err != nil {
 			return err
 		}

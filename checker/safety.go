@@ -122,6 +122,16 @@ func NewSafety() *Safety {
 	}
 }
 
+// Sending records what a batch of node acknowledges, before its messages
+// leave (a world calls it between persisting and sending): a leader may
+// count an acknowledgement before the sender's Changed is called, on a
+// real stack where tabs run concurrently.
+func (s *Safety) Sending(node raft.ID, rd *raft.Ready, log LogReader) {
+	if s.local != nil {
+		s.local.recordAcks(node, rd, log)
+	}
+}
+
 // Exercised counts, per world-independent invariant, the cases it really
 // decided in this run (see local.go); nil when they are off.
 func (s *Safety) Exercised() map[string]int {

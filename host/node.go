@@ -36,6 +36,10 @@ type Hooks struct {
 	// Installed: the state machine was restored from the leader's
 	// snapshot.
 	Installed func(snap *raft.Snapshot)
+	// Sending sees the batch after it was persisted and before any of its
+	// messages leaves (a checker records the acknowledgements sent: on a
+	// real stack the peer may act on one before Changed reports it).
+	Sending func(rd *raft.Ready)
 	// Send carries a message to its peer.
 	Send func(m raft.Message)
 	// Applied is called for each committed entry, before it is applied.
@@ -130,6 +134,9 @@ func (n *Node) Process() bool {
 	prev := n.status
 	if !n.Persist(&rd) {
 		return false
+	}
+	if n.hooks.Sending != nil && len(rd.Messages) > 0 {
+		n.hooks.Sending(&rd)
 	}
 	for _, m := range rd.Messages {
 		call(n.hooks.Send, m)

@@ -55,9 +55,14 @@ func (t *Tab) newHost() *host.Node {
 		Record:    w.record,
 		Persisted: t.persisted,
 		Failed:    t.failed,
-		Send:      w.send,
-		SetTimer:  t.setTimer,
-		Changed:   t.changed,
+		Sending: func(rd *raft.Ready) {
+			if w.observer != nil {
+				w.observer.Sending(t.ID, rd, t.host.Raft)
+			}
+		},
+		Send:     w.send,
+		SetTimer: t.setTimer,
+		Changed:  t.changed,
 	})
 }
 

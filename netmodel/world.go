@@ -120,6 +120,9 @@ type Observer interface {
 	// storage (the first one's index is where the stored log was
 	// overwritten from), the messages sent, the entries applied.
 	Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error
+	// Sending is called with a tab's batch after it was persisted and
+	// before its messages leave.
+	Sending(node raft.ID, rd *raft.Ready, log LogReader)
 }
 
 // LogReader reads a tab's current log.

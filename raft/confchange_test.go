@@ -219,3 +219,37 @@ func TestLeaderRestartedInTheMiddleOfAChangeFinishesItFirst(t *testing.T) {
 	require.GreaterOrEqual(t, nw.raft(1).commit, change+1, "the change and the new no-op are committed")
 	require.NoError(t, nw.raft(1).ProposeConfChange(remove3))
 }
+
+// A leader that appended its own removal and crashed before replicating
+// it holds the only log with the change; the remaining voter's log is
+// behind, so that voter cannot win. The removed server must campaign
+// (counting the votes of the configuration without it), lead until the
+// removal commits, and step down; then the remaining voter takes over.
+func TestAServerWhoseRemovalIsPendingCampaignsAndCompletesIt(t *testing.T) {
+	nw := newNetwork(t, 2, nil)
+	nw.elect(1)
+	nw.isolate(1)
+	require.NoError(t, nw.raft(1).ProposeConfChange(ConfChange{Type: ConfRemoveNode, Node: 1}))
+	nw.drain(1)
+	nw.dropQueued()
+	nw.restart(1)
+	require.Equal(t, []ID{2}, nw.raft(1).Status().Voters, "the stored removal is in effect")
+	nw.heal()
+
+	removal := nw.raft(1).log.lastIndex()
+	nw.fire(2, TimerElection)
+	require.NotEqual(t, Leader, nw.raft(2).role, "2's log lacks the removal: 1 refuses its vote")
+	// 1 campaigns with {2}'s vote (2 voted for itself in term 3: 1 wins
+	// term 4), replicates its removal and its no-op, commits them with
+	// 2's acknowledgement, and steps down: all within the delivery.
+	for i := 0; i < 3 && nw.raft(1).commit < removal; i++ {
+		nw.fire(1, TimerElection)
+	}
+	assert.GreaterOrEqual(t, nw.raft(1).commit, removal, "1 committed its removal")
+	assert.NotEqual(t, Leader, nw.raft(1).role, "and stepped down")
+	assert.Equal(t, []ID{2}, nw.raft(2).Status().Voters)
+	assert.Equal(t, nw.raft(1).log.lastIndex(), nw.raft(2).log.lastIndex(), "2 holds the log")
+	nw.fire(2, TimerElection)
+	assert.Equal(t, Leader, nw.raft(2).role, "the remaining voter leads")
+	assert.GreaterOrEqual(t, nw.raft(2).commit, removal)
+}

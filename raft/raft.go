@@ -333,7 +333,26 @@ func (r *Raft) isVoter(id ID) bool {
 }
 
 // promotable: only a member of its own configuration may campaign.
-func (r *Raft) promotable() bool { return r.contacted && r.isVoter(r.id) }
+func (r *Raft) promotable() bool { return r.contacted && (r.isVoter(r.id) || r.selfRemovalPending()) }
+
+// selfRemovalPending reports whether the latest configuration entry,
+// not yet committed, removes this server. Such a server may still
+// campaign, counting the votes of the configuration that excludes it
+// (Raft dissertation §4.2.2: a leader can manage a cluster that does not
+// include itself until the removal commits), as LogCabin's servers do;
+// etcd-io/raft applies a configuration at commit, so there the server is
+// still a voter. Otherwise a leader that appended its own removal and
+// crashed before replicating it holds the only up-to-date log, refuses
+// its votes to the remaining voters, and never campaigns itself: the
+// cluster stalls for good (the swarm found this with membership churn,
+// seed 448 of the opt-in kind).
+func (r *Raft) selfRemovalPending() bool {
+	if r.pendingConf <= r.commit || r.pendingConf > r.log.lastIndex() {
+		return false
+	}
+	e := r.log.entry(r.pendingConf)
+	return e.Change.Type == ConfRemoveNode && e.Change.Node == r.id
+}
 
 func (r *Raft) armElection() {
 	if !r.contacted {
@@ -430,6 +449,11 @@ func (r *Raft) countVotes() voteResult {
 func (r *Raft) becomeLeader() {
 	r.role = Leader
 	r.lead = r.id
+	if !r.isVoter(r.id) {
+		// Elected while its own removal is pending: lead until the
+		// removal commits, then step down (maybeCommit).
+		r.removedAtIndex = r.pendingConf
+	}
 	r.votes = nil
 	r.prs = make(map[ID]*Progress, len(r.voters)+len(r.learners))
 	for _, id := range r.voters {

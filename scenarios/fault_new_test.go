@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -68,12 +69,17 @@ func leaderAt(trace string) (lead, others string) {
 // An opt-in kind is drawn only when asked for, and asking for it changes
 // nothing else a seed draws.
 func TestOptInKindsAreDrawnOnlyWhenAskedFor(t *testing.T) {
+	const kind FaultKind = "test-opt-in"
+	t.Cleanup(registerSwarmKind(swarmKind{kind: kind, rank: 2000, minNodes: 1, optIn: true,
+		window: func(w *swarmWindow) []Fault {
+			return []Fault{{Name: "pause", Trigger: w.at(w.t), Action: &PauseAction{Target: Target{Nodes: w.one}, For: sim.Millisecond}}}
+		}}))
 	asked := 0
 	for seed := uint64(1); seed <= 200; seed++ {
 		plain := Swarm(seed, SwarmOptions{})
-		with := Swarm(seed, SwarmOptions{OptIn: []FaultKind{KindMembership}})
-		require.False(t, containsWord(plain.Description, string(KindMembership)), "seed %d", seed)
-		if containsWord(with.Description, string(KindMembership)) {
+		with := Swarm(seed, SwarmOptions{OptIn: []FaultKind{kind}})
+		require.False(t, containsWord(plain.Description, string(kind)), "seed %d", seed)
+		if containsWord(with.Description, string(kind)) {
 			asked++
 			continue
 		}

@@ -117,9 +117,6 @@ func TestTheSwarmReachesEveryFaultStepAndInvariant(t *testing.T) {
 	rep, err := Fuzz(FuzzOptions{Seeds: 150})
 	require.NoError(t, err)
 	for _, key := range FaultKeys() {
-		if key == "reconfigure" {
-			continue // drawn by the opt-in membership kind only
-		}
 		assert.Positive(t, rep.FaultRuns[key], "no run applied a %s step", key)
 	}
 	for _, inv := range []string{"progress", "durable acknowledgement", "acknowledged commit"} {

@@ -132,7 +132,7 @@ func TestSwarmScenariosCoverEveryKindAndRoundTrip(t *testing.T) {
 	seen := map[string]bool{}
 	sizes := map[int]bool{}
 	for seed := uint64(1); seed <= 300; seed++ {
-		sc := Swarm(seed, SwarmOptions{OptIn: []FaultKind{KindMembership}})
+		sc := Swarm(seed, SwarmOptions{})
 		require.NoError(t, sc.Validate(), "seed %d", seed)
 		sizes[sc.Cluster.Nodes] = true
 		for _, k := range FaultKinds() {

@@ -61,6 +61,12 @@ func (r *runner) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, lo
 	return err
 }
 
+// Sending implements netmodel.Observer: the checker records what the
+// batch acknowledges before its messages leave.
+func (r *runner) Sending(node raft.ID, rd *raft.Ready, log netmodel.LogReader) {
+	r.safety.Sending(node, rd, log)
+}
+
 // observe checks a tab's batch and reports whether it may have changed
 // a condition. It touches only the safety checker and the annotations,
 // so a real stack's world may call it from a tab's goroutine (one at a

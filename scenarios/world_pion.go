@@ -129,7 +129,7 @@ type pionStep struct {
 // describes.
 func (p *pionWorld) open(inProcessSignaling bool) error {
 	opt := pionOptions(p.sc, p.seed)
-	opt.Observer, opt.Record = p.observe, p.Record
+	opt.Observer, opt.Record, opt.Sending = p.observe, p.Record, p.sending
 	if !inProcessSignaling {
 		srv, err := pionworld.NewSignalServer(0)
 		if err != nil {
@@ -177,6 +177,14 @@ func pionOptions(sc *Scenario, seed uint64) pionworld.Options {
 		opt.MaxRetransmits = mode.MaxRetransmits
 	}
 	return opt
+}
+
+// sending is the tabs' report of a batch about to send (from their
+// goroutines), serialized with observe.
+func (p *pionWorld) sending(node raft.ID, rd *raft.Ready, log pionworld.LogReader) {
+	p.obsMu.Lock()
+	defer p.obsMu.Unlock()
+	p.r.safety.Sending(node, rd, log)
 }
 
 // observe is the tabs' report of each batch (from their goroutines).

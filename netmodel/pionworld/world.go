@@ -95,6 +95,9 @@ type Options struct {
 	// Observer, if set, sees every node's batches (the safety checker);
 	// calls are serialized.
 	Observer func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error
+	// Sending, if set, sees each batch after it was persisted and before
+	// its messages leave (serialized with Observer).
+	Sending func(node raft.ID, rd *raft.Ready, log LogReader)
 	// Record, if set, receives the run's events in the trace format the
 	// model writes (the node's events, sends, deliveries, drops, timers),
 	// from the tabs' goroutines: it must serialize them and stamp the
@@ -289,8 +292,15 @@ func (c *Cluster) newNode(id raft.ID) *Node {
 		inbox: make(chan func(), 4096), ctl: make(chan func(), 16), quit: make(chan struct{}), done: make(chan struct{})}
 	cfg := host.Config{SessionTTL: c.opt.SessionTTL, Bugs: c.opt.Bugs, SnapshotEvery: c.opt.SnapshotEvery}
 	n.h = host.NewNode(id, cfg, host.Hooks{
-		Record:   c.record,
-		Failed:   func(error) { c.stop(id) }, // an unreadable snapshot
+		Record: c.record,
+		Failed: func(error) { c.stop(id) }, // an unreadable snapshot
+		Sending: func(rd *raft.Ready) {
+			if c.opt.Sending != nil {
+				c.mu.Lock() // serialized with Observer (changed)
+				defer c.mu.Unlock()
+				c.opt.Sending(id, rd, n.h.Raft)
+			}
+		},
 		Send:     n.send,
 		SetTimer: n.setTimer,
 		Changed:  n.changed,

@@ -43,7 +43,8 @@ func TestKillLeaderRecoversOnTheRealStack(t *testing.T) {
 			ICEDisconnected: time.Second, ICEFailed: 2 * time.Second,
 			Observer: func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
 				return safety.Changed(node, prev, cur, rd, log)
-			}})
+			},
+			Sending: func(node raft.ID, rd *raft.Ready, log LogReader) { safety.Sending(node, rd, log) }})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
 		first := waitLeader(t, c, 0, 10*time.Second)
@@ -353,7 +354,8 @@ func TestRestartRestoresFromStorageOnTheRealStack(t *testing.T) {
 			SnapshotEvery: 10,
 			Observer: func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
 				return safety.Changed(node, prev, cur, rd, log)
-			}})
+			},
+			Sending: func(node raft.ID, rd *raft.Ready, log LogReader) { safety.Sending(node, rd, log) }})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
 		lead := waitLeader(t, c, 0, 10*time.Second)
