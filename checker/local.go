@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/raftsim/raftsim/raft"
 )
@@ -19,6 +20,10 @@ const (
 	// the term it held then (or a snapshot past it). A host that sends
 	// before it persists breaks it.
 	DurableAck = "durable acknowledgement"
+	// ConfigFromLog: a node's configuration is the one its own log says
+	// (the last configuration entry, or its snapshot's): configurations
+	// take effect when appended, and go when truncated away.
+	ConfigFromLog = "configuration from the log"
 	// AckedCommit: when a leader commits index i in its term, a majority
 	// of its configuration (itself included) has sent it an
 	// acknowledgement of i or beyond in that term. Acks received are a
@@ -59,11 +64,91 @@ func (l *local) check(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log L
 	if cur.Commit > prev.Commit || cur.Applied > prev.Applied {
 		l.exercised[Progress]++
 	}
+	if fresh(prev) || len(rd.Entries) > 0 && hasConfig(rd.Entries) || !sameIDs(prev.Voters, cur.Voters) || !sameIDs(prev.Learners, cur.Learners) {
+		if err := l.checkConfig(node, cur, log); err != nil {
+			return err
+		}
+	}
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term && cur.Commit > prev.Commit {
 		return l.checkAckedCommit(node, cur)
 	}
 	return nil
 }
+
+// snapshotConfig is what a log reader may also tell: its snapshot's
+// configuration (*raft.Raft does).
+type snapshotConfig interface {
+	SnapshotConfig() (voters, learners []raft.ID, ok bool)
+}
+
+// checkConfig checks node's configuration against its log: the last
+// configuration entry from the end, else the snapshot's. It runs when a
+// batch may have changed it (a configuration entry persisted, the
+// configuration changed, a restart), so scanning back is rare.
+func (l *local) checkConfig(node raft.ID, cur raft.Status, log LogReader) error {
+	for i := cur.LastIndex; i >= log.FirstIndex() && i > 0; i-- {
+		e, ok := log.Entry(i)
+		if !ok || e.Type != raft.EntryConfChange {
+			continue
+		}
+		l.exercised[ConfigFromLog]++
+		return l.compareConfig(node, cur, i, e)
+	}
+	if sc, ok := log.(snapshotConfig); ok {
+		if voters, learners, ok := sc.SnapshotConfig(); ok {
+			l.exercised[ConfigFromLog]++
+			if !sameIDs(sortedIDs(voters), sortedIDs(cur.Voters)) || !sameIDs(sortedIDs(learners), sortedIDs(cur.Learners)) {
+				return l.configViolation(node, cur, fmt.Sprintf("its snapshot says voters %v learners %v", voters, learners))
+			}
+		}
+	}
+	return nil
+}
+
+// compareConfig compares the configuration the entry at index leaves (its
+// full configuration for an initial one; for a change, only that the
+// change is in effect).
+func (l *local) compareConfig(node raft.ID, cur raft.Status, index uint64, e raft.Entry) error {
+	cc := e.Change
+	in := func(ids []raft.ID, id raft.ID) bool { return slices.Contains(ids, id) }
+	ok := true
+	switch cc.Type {
+	case raft.ConfInit:
+		ok = sameIDs(sortedIDs(cc.Voters), sortedIDs(cur.Voters))
+	case raft.ConfAddNode:
+		ok = in(cur.Voters, cc.Node)
+	case raft.ConfAddLearner:
+		ok = in(cur.Voters, cc.Node) || in(cur.Learners, cc.Node)
+	case raft.ConfRemoveNode:
+		ok = !in(cur.Voters, cc.Node) && !in(cur.Learners, cc.Node)
+	}
+	if ok {
+		return nil
+	}
+	return l.configViolation(node, cur, fmt.Sprintf("its last configuration entry (index %d) is %v %d", index, cc.Type, cc.Node))
+}
+
+func (l *local) configViolation(node raft.ID, cur raft.Status, says string) error {
+	return &Violation{Property: ConfigFromLog, Nodes: []raft.ID{node}, Term: cur.Term,
+		Detail: fmt.Sprintf("node %d uses voters %v learners %v, but %s", node, cur.Voters, cur.Learners, says)}
+}
+
+func hasConfig(ents []raft.Entry) bool {
+	for i := range ents {
+		if ents[i].Type == raft.EntryConfChange {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedIDs(ids []raft.ID) []raft.ID {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+func sameIDs(a, b []raft.ID) bool { return slices.Equal(a, b) }
 
 // fresh reports whether prev is the status of a node that has just
 // started (a new incarnation: its host knows nothing of it yet).

@@ -101,3 +101,13 @@ func TestChecksSayWhatRan(t *testing.T) {
 	s.SharedLogs = true
 	assert.Contains(t, s.Checks(), checker.CommitQuorum)
 }
+
+func TestTheConfigurationIsTheOneTheLogSays(t *testing.T) {
+	l := logOf(1, 1)
+	l.ents = append(l.ents, raft.Entry{Index: 3, Term: 1, Type: raft.EntryConfChange, Change: raft.ConfChange{Type: raft.ConfRemoveNode, Node: 3}})
+	prev := status(2, raft.Follower, 1, 2, 2, 2, 1, 2, 3)
+	stale := batch{2, prev, status(2, raft.Follower, 1, 2, 2, 3, 1, 2, 3), raft.Ready{Entries: l.ents[2:]}, l}
+	requireViolation(t, run(t, stale), checker.ConfigFromLog)
+	applied := batch{2, prev, status(2, raft.Follower, 1, 2, 2, 3, 1, 2), raft.Ready{Entries: l.ents[2:]}, l}
+	assert.NoError(t, run(t, applied))
+}

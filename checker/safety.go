@@ -147,7 +147,7 @@ func (s *Safety) Checks() []string {
 	out := []string{ElectionSafety, LeaderAppendOnly, LogMatching, LeaderCompleteness, StateMachineSafety,
 		VoteOnce, CommitRule}
 	if s.local != nil {
-		out = append(out, Progress, DurableAck, AckedCommit)
+		out = append(out, Progress, DurableAck, AckedCommit, ConfigFromLog)
 	}
 	if s.SharedLogs {
 		out = append(out, CommitQuorum)

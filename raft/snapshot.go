@@ -71,6 +71,15 @@ func (r *Raft) configAt(index uint64) (voters, learners []ID) {
 // earlier ones are in the snapshot.
 func (r *Raft) FirstIndex() uint64 { return r.log.offset + 1 }
 
+// SnapshotConfig returns the configuration the server's snapshot holds
+// (ok false: no snapshot; the log starts at index 1).
+func (r *Raft) SnapshotConfig() (voters, learners []ID, ok bool) {
+	if r.snapshot == nil {
+		return nil, nil, false
+	}
+	return r.snapshot.Voters, r.snapshot.Learners, true
+}
+
 // sendSnapshot sends follower id the snapshot, all chunks at once; the
 // follower acknowledges the whole with a MsgAppResp at its index.
 func (r *Raft) sendSnapshot(id ID, pr *Progress) {
