@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
@@ -68,6 +69,9 @@ type Node struct {
 	cfg     Config
 	hooks   Hooks
 	status  raft.Status
+	// recent holds the last messages the node received, newest last,
+	// for diagnoses (Recent).
+	recent []raft.Message
 	pending map[clientKey]func(raft.Result)
 }
 
@@ -100,6 +104,25 @@ func (n *Node) Start(rc raft.Config) error {
 	n.status = raft.Status{ID: n.ID}
 	return nil
 }
+
+// RecentCount is how many received messages a node keeps for diagnoses.
+const RecentCount = 5
+
+// Step hands m to the node, remembering it among the last RecentCount
+// messages received.
+func (n *Node) Step(m raft.Message) {
+	if len(n.recent) == RecentCount {
+		copy(n.recent, n.recent[1:])
+		n.recent = n.recent[:RecentCount-1]
+	}
+	kept := m
+	kept.Entries, kept.Snap = nil, nil // a diagnosis names the message, not its payload
+	n.recent = append(n.recent, kept)
+	n.Raft.Step(m)
+}
+
+// Recent returns the last messages the node received, oldest first.
+func (n *Node) Recent() []raft.Message { return slices.Clone(n.recent) }
 
 // Crash drops the node's memory; its storage stays.
 func (n *Node) Crash() {

@@ -122,7 +122,7 @@ func (t *Tab) wakeUp() {
 			t.host.Raft.Fire(tk.fire)
 		}
 	default:
-		t.host.Raft.Step(tk.msg)
+		t.host.Step(tk.msg)
 	}
 	t.process()
 	t.endTask()

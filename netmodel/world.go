@@ -191,6 +191,9 @@ func (w *World) Sim() *sim.Sim { return w.sim }
 // Options returns the world's options.
 func (w *World) Options() Options { return w.opt }
 
+// Recent returns the last messages tab id received (host.Node.Recent).
+func (w *World) Recent(id raft.ID) []raft.Message { return w.tabs[id].host.Recent() }
+
 // Nodes returns the number of tabs.
 func (w *World) Nodes() int { return w.opt.Nodes }
 

@@ -89,3 +89,14 @@ func TestLongRunsReportProgress(t *testing.T) {
 	assert.Equal(t, sc.Limit, calls[0].Limit)
 	assert.Positive(t, calls[0].Events)
 }
+
+// A violation names what its nodes last received, so a reader sees the
+// messages that led to it.
+func TestAViolationNamesWhatItsNodesLastReceived(t *testing.T) {
+	sc := Swarm(2, SwarmOptions{PlantedBug: "stale-ack"})
+	res, err := Run(sc, 2, RunOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "violated", res.Safety)
+	assert.Contains(t, res.Violation, "last received: ")
+	assert.Contains(t, res.Violation, "app_resp from ", "the leader's last acknowledgements")
+}

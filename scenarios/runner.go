@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -274,7 +275,7 @@ func (r *runner) result(seed uint64, opts RunOptions, wallStart time.Time) (*Res
 	}
 	if v := r.w.Violation(); v != nil {
 		res.Safety = "violated"
-		res.Violation = fmt.Sprintf("at %.6fs: %v", r.w.Now().Seconds(), v)
+		res.Violation = fmt.Sprintf("at %.6fs: %v%s", r.w.Now().Seconds(), v, r.recentOf(v))
 	}
 	if err := r.checkLinearizability(res, opts); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -282,6 +283,34 @@ func (r *runner) result(seed uint64, opts RunOptions, wallStart time.Time) (*Res
 	res.WallSeconds = time.Since(wallStart).Seconds()
 	res.OK = res.Safety == "ok" && res.Liveness == "ok" && (res.Linearizability == checker.LinOK || res.Linearizability == checker.LinNA)
 	return res, nil
+}
+
+// recentOf names the last messages each node of a violation received,
+// so a reader sees what led to it.
+func (r *runner) recentOf(v error) string {
+	var cv *checker.Violation
+	if !errors.As(v, &cv) {
+		return ""
+	}
+	var b strings.Builder
+	for _, id := range cv.Nodes {
+		fmt.Fprintf(&b, "; node %d last received:", id)
+		ms := r.w.Recent(id)
+		if len(ms) == 0 {
+			b.WriteString(" nothing")
+		}
+		for i, m := range ms {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, " %s from %d (term %d, index %d", m.Type, m.From, m.Term, m.Index)
+			if m.Reject {
+				b.WriteString(", rejected")
+			}
+			b.WriteByte(')')
+		}
+	}
+	return b.String()
 }
 
 // checkLinearizability checks the clients' histories with porcupine; the

@@ -279,6 +279,7 @@ func (p *pionWorld) Visibility(id raft.ID) netmodel.Visibility { return p.c.Visi
 func (p *pionWorld) Leaders() []raft.ID                        { return p.c.Leaders() }
 func (p *pionWorld) ChatLines(id raft.ID) int                  { return p.c.ChatLines(id) }
 func (p *pionWorld) Violation() error                          { return p.c.Violation() }
+func (p *pionWorld) Recent(id raft.ID) []raft.Message          { return p.c.Recent(id) }
 
 // Record writes e to the trace, stamped with the time since the start;
 // the tabs' goroutines call it too.

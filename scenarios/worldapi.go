@@ -43,6 +43,9 @@ type World interface {
 	Record(e sim.Event)
 	// Violation is the first safety violation the checker reported.
 	Violation() error
+	// Recent returns the last messages tab id received (for diagnoses;
+	// called once the run is over).
+	Recent(id raft.ID) []raft.Message
 
 	// Faults (faults.go lists them): each world applies what it can, and
 	// returns ErrNotOnWorld for what it cannot.

@@ -323,7 +323,7 @@ func (c *Cluster) attach(self *Node, peer raft.ID, pc *webrtc.PeerConnection, dc
 		}
 		self.post(func() {
 			c.record(messageEvent(sim.KindDeliver, m.To, m.From, &m))
-			self.h.Raft.Step(m)
+			self.h.Step(m)
 		})
 	})
 	dc.OnOpen(func() { self.dcs[peer].Store(dc) })

@@ -662,6 +662,10 @@ func (c *Cluster) Alive(id raft.ID) bool {
 // Nodes returns the cluster size.
 func (c *Cluster) Nodes() int { return c.opt.Nodes }
 
+// Recent returns the last messages tab id's current incarnation received.
+// Call it once the cluster is closed (the tab's goroutine owns them).
+func (c *Cluster) Recent(id raft.ID) []raft.Message { return c.node(id).h.Recent() }
+
 // Status returns node id's last published status.
 func (c *Cluster) Status(id raft.ID) raft.Status { return c.statusOf(id) }
 
