@@ -465,7 +465,9 @@ func (w *World) transmit(m raft.Message) {
 	if fragments > 1 {
 		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(m.From), Peer: uint64(m.To), Msg: m.Type.String(), Index: uint64(fragments), Detail: "fragmented"})
 	}
+	arrival += w.outlier() // delays.go
 	w.schedule(ch, l, m, arrival, sent, lastTx)
+	w.maybeReplay(ch, l, m, arrival, sent, lastTx)
 	if l.Duplicate > 0 && w.netRand.Float64() < l.Duplicate {
 		extra := l.Latency.Sample(w.netRand)
 		if f := w.schedule(ch, l, m, arrival+extra, sent, lastTx); f != nil {

@@ -19,6 +19,7 @@ func TestNewFaultKindsChangeWhatHappens(t *testing.T) {
 		{"a paused leader is replaced", "  - {at: 1s, pause: {leader: true, for: 2s}}\n", `"k":"role","n":`},
 		{"a removed tab leaves the configuration", "  - {at: 1s, reconfigure: {remove: [3]}}\n", `"k":"config","n":1,"term":2,"d":"1 2"`},
 		{"a leader that cannot send is replaced", "  - {at: 1s, partition: {groups: [[LEADER], [OTHERS]], one_way: true}}\n", `"k":"role","n":`},
+		{"held heartbeats depose the leader", "  - {at: 1s, delay: {one_in: 2, extra: 2s}}\n", `"k":"role","n":`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,4 +87,14 @@ func TestOptInKindsAreDrawnOnlyWhenAskedFor(t *testing.T) {
 		assert.Equal(t, plain.Description, with.Description, "seed %d: the other draws do not move", seed)
 	}
 	assert.Positive(t, asked)
+}
+
+// Replayed messages arrive again, late: more deliveries than sends.
+func TestReplayedMessagesArriveAgainLate(t *testing.T) {
+	const base = "name: f\ncluster: {nodes: 3, bootstrap: static, membership: static, election_timeout: 200ms}\nlimit: 4s\n"
+	count := func(tr, kind string) int { return strings.Count(tr, `"k":"`+kind+`"`) }
+	quiet := runTrace(t, base)
+	replayed := runTrace(t, base+"faults:\n  - {at: 1s, replay: {share: 0.5, after: 1s}}\n")
+	assert.LessOrEqual(t, count(quiet, "deliver"), count(quiet, "send"))
+	assert.Greater(t, count(replayed, "deliver"), count(replayed, "send"), "copies arrive beside the originals")
 }

@@ -37,6 +37,9 @@ type faultKind struct {
 	new func() FaultAction
 	// name is the default step name of an action (actionName).
 	name func(a FaultAction) string
+	// modelOnly: the real stack cannot apply it (it is refused before a
+	// run there starts).
+	modelOnly bool
 }
 
 var faultRegistry = map[string]faultKind{}

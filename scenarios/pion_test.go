@@ -250,6 +250,22 @@ workload:
 measures:
   - {name: up, until: up}
 `, "rate"},
+		{"delay outliers", `
+name: refused
+cluster: {nodes: 3}
+faults:
+  - {at: 1s, delay: {one_in: 5, extra: 1s}}
+measures:
+  - {name: up, until: up}
+`, "delay"},
+		{"replays", `
+name: refused
+cluster: {nodes: 3}
+faults:
+  - {at: 1s, replay: {share: 0.1, after: 1s}}
+measures:
+  - {name: up, until: up}
+`, "replay"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sc, err := Parse("refused.yaml", []byte(tt.text))

@@ -83,6 +83,18 @@ func (m *modelWorld) Signaling(up bool) error {
 func (m *modelWorld) PathChange(id raft.ID) error { m.World.PathChange(id); return nil }
 func (m *modelWorld) Transfer(to raft.ID)         { m.TransferLeadership(to) }
 
+// Delay implements World.
+func (m *modelWorld) Delay(oneIn int, extra sim.Time) error {
+	m.SetDelayOutliers(oneIn, extra)
+	return nil
+}
+
+// Replay implements World.
+func (m *modelWorld) Replay(share float64, after sim.Time) error {
+	m.SetReplay(share, after)
+	return nil
+}
+
 func (m *modelWorld) StartChat(tab raft.ID, id uint64) ChatUser {
 	return modelChat{netmodel.NewChatClient(m.Tab(tab), id)}
 }

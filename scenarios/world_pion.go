@@ -297,14 +297,16 @@ func (p *pionWorld) flush() error {
 	return p.trace.Flush()
 }
 
-func (p *pionWorld) Kill(id raft.ID)              { p.c.Kill(id) }
-func (p *pionWorld) Restart(id raft.ID) error     { return p.c.Restart(id) }
-func (p *pionWorld) Partition(groups [][]raft.ID) { p.c.Partition(groups) }
-func (p *pionWorld) Cut(from, to raft.ID)         { p.c.Cut(from, to) }
-func (p *pionWorld) Heal()                        { p.c.Heal() }
-func (p *pionWorld) Blackhole(id raft.ID)         { p.c.Blackhole(id) }
-func (p *pionWorld) Transfer(to raft.ID)          { p.c.TransferLeadership(to) }
-func (p *pionWorld) Pause(id raft.ID, d sim.Time) { p.c.Pause(id, time.Duration(d)) }
+func (p *pionWorld) Kill(id raft.ID)                { p.c.Kill(id) }
+func (p *pionWorld) Restart(id raft.ID) error       { return p.c.Restart(id) }
+func (p *pionWorld) Partition(groups [][]raft.ID)   { p.c.Partition(groups) }
+func (p *pionWorld) Cut(from, to raft.ID)           { p.c.Cut(from, to) }
+func (p *pionWorld) Heal()                          { p.c.Heal() }
+func (p *pionWorld) Blackhole(id raft.ID)           { p.c.Blackhole(id) }
+func (p *pionWorld) Transfer(to raft.ID)            { p.c.TransferLeadership(to) }
+func (p *pionWorld) Delay(int, sim.Time) error      { return ErrNotOnPion }
+func (p *pionWorld) Replay(float64, sim.Time) error { return ErrNotOnPion }
+func (p *pionWorld) Pause(id raft.ID, d sim.Time)   { p.c.Pause(id, time.Duration(d)) }
 
 // Reconfigure implements World.
 func (p *pionWorld) Reconfigure(id raft.ID, add bool) {
@@ -367,6 +369,9 @@ func pionSupported(sc *Scenario) error {
 	for _, f := range sc.Faults {
 		if f.isAction("path_change") {
 			return fmt.Errorf("fault %q: %w", f.Name, errPathChangeOnPion)
+		}
+		if f.Action != nil && faultRegistry[f.Action.Key()].modelOnly {
+			return fmt.Errorf("fault %q: %s is %w", f.Name, f.Action.Key(), ErrNotOnPion)
 		}
 	}
 	return nil

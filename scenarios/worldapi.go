@@ -65,6 +65,10 @@ type World interface {
 	Pause(id raft.ID, d sim.Time)
 	// Reconfigure has the leader propose adding (add) or removing tab id.
 	Reconfigure(id raft.ID, add bool)
+	// Delay holds one message in oneIn extra longer (0: none); Replay
+	// sends share of the messages again, up to after later (0: none).
+	Delay(oneIn int, extra sim.Time) error
+	Replay(share float64, after sim.Time) error
 
 	// StartChat starts chat user id in tab tab.
 	StartChat(tab raft.ID, id uint64) ChatUser
