@@ -66,12 +66,12 @@ type Node struct {
 	SM    *raft.Store
 	Reads raft.ReadWaiter
 
-	cfg     Config
-	hooks   Hooks
-	status  raft.Status
+	cfg    Config
+	hooks  Hooks
+	status raft.Status
 	// recent holds the last messages the node received, newest last,
 	// for diagnoses (Recent).
-	recent []raft.Message
+	recent  []raft.Message
 	pending map[clientKey]func(raft.Result)
 }
 
