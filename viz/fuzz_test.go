@@ -50,10 +50,10 @@ var markupFree = sync.OnceValues(func() ([2]int, error) {
 
 // render is the standalone and the served page of tr.
 func render(tr *Trace) (standalone, served []byte, err error) {
-	if standalone, _, err = page(tr, true); err != nil {
+	if standalone, _, err = page(tr, nil, true); err != nil {
 		return nil, nil, err
 	}
-	served, _, err = page(tr, false)
+	served, _, err = page(tr, nil, false)
 	return standalone, served, err
 }
 

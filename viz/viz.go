@@ -184,20 +184,39 @@ const (
 	dataClose = `</script>`
 )
 
-// page renders index.html with the trace inlined (standalone) or fetched,
-// and returns it with its Content-Security-Policy. Every string of the
-// trace reaches the page escaped: the title by html/template, the trace
-// as JSON with <, > and & escaped (so it cannot hold "</script" or
-// "<!--"); the page's script puts strings into the document only as
-// text. The policy names the inline blocks by the hashes of exactly the
-// text written between their tags.
-func page(t *Trace, standalone bool) ([]byte, string, error) {
-	var data []byte
-	if standalone {
-		var err error
-		if data, err = json.Marshal(t); err != nil {
-			return nil, "", err
-		}
+// pair is the data of a page of two traces: the traces, A then B, and
+// where they first differ. (A page of one trace carries the Trace.)
+type pair struct {
+	Traces  [2]*Trace  `json:"traces"`
+	Compare Difference `json:"compare"`
+}
+
+// pageData is the JSON a page carries or fetches: the trace, or with b
+// the pair, and the page's title.
+func pageData(t, b *Trace) ([]byte, string, error) {
+	if b == nil {
+		data, err := json.Marshal(t)
+		return data, t.Name, err
+	}
+	data, err := json.Marshal(pair{Traces: [2]*Trace{t, b}, Compare: Compare(t, b)})
+	return data, t.Name + " vs " + b.Name, err
+}
+
+// page renders index.html with the trace (or with b, both traces and
+// their difference) inlined (standalone) or fetched, and returns it with
+// its Content-Security-Policy. Every string of the trace reaches the
+// page escaped: the title by html/template, the trace as JSON with <, >
+// and & escaped (so it cannot hold "</script" or "<!--"); the page's
+// script puts strings into the document only as text. The policy names
+// the inline blocks by the hashes of exactly the text written between
+// their tags.
+func page(t, b *Trace, standalone bool) ([]byte, string, error) {
+	data, title, err := pageData(t, b)
+	if err != nil {
+		return nil, "", err
+	}
+	if !standalone {
+		data = nil
 	}
 	for _, b := range [...][2]string{{"script", string(data)}, {"script", appJS}, {"style", appCSS}} {
 		if err := inline(b[0], b[1]); err != nil {
@@ -210,8 +229,8 @@ func page(t *Trace, standalone bool) ([]byte, string, error) {
 		meta = template.HTML(`<meta http-equiv="Content-Security-Policy" content="` + html.EscapeString(csp) + `">`)
 	}
 	var buf bytes.Buffer
-	err := pageTmpl.Execute(&buf, map[string]any{
-		"Title": t.Name, "CSP": meta, "CSS": template.CSS(appCSS), "Data": template.JS(data), "JS": template.JS(appJS),
+	err = pageTmpl.Execute(&buf, map[string]any{
+		"Title": title, "CSP": meta, "CSS": template.CSS(appCSS), "Data": template.JS(data), "JS": template.JS(appJS),
 	})
 	if err != nil {
 		return nil, "", err
@@ -233,12 +252,23 @@ func page(t *Trace, standalone bool) ([]byte, string, error) {
 // WriteHTML writes one self-contained page: assets and trace inlined,
 // with a Content-Security-Policy meta tag admitting only its own inline
 // blocks.
-func WriteHTML(w io.Writer, t *Trace) error {
-	b, _, err := page(t, true)
+func WriteHTML(w io.Writer, t *Trace) error { return writeHTML(w, t, nil) }
+
+// WriteComparison writes one self-contained page of two traces, a and
+// b, on one clock, marking where they first differ (Compare).
+func WriteComparison(w io.Writer, a, b *Trace) error {
+	if b == nil {
+		return errors.New("viz: a comparison needs two traces")
+	}
+	return writeHTML(w, a, b)
+}
+
+func writeHTML(w io.Writer, t, b *Trace) error {
+	p, _, err := page(t, b, true)
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(b)
+	_, err = w.Write(p)
 	return err
 }
 
@@ -247,15 +277,27 @@ func WriteHTML(w io.Writer, t *Trace) error {
 // path is 404, so nothing else on the machine can be read through it.
 // The page is served with a strict Content-Security-Policy header. Wrap
 // the handler in OnlyHost (or use NewServer) before serving it.
-func Handler(t *Trace, history []byte) (http.Handler, error) {
-	body, csp, err := page(t, false)
+func Handler(t *Trace, history []byte) (http.Handler, error) { return handler(t, nil, history) }
+
+// ComparisonHandler is Handler for the page of two traces, a and b (as
+// WriteComparison): /trace.json holds both and their difference; the
+// history, if given, is a's.
+func ComparisonHandler(a, b *Trace, history []byte) (http.Handler, error) {
+	if b == nil {
+		return nil, errors.New("viz: a comparison needs two traces")
+	}
+	return handler(a, b, history)
+}
+
+func handler(t, b *Trace, history []byte) (http.Handler, error) {
+	body, csp, err := page(t, b, false)
 	if err != nil {
 		return nil, err
 	}
 	if history != nil {
 		t.History = "history.html"
 	}
-	traceJSON, err := json.Marshal(t)
+	traceJSON, _, err := pageData(t, b)
 	if err != nil {
 		return nil, err
 	}

@@ -32,13 +32,18 @@ const TAB_COLORS = { closed: "#ccc", discarded: "#d7c4e8", reloading: "#ffe08a",
 
 // makeSpacetime draws the diagram in x.canvas. x: { T, ev, str, N, match,
 // origin, sends, segments (per node, [time, browser state] changes),
-// roleColor, seek(i), eventText(e), at(t), h, set }.
+// roleColor, seek(i), eventText(e), at(t), h, set, and optionally
+// controls and kinds (the bar's; none: a diagram that follows another's,
+// by mirror), first and end (the times "all" shows; T's by default),
+// follower (the window does not follow the clock: it is
+// mirrored), onView() (the window moved by view) and onChange() (about
+// to redraw) }.
 function makeSpacetime(x) {
   const { T, ev, str, N, match, origin } = x, K = {};
   T.kinds.forEach((k, i) => { K[k] = i + 1; });
   const GUTTER = 34, AXIS = 18, LANE = 16, THIN = 5, MAXSCAN = 60000, LABELS = 120, CHUNK = 64;
   const canvas = x.canvas, wrap = canvas.parentElement, colors = Object.assign({}, MSG_COLORS);
-  const first = ev[0][0], whole = Math.max(1000, T.end - first);
+  const first = x.first ?? ev[0][0], whole = Math.max(1000, (x.end ?? T.end) - first);
   const hb = heartbeats(), lat = latencies();
   const v = { t0: first, t1: first + initialSpan(), clock: 0, collapsed: new Uint8Array(N + 1), nodes: null, hidden: new Set(),
     hideHb: false, marks: { drops: true, roles: true, faults: true }, dirty: false, hits: [], counts: {}, lanes: [], w: 800 };
@@ -327,6 +332,7 @@ function makeSpacetime(x) {
 
   // ---- interaction ------------------------------------------------------------
   function schedule() {
+    if (x.onChange) x.onChange();
     if (v.dirty) return;
     v.dirty = true;
     requestAnimationFrame(() => { if (v.dirty) render(); });
@@ -393,7 +399,7 @@ function makeSpacetime(x) {
   function follow(t) {
     const moved = t !== v.clock;
     v.clock = t;
-    if (moved && (t < v.t0 || t > v.t1)) { const s = v.t1 - v.t0; v.t0 = t - s * 0.3; v.t1 = v.t0 + s; }
+    if (moved && !x.follower && (t < v.t0 || t > v.t1)) { const s = v.t1 - v.t0; v.t0 = t - s * 0.3; v.t1 = v.t0 + s; }
     schedule();
   }
   function parseNodes(s) {
@@ -428,6 +434,7 @@ function makeSpacetime(x) {
     canvas.onclick = onClick;
     canvas.onmousemove = onHover;
     canvas.onwheel = onWheel;
+    if (!c) return;
     c.zoomIn.onclick = () => zoom(0.5);
     c.zoomOut.onclick = () => zoom(2);
     c.all.onclick = () => view(first, null, whole);
@@ -438,7 +445,7 @@ function makeSpacetime(x) {
     c.expand.onclick = () => collapse(false);
     c.collapse.onclick = () => collapse(true);
   }
-  buildFilters();
+  if (x.controls) buildFilters();
   bind(x.controls);
   if (N > 64) v.collapsed.fill(1); // every lane expanded would not fit
   schedule();
@@ -457,5 +464,15 @@ function makeSpacetime(x) {
     const r = canvas.getBoundingClientRect();
     return { x: r.left + px, y: r.top + py };
   }
-  return { counts, hitPoint, follow, view, zoom, color: colorOf, window: () => [v.t0, v.t1], resize: schedule, heartbeat: (i) => hb[i] === 1 };
+  // settings: the window and the filters, which mirror copies into a
+  // diagram that follows this one (the second trace's, on a page of two).
+  function settings() { return { t0: v.t0, t1: v.t1, hidden: v.hidden, nodes: v.nodes, hideHb: v.hideHb, marks: v.marks }; }
+  function mirror(s) {
+    Object.assign(v, { t0: s.t0, t1: s.t1, hidden: new Set(s.hidden), nodes: s.nodes && new Set([...s.nodes].filter((n) => n <= N)), hideHb: s.hideHb,
+      marks: Object.assign({}, s.marks) });
+    if (v.nodes && !v.nodes.size) v.nodes = new Set([0]); // a filter of nodes this trace lacks keeps nothing
+    schedule();
+  }
+  return { counts, hitPoint, follow, view, zoom, color: colorOf, window: () => [v.t0, v.t1], resize: schedule, heartbeat: (i) => hb[i] === 1,
+    settings, mirror };
 }

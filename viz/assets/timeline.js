@@ -8,10 +8,13 @@
 "use strict";
 
 // makeTimeline draws in x.root (an svg). x: { T, ev, str, kindOf, svg,
-// set, seek(i), seekTime(t), eventText(e), at(t), dur(ns) }.
+// set, seek(i), seekTime(t), eventText(e), at(t), dur(ns) }, and
+// optionally first and end (the times it spans; T's by default) and
+// extra (more marks: { t, cls, title, act() }, act on click; the first
+// difference of two traces).
 function makeTimeline(x) {
-  const { T, ev, str, root } = x, H = 50, AXIS = 36, MAXBARS = 3000;
-  const first = ev[0][0], span = Math.max(1, T.end - first);
+  const { T, ev, str, root } = x, H = 50, AXIS = 36, MAXBARS = 3000, extra = x.extra || [];
+  const first = x.first ?? ev[0][0], end = x.end ?? T.end, span = Math.max(1, end - first);
   let w = 800;
   const band = x.svg("rect", { class: "tl-window", y: 0, height: AXIS, x: 0, width: 0 });
   const cursor = x.svg("line", { class: "tl-cursor", y1: 0, y2: H, x1: 0, x2: 0 });
@@ -56,7 +59,7 @@ function makeTimeline(x) {
     });
   }
   function axis() {
-    const { step, ticks } = niceTicks(first, T.end, w / 100), out = [x.svg("line", { class: "tl-axis", x1: 0, x2: w, y1: AXIS, y2: AXIS })];
+    const { step, ticks } = niceTicks(first, end, w / 100), out = [x.svg("line", { class: "tl-axis", x1: 0, x2: w, y1: AXIS, y2: AXIS })];
     for (const t of ticks) {
       out.push(x.svg("line", { class: "tl-tick", x1: X(t), x2: X(t), y1: AXIS, y2: AXIS + 4 }));
       out.push(x.svg("text", { class: "tl-label", x: X(t) + 2, y: H - 2 }, tickLabel(t, step)));
@@ -67,7 +70,8 @@ function makeTimeline(x) {
     w = Math.max(200, root.clientWidth || 800);
     x.set(root, { viewBox: `0 0 ${w} ${H}` });
     const { buckets, bars } = collect();
-    root.replaceChildren(band, ...axis(), ...barsOf(bars), ...[...buckets.values()].map(markOf), cursor);
+    const more = extra.map((m, j) => x.svg("rect", { class: "tl-mark " + m.cls, "data-x": j, x: X(m.t) - 1.5, y: 0, width: 4, height: AXIS }, x.svg("title", {}, m.title)));
+    root.replaceChildren(band, ...axis(), ...barsOf(bars), ...[...buckets.values()].map(markOf), ...more, cursor);
   }
   function update(clock, view) {
     const px = X(clock), a = Math.max(0, X(view[0])), b = Math.min(w, X(view[1]));
@@ -75,6 +79,8 @@ function makeTimeline(x) {
     x.set(band, { x: a, width: Math.max(0, b - a) });
   }
   root.onclick = (e) => {
+    const xm = e.target.closest("[data-x]");
+    if (xm) { extra[parseInt(xm.dataset.x, 10)].act(); return; }
     const m = e.target.closest("[data-i]");
     if (m) { x.seek(parseInt(m.dataset.i, 10) + 1); return; }
     const r = root.getBoundingClientRect();
