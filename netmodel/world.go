@@ -335,7 +335,15 @@ func (w *World) ChatLines(id raft.ID) int { return len(w.tabs[id].host.SM.Chat.L
 func (w *World) ChatHistory(id raft.ID) []string { return w.tabs[id].host.SM.Chat.Lines(ChatKey) }
 
 func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
-	o := w.opt.Raft
+	// A snapshot chunk and its header fit one datachannel message; each
+	// tab has its own stream, so a tab's draws never shift another's.
+	return w.opt.Raft.Config(id, voters, w.sim.Rand("raft/"+strconv.Itoa(int(id))), max(w.opt.Channel.MaxMessageSize-256, 0))
+}
+
+// Config is the raft.Config of server id, starting with voters, drawing
+// from rnd, with snapshot chunks of at most maxSnapshotChunk bytes: the
+// one place the Raft settings are handed to raft/ (every world calls it).
+func (o *RaftOptions) Config(id raft.ID, voters []raft.ID, rnd *rand.Rand, maxSnapshotChunk int) raft.Config {
 	return raft.Config{
 		ID:                  id,
 		ElectionTimeout:     time.Duration(o.ElectionTimeout),
@@ -349,10 +357,8 @@ func (w *World) raftConfig(id raft.ID, voters []raft.ID) raft.Config {
 		DeferCommitNotice:   o.DeferCommitNotice,
 		NaiveBacktrack:      o.NaiveBacktrack,
 		Bugs:                o.Bugs,
-		// A snapshot chunk and its header fit one datachannel message.
-		MaxSnapshotChunk: max(w.opt.Channel.MaxMessageSize-256, 0),
-		// Each tab has its own stream: a tab's draws never shift another's.
-		Rand: w.sim.Rand("raft/" + strconv.Itoa(int(id))),
+		MaxSnapshotChunk:    maxSnapshotChunk,
+		Rand:                rnd,
 	}
 }
 

@@ -229,25 +229,31 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		PresenceJoinDelay:      sc.World.PresenceJoinDelay,
 		MembershipInterval:     100 * sim.Millisecond,
 		MembershipFastInterval: 50 * sim.Millisecond,
-		Raft: netmodel.RaftOptions{
-			ElectionTimeout:     c.ElectionTimeout,
-			Heartbeat:           c.Heartbeat,
-			PreVote:             c.PreVote,
-			CheckQuorum:         c.CheckQuorum,
-			MaxInflight:         c.MaxInflight,
-			MaxEntriesPerAppend: c.MaxEntriesPerAppend,
-			MaxBytesPerAppend:   c.MaxBytesPerAppend,
-			DeferCommitNotice:   c.DeferCommitNotice,
-			CatchUp:             c.CatchUp,
-			NaiveBacktrack:      c.NaiveBacktrack,
-		},
-	}
-	if c.PlantedBug != "" {
-		b, _ := raft.ParseBug(c.PlantedBug) // validated
-		o.Raft.Bugs = raft.NewBugSet(b)
+		Raft:                   raftOptions(&c),
 	}
 	o.SessionTTL = c.SessionTTL
 	o.SnapshotEvery, o.SnapshotAtQuota = c.SnapshotEvery, c.SnapshotAtQuota
 	sc.worldOptions3(&o)
+	return o
+}
+
+// raftOptions are the Raft settings of the cluster, for every world.
+func raftOptions(c *Cluster) netmodel.RaftOptions {
+	o := netmodel.RaftOptions{
+		ElectionTimeout:     c.ElectionTimeout,
+		Heartbeat:           c.Heartbeat,
+		PreVote:             c.PreVote,
+		CheckQuorum:         c.CheckQuorum,
+		MaxInflight:         c.MaxInflight,
+		MaxEntriesPerAppend: c.MaxEntriesPerAppend,
+		MaxBytesPerAppend:   c.MaxBytesPerAppend,
+		DeferCommitNotice:   c.DeferCommitNotice,
+		CatchUp:             c.CatchUp,
+		NaiveBacktrack:      c.NaiveBacktrack,
+	}
+	if c.PlantedBug != "" {
+		b, _ := raft.ParseBug(c.PlantedBug) // validated
+		o.Bugs = raft.NewBugSet(b)
+	}
 	return o
 }

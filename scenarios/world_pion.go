@@ -155,16 +155,12 @@ func (p *pionWorld) open(inProcessSignaling bool) error {
 func pionOptions(sc *Scenario, seed uint64) pionworld.Options {
 	wo := sc.WorldOptions()
 	prof, mode, cl := wo.Profile, sc.World.Datachannel.Mode, &sc.Cluster
-	opt := pionworld.Options{Nodes: cl.Nodes, ElectionTimeout: time.Duration(cl.ElectionTimeout),
-		Heartbeat: time.Duration(cl.Heartbeat), Ordered: !mode.Unordered, MaxRetransmits: -1, Seed: seed,
-		PaperBootstrap: cl.Bootstrap == "paper", DeferCommitNotice: cl.DeferCommitNotice,
-		PreVote: cl.PreVote, CheckQuorum: cl.CheckQuorum, NaiveBacktrack: cl.NaiveBacktrack,
-		MaxInflight: cl.MaxInflight, MaxEntriesPerAppend: cl.MaxEntriesPerAppend, MaxBytesPerAppend: cl.MaxBytesPerAppend,
-		CatchUp: cl.CatchUp, SessionTTL: cl.SessionTTL,
+	opt := pionworld.Options{Nodes: cl.Nodes, Raft: wo.Raft, Ordered: !mode.Unordered, MaxRetransmits: -1, Seed: seed,
+		PaperBootstrap: cl.Bootstrap == "paper", SessionTTL: cl.SessionTTL,
 		// The links as the model resolves them (netmodel.ResolveLink);
 		// pionworld/links.go says how vnet applies them.
 		Latency: prof.Latency, Loss: prof.Loss, Duplicate: prof.Duplicate, Burst: prof.Burst, Bandwidth: prof.Bandwidth,
-		Links: wo.Channel.Links, Browser: wo.Browser, Bugs: wo.Raft.Bugs,
+		Links: wo.Channel.Links, Browser: wo.Browser,
 		SnapshotEvery: wo.SnapshotEvery, MaxSnapshotChunk: max(wo.Channel.MaxMessageSize-256, 0)}
 	if wo.Conn.Setup {
 		// ICE's timeouts from the scenario's connection section.

@@ -5,8 +5,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/netmodel/pionworld"
 	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/spf13/cobra"
 )
 
@@ -64,7 +66,7 @@ func runBench(f *benchFlags, stdout io.Writer) error {
 	switch f.world {
 	case "pion":
 		for _, inflight := range []int{1, f.inflight} {
-			c, err := pionworld.New(pionworld.Options{Nodes: f.nodes, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 1})
+			c, err := pionworld.New(pionworld.Options{Nodes: f.nodes, Raft: netmodel.RaftOptions{ElectionTimeout: 300 * sim.Millisecond}, Ordered: true, MaxRetransmits: -1, Seed: 1})
 			if err != nil {
 				return &exitError{exitFailed, err}
 			}

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -72,7 +74,7 @@ func TestClusterThroughTheSignalingServer(t *testing.T) {
 	s, err := NewSignalServer(0)
 	require.NoError(t, err)
 	defer s.Stop()
-	c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 6, SignalingURL: s.URL()})
+	c, err := New(Options{Nodes: 3, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 6, SignalingURL: s.URL()})
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.Start())
@@ -98,7 +100,7 @@ func TestSignalingOutageFreezesMembershipNotCommits(t *testing.T) {
 	s, err := NewSignalServer(0)
 	require.NoError(t, err)
 	defer s.Stop()
-	c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 8,
+	c, err := New(Options{Nodes: 3, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 8,
 		SignalingURL: s.URL(), PaperBootstrap: true})
 	require.NoError(t, err)
 	defer c.Close()

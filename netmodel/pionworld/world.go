@@ -45,11 +45,9 @@ type Options struct {
 	// change is pending), one change a round, adds first: the paper's
 	// harness. Off: every node starts with the full configuration.
 	PaperBootstrap bool
-	// DeferCommitNotice: followers learn commits from the next append.
-	DeferCommitNotice bool
-	// Raft settings passed to raft.Config as they are.
-	PreVote, CheckQuorum, NaiveBacktrack                bool
-	MaxInflight, MaxEntriesPerAppend, MaxBytesPerAppend int
+	// Raft: the Raft settings every tab runs with, as in the model
+	// (netmodel.RaftOptions.Config makes each tab's raft.Config).
+	Raft netmodel.RaftOptions
 	// SignalingURL, if set, introduces the tabs through the WebSocket
 	// signaling server there (offer and answer relayed); otherwise they are
 	// exchanged in process (synctest bubbles cannot wait on real sockets).
@@ -76,16 +74,11 @@ type Options struct {
 	// Browser: timer throttling and visibility rules for the tabs
 	// (browser.go); the zero value: timers fire when asked.
 	Browser netmodel.BrowserOptions
-	// CatchUp: new servers join as learners and are promoted once caught
-	// up (PaperBootstrap only).
-	CatchUp bool
 	// SnapshotEvery: a tab snapshots its state machine and compacts its
 	// log every this many applied entries (0: never); MaxSnapshotChunk
 	// bounds a snapshot message's data (0: raft's default).
 	SnapshotEvery    uint64
 	MaxSnapshotChunk int
-	// Bugs plants known Raft bugs (raft.Bug) in every tab.
-	Bugs raft.BugSet
 	// ReconnectBackoff is how long a tab waits after a failed attempt to
 	// connect to a peer before it tries again on the next send (0: 1 s).
 	ReconnectBackoff time.Duration
@@ -290,7 +283,7 @@ func New(opt Options) (*Cluster, error) {
 func (c *Cluster) newNode(id raft.ID) *Node {
 	n := &Node{id: id, c: c, dcs: make([]atomic.Pointer[webrtc.DataChannel], c.opt.Nodes+1),
 		inbox: make(chan func(), 4096), ctl: make(chan func(), 16), quit: make(chan struct{}), done: make(chan struct{})}
-	cfg := host.Config{SessionTTL: c.opt.SessionTTL, Bugs: c.opt.Bugs, SnapshotEvery: c.opt.SnapshotEvery}
+	cfg := host.Config{SessionTTL: c.opt.SessionTTL, Bugs: c.opt.Raft.Bugs, SnapshotEvery: c.opt.SnapshotEvery}
 	n.h = host.NewNode(id, cfg, host.Hooks{
 		Record: c.record,
 		Failed: func(error) { c.stop(id) }, // an unreadable snapshot
@@ -350,12 +343,8 @@ func (n *Node) control(fn func()) {
 // raftConfig is tab id's Raft configuration.
 func (c *Cluster) raftConfig(id raft.ID, voters []raft.ID, inc int) raft.Config {
 	o := &c.opt
-	return raft.Config{ID: id, ElectionTimeout: o.ElectionTimeout, HeartbeatInterval: o.Heartbeat,
-		Voters: voters, DeferCommitNotice: o.DeferCommitNotice, PreVote: o.PreVote, CheckQuorum: o.CheckQuorum,
-		NaiveBacktrack: o.NaiveBacktrack, MaxInflight: o.MaxInflight, MaxEntriesPerAppend: o.MaxEntriesPerAppend,
-		MaxBytesPerAppend: o.MaxBytesPerAppend, MaxSnapshotChunk: o.MaxSnapshotChunk, Bugs: o.Bugs,
-		// Each incarnation has its own stream.
-		Rand: mrand.New(mrand.NewPCG(o.Seed, uint64(id)|uint64(inc)<<32))}
+	// Each incarnation has its own stream.
+	return o.Raft.Config(id, voters, mrand.New(mrand.NewPCG(o.Seed, uint64(id)|uint64(inc)<<32)), o.MaxSnapshotChunk)
 }
 
 // Start starts Raft on every node: all members from the start, or the
@@ -399,7 +388,7 @@ func (n *Node) membership(present []bool, ok bool) {
 	pending := 0
 	if ok {
 		var cc raft.ConfChange
-		cc, pending = netmodel.MembershipChange(n.h.Raft, present, n.c.opt.CatchUp)
+		cc, pending = netmodel.MembershipChange(n.h.Raft, present, n.c.opt.Raft.CatchUp)
 		if pending > 0 {
 			_ = n.h.Raft.ProposeConfChange(cc)
 		}

@@ -39,7 +39,7 @@ func waitLeader(t *testing.T, c *Cluster, not raft.ID, within time.Duration) raf
 func TestKillLeaderRecoversOnTheRealStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		safety := checker.NewSafety()
-		c, err := New(Options{Nodes: 5, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 1,
+		c, err := New(Options{Nodes: 5, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 1,
 			ICEDisconnected: time.Second, ICEFailed: 2 * time.Second,
 			Observer: func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
 				return safety.Changed(node, prev, cur, rd, log)
@@ -72,7 +72,7 @@ func TestKillLeaderRecoversOnTheRealStack(t *testing.T) {
 // others close; the five survivors elect a leader of a later term.
 func TestKillHalfRecoversOnTheRealStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, err := New(Options{Nodes: 9, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 2})
+		c, err := New(Options{Nodes: 9, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 2})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
 		first := waitLeader(t, c, 0, 10*time.Second)
@@ -110,7 +110,7 @@ func TestPartiallyReliableChannelsLoseMessages(t *testing.T) {
 		lossy          bool
 	}{{0, true}, {-1, false}} {
 		synctest.Test(t, func(t *testing.T) {
-			c, err := New(Options{Nodes: 2, ElectionTimeout: time.Hour, MaxRetransmits: tt.maxRetransmits, Ordered: tt.maxRetransmits < 0, Seed: 3})
+			c, err := New(Options{Nodes: 2, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(time.Hour)}, MaxRetransmits: tt.maxRetransmits, Ordered: tt.maxRetransmits < 0, Seed: 3})
 			require.NoError(t, err)
 			var got atomic.Int64
 			waitOpen(t, c, 2, 1).OnMessage(func(webrtc.DataChannelMessage) { got.Add(1) })
@@ -142,7 +142,7 @@ func BenchmarkSerializedWrites(b *testing.B) { benchWrites(b, 1) }
 func BenchmarkPipelinedWrites(b *testing.B) { benchWrites(b, 64) }
 
 func benchWrites(b *testing.B, inflight int) {
-	c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 1})
+	c, err := New(Options{Nodes: 3, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 1})
 	require.NoError(b, err)
 	defer c.Close()
 	require.NoError(b, c.Start())
@@ -154,7 +154,7 @@ func benchWrites(b *testing.B, inflight int) {
 
 func TestProposalsCommitOnTheRealStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 4})
+		c, err := New(Options{Nodes: 3, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 4})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
 		res, err := c.Bench(1, time.Minute, 200)
@@ -172,7 +172,7 @@ func TestStartupAt41NodesOnTheRealStack(t *testing.T) {
 		t.Skip("41 nodes on the real stack: seconds of CPU")
 	}
 	synctest.Test(t, func(t *testing.T) {
-		c, err := New(Options{Nodes: 41, ElectionTimeout: 500 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 5})
+		c, err := New(Options{Nodes: 41, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(500 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 5})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
 		lead := waitLeader(t, c, 0, 30*time.Second)
@@ -233,8 +233,8 @@ func waitUp(t *testing.T, c *Cluster, within time.Duration) time.Duration {
 // leader and remove it: the paper's "up" and "recovered".
 func TestPaperStartupAndRecoveryOnTheRealStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, err := New(Options{Nodes: 5, ElectionTimeout: 500 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 7,
-			PaperBootstrap: true, DeferCommitNotice: true})
+		c, err := New(Options{Nodes: 5, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(500 * time.Millisecond), DeferCommitNotice: true},
+			Ordered: true, MaxRetransmits: -1, Seed: 7, PaperBootstrap: true})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
 		startup := waitUp(t, c, 30*time.Second)
@@ -252,7 +252,7 @@ func TestPaperStartupAndRecoveryOnTheRealStack(t *testing.T) {
 // channel to open; got counts what node 2 receives from node 1.
 func openPair(t *testing.T, opt Options) (*Cluster, *atomic.Int64) {
 	t.Helper()
-	opt.Nodes, opt.ElectionTimeout, opt.Ordered, opt.MaxRetransmits = 2, time.Hour, true, -1
+	opt.Nodes, opt.Raft.ElectionTimeout, opt.Ordered, opt.MaxRetransmits = 2, sim.Time(time.Hour), true, -1
 	c, err := New(opt)
 	require.NoError(t, err)
 	var got atomic.Int64
@@ -350,7 +350,7 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) 
 func TestRestartRestoresFromStorageOnTheRealStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		safety := checker.NewSafety()
-		c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 4,
+		c, err := New(Options{Nodes: 3, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond)}, Ordered: true, MaxRetransmits: -1, Seed: 4,
 			SnapshotEvery: 10,
 			Observer: func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
 				return safety.Changed(node, prev, cur, rd, log)
@@ -396,8 +396,8 @@ func TestRestartRestoresFromStorageOnTheRealStack(t *testing.T) {
 // heals, the tabs connect anew and the tab follows the leader again.
 func TestFailedICEIsClosedAndReconnectedOnTheRealStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, err := New(Options{Nodes: 3, ElectionTimeout: 300 * time.Millisecond, Ordered: true, MaxRetransmits: -1, Seed: 5,
-			ICEDisconnected: time.Second, ICEFailed: 2 * time.Second, PreVote: true})
+		c, err := New(Options{Nodes: 3, Raft: netmodel.RaftOptions{ElectionTimeout: sim.Time(300 * time.Millisecond), PreVote: true},
+			Ordered: true, MaxRetransmits: -1, Seed: 5, ICEDisconnected: time.Second, ICEFailed: 2 * time.Second})
 		require.NoError(t, err)
 		require.NoError(t, c.Start())
 		lead := waitLeader(t, c, 0, 10*time.Second)
