@@ -32,8 +32,34 @@ const (
 )
 
 // ack is the last append a node acknowledged: the index and the term of
-// the entry it held there.
-type ack struct{ index, term uint64 }
+// the entry it held there, and, where the world lets the checker read the
+// node's storage (StoredReader), whether storage held that entry when the
+// acknowledgement left (the persist-before-send order) and how far the
+// stored log reached then.
+type ack struct {
+	index, term uint64
+	order       sendOrder
+	storedLast  uint64
+}
+
+// sendOrder is what storage held when an acknowledgement was sent.
+type sendOrder uint8
+
+const (
+	orderUnknown   sendOrder = iota // the world gave no storage view
+	orderPersisted                  // the acknowledged entry was stored first
+	orderEarly                      // it was not: sent before persisting
+)
+
+// StoredReader is a node's durable storage as a world may expose it,
+// beside its log (the LogReader passed to Sending may implement it): the
+// term of the entry stored at i (or of the stored snapshot's last index),
+// and the last index stored. With it, a broken durability invariant names
+// the cause: the order of persisting and sending, or storage itself.
+type StoredReader interface {
+	StoredTerm(i uint64) (uint64, bool)
+	StoredLastIndex() uint64
+}
 
 // local is the state of the world-independent invariants.
 type local struct {
@@ -186,7 +212,33 @@ func (l *local) checkDurable(node raft.ID, cur raft.Status, rd *raft.Ready, log 
 	}
 	return &Violation{Property: DurableAck, Nodes: []raft.ID{node}, Term: a.term, Index: a.index,
 		Detail: fmt.Sprintf("node %d acknowledged entries up to index %d (term %d), then restarted without them "+
-			"(its storage ends at index %d): the acknowledgement left before the entries were persisted", node, a.index, a.term, cur.LastIndex)}
+			"(its log now ends at index %d): %s", node, a.index, a.term, cur.LastIndex, a.cause())}
+}
+
+// ackOf is the acknowledgement of index (of term) as storage stood when
+// it was sent.
+func ackOf(index, term uint64, log LogReader) ack {
+	a := ack{index: index, term: term}
+	if st, ok := log.(StoredReader); ok {
+		a.order, a.storedLast = orderEarly, st.StoredLastIndex()
+		if t, ok := st.StoredTerm(index); ok && t == term {
+			a.order = orderPersisted
+		}
+	}
+	return a
+}
+
+// cause says why an acknowledged entry can be missing after a restart.
+func (a ack) cause() string {
+	switch a.order {
+	case orderEarly:
+		return fmt.Sprintf("the acknowledgement was sent before the entries were persisted "+
+			"(storage then ended at index %d): the host broke the persist-before-send order", a.storedLast)
+	case orderPersisted:
+		return "the entries were persisted before the acknowledgement was sent, " +
+			"so storage lost them or the restart did not read them back"
+	}
+	return "the acknowledgement left before the entries were persisted, or storage lost them"
 }
 
 // recordAcks notes the appends node acknowledges in a batch, before the
@@ -198,7 +250,7 @@ func (l *local) recordAcks(node raft.ID, rd *raft.Ready, log LogReader) {
 			continue
 		}
 		if t, ok := log.Term(m.Index); ok {
-			l.lastAck[node] = ack{m.Index, t}
+			l.lastAck[node] = ackOf(m.Index, t, log)
 		}
 		byLeader := l.acked[m.Term]
 		if byLeader == nil {

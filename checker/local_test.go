@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,6 +74,48 @@ func TestAnAcknowledgedAppendMustSurviveARestart(t *testing.T) {
 	requireViolation(t, run(t, acked, lost), checker.DurableAck)
 	kept := batch{2, fresh, status(2, raft.Follower, 1, 1, 1, 3, voters...), raft.Ready{}, logOf(1, 1, 1)}
 	assert.NoError(t, run(t, acked, kept))
+}
+
+// The hosts give the checker their storage beside their log.
+var (
+	_ checker.LogReader    = (*host.Node)(nil)
+	_ checker.StoredReader = (*host.Node)(nil)
+)
+
+// storedLog is a log whose storage holds only its first stored entries.
+type storedLog struct {
+	*fakeLog
+	stored int
+}
+
+func (l storedLog) StoredTerm(i uint64) (uint64, bool) {
+	if i == 0 || i > uint64(l.stored) {
+		return 0, false
+	}
+	return l.Term(i)
+}
+
+func (l storedLog) StoredLastIndex() uint64 { return uint64(l.stored) }
+
+func TestALostAcknowledgementNamesThePersistAndSendOrder(t *testing.T) {
+	voters := []raft.ID{1, 2, 3}
+	for name, tt := range map[string]struct {
+		stored int
+		says   string
+	}{
+		"sent before persisting": {1, "sent before the entries were persisted (storage then ended at index 1)"},
+		"persisted, then lost":   {3, "persisted before the acknowledgement was sent, so storage lost them"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := checker.NewSafety()
+			rd := raft.Ready{Messages: []raft.Message{{Type: raft.MsgAppResp, From: 2, To: 1, Term: 1, Index: 3}}}
+			s.Sending(2, &rd, storedLog{logOf(1, 1, 1), tt.stored})
+			require.NoError(t, s.Changed(2, status(2, raft.Follower, 1, 1, 1, 1, voters...), status(2, raft.Follower, 1, 1, 1, 3, voters...), &rd, logOf(1, 1, 1)))
+			err := s.Changed(2, raft.Status{ID: 2}, status(2, raft.Follower, 1, 1, 1, 1, voters...), &raft.Ready{}, logOf(1))
+			requireViolation(t, err, checker.DurableAck)
+			assert.Contains(t, err.Error(), tt.says)
+		})
+	}
 }
 
 func TestALeaderCommitNeedsAMajorityOfAcknowledgements(t *testing.T) {

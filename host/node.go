@@ -261,3 +261,24 @@ func (n *Node) maybeCompact() {
 		n.hooks.Compacted(n.status.Term, applied)
 	}
 }
+
+// Term, Entry, FirstIndex and SnapshotConfig read the node's Raft log
+// (the node must be running); with StoredTerm and StoredLastIndex, which
+// read its storage, a checker sees both sides of the persist-before-send
+// order when a batch leaves (Hooks.Sending).
+func (n *Node) Term(i uint64) (uint64, bool) { return n.Raft.Term(i) }
+
+// Entry returns the entry at index i of the node's Raft log.
+func (n *Node) Entry(i uint64) (raft.Entry, bool) { return n.Raft.Entry(i) }
+
+// FirstIndex is the first index of the node's Raft log.
+func (n *Node) FirstIndex() uint64 { return n.Raft.FirstIndex() }
+
+// SnapshotConfig is the configuration of the node's Raft snapshot.
+func (n *Node) SnapshotConfig() (voters, learners []raft.ID, ok bool) { return n.Raft.SnapshotConfig() }
+
+// StoredTerm is the term of the entry storage holds at index i.
+func (n *Node) StoredTerm(i uint64) (uint64, bool) { return n.Storage.Term(i) }
+
+// StoredLastIndex is the last index storage holds.
+func (n *Node) StoredLastIndex() uint64 { return n.Storage.LastIndex() }

@@ -46,6 +46,22 @@ func (s *Storage) Offset() uint64 {
 	return 0
 }
 
+// Term is the term of the entry stored at index i, or of the stored
+// snapshot's last entry if i is its index (false: nothing stored there).
+func (s *Storage) Term(i uint64) (uint64, bool) {
+	off := s.Offset()
+	if snap := s.Stored.Snapshot; snap != nil && i == off {
+		return snap.Term, true
+	}
+	if i <= off || i-off > uint64(len(s.Stored.Entries)) {
+		return 0, false
+	}
+	return s.Stored.Entries[i-off-1].Term, true
+}
+
+// LastIndex is the index of the last entry stored (or the snapshot's).
+func (s *Storage) LastIndex() uint64 { return s.Offset() + uint64(len(s.Stored.Entries)) }
+
 // Write stores a batch's snapshot, hard state and entries, as they must
 // be before anything of the batch is sent, and returns the bytes written.
 // A write that would take more than quota bytes (0: unlimited) changes

@@ -107,3 +107,19 @@ func TestStorageCountsTheHardStateOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, written, "an empty batch writes nothing")
 }
+
+func TestStorageTermReadsEntriesAndTheSnapshotsLastIndex(t *testing.T) {
+	var s Storage
+	s.Stored.Snapshot = &raft.Snapshot{Index: 5, Term: 2}
+	s.Stored.Entries = []raft.Entry{entry(2, 6, 1), entry(3, 7, 1)}
+	for i, want := range map[uint64]uint64{5: 2, 6: 2, 7: 3} {
+		got, ok := s.Term(i)
+		assert.True(t, ok, "index %d", i)
+		assert.Equal(t, want, got, "index %d", i)
+	}
+	for _, i := range []uint64{0, 4, 8} {
+		_, ok := s.Term(i)
+		assert.False(t, ok, "index %d is not stored", i)
+	}
+	assert.Equal(t, uint64(7), s.LastIndex())
+}

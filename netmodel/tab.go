@@ -57,7 +57,7 @@ func (t *Tab) newHost() *host.Node {
 		Failed:    t.failed,
 		Sending: func(rd *raft.Ready) {
 			if w.observer != nil {
-				w.observer.Sending(t.ID, rd, t.host.Raft)
+				w.observer.Sending(t.ID, rd, t.host)
 			}
 		},
 		Send:     w.send,

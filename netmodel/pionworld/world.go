@@ -291,7 +291,7 @@ func (c *Cluster) newNode(id raft.ID) *Node {
 			if c.opt.Sending != nil {
 				c.mu.Lock() // serialized with Observer (changed)
 				defer c.mu.Unlock()
-				c.opt.Sending(id, rd, n.h.Raft)
+				c.opt.Sending(id, rd, n.h)
 			}
 		},
 		Send:     n.send,
