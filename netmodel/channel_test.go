@@ -452,3 +452,30 @@ func TestRetransmissionsAfterALossChangeUseTheNewRate(t *testing.T) {
 		})
 	}
 }
+
+func TestAReorderWindowLetsLaterMessagesOvertakeOnUnorderedChannels(t *testing.T) {
+	// Probes 5 ms apart on a constant-latency link arrive in order; with
+	// a 200 ms reordering window some overtake earlier ones on an
+	// unordered channel, never on an ordered one; closing the window
+	// restores the order.
+	overtaken := func(mode ChannelMode, window sim.Time) int {
+		opt := testOptions(2)
+		opt.Mode = mode
+		w, buf := newTestWorld(t, opt, 1)
+		w.sim.At(0, func() { w.SetReorder(window) })
+		sendProbes(w, 50, 5*sim.Millisecond)
+		got, dropped := deliveries(t, w, buf)
+		require.Zero(t, dropped)
+		require.Len(t, got, 50)
+		n := 0
+		for i := 1; i < len(got); i++ {
+			if got[i].index < got[i-1].index {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Zero(t, overtaken(UnorderedReliable, 0), "no window: in order")
+	assert.Positive(t, overtaken(UnorderedReliable, 200*sim.Millisecond), "unordered: overtaken")
+	assert.Zero(t, overtaken(OrderedReliable, 200*sim.Millisecond), "ordered: held in order")
+}

@@ -8,7 +8,7 @@ import (
 	"github.com/raftsim/raftsim/sim"
 )
 
-// Delay outliers and replays: the faults that make a stale message arrive
+// Delay outliers, reordering windows and replays: the faults that make a stale message arrive
 // long after later ones (a response from an earlier term, an old
 // snapshot chunk). Both draw from their own random stream, created when
 // first switched on, so a run without them draws exactly as before.
@@ -22,6 +22,9 @@ type delays struct {
 	// replay: the share of messages sent again up to after later (0: off).
 	replay float64
 	after  sim.Time
+	// reorder: every message is held a uniform extra time below it (0:
+	// off).
+	reorder sim.Time
 }
 
 func (w *World) delayRand() *rand.Rand {
@@ -47,12 +50,25 @@ func (w *World) SetReplay(share float64, after sim.Time) {
 	w.Fault(0, "replay "+strconv.FormatFloat(share, 'f', 3, 64)+" up to "+after.String())
 }
 
+// SetReorder holds every message a uniform extra time below window (0:
+// none), as a path whose packets take routes of different lengths does:
+// on an unordered channel later messages overtake earlier ones, on an
+// ordered channel they wait for them (head-of-line blocking).
+func (w *World) SetReorder(window sim.Time) {
+	w.delays.reorder = window
+	w.Fault(0, "reorder window "+window.String())
+}
+
 // outlier returns the extra delay of a message about to be scheduled.
 func (w *World) outlier() sim.Time {
-	if w.delays.oneIn <= 0 || w.delayRand().IntN(w.delays.oneIn) != 0 {
-		return 0
+	var extra sim.Time
+	if w.delays.oneIn > 0 && w.delayRand().IntN(w.delays.oneIn) == 0 {
+		extra = w.delays.extra
 	}
-	return w.delays.extra
+	if w.delays.reorder > 0 {
+		extra += sim.Time(w.delayRand().Int64N(int64(w.delays.reorder)))
+	}
+	return extra
 }
 
 // maybeReplay schedules a late copy of m (after its original).

@@ -93,8 +93,11 @@ func TestLongRunsReportProgress(t *testing.T) {
 // A violation names what its nodes last received, so a reader sees the
 // messages that led to it.
 func TestAViolationNamesWhatItsNodesLastReceived(t *testing.T) {
-	sc := Swarm(2, SwarmOptions{PlantedBug: "stale-ack"})
-	res, err := Run(sc, 2, RunOptions{})
+	rep, err := Fuzz(FuzzOptions{Seeds: 50, StopAtFirst: true, Swarm: SwarmOptions{PlantedBug: "stale-ack"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, rep.Failures, "stale-ack is caught by most seeds")
+	f := rep.Failures[0]
+	res, err := Run(f.Scenario, f.Seed, RunOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "violated", res.Safety)
 	assert.Contains(t, res.Violation, "last received: ")

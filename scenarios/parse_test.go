@@ -110,6 +110,8 @@ func TestParseErrorsWithoutAFile(t *testing.T) {
 		{"propagated without a workload", "measures:\n  - name: p\n    until: propagated\n", 3, 12, "measures[0].until"},
 		{"a measure without a name", "measures:\n  - until: up\n", 2, 5, "measures[0].name"},
 		{"a measure twice", "measures:\n  - name: up\n    until: up\n  - name: up\n    until: leader\n", 4, 11, "measures[1].name"},
+		{"isolate and groups at once", "faults:\n  - at: 1s\n    partition:\n      isolate: {leader: true}\n      groups: [[1], [2]]\n", 4, 16, "faults[0].partition.isolate"},
+		{"isolate an unknown node", "faults:\n  - at: 1s\n    partition:\n      isolate: {nodes: [9]}\n", 4, 25, "faults[0].partition.isolate.nodes[0]"},
 		{"a defaulted field that is invalid together with another", "cluster:\n  membership: static\n", 2, 15, "cluster.membership"},
 	}
 	for _, tt := range tests {

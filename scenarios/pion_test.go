@@ -266,6 +266,14 @@ faults:
 measures:
   - {name: up, until: up}
 `, "replay"},
+		{"reordering windows", `
+name: refused
+cluster: {nodes: 3}
+faults:
+  - {at: 1s, reorder: {window: 100ms}}
+measures:
+  - {name: up, until: up}
+`, "reorder"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sc, err := Parse("refused.yaml", []byte(tt.text))

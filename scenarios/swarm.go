@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -150,9 +151,7 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	sc.Cluster.Nodes = swarmSize(r, maxNodes)
 	var kinds []FaultKind
 	for _, k := range FaultKinds() {
-		// An opt-in kind is drawn for like any other, so that opting in
-		// does not change what the other kinds draw.
-		if r.IntN(2) == 0 && (!swarmKinds[k].optIn || slices.Contains(opt.OptIn, k)) {
+		if kindDrawn(seed, k) && (!swarmKinds[k].optIn || slices.Contains(opt.OptIn, k)) {
 			kinds = append(kinds, k)
 		}
 	}
@@ -161,6 +160,7 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	swarmNetwork(r, sc, etLow, on)
 	swarmClients(r, sc)
 	faultPhase := swarmFaultPhase(r, sc, kinds, on)
+	spreadClients(sc.Workload.KV, faultPhase)
 	swarmFinalHeal(sc, faultPhase)
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
@@ -172,6 +172,15 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	}
 	sc.fillDefaults()
 	return sc
+}
+
+// kindDrawn reports whether the scenario of seed switches kind on: a
+// coin from the kind's own stream, so adding a kind (or opting in to one)
+// changes only the scenarios that draw it, and those only by its windows.
+func kindDrawn(seed uint64, k FaultKind) bool {
+	h := fnv.New64a()
+	h.Write([]byte(k))
+	return rand.New(rand.NewPCG(seed, h.Sum64())).IntN(2) == 0
 }
 
 // swarmSize draws the cluster size: mostly small clusters (fast, and
@@ -209,7 +218,7 @@ func swarmRaft(r *rand.Rand, c *Cluster, on func(FaultKind) bool) (etLow sim.Tim
 	// removed tab that is still open back, as after the final heal it
 	// must (a removed tab left out keeps campaigning, Raft dissertation
 	// §4.2.3, and static membership would never add it back).
-	if on(KindChurn) || on(KindMembership) || r.IntN(2) == 0 {
+	if on(KindChurn) || on(KindMembership) || on(KindMembershipBurst) || r.IntN(2) == 0 {
 		c.Bootstrap, c.Membership = string(netmodel.BootstrapPaper), "presence"
 	} else {
 		c.Bootstrap, c.Membership = string(netmodel.BootstrapStatic), "static"
@@ -315,6 +324,13 @@ func swarmClients(r *rand.Rand, sc *Scenario) {
 		kv.Think = sim.Millisecond
 	}
 	sc.Workload.KV = kv
+}
+
+// spreadClients paces the KV clients over the fault phase: a client done
+// in its first seconds sees none of the faults that follow, and stale
+// reads or lost writes only show in operations issued across them.
+func spreadClients(kv *KVWorkload, faultPhase sim.Time) {
+	kv.Think = max(kv.Think, faultPhase/sim.Time(kv.Ops))
 }
 
 // swarmFaultPhase draws the fault phase: steps of the kinds switched on,

@@ -95,6 +95,12 @@ func (m *modelWorld) Replay(share float64, after sim.Time) error {
 	return nil
 }
 
+// Reorder implements World.
+func (m *modelWorld) Reorder(window sim.Time) error {
+	m.SetReorder(window)
+	return nil
+}
+
 func (m *modelWorld) StartChat(tab raft.ID, id uint64) ChatUser {
 	return modelChat{netmodel.NewChatClient(m.Tab(tab), id)}
 }

@@ -302,7 +302,11 @@ func (p *pionWorld) Blackhole(id raft.ID)           { p.c.Blackhole(id) }
 func (p *pionWorld) Transfer(to raft.ID)            { p.c.TransferLeadership(to) }
 func (p *pionWorld) Delay(int, sim.Time) error      { return ErrNotOnPion }
 func (p *pionWorld) Replay(float64, sim.Time) error { return ErrNotOnPion }
-func (p *pionWorld) Pause(id raft.ID, d sim.Time)   { p.c.Pause(id, time.Duration(d)) }
+
+// Reorder implements World: not on pion, whose vnet delay filters are
+// first in, first out (pionworld/links.go).
+func (p *pionWorld) Reorder(sim.Time) error       { return ErrNotOnPion }
+func (p *pionWorld) Pause(id raft.ID, d sim.Time) { p.c.Pause(id, time.Duration(d)) }
 
 // Reconfigure implements World.
 func (p *pionWorld) Reconfigure(id raft.ID, add bool) {

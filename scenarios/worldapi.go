@@ -69,6 +69,9 @@ type World interface {
 	// sends share of the messages again, up to after later (0: none).
 	Delay(oneIn int, extra sim.Time) error
 	Replay(share float64, after sim.Time) error
+	// Reorder holds every message a uniform extra time below window (0:
+	// none).
+	Reorder(window sim.Time) error
 
 	// StartChat starts chat user id in tab tab.
 	StartChat(tab raft.ID, id uint64) ChatUser

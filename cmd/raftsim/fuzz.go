@@ -28,6 +28,7 @@ type fuzzFlags struct {
 	noShrink   bool
 	shrinkRuns int
 	listBugs   bool
+	catchRate  bool
 	optIn      []string
 }
 
@@ -77,6 +78,7 @@ caught), 1 if a run failed (with --plant-bug: if the bug was not caught),
 	fl.IntVar(&f.maxNodes, "max-nodes", 41, "largest cluster")
 	fl.StringVar(&f.plantBug, "plant-bug", "", "switch on planted bug `NAME` and hunt it (see --list-bugs)")
 	fl.BoolVar(&f.listBugs, "list-bugs", false, "print the planted bugs' names and exit")
+	fl.BoolVar(&f.catchRate, "catch-rate", false, "with --plant-bug: run every seed and report how many catch the bug (one reproducer, the first)")
 	fl.StringSliceVar(&f.optIn, "opt-in", nil, "draw these opt-in fault `KINDS` too (membership)")
 	fl.StringVar(&f.out, "out", "out", "write reproducers into `DIR`")
 	fl.BoolVar(&f.noShrink, "no-shrink", false, "write failures as found, unshrunk")
@@ -93,7 +95,7 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	opt := scenarios.FuzzOptions{FirstSeed: f.seed, Seeds: f.seeds, Duration: f.duration, Workers: f.workers,
-		Swarm: scenarios.SwarmOptions{MaxNodes: f.maxNodes, PlantedBug: f.plantBug, OptIn: optInKinds(f.optIn)}, StopAtFirst: f.plantBug != "",
+		Swarm: scenarios.SwarmOptions{MaxNodes: f.maxNodes, PlantedBug: f.plantBug, OptIn: optInKinds(f.optIn)}, StopAtFirst: f.plantBug != "" && !f.catchRate,
 		Progress: fuzzProgress(stderr, f.seeds)}
 	start := time.Now()
 	rep, err := scenarios.Fuzz(opt)
@@ -116,6 +118,11 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags, stdout, stderr io.Writer) error {
 	}
 	if f.plantBug != "" {
 		fmt.Fprintf(stdout, "planted bug %s caught at seed %d, after %d seeds\n", f.plantBug, rep.Failures[0].Seed, rep.Failures[0].Seed-f.seed+1)
+	}
+	if f.catchRate {
+		fmt.Fprintf(stdout, "planted bug %s caught by %d of %d seeds (%.1f%%)\n", f.plantBug, len(rep.Failures), rep.Runs,
+			100*float64(len(rep.Failures))/float64(rep.Runs))
+		rep.Failures = rep.Failures[:1]
 	}
 	for _, fail := range rep.Failures {
 		fmt.Fprintf(stdout, "\nseed %d fails %s: %s\n  %s\n", fail.Seed, fail.Kind, oneLine(fail.Detail), fail.Scenario.Description)
@@ -191,6 +198,9 @@ func checkFuzzFlags(cmd *cobra.Command, f *fuzzFlags) error {
 		return &usageError{fmt.Errorf("--workers must be in 0..%d (0: one per CPU), got %d", maxFuzzWorkers, f.workers)}
 	case f.seed == 0:
 		return &usageError{fmt.Errorf("--seed must be at least 1")}
+	}
+	if f.catchRate && f.plantBug == "" {
+		return &usageError{fmt.Errorf("--catch-rate needs --plant-bug")}
 	}
 	if f.plantBug != "" {
 		if err := scenarios.CheckPlantedBug(f.plantBug); err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,8 +33,24 @@ func TestFuzzHuntsAPlantedBugAndWritesAReplayableReproducer(t *testing.T) {
 	assert.Contains(t, out, "safety violated")
 }
 
+// A catch rate runs every seed: a bug that fails most seeds is caught by
+// more than one of 20, and one reproducer is written.
+func TestFuzzCatchRateCountsEverySeedThatCatchesTheBug(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := raftsim(t, "fuzz", "--plant-bug", "even-majority", "--seeds", "20", "--catch-rate", "--no-shrink", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", out, errOut)
+	m := regexp.MustCompile(`caught by (\d+) of 20 seeds`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	n, _ := strconv.Atoi(m[1])
+	assert.Greater(t, n, 1, out)
+	files, err := filepath.Glob(filepath.Join(dir, "fuzz-*.yaml"))
+	require.NoError(t, err)
+	assert.Len(t, files, 1)
+}
+
 func TestFuzzMisuse(t *testing.T) {
 	for _, args := range [][]string{
+		{"fuzz", "--catch-rate"},
 		{"fuzz", "--plant-bug", "no-such-bug"},
 		{"fuzz", "--seeds", "-1"},
 		{"fuzz", "--max-nodes", "0"},
