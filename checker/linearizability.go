@@ -38,7 +38,7 @@ const (
 // saw it.
 //
 // A cas succeeds iff the key is present with value Expect, or Expect is ""
-// and the key is absent. This is what raft.KV does (it compares Expect
+// and the key is absent. This is what app.KV does (it compares Expect
 // with the stored value, "" for an absent key), so a cas expecting "" also
 // succeeds on a key present with the empty value.
 type KVOp struct {

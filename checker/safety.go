@@ -345,29 +345,21 @@ func (s *Safety) checkNewLeader(node raft.ID, cur raft.Status, log LogReader) er
 	return nil
 }
 
-// entryHash identifies an entry's content (FNV-1a over its fields).
+// entryHash identifies an entry's content (FNV-1a over its fields and
+// its command's bytes).
 func entryHash(e *raft.Entry) uint64 {
 	h := uint64(14695981039346656037)
 	word := func(v uint64) {
 		h ^= v
 		h *= 1099511628211
 	}
-	str := func(s string) {
-		word(uint64(len(s)))
-		for i := 0; i < len(s); i++ {
-			word(uint64(s[i]))
-		}
-	}
 	word(e.Term)
 	word(e.Index)
 	word(uint64(e.Type))
-	word(uint64(e.Cmd.Op))
-	str(e.Cmd.Key)
-	str(e.Cmd.Value)
-	str(e.Cmd.Expect)
-	word(uint64(e.Cmd.Cnt))
-	word(e.Cmd.Client)
-	word(e.Cmd.Seq)
+	word(uint64(len(e.Data))) // the command, opaque: its bytes
+	for _, b := range e.Data {
+		word(uint64(b))
+	}
 	word(uint64(e.Change.Type))
 	word(uint64(e.Change.Node))
 	word(uint64(len(e.Change.Voters)))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/stretchr/testify/assert"
@@ -96,7 +97,7 @@ func noop(index, term uint64) raft.Entry {
 
 func cmd(index, term uint64, v string) raft.Entry {
 	return raft.Entry{Index: index, Term: term, Type: raft.EntryNormal,
-		Cmd: raft.Command{Key: "chat", Value: v, Client: 1, Seq: index}}
+		Data: app.Command{Key: "chat", Value: v, Client: 1, Seq: index}.Encode()}
 }
 
 func ents(es ...raft.Entry) []raft.Entry { return es }

@@ -3,7 +3,7 @@ package host
 import (
 	"strconv"
 
-	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/sim"
 )
 
@@ -40,7 +40,7 @@ type ChatEnv interface {
 	ArmFlush(after sim.Time, chain int)
 	// Submit proposes cmd at the tab; done runs when the tab applies it.
 	// It reports whether the proposal left the tab.
-	Submit(cmd raft.Command, done func(raft.Result)) bool
+	Submit(cmd app.Command, done func(app.Result)) bool
 	// RecordSend records the client's send (seq) in the trace.
 	RecordSend(seq uint64)
 }
@@ -104,8 +104,8 @@ func (c *Chat) Flush() {
 	}
 	c.seq++
 	seq := c.seq
-	cmd := raft.Command{Op: raft.OpSeqAppend, Key: ChatKey, Value: c.queue[0], Cnt: c.cnt, Client: c.ID, Seq: seq}
-	c.outstanding = c.env.Submit(cmd, func(res raft.Result) { c.result(seq, res) })
+	cmd := app.Command{Op: app.OpSeqAppend, Key: ChatKey, Value: c.queue[0], Cnt: c.cnt, Client: c.ID, Seq: seq}
+	c.outstanding = c.env.Submit(cmd, func(res app.Result) { c.result(seq, res) })
 	c.sentAt = now
 	// A command sent again replaces the one before, whose answer, if it
 	// comes, is ignored: that one stays unanswered in the history.
@@ -116,7 +116,7 @@ func (c *Chat) Flush() {
 	c.schedule(ChatFlushInterval)
 }
 
-func (c *Chat) result(seq uint64, res raft.Result) {
+func (c *Chat) result(seq uint64, res app.Result) {
 	if seq != c.seq || res.Stale || res.SessionExpired {
 		return // a reply to a command already given up on, or refused
 	}

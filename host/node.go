@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -63,7 +64,7 @@ type Node struct {
 	// Raft is the node (nil while crashed); SM its state machine; Reads
 	// the reads waiting for a ReadIndex answer or for the apply.
 	Raft  *raft.Raft
-	SM    *raft.Store
+	SM    *app.Store
 	Reads raft.ReadWaiter
 
 	cfg    Config
@@ -72,7 +73,7 @@ type Node struct {
 	// recent holds the last messages the node received, newest last,
 	// for diagnoses (Recent).
 	recent  []raft.Message
-	pending map[clientKey]func(raft.Result)
+	pending map[clientKey]func(app.Result)
 }
 
 type clientKey struct{ client, seq uint64 }
@@ -87,20 +88,20 @@ func NewNode(id raft.ID, cfg Config, hooks Hooks) *Node {
 // again as Raft hands them over), then Raft. The first batch waits for
 // the world's first Process.
 func (n *Node) Start(rc raft.Config) error {
-	sm := raft.NewStore(n.cfg.SessionTTL)
+	sm := app.NewStore(n.cfg.SessionTTL)
 	if snap := n.Storage.Stored.Snapshot; snap != nil {
 		var err error
-		if sm, err = raft.RestoreStore(snap.Data, n.cfg.SessionTTL); err != nil {
+		if sm, err = app.RestoreStore(snap.Data, n.cfg.SessionTTL); err != nil {
 			return fmt.Errorf("node %d: %w", n.ID, err)
 		}
 	}
-	sm.Bugs = n.cfg.Bugs
+	sm.ApplyRetryTwice = n.cfg.Bugs.Has(raft.BugApplyRetryTwice)
 	r, err := raft.New(rc, n.Storage.Stored)
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	n.Raft, n.SM = r, sm
-	n.pending = map[clientKey]func(raft.Result){}
+	n.pending = map[clientKey]func(app.Result){}
 	n.status = raft.Status{ID: n.ID}
 	return nil
 }
@@ -127,17 +128,21 @@ func (n *Node) Recent() []raft.Message { return slices.Clone(n.recent) }
 // Crash drops the node's memory; its storage stays.
 func (n *Node) Crash() {
 	n.Raft = nil
-	n.pending = map[clientKey]func(raft.Result){}
+	n.pending = map[clientKey]func(app.Result){}
 	n.Reads.Reset()
 }
 
 // Status is the node's status as of its last batch.
 func (n *Node) Status() raft.Status { return n.status }
 
-// Submit proposes cmd; done is called with the result when this node
-// applies it. The error is Raft's (no leader known, a transfer).
-func (n *Node) Submit(cmd raft.Command, done func(raft.Result)) error {
-	if err := n.Raft.Propose(cmd); err != nil {
+// Submit proposes cmd, encoded; done is called with the result when this
+// node applies it. The error is the command's, out of the encoding's
+// bounds (app.Command.Validate), or Raft's (no leader known, a transfer).
+func (n *Node) Submit(cmd app.Command, done func(app.Result)) error {
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	if err := n.Raft.Propose(cmd.Encode()); err != nil {
 		return err
 	}
 	n.pending[clientKey{cmd.Client, cmd.Seq}] = done
@@ -205,12 +210,12 @@ func (n *Node) Persist(rd *raft.Ready) bool {
 		n.hooks.Persisted(written, before)
 	}
 	if snap := rd.Snapshot; snap != nil && snap.Index > n.status.Applied {
-		sm, err := raft.RestoreStore(snap.Data, n.cfg.SessionTTL)
+		sm, err := app.RestoreStore(snap.Data, n.cfg.SessionTTL)
 		if err != nil {
 			n.fail(fmt.Errorf("snapshot unreadable: %w", err))
 			return false
 		}
-		sm.Bugs = n.cfg.Bugs
+		sm.ApplyRetryTwice = n.cfg.Bugs.Has(raft.BugApplyRetryTwice)
 		n.SM = sm
 		n.record(sim.Event{Kind: sim.KindSnapshot, Node: uint64(n.ID), Term: snap.Term, Index: snap.Index, Detail: "installed"})
 		call(n.hooks.Installed, snap)
@@ -230,12 +235,25 @@ func (n *Node) apply(e *raft.Entry) {
 	if e.Type != raft.EntryNormal {
 		return
 	}
-	res := n.SM.Apply(e.Index, e.Cmd)
-	key := clientKey{e.Cmd.Client, e.Cmd.Seq}
+	cmd := decode(e.Data)
+	res := n.SM.Apply(e.Index, cmd)
+	key := clientKey{cmd.Client, cmd.Seq}
 	if done, ok := n.pending[key]; ok {
 		delete(n.pending, key)
 		done(res)
 	}
+}
+
+// decode returns the command of an entry's data. Data that is not a
+// command (none, or not an encoding this host wrote) is applied as the
+// empty command: like every entry it still ages the store's sessions, and
+// it does the same on every node.
+func decode(data []byte) app.Command {
+	cmd, err := app.DecodeCommand(data)
+	if err != nil {
+		return app.Command{}
+	}
+	return cmd
 }
 
 // maybeCompact snapshots the state machine and compacts the log every

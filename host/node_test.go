@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,8 +38,8 @@ func TestProcessPersistsBeforeSendingAndCompactsLast(t *testing.T) {
 	n.Process()
 	n.Raft.Campaign()
 	n.Process()
-	var got raft.Result
-	require.NoError(t, n.Submit(raft.Command{Op: raft.OpPut, Key: "k", Value: "v", Client: 7, Seq: 1}, func(r raft.Result) { got = r }))
+	var got app.Result
+	require.NoError(t, n.Submit(app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 7, Seq: 1}, func(r app.Result) { got = r }))
 	order = nil
 	n.Process()
 	assert.True(t, got.OK, "the client's callback ran")
@@ -56,7 +57,7 @@ func TestCrashKeepsStorageAndStartRestoresTheSnapshot(t *testing.T) {
 	n.Raft.Campaign()
 	n.Process()
 	for seq := uint64(1); seq <= 4; seq++ {
-		require.NoError(t, n.Submit(raft.Command{Op: raft.OpAppend, Key: "k", Value: "x", Client: 7, Seq: seq}, func(raft.Result) {}))
+		require.NoError(t, n.Submit(app.Command{Op: app.OpAppend, Key: "k", Value: "x", Client: 7, Seq: seq}, func(app.Result) {}))
 		n.Process()
 	}
 	n.Process()

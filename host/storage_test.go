@@ -5,13 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func entry(term, index uint64, size int) raft.Entry {
-	return raft.Entry{Term: term, Index: index, Cmd: raft.Command{Op: raft.OpPut, Key: "k", Value: strings.Repeat("x", size)}}
+	return raft.Entry{Term: term, Index: index, Data: app.Command{Op: app.OpPut, Key: "k", Value: strings.Repeat("x", size)}.Encode()}
 }
 
 func ents(terms ...uint64) []raft.Entry {

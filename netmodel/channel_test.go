@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
@@ -171,7 +172,7 @@ func TestOrderedPartialReliabilityReleasesLaterMessagesAfterAbandoning(t *testin
 }
 
 func TestLargeMessagesAreFragmentedNeverCut(t *testing.T) {
-	big := raft.Message{Type: raft.MsgApp, From: 1, To: 2, Term: 0, Entries: []raft.Entry{{Index: 1, Term: 1, Cmd: raft.Command{Key: "k", Value: strings.Repeat("x", 40<<10)}}}}
+	big := raft.Message{Type: raft.MsgApp, From: 1, To: 2, Term: 0, Entries: []raft.Entry{{Index: 1, Term: 1, Data: app.Command{Key: "k", Value: strings.Repeat("x", 40<<10)}.Encode()}}}
 	size := big.Size()
 	require.Greater(t, size, 40<<10)
 	for _, tt := range []struct {
@@ -205,7 +206,7 @@ func TestFragmentedMessagesAreLostIfAnyFragmentIs(t *testing.T) {
 	// Unreliable: a message of 4 fragments at 20% loss arrives with
 	// probability 0.8^4 = 41%, a single-fragment one with 80%.
 	msg := func(i uint64) raft.Message {
-		return raft.Message{Type: raft.MsgVoteResp, From: 1, To: 2, Index: i, Entries: []raft.Entry{{Cmd: raft.Command{Value: strings.Repeat("x", 3500)}}}}
+		return raft.Message{Type: raft.MsgVoteResp, From: 1, To: 2, Index: i, Entries: []raft.Entry{{Data: app.Command{Value: strings.Repeat("x", 3500)}.Encode()}}}
 	}
 	rate := func(max int) float64 {
 		opt := testOptions(2)
@@ -245,7 +246,7 @@ func TestBandwidthQueuesAndBufferedAmountDrains(t *testing.T) {
 	opt := testOptions(2)
 	opt.Profile.Bandwidth = 100 << 10 // 100 KiB/s
 	w, buf := newTestWorld(t, opt, 1)
-	m := raft.Message{Type: raft.MsgVoteResp, From: 1, To: 2, Entries: []raft.Entry{{Cmd: raft.Command{Value: strings.Repeat("x", 10<<10)}}}}
+	m := raft.Message{Type: raft.MsgVoteResp, From: 1, To: 2, Entries: []raft.Entry{{Data: app.Command{Value: strings.Repeat("x", 10<<10)}.Encode()}}}
 	size := m.Size()
 	var buffered []int
 	w.sim.At(sim.Millisecond, func() {
@@ -277,7 +278,7 @@ func TestSendBufferOverflowFails(t *testing.T) {
 	opt.Profile.Bandwidth = 1 << 10
 	opt.Channel.SendBufferLimit = 20 << 10
 	w, buf := newTestWorld(t, opt, 1)
-	m := raft.Message{Type: raft.MsgVoteResp, From: 1, To: 2, Entries: []raft.Entry{{Cmd: raft.Command{Value: strings.Repeat("x", 6<<10)}}}}
+	m := raft.Message{Type: raft.MsgVoteResp, From: 1, To: 2, Entries: []raft.Entry{{Data: app.Command{Value: strings.Repeat("x", 6<<10)}.Encode()}}}
 	w.sim.At(sim.Millisecond, func() {
 		for i := uint64(1); i <= 5; i++ {
 			m.Index = i

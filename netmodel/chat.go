@@ -1,8 +1,8 @@
 package netmodel
 
 import (
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
-	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
 
@@ -58,7 +58,7 @@ func (c *ChatClient) ArmFlush(after sim.Time, chain int) {
 }
 
 // Submit implements host.ChatEnv.
-func (c *ChatClient) Submit(cmd raft.Command, done func(raft.Result)) bool {
+func (c *ChatClient) Submit(cmd app.Command, done func(app.Result)) bool {
 	return c.tab.Submit(cmd, done)
 }
 

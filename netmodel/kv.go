@@ -3,6 +3,7 @@ package netmodel
 import (
 	"strconv"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -50,7 +51,7 @@ type KVOptions struct {
 // KVRecord is one operation as its client saw it.
 type KVRecord struct {
 	Client       uint64
-	Op           raft.Op
+	Op           app.Op
 	Key, Value   string
 	Expect       string
 	Call, Return sim.Time
@@ -77,7 +78,7 @@ type kvClient struct {
 	tab      *Tab
 	seq      uint64
 	rec      int // index of the open record in history; -1: none
-	cmd      raft.Command
+	cmd      app.Command
 	attempts int
 	timer    *sim.Timer
 	done     int
@@ -162,19 +163,19 @@ func (k *KVClients) Done() bool {
 // expects lastValue(key), the value a client last saw written there (or
 // absent: about half the cases find something else); puts counts the
 // client's writes, which name their values.
-func DrawCommand(r interface{ IntN(int) int }, keys int, readRatio, casRatio float64, client, seq uint64, puts *int, lastValue func(key string) string) raft.Command {
+func DrawCommand(r interface{ IntN(int) int }, keys int, readRatio, casRatio float64, client, seq uint64, puts *int, lastValue func(key string) string) app.Command {
 	key := "k" + strconv.Itoa(r.IntN(max(keys, 1)))
-	cmd := raft.Command{Key: key, Client: client, Seq: seq}
+	cmd := app.Command{Key: key, Client: client, Seq: seq}
 	x := float64(r.IntN(1000)) / 1000
 	switch {
 	case x < readRatio:
-		cmd.Op = raft.OpGet
+		cmd.Op = app.OpGet
 		return cmd
 	case x < readRatio+casRatio:
-		cmd.Op = raft.OpCAS
+		cmd.Op = app.OpCAS
 		cmd.Expect = lastValue(key)
 	default:
-		cmd.Op = raft.OpPut
+		cmd.Op = app.OpPut
 	}
 	*puts++
 	cmd.Value = "c" + strconv.FormatUint(client, 10) + "-" + strconv.Itoa(*puts)
@@ -205,7 +206,7 @@ func (k *KVClients) next(c *kvClient) {
 // lastValue is a recent value of key in the history, for a cas to expect.
 func (k *KVClients) lastValue(key string) string {
 	for i := len(k.history) - 1; i >= 0 && i >= len(k.history)-20; i-- {
-		if h := &k.history[i]; h.Key == key && (h.Op == raft.OpPut || h.Op == raft.OpCAS) && h.Returned {
+		if h := &k.history[i]; h.Key == key && (h.Op == app.OpPut || h.Op == app.OpCAS) && h.Returned {
 			return h.Value
 		}
 	}
@@ -235,11 +236,11 @@ func (k *KVClients) attempt(c *kvClient) {
 			return
 		}
 		cmd := c.cmd
-		if cmd.Op == raft.OpGet {
+		if cmd.Op == app.OpGet {
 			k.read(c, seq)
 			return
 		}
-		t.Submit(cmd, func(res raft.Result) {
+		t.Submit(cmd, func(res app.Result) {
 			if c.seq == seq && c.rec >= 0 && !res.Stale && !res.SessionExpired {
 				k.finish(c, res.OK, res.Value)
 			}

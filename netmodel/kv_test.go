@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
@@ -26,7 +27,7 @@ func TestRetriedAndDuplicatedCommandsApplyOnce(t *testing.T) {
 		const n = 40
 		var acked []bool
 		for i := 1; i <= n; i++ {
-			cmd := raft.Command{Op: raft.OpAppend, Key: "log", Value: strconv.Itoa(i) + ";", Client: 9, Seq: uint64(i)}
+			cmd := app.Command{Op: app.OpAppend, Key: "log", Value: strconv.Itoa(i) + ";", Client: 9, Seq: uint64(i)}
 			acked = append(acked, false)
 			// Every command is sent 4 times from tab (i % 3) + 1, 100 ms
 			// apart: a client retrying after timeouts.
@@ -34,7 +35,7 @@ func TestRetriedAndDuplicatedCommandsApplyOnce(t *testing.T) {
 				at := 2*sim.Second + sim.Time(i)*500*sim.Millisecond + sim.Time(try)*100*sim.Millisecond
 				tab := w.tabs[i%3+1]
 				w.sim.At(at, func() {
-					tab.run(func() { tab.Submit(cmd, func(raft.Result) { acked[i-1] = true }) })
+					tab.run(func() { tab.Submit(cmd, func(app.Result) { acked[i-1] = true }) })
 				})
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
@@ -23,7 +24,7 @@ func fillLog(w *World, n int, from sim.Time) {
 			t := w.tabs[ls[0]]
 			for i := range 100 {
 				k := b*100 + i
-				t.Submit(raft.Command{Op: raft.OpPut, Key: "k" + strconv.Itoa(k%50), Value: strconv.Itoa(k)}, func(raft.Result) {})
+				t.Submit(app.Command{Op: app.OpPut, Key: "k" + strconv.Itoa(k%50), Value: strconv.Itoa(k)}, func(app.Result) {})
 			}
 			t.process()
 		})

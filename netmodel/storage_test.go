@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
@@ -22,8 +23,10 @@ func storedSize(t *Tab) int {
 	return n
 }
 
+// bigEntry returns an entry the size of a put of n bytes to key "k" (its
+// data is not a command: n may be beyond the command encoding's bounds).
 func bigEntry(term, index uint64, n int) raft.Entry {
-	return raft.Entry{Term: term, Index: index, Cmd: raft.Command{Op: raft.OpPut, Key: "k", Value: strings.Repeat("x", n)}}
+	return raft.Entry{Term: term, Index: index, Data: make([]byte, app.HeaderSize+1+n)}
 }
 
 // unstartedTab returns tab 1 of a world that has not started Raft, so a
@@ -104,8 +107,8 @@ func TestStorageQuotaExceededStopsTheTabAndKeepsStorage(t *testing.T) {
 	var replied bool
 	w.sim.At(at, func() {
 		tab.Run(func() {
-			cmd := raft.Command{Op: raft.OpPut, Key: "k", Value: strings.Repeat("x", opt.Storage.Quota), Client: 9, Seq: 1}
-			require.True(t, tab.Submit(cmd, func(raft.Result) { replied = true }))
+			cmd := app.Command{Op: app.OpPut, Key: "k", Value: strings.Repeat("x", opt.Storage.Quota), Client: 9, Seq: 1}
+			require.True(t, tab.Submit(cmd, func(app.Result) { replied = true }))
 		})
 	})
 	w.sim.RunUntil(3*sim.Second, nil)
@@ -129,7 +132,8 @@ func TestStorageQuotaExceededStopsTheTabAndKeepsStorage(t *testing.T) {
 	}
 	for id := raft.ID(1); id <= 3; id++ {
 		for _, e := range w.Tab(id).host.Storage.Stored.Entries {
-			assert.NotEqual(t, uint64(9), e.Cmd.Client, "tab %d stored the entry", id)
+			cmd, _ := app.DecodeCommand(e.Data)
+			assert.NotEqual(t, uint64(9), cmd.Client, "tab %d stored the entry", id)
 		}
 	}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
@@ -265,7 +266,7 @@ func MembershipChange(lead Leader, present []bool, catchUp bool) (cc raft.ConfCh
 // Submit proposes cmd from a client living in this tab; done is called with
 // the result when this tab applies the command. It reports whether the
 // proposal left the tab (false: no leader known, or the tab is closed).
-func (t *Tab) Submit(cmd raft.Command, done func(raft.Result)) bool {
+func (t *Tab) Submit(cmd app.Command, done func(app.Result)) bool {
 	if !t.alive {
 		return false
 	}

@@ -78,7 +78,7 @@ type Options struct {
 	// Conn: connection set-up, ICE and signaling (conn.go, signaling.go).
 	Conn ConnOptions
 	// SessionTTL: client sessions are forgotten after this many log
-	// entries without a command (raft.Store); 0: never.
+	// entries without a command (app.Store); 0: never.
 	SessionTTL uint64
 	// SnapshotEvery: a tab snapshots its state machine and compacts its
 	// log every this many applied entries (0: never), and also when its

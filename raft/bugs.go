@@ -9,7 +9,7 @@ import (
 
 // Planted bugs, in the manner of FoundationDB's BUGGIFY: a named set of
 // classic Raft mistakes that a Config (and, for the one in the state
-// machine, a Store) can switch on, to check that raftsim's checkers catch
+// machine, the application's store) can switch on, to check that raftsim's checkers catch
 // them. Each is a small deviation from the correct protocol, guarded by a
 // check at the one place it deviates; with no bug switched on, the server
 // behaves exactly as without this file. They exist for testing the
@@ -70,10 +70,12 @@ const (
 	// A deposed leader that has not heard of its successor serves stale
 	// reads. Breaks linearizability of reads.
 	BugStaleRead
-	// BugApplyRetryTwice: the Store skips its session deduplication, so a
-	// retried or duplicated client command (same Client and Seq) is
-	// applied again. Breaks exactly-once semantics (linearizability of the
-	// client history). It lives in the state machine: set Store.Bugs.
+	// BugApplyRetryTwice: the application's store skips its session
+	// deduplication, so a retried or duplicated client command (same
+	// Client and Seq) is applied again. Breaks exactly-once semantics
+	// (linearizability of the client history). It lives in the state
+	// machine, not in Raft: the host sets app.Store.ApplyRetryTwice from
+	// its Config.Bugs.
 	BugApplyRetryTwice
 	// BugConfBeforeOwnTermCommit: a new leader accepts a membership
 	// change before it has committed an entry of its own term; only an

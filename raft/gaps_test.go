@@ -19,13 +19,13 @@ func TestForwardedProposalsAreRefusedDuringATransfer(t *testing.T) {
 	nw.isolate(2) // the transfer waits for 2 to catch up
 	last := nw.raft(1).log.lastIndex()
 	require.NoError(t, nw.raft(1).TransferLeadership(2))
-	nw.raft(1).Step(Message{Type: MsgProp, From: 3, To: 1, Entries: []Entry{{Type: EntryNormal, Cmd: put("k", "v")}}})
+	nw.raft(1).Step(Message{Type: MsgProp, From: 3, To: 1, Entries: []Entry{{Type: EntryNormal, Data: put("k", "v")}}})
 	assert.Equal(t, last, nw.raft(1).log.lastIndex(), "nothing appended while transferring")
 	for range 5 { // an election timeout of heartbeats: the transfer is abandoned
 		nw.heartbeat(1)
 	}
 	require.Equal(t, None, nw.raft(1).Transferee())
-	nw.raft(1).Step(Message{Type: MsgProp, From: 3, To: 1, Entries: []Entry{{Type: EntryNormal, Cmd: put("k", "v")}}})
+	nw.raft(1).Step(Message{Type: MsgProp, From: 3, To: 1, Entries: []Entry{{Type: EntryNormal, Data: put("k", "v")}}})
 	assert.Equal(t, last+1, nw.raft(1).log.lastIndex(), "accepted again once the transfer is over")
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,7 +110,15 @@ func logTerms(r *Raft) []uint64 {
 	return out
 }
 
-func put(key, value string) Command { return Command{Op: OpPut, Key: key, Value: value} }
+// put returns a test command: Raft carries opaque bytes, and the tests
+// write their commands as text, "put KEY=VALUE".
+func put(key, value string) []byte { return []byte("put " + key + "=" + value) }
+
+// putValue returns the value of a command written by put.
+func putValue(data []byte) string {
+	_, v, _ := strings.Cut(string(data), "=")
+	return v
+}
 
 // node is one server of a test network with what its host keeps: its
 // storage, its armed timers, and what it applied.
@@ -310,7 +319,7 @@ func (nw *network) elect(id ID) {
 }
 
 // propose proposes cmd at server id and delivers everything.
-func (nw *network) propose(id ID, cmd Command) {
+func (nw *network) propose(id ID, cmd []byte) {
 	nw.t.Helper()
 	require.NoError(nw.t, nw.raft(id).Propose(cmd))
 	nw.drain(id)
@@ -367,7 +376,7 @@ func (nw *network) appliedCmds(id ID) []string {
 	var out []string
 	for _, e := range nw.nodes[id].applied {
 		if e.Type == EntryNormal {
-			out = append(out, e.Cmd.Value)
+			out = append(out, putValue(e.Data))
 		}
 	}
 	return out
@@ -392,7 +401,7 @@ func storedLog(voters []ID, terms ...uint64) []Entry {
 	ents := []Entry{{Term: 1, Index: 1, Type: EntryConfChange, Change: ConfChange{Type: ConfInit, Voters: voters}}}
 	for i, t := range terms {
 		idx := uint64(i + 2)
-		ents = append(ents, Entry{Term: t, Index: idx, Cmd: put("k", fmt.Sprintf("t%d-i%d", t, idx))})
+		ents = append(ents, Entry{Term: t, Index: idx, Data: put("k", fmt.Sprintf("t%d-i%d", t, idx))})
 	}
 	return ents
 }

@@ -665,7 +665,7 @@ func fmtEntry(e Entry) string {
 		}
 		return s + fmt.Sprintf("conf %v %d", e.Change.Type, e.Change.Node)
 	}
-	return s + fmt.Sprintf("%v %s=%s", e.Cmd.Op, e.Cmd.Key, e.Cmd.Value)
+	return s + string(e.Data)
 }
 
 func fmtEntries(ents []Entry) string {

@@ -692,18 +692,19 @@ func (r *Raft) sendAppendOrCommit(id ID, pr *Progress) {
 	}
 }
 
-// Propose submits a client command. A follower forwards it to the leader
-// it knows; with no known leader it returns ErrNoLeader.
-func (r *Raft) Propose(cmd Command) error {
+// Propose submits a client command, data (opaque to Raft: the application
+// encodes and decodes it). A follower forwards it to the leader it knows;
+// with no known leader it returns ErrNoLeader.
+func (r *Raft) Propose(data []byte) error {
 	switch {
 	case r.role == Leader && r.transferee != None:
 		return ErrTransferring
 	case r.role == Leader:
-		r.appendEntry(Entry{Type: EntryNormal, Cmd: cmd})
+		r.appendEntry(Entry{Type: EntryNormal, Data: data})
 		r.bcastAppend()
 		return nil
 	case r.lead != None:
-		r.send(Message{Type: MsgProp, To: r.lead, Entries: []Entry{{Type: EntryNormal, Cmd: cmd}}})
+		r.send(Message{Type: MsgProp, To: r.lead, Entries: []Entry{{Type: EntryNormal, Data: data}}})
 		return nil
 	}
 	return ErrNoLeader
@@ -1000,7 +1001,7 @@ func (r *Raft) stepLeader(m Message) {
 			return
 		}
 		for _, e := range m.Entries {
-			r.appendEntry(Entry{Type: EntryNormal, Cmd: e.Cmd})
+			r.appendEntry(Entry{Type: EntryNormal, Data: e.Data})
 		}
 		r.bcastAppend()
 		return

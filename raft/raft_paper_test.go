@@ -461,7 +461,7 @@ func TestLeaderStartReplication_5_3(t *testing.T) {
 	require.NoError(t, r.Propose(put("a", "1")))
 	require.Equal(t, li+1, r.log.lastIndex())
 	rd := r.Ready()
-	wantEnt := Entry{Term: 2, Index: li + 1, Type: EntryNormal, Cmd: put("a", "1")}
+	wantEnt := Entry{Term: 2, Index: li + 1, Type: EntryNormal, Data: put("a", "1")}
 	require.Equal(t, []Entry{wantEnt}, rd.Entries)
 	apps := msgsOf(rd, MsgApp)
 	require.Len(t, apps, 2)
@@ -554,7 +554,7 @@ func TestLeaderCommitPrecedingEntries_5_3(t *testing.T) {
 				require.Equal(t, uint64(j+2), e.Index)
 			}
 			require.Equal(t, EntryNoop, rd.Committed[li-3].Type)
-			require.Equal(t, put("a", "1"), rd.Committed[li-2].Cmd)
+			require.Equal(t, put("a", "1"), rd.Committed[li-2].Data)
 		})
 	}
 }
@@ -565,7 +565,7 @@ func TestLeaderCommitPrecedingEntries_5_3(t *testing.T) {
 // committed, it applies the entry." A follower never commits past what the
 // append showed it matches.
 func TestFollowerCommitEntry_5_3(t *testing.T) {
-	e := func(i uint64) Entry { return Entry{Term: 2, Index: i, Cmd: put("a", fmt.Sprint(i))} }
+	e := func(i uint64) Entry { return Entry{Term: 2, Index: i, Data: put("a", fmt.Sprint(i))} }
 	tests := []struct {
 		ents       []Entry
 		commit     uint64
@@ -608,7 +608,7 @@ func TestFollowerCommitOnlyMatchedEntries_5_3(t *testing.T) {
 	require.Empty(t, r.Ready().Committed)
 	// Once the leader's entries replace them, they commit.
 	r.Step(Message{Type: MsgApp, From: 2, Term: 2, Index: 1, LogTerm: 1, Commit: 3,
-		Entries: []Entry{{Term: 2, Index: 2, Type: EntryNoop}, {Term: 2, Index: 3, Cmd: put("a", "1")}}})
+		Entries: []Entry{{Term: 2, Index: 2, Type: EntryNoop}, {Term: 2, Index: 3, Data: put("a", "1")}}})
 	require.Equal(t, uint64(3), r.commit)
 	rd := r.Ready()
 	require.Len(t, rd.Committed, 2)
@@ -678,7 +678,7 @@ func TestFollowerAppendEntries_5_3(t *testing.T) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			st := Stored{HardState: HardState{Term: 2, Commit: 1}, Entries: storedLog(ids(3), 1, 2)}
 			// The stored entries carry commands; the test's entries do not.
-			st.Entries[1].Cmd, st.Entries[2].Cmd = Command{}, Command{}
+			st.Entries[1].Data, st.Entries[2].Data = nil, nil
 			r := newStoredRaft(t, 1, st, nil)
 			r.Step(Message{Type: MsgApp, From: 2, Term: 2, LogTerm: tt.term, Index: tt.index, Entries: tt.ents, Commit: 1})
 			require.Equal(t, tt.wantTerms, logTerms(r))
@@ -730,7 +730,7 @@ func TestLeaderSyncFollowerLog_5_3(t *testing.T) {
 			l := nw.raft(1)
 			require.Equal(t, l.log.lastIndex(), l.commit, "2's acks let the leader commit")
 			require.Equal(t, append(slices.Clone(leaderLog), Entry{Term: 8, Index: 11, Type: EntryNoop},
-				Entry{Term: 8, Index: 12, Cmd: put("x", "y")}), l.log.ents[1:])
+				Entry{Term: 8, Index: 12, Data: put("x", "y")}), l.log.ents[1:])
 			rejects := 0
 			for _, m := range nw.sent {
 				if m.Type == MsgAppResp && m.From == 2 && m.Reject {
@@ -893,7 +893,7 @@ func TestLeaderBoundedInflight_5_3(t *testing.T) {
 // entries and MaxBytesPerAppend bytes, but always at least one entry.
 func TestLeaderBatchLimits_5_3(t *testing.T) {
 	big := string(make([]byte, 100))
-	bigSize := (&Entry{Cmd: put("k", big)}).Size()
+	bigSize := (&Entry{Data: put("k", big)}).Size()
 	tests := []struct {
 		name      string
 		maxEnts   int
@@ -1158,14 +1158,14 @@ func TestFollowerForwardsProposal_8(t *testing.T) {
 	require.Equal(t, ID(2), fwd[0].From)
 	require.Equal(t, ID(1), fwd[0].To)
 	require.Len(t, fwd[0].Entries, 1)
-	require.Equal(t, put("a", "1"), fwd[0].Entries[0].Cmd)
+	require.Equal(t, put("a", "1"), fwd[0].Entries[0].Data)
 	for _, id := range ids(3) {
 		require.Equal(t, []string{"1"}, nw.appliedCmds(id), "server %d", id)
 	}
 	require.ErrorIs(t, f.ProposeConfChange(ConfChange{Type: ConfAddNode, Node: 4}), ErrNotLeader)
 
 	// A proposal reaching a follower as a message is passed on too.
-	nw.raft(3).Step(Message{Type: MsgProp, From: 2, To: 3, Entries: []Entry{{Cmd: put("a", "2")}}})
+	nw.raft(3).Step(Message{Type: MsgProp, From: 2, To: 3, Entries: []Entry{{Data: put("a", "2")}}})
 	nw.drain(3)
 	nw.deliver()
 	for _, id := range ids(3) {
@@ -1177,7 +1177,7 @@ func TestFollowerForwardsProposal_8(t *testing.T) {
 	c.Fire(TimerElection)
 	c.Ready()
 	require.ErrorIs(t, c.Propose(put("a", "3")), ErrNoLeader)
-	c.Step(Message{Type: MsgProp, From: 2, To: 3, Entries: []Entry{{Cmd: put("a", "3")}}})
+	c.Step(Message{Type: MsgProp, From: 2, To: 3, Entries: []Entry{{Data: put("a", "3")}}})
 	require.Empty(t, msgsOf(c.Ready(), MsgProp))
 }
 
@@ -1209,7 +1209,7 @@ func TestPersistBeforeSend_5_1(t *testing.T) {
 	})
 	t.Run("follower append", func(t *testing.T) {
 		r := newTestRaft(t, 1, ids(3), nil)
-		ents := []Entry{{Term: 2, Index: 2, Type: EntryNoop}, {Term: 2, Index: 3, Cmd: put("a", "1")}}
+		ents := []Entry{{Term: 2, Index: 2, Type: EntryNoop}, {Term: 2, Index: 3, Data: put("a", "1")}}
 		r.Step(Message{Type: MsgApp, From: 2, Term: 2, Index: 1, LogTerm: 1, Entries: ents, Commit: 2})
 		rd := r.Ready()
 		require.Equal(t, ents, rd.Entries)
@@ -1347,7 +1347,7 @@ func TestSingleServerCampaign_5_2(t *testing.T) {
 	require.NoError(t, r.Propose(put("a", "1")))
 	rd = r.Ready()
 	require.Len(t, rd.Committed, 1)
-	require.Equal(t, put("a", "1"), rd.Committed[0].Cmd)
+	require.Equal(t, put("a", "1"), rd.Committed[0].Data)
 	r.Campaign() // a leader does not campaign again
 	require.Equal(t, uint64(2), r.term)
 }

@@ -121,13 +121,21 @@ type Entry struct {
 	Term   uint64
 	Index  uint64
 	Type   EntryType
-	Cmd    Command    // for EntryNormal
+	Data   []byte     // for EntryNormal: the application's command, opaque to Raft
 	Change ConfChange // for EntryConfChange
 }
 
-// Size estimates the encoded size of e in bytes.
+// entryFraming is the least number of bytes Size counts for an entry's
+// command: the framing of an encoded command (the application's command
+// header is this size).
+const entryFraming = 24
+
+// Size estimates the encoded size of e in bytes. Every entry is counted
+// with at least entryFraming bytes of command framing, with a command or
+// not, so message sizes, and thus the calibrated network model's timings,
+// are what they were when entries carried a decoded command.
 func (e *Entry) Size() int {
-	return 24 + e.Cmd.size() + 8*(2+len(e.Change.Voters))
+	return 24 + max(len(e.Data), entryFraming) + 8*(2+len(e.Change.Voters))
 }
 
 // ConfChangeType is the kind of a membership change.

@@ -1,9 +1,9 @@
 package scenarios
 
 import (
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/netmodel"
-	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
 
@@ -63,11 +63,11 @@ func kvHistory(records []netmodel.KVRecord) []checker.KVOp {
 		op := checker.KVOp{Client: h.Client, Key: h.Key, Value: h.Value, Expect: h.Expect,
 			Call: int64(h.Call), Return: int64(h.Return), Returned: h.Returned, Found: h.Found, OK: h.OK, Out: h.Out}
 		switch h.Op {
-		case raft.OpGet:
+		case app.OpGet:
 			op.Kind = checker.KVGet
-		case raft.OpPut:
+		case app.OpPut:
 			op.Kind = checker.KVPut
-		case raft.OpCAS:
+		case app.OpCAS:
 			op.Kind = checker.KVCas
 		}
 		ops = append(ops, op)

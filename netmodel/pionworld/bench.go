@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 )
 
@@ -48,7 +49,7 @@ func (c *Cluster) Bench(inflight int, d time.Duration, maxWrites int) (BenchResu
 	var seq uint64
 	send := func() {
 		seq++
-		c.Propose(lead, raft.Command{Op: raft.OpPut, Key: "k", Value: "v", Client: 7, Seq: seq}, func(raft.Result) { done <- struct{}{} })
+		c.Propose(lead, app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 7, Seq: seq}, func(app.Result) { done <- struct{}{} })
 	}
 	start := time.Now()
 	for range inflight {

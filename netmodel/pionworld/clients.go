@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
@@ -173,7 +174,7 @@ func (k *KVClients) pick(home *raft.ID) raft.ID {
 
 // send sends the command to node id; its answer, if any, goes to replies
 // (never blocking the node's goroutine).
-func (k *KVClients) send(id raft.ID, cmd raft.Command, replies chan<- kvReply) {
+func (k *KVClients) send(id raft.ID, cmd app.Command, replies chan<- kvReply) {
 	reply := func(rp kvReply) {
 		select {
 		case replies <- rp:
@@ -181,8 +182,8 @@ func (k *KVClients) send(id raft.ID, cmd raft.Command, replies chan<- kvReply) {
 		}
 	}
 	switch {
-	case cmd.Op != raft.OpGet:
-		k.c.Propose(id, cmd, func(res raft.Result) {
+	case cmd.Op != app.OpGet:
+		k.c.Propose(id, cmd, func(res app.Result) {
 			if !res.Stale && !res.SessionExpired {
 				reply(kvReply{res.OK, res.Value})
 			}
@@ -203,7 +204,7 @@ func (k *KVClients) lastValue(key string) string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for i := len(k.history) - 1; i >= 0 && i >= len(k.history)-20; i-- {
-		if h := &k.history[i]; h.Key == key && (h.Op == raft.OpPut || h.Op == raft.OpCAS) && h.Returned {
+		if h := &k.history[i]; h.Key == key && (h.Op == app.OpPut || h.Op == app.OpCAS) && h.Returned {
 			return h.Value
 		}
 	}
@@ -325,8 +326,8 @@ func (cl *ChatClient) due(n *Node, gen uint64) {
 
 // Submit implements host.ChatEnv (on the tab's goroutine, cl.mu held);
 // the result comes back on the same goroutine, under cl.mu.
-func (cl *ChatClient) Submit(cmd raft.Command, done func(raft.Result)) bool {
-	return cl.node.h.Submit(cmd, func(res raft.Result) {
+func (cl *ChatClient) Submit(cmd app.Command, done func(app.Result)) bool {
+	return cl.node.h.Submit(cmd, func(res app.Result) {
 		cl.mu.Lock()
 		defer cl.mu.Unlock()
 		done(res)

@@ -12,18 +12,19 @@ import (
 	"github.com/raftsim/raftsim/raft"
 )
 
-// Wire format, version 1. Every integer is an unsigned varint, every
+// Wire format, version 2. Every integer is an unsigned varint, every
 // string and byte slice a varint length then the bytes:
 //
 //	version byte (1)
 //	type, from, to, term, logTerm, index, commit, rejectHint, context
 //	flags (bit 0: reject; bit 1: a snapshot chunk follows)
-//	entry count, then each entry: term, index, type, command, change
+//	entry count, then each entry: term, index, type, data, change
 //	[snapshot chunk: index, term, voters, learners, offset, total, data]
 //
-// A command: op, key, value, expect, cnt (zigzag), client, seq. A change:
-// type, node, voters, learners. Lists are a count then the items.
-const wireVersion = 1
+// An entry's data (the application's command, opaque here) is a byte
+// slice. A change: type, node, voters, learners. Lists are a count then
+// the items. (Version 1 carried a decoded command in place of the data.)
+const wireVersion = 2
 
 // Limits that keep a decoder from allocating on a garbage length.
 const (
@@ -55,14 +56,8 @@ func Encode(b []byte, m *raft.Message) []byte {
 		b = binary.AppendUvarint(b, e.Term)
 		b = binary.AppendUvarint(b, e.Index)
 		b = binary.AppendUvarint(b, uint64(e.Type))
-		c := &e.Cmd
-		b = binary.AppendUvarint(b, uint64(c.Op))
-		b = appendString(b, c.Key)
-		b = appendString(b, c.Value)
-		b = appendString(b, c.Expect)
-		b = binary.AppendVarint(b, c.Cnt)
-		b = binary.AppendUvarint(b, c.Client)
-		b = binary.AppendUvarint(b, c.Seq)
+		b = binary.AppendUvarint(b, uint64(len(e.Data)))
+		b = append(b, e.Data...)
 		b = binary.AppendUvarint(b, uint64(e.Change.Type))
 		b = binary.AppendUvarint(b, uint64(e.Change.Node))
 		b = appendIDs(b, e.Change.Voters)
@@ -79,11 +74,6 @@ func Encode(b []byte, m *raft.Message) []byte {
 		b = append(b, s.Data...)
 	}
 	return b
-}
-
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
 }
 
 func appendIDs(b []byte, ids []raft.ID) []byte {
@@ -111,19 +101,6 @@ func (d *decoder) uint(what string) uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) int(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
 	if n <= 0 {
 		d.fail(what)
 		return 0
@@ -206,13 +183,7 @@ func Decode(b []byte) (raft.Message, error) {
 		e.Term = d.uint("entry term")
 		e.Index = d.uint("entry index")
 		e.Type = raft.EntryType(d.u8("entry type"))
-		e.Cmd.Op = raft.Op(d.u8("op"))
-		e.Cmd.Key = string(d.bytes("key"))
-		e.Cmd.Value = string(d.bytes("value"))
-		e.Cmd.Expect = string(d.bytes("expect"))
-		e.Cmd.Cnt = d.int("cnt")
-		e.Cmd.Client = d.uint("client")
-		e.Cmd.Seq = d.uint("seq")
+		e.Data = append([]byte(nil), d.bytes("data")...)
 		e.Change.Type = raft.ConfChangeType(d.u8("change type"))
 		e.Change.Node = raft.ID(d.uint("change node"))
 		e.Change.Voters = d.ids("voters")

@@ -20,6 +20,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
@@ -83,7 +84,7 @@ type Options struct {
 	// connect to a peer before it tries again on the next send (0: 1 s).
 	ReconnectBackoff time.Duration
 	// SessionTTL: a client session is forgotten after this many log
-	// entries without a command from its client (0: never; raft.Store).
+	// entries without a command from its client (0: never; app.Store).
 	SessionTTL uint64
 	// Observer, if set, sees every node's batches (the safety checker);
 	// calls are serialized.
@@ -558,7 +559,7 @@ func (c *Cluster) statusOf(id raft.ID) raft.Status {
 // Propose submits cmd at node id; done runs (on the node's goroutine)
 // when that node applies it. It reports false at once if the node knows
 // no leader, through done's absence: done is then never called.
-func (c *Cluster) Propose(id raft.ID, cmd raft.Command, done func(raft.Result)) {
+func (c *Cluster) Propose(id raft.ID, cmd app.Command, done func(app.Result)) {
 	n := c.node(id)
 	n.post(func() {
 		_ = n.h.Submit(cmd, done)

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"time"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
@@ -364,7 +365,7 @@ func TestRestartRestoresFromStorageOnTheRealStack(t *testing.T) {
 		propose := func(k int) {
 			for range k {
 				seq++
-				c.Propose(lead, raft.Command{Op: raft.OpSeqAppend, Key: netmodel.ChatKey, Value: "x", Cnt: int64(seq - 1), Client: 1, Seq: seq}, func(raft.Result) {})
+				c.Propose(lead, app.Command{Op: app.OpSeqAppend, Key: netmodel.ChatKey, Value: "x", Cnt: int64(seq - 1), Client: 1, Seq: seq}, func(app.Result) {})
 				time.Sleep(5 * time.Millisecond)
 			}
 		}

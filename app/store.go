@@ -1,47 +1,13 @@
-package raft
+// Package app is the replicated application: the KV store and the chat
+// lists behind client sessions. Raft (package raft) replicates opaque
+// entry data; a command travels as Command.Encode's bytes.
+package app
 
 import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 )
-
-// Op is a state machine operation.
-type Op uint8
-
-// Operations of the KV and Chat state machines.
-const (
-	OpGet       Op = iota + 1 // KV: read Key
-	OpPut                     // KV: Key = Value
-	OpCAS                     // KV: if Key == Expect then Key = Value
-	OpAppend                  // KV: Key += Value
-	OpSeqAppend               // Chat: the paper's seqAppend on list Key
-)
-
-var opNames = [...]string{"", "get", "put", "cas", "append", "seqAppend"}
-
-func (o Op) String() string {
-	if int(o) < len(opNames) && opNames[o] != "" {
-		return opNames[o]
-	}
-	return "op(" + strconv.Itoa(int(o)) + ")"
-}
-
-// Command is a client command carried by an EntryNormal. Client and Seq
-// identify it (a client numbers its commands), so histories can be matched
-// to applies.
-type Command struct {
-	Op     Op
-	Key    string
-	Value  string
-	Expect string
-	Cnt    int64 // seqAppend: the counter the client believes is current
-	Client uint64
-	Seq    uint64
-}
-
-func (c *Command) size() int { return 24 + len(c.Key) + len(c.Value) + len(c.Expect) }
 
 // Result is what applying a command returns to its client.
 type Result struct {
@@ -153,11 +119,11 @@ type Store struct {
 	KV         *KV
 	Chat       *Chat
 	SessionTTL uint64 // in log entries; 0: sessions never expire
-	// Bugs switches on planted bugs, for testing the checkers only; of
-	// them only BugApplyRetryTwice concerns the store (the host may copy
-	// its Config.Bugs here). It is not part of the encoded store: set it
-	// again after RestoreStore.
-	Bugs BugSet
+	// ApplyRetryTwice plants raft.BugApplyRetryTwice, for testing the
+	// checkers only: the store skips its deduplication, so a retried
+	// command is applied again (the host sets it from its Config.Bugs). It
+	// is not part of the encoded store: set it again after RestoreStore.
+	ApplyRetryTwice bool
 
 	sessions  map[uint64]*session
 	expired   map[uint64]bool // clients whose sessions expired
@@ -187,7 +153,7 @@ func (s *Store) Apply(index uint64, c Command) Result {
 	switch {
 	case sess == nil && s.expired[c.Client]:
 		return Result{SessionExpired: true}
-	case s.Bugs.Has(BugApplyRetryTwice):
+	case s.ApplyRetryTwice:
 		// Planted bug: no deduplication, the command is applied again.
 	case sess != nil && c.Seq == sess.seq:
 		sess.last = index
@@ -261,7 +227,7 @@ func (s *Store) Encode() []byte {
 	slices.Sort(img.Expired)
 	b, err := json.Marshal(img)
 	if err != nil {
-		panic("raft: encoding a store: " + err.Error()) // plain data: cannot fail
+		panic("app: encoding a store: " + err.Error()) // plain data: cannot fail
 	}
 	return b
 }
@@ -270,7 +236,7 @@ func (s *Store) Encode() []byte {
 func RestoreStore(data []byte, ttl uint64) (*Store, error) {
 	var img storeImage
 	if err := json.Unmarshal(data, &img); err != nil {
-		return nil, fmt.Errorf("raft: restoring a store: %w", err)
+		return nil, fmt.Errorf("app: restoring a store: %w", err)
 	}
 	s := NewStore(ttl)
 	for k, v := range img.KV {

@@ -1,7 +1,6 @@
-package raft
+package app
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,52 +75,6 @@ func TestChatSeqAppend(t *testing.T) {
 	require.Len(t, ch.Lines("room"), 3)
 }
 
-// TestStateMachinesThroughRaft: servers that apply the same committed
-// entries reach the same state (state machine safety, §5.4.3), for both
-// machines, with commands proposed through every server.
-func TestStateMachinesThroughRaft(t *testing.T) {
-	nw := newNetwork(t, 3, nil)
-	nw.elect(1)
-	cmds := []Command{
-		{Op: OpPut, Key: "x", Value: "1"},
-		{Op: OpCAS, Key: "x", Expect: "1", Value: "2"},
-		{Op: OpCAS, Key: "x", Expect: "1", Value: "3"},
-		{Op: OpAppend, Key: "x", Value: "!"},
-		{Op: OpSeqAppend, Key: "room", Cnt: 0, Value: "a"},
-		{Op: OpSeqAppend, Key: "room", Cnt: 0, Value: "b"},
-		{Op: OpSeqAppend, Key: "room", Cnt: 1, Value: "c"},
-	}
-	for i, c := range cmds {
-		nw.propose(ID(i%3+1), c) // through the leader and both followers
-	}
-	var results [][]Result
-	for _, id := range ids(3) {
-		kv, ch := NewKV(), NewChat()
-		var rs []Result
-		for _, e := range nw.nodes[id].applied {
-			if e.Type != EntryNormal {
-				continue
-			}
-			if e.Cmd.Op == OpSeqAppend {
-				rs = append(rs, ch.Apply(e.Cmd))
-			} else {
-				rs = append(rs, kv.Apply(e.Cmd))
-			}
-		}
-		require.Len(t, rs, len(cmds), "server %d", id)
-		v, _ := kv.Get("x")
-		require.Equal(t, "2!", v, "server %d", id)
-		require.Equal(t, []string{"a", "c"}, ch.Lines("room"), "server %d", id)
-		results = append(results, rs)
-	}
-	require.Equal(t, results[0], results[1])
-	require.Equal(t, results[0], results[2])
-	require.Equal(t, fmt.Sprint(results[0]), fmt.Sprint([]Result{
-		{OK: true, Value: "1"}, {OK: true, Value: "2"}, {OK: false, Value: "2"}, {OK: true, Value: "2!"},
-		{OK: true, Cnt: 1}, {OK: false, Cnt: 1}, {OK: true, Cnt: 2},
-	}))
-}
-
 func TestStoreAppliesARetriedCommandOnce(t *testing.T) {
 	s := NewStore(0)
 	app := Command{Op: OpAppend, Key: "k", Value: "x", Client: 7, Seq: 1}
@@ -156,4 +109,28 @@ func TestStoreSessionsExpireWithoutDoubleApplies(t *testing.T) {
 	assert.Equal(t, Result{SessionExpired: true}, s.Apply(32, app), "and so is any later command of that client")
 	v, _ := s.KV.Get("k")
 	assert.Equal(t, "x", v, "applied once")
+}
+
+// TestStoreApplyRetryTwice: the planted bug raft.BugApplyRetryTwice turns
+// the store's deduplication off.
+func TestStoreApplyRetryTwice(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s := NewStore(0)
+		s.ApplyRetryTwice = on
+		cmd := Command{Op: OpAppend, Key: "x", Value: "a", Client: 7, Seq: 1}
+		require.Equal(t, Result{OK: true, Value: "a"}, s.Apply(2, cmd))
+		s.Apply(3, cmd) // the client retried
+		v, _ := s.KV.Get("x")
+		assert.Equal(t, on, v == "aa", "the retried command applied twice (x=%q)", v)
+		chat := Command{Op: OpSeqAppend, Key: "room", Value: "hi", Client: 7, Seq: 2}
+		s.Apply(4, chat)
+		chat.Cnt = 1 // a retry that happens to match the new counter
+		s.Apply(5, chat)
+		assert.Equal(t, on, len(s.Chat.Lines("room")) == 2, "chat lines %q", s.Chat.Lines("room"))
+	}
+}
+
+func TestOpString(t *testing.T) {
+	require.Equal(t, "seqAppend", OpSeqAppend.String())
+	require.Equal(t, "op(0)", Op(0).String())
 }
