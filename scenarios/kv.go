@@ -3,6 +3,7 @@ package scenarios
 import (
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -27,6 +28,12 @@ func (w *KVWorkload) fillDefaults(written func(string) bool) {
 	def("timeout", w.Timeout == 0, func() { w.Timeout = sim.Second })
 	def("retries", w.Retries == 0, func() { w.Retries = 2 })
 	def("read_mode", w.ReadMode == "", func() { w.ReadMode = string(netmodel.ReadIndex) })
+}
+
+// clientOptions are the workload's client settings, for every world.
+func (w *KVWorkload) clientOptions() host.KVOptions {
+	return host.KVOptions{Keys: w.Keys, Ops: w.Ops, ReadRatio: w.Reads, CasRatio: w.Cas,
+		Think: w.Think, Timeout: w.Timeout, Retries: w.Retries, Rate: w.Rate}
 }
 
 func (sc *Scenario) validateKV(measures map[string]bool) error {

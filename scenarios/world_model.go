@@ -106,10 +106,7 @@ func (m *modelWorld) StartChat(tab raft.ID, id uint64) ChatUser {
 }
 
 func (m *modelWorld) StartKV(w *KVWorkload, onDone func()) KVRun {
-	kv := m.World.StartKV(netmodel.KVOptions{
-		Clients: w.Clients, Keys: w.Keys, Ops: w.Ops, ReadRatio: w.Reads, CasRatio: w.Cas,
-		Think: w.Think, Timeout: w.Timeout, Retries: w.Retries, ReadMode: netmodel.ReadMode(w.ReadMode), Rate: w.Rate,
-	})
+	kv := m.World.StartKV(netmodel.KVOptions{KVOptions: w.clientOptions(), Clients: w.Clients, ReadMode: netmodel.ReadMode(w.ReadMode)})
 	kv.OnDone = onDone
 	return kv
 }

@@ -349,10 +349,11 @@ func (p *pionWorld) StartChat(tab raft.ID, id uint64) ChatUser {
 	return cl
 }
 
+// StartKV implements World: an operation's end marks the run changed
+// (it is reported from the clients' goroutines).
 func (p *pionWorld) StartKV(w *KVWorkload, _ func()) KVRun {
-	p.kv = p.c.StartKV(pionworld.KVOptions{Clients: w.Clients, Keys: w.Keys, Ops: w.Ops, ReadRatio: w.Reads, CasRatio: w.Cas,
-		Think: time.Duration(w.Think), Timeout: time.Duration(w.Timeout), Retries: w.Retries,
-		ReadMode: netmodel.ReadMode(w.ReadMode), Seed: p.seed, Start: p.start})
+	p.kv = p.c.StartKV(pionworld.KVOptions{KVOptions: w.clientOptions(), Clients: w.Clients,
+		ReadMode: netmodel.ReadMode(w.ReadMode), Seed: p.seed, Start: p.start, OnDone: func() { p.dirty.Store(true) }})
 	return p.kv
 }
 

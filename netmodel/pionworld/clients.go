@@ -2,8 +2,8 @@ package pionworld
 
 import (
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/raftsim/raftsim/app"
@@ -13,202 +13,152 @@ import (
 	"github.com/raftsim/raftsim/sim"
 )
 
-// Clients on the real stack, in real time: KV clients (one goroutine
-// each, sending to the node their tab believes leads) and the
-// paper's chat users (living in a tab, on its goroutine, as in the model).
-// Both record every operation as netmodel records, with times in
-// nanoseconds since Start, for the linearizability checker.
+// Clients on the real stack, in real time: KV clients (host.KVClients on
+// real timers, sending to the node their tab believes leads) and the
+// paper's chat users (host.Chat, living in a tab, on its goroutine, as in
+// the model). Both record every operation as the model does, with times
+// in nanoseconds since Start, for the linearizability checker.
 
-// KVOptions configure the KV clients (as netmodel.KVOptions, in real
-// time; no open loop).
+// KVOptions configure the KV clients (host.KVOptions, in real time).
 type KVOptions struct {
-	Clients, Keys, Ops int
-	// ReadRatio and CasRatio split the operations; the rest are puts.
-	ReadRatio, CasRatio float64
-	// Think is the wait between an answer and the next call.
-	Think time.Duration
-	// Timeout is how long a client waits for an answer before it sends
-	// the same command again (to the leader its tab believes in then),
-	// Retries times; then it gives up and the operation stays unanswered
-	// in the history.
-	Timeout time.Duration
-	Retries int
+	host.KVOptions
+	Clients int
 	// ReadMode: netmodel.ReadIndex (linearizable reads) or
 	// netmodel.ReadLocal (the paper's reads from the leader's state).
 	ReadMode netmodel.ReadMode
 	Seed     uint64
 	// Start is the run's time 0 for the history.
 	Start time.Time
+	// OnDone, if set, is called (from any goroutine) when an operation
+	// ends, answered or given up.
+	OnDone func()
 }
 
-// KVClients runs KV clients against a cluster.
+// KVClients runs KV clients (host.KVClients, written once for every
+// world) against a cluster: each client's timers are real timers, and
+// every callback, from a timer or from a tab's goroutine, runs under mu.
 type KVClients struct {
-	c       *Cluster
-	opt     KVOptions
-	stop    chan struct{}
-	stopped sync.Once
-	wg      sync.WaitGroup
-	running atomic.Int64 // clients that have not finished their operations
-
-	mu      sync.Mutex // guards history
-	history []netmodel.KVRecord
-}
-
-// kvReply is one answer to a client's command.
-type kvReply struct {
-	ok  bool
-	out string
+	c      *Cluster
+	opt    KVOptions
+	mu     sync.Mutex
+	k      *host.KVClients
+	closed bool
 }
 
 // StartKV starts opt.Clients KV clients now. Client c starts at tab
-// (c-1) mod n + 1, ids apart from the chat users'.
+// (c-1) mod n + 1, ids apart from the chat users', after a random wait
+// below its think time.
 func (c *Cluster) StartKV(opt KVOptions) *KVClients {
-	k := &KVClients{c: c, opt: opt, stop: make(chan struct{})}
+	k := &KVClients{c: c, opt: opt, k: host.NewKVClients(opt.KVOptions)}
+	k.k.OnDone = opt.OnDone
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	for i := 1; i <= opt.Clients; i++ {
-		k.running.Add(1)
-		k.wg.Add(1)
-		go k.run(uint64(1000+i), raft.ID((i-1)%c.opt.Nodes+1))
+		id := uint64(1000 + i)
+		home := raft.ID((i-1)%c.opt.Nodes + 1)
+		r := mrand.New(mrand.NewPCG(opt.Seed, id))
+		open := mrand.New(mrand.NewPCG(opt.Seed, id|1<<63))
+		start := sim.Time(r.Int64N(int64(max(opt.Think, sim.Millisecond))))
+		k.k.Add(id, uint64(home), &kvEnv{k: k, home: home}, r, open, start)
 	}
 	return k
 }
 
 // Done reports whether every client has issued all its operations, each
 // answered or given up.
-func (k *KVClients) Done() bool { return k.opt.Ops > 0 && k.running.Load() == 0 }
+func (k *KVClients) Done() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.k.Done()
+}
 
-// Stop ends the workload and waits for the clients: open operations stay
-// unanswered in the history.
+// Stop ends the workload: no callback runs after it returns, and open
+// operations stay unanswered in the history.
 func (k *KVClients) Stop() {
-	k.stopped.Do(func() { close(k.stop) })
-	k.wg.Wait()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.k.Stop()
+	k.closed = true
 }
 
 // History returns a copy of the operations so far, in call order.
 func (k *KVClients) History() []netmodel.KVRecord {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return append([]netmodel.KVRecord(nil), k.history...)
+	return slices.Clone(k.k.History())
 }
 
-func (k *KVClients) now() sim.Time { return sim.Time(time.Since(k.opt.Start)) }
-
-// sleep waits d or until the workload stops (false).
-func (k *KVClients) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-k.stop:
-		return false
+// locked runs fn under mu unless the workload has stopped.
+func (k *KVClients) locked(fn func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.closed {
+		fn()
 	}
 }
 
-// run is one client: one operation at a time, Ops of them.
-func (k *KVClients) run(id uint64, home raft.ID) {
-	defer k.wg.Done()
-	r := mrand.New(mrand.NewPCG(k.opt.Seed, id))
-	if !k.sleep(time.Duration(r.Int64N(int64(max(k.opt.Think, time.Millisecond))))) {
-		return
-	}
-	puts := 0
-	for seq := uint64(1); seq <= uint64(k.opt.Ops); seq++ {
-		cmd := netmodel.DrawCommand(r, k.opt.Keys, k.opt.ReadRatio, k.opt.CasRatio, id, seq, &puts, k.lastValue)
-		key := cmd.Key
-		k.mu.Lock()
-		k.history = append(k.history, netmodel.KVRecord{Client: id, Op: cmd.Op, Key: key, Value: cmd.Value, Expect: cmd.Expect, Call: k.now()})
-		rec := len(k.history) - 1
-		k.mu.Unlock()
-		// Every attempt's answer lands here: any of them answers the
-		// operation (a retry is the same command, applied once).
-		replies := make(chan kvReply, k.opt.Retries+1)
-	attempts:
-		for attempt := 0; attempt <= k.opt.Retries; attempt++ {
-			k.send(k.pick(&home), cmd, replies)
-			t := time.NewTimer(k.opt.Timeout)
-			select {
-			case rp := <-replies:
-				t.Stop()
-				k.mu.Lock()
-				h := &k.history[rec]
-				h.Return, h.Returned, h.Found, h.OK, h.Out = k.now(), true, rp.ok, rp.ok, rp.out
-				k.mu.Unlock()
-				break attempts
-			case <-t.C:
-			case <-k.stop:
-				t.Stop()
-				return
-			}
+// kvEnv is one client on the real stack (host.KVEnv): it sends to the
+// node its tab believes leads (home), moving home to the next open tab if
+// its own has closed (tabs on the real stack do not reopen by
+// themselves).
+type kvEnv struct {
+	k    *KVClients
+	home raft.ID
+}
+
+func (e *kvEnv) Now() sim.Time       { return sim.Time(time.Since(e.k.opt.Start)) }
+func (e *kvEnv) Available() bool     { return true }
+func (e *kvEnv) Record(ev sim.Event) { e.k.c.record(ev) }
+
+func (e *kvEnv) After(d sim.Time, fn func()) func() {
+	t := time.AfterFunc(time.Duration(d), func() { e.k.locked(fn) })
+	return func() { t.Stop() }
+}
+
+// Send delivers the attempt from a goroutine of its own: Send runs under
+// mu, and a tab's goroutine may be waiting for mu to deliver a reply.
+func (e *kvEnv) Send(a host.KVAttempt) {
+	to := e.pick()
+	reply := func(found bool, out string) { e.k.locked(func() { a.Reply(found, out) }) }
+	c, mode := e.k.c, e.k.opt.ReadMode
+	go func() {
+		switch {
+		case a.Cmd.Op != app.OpGet:
+			c.Propose(to, a.Cmd, func(res app.Result) {
+				if !res.Stale && !res.SessionExpired {
+					reply(res.OK, res.Value)
+				}
+			})
+		case mode == netmodel.ReadLocal:
+			c.LocalRead(to, a.Cmd.Key, reply)
+		default:
+			c.ReadIndex(to, a.Cmd.Client<<32|a.Cmd.Seq, a.Cmd.Key, func(ok, found bool, v string) {
+				if ok {
+					reply(found, v)
+				}
+			})
 		}
-		if !k.sleep(k.opt.Think) {
-			return
-		}
-	}
-	k.running.Add(-1)
+	}()
 }
 
-// pick chooses the node a client sends to: the leader its tab believes
+// pick chooses the node the client sends to: the leader its tab believes
 // in (as the model's clients: a tab that believes a deposed leader still
-// leads keeps its clients asking that one), else its tab itself. If its
-// tab has closed, the client moves to the next open tab (on the real
-// stack tabs do not reopen, so a client there would wait for good).
-func (k *KVClients) pick(home *raft.ID) raft.ID {
-	c := k.c
-	if !c.Alive(*home) {
+// leads keeps its clients asking that one), else its tab itself.
+func (e *kvEnv) pick() raft.ID {
+	c := e.k.c
+	if !c.Alive(e.home) {
 		n := raft.ID(c.Nodes())
 		for i := raft.ID(1); i <= n; i++ {
-			if id := (*home-1+i)%n + 1; c.Alive(id) {
-				*home = id
+			if id := (e.home-1+i)%n + 1; c.Alive(id) {
+				e.home = id
 				break
 			}
 		}
 	}
-	if lead := c.Status(*home).Lead; lead != raft.None && c.Alive(lead) {
+	if lead := c.Status(e.home).Lead; lead != raft.None && c.Alive(lead) {
 		return lead
 	}
-	return *home
-}
-
-// send sends the command to node id; its answer, if any, goes to replies
-// (never blocking the node's goroutine).
-func (k *KVClients) send(id raft.ID, cmd app.Command, replies chan<- kvReply) {
-	reply := func(rp kvReply) {
-		select {
-		case replies <- rp:
-		default:
-		}
-	}
-	switch {
-	case cmd.Op != app.OpGet:
-		k.c.Propose(id, cmd, func(res app.Result) {
-			if !res.Stale && !res.SessionExpired {
-				reply(kvReply{res.OK, res.Value})
-			}
-		})
-	case k.opt.ReadMode == netmodel.ReadLocal:
-		k.c.LocalRead(id, cmd.Key, func(found bool, v string) { reply(kvReply{found, v}) })
-	default:
-		k.c.ReadIndex(id, cmd.Client<<32|cmd.Seq, cmd.Key, func(ok, found bool, v string) {
-			if ok {
-				reply(kvReply{found, v})
-			}
-		})
-	}
-}
-
-// lastValue is a recent value of key in the history, for a cas to expect.
-func (k *KVClients) lastValue(key string) string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for i := len(k.history) - 1; i >= 0 && i >= len(k.history)-20; i-- {
-		if h := &k.history[i]; h.Key == key && (h.Op == app.OpPut || h.Op == app.OpCAS) && h.Returned {
-			return h.Value
-		}
-	}
-	return ""
+	return e.home
 }
 
 // ChatClient is the paper's chat user (host.Chat, the model's too)
