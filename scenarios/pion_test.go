@@ -72,13 +72,15 @@ func requireMeasured(t *testing.T, res *Result, names ...string) {
 func TestKVOnTheRealStackIsLinearizable(t *testing.T) {
 	for _, tt := range []struct {
 		name, nodes, readMode, faults string
+		load                          string
 	}{
-		{"3 nodes, ReadIndex reads", "3", "readindex", "[]"},
-		{"5 nodes, the paper's local reads", "5", "local", "[]"},
+		{"3 nodes, ReadIndex reads", "3", "readindex", "[]", "think: 50ms"},
+		{"3 nodes, an open loop of 20 operations a second per client", "3", "readindex", "[]", "rate: 20"},
+		{"5 nodes, the paper's local reads", "5", "local", "[]", "think: 50ms"},
 		{"5 nodes, ReadIndex reads under loss and a partition", "5", "readindex", `
   - {at: 0s, loss: {loss: 0.05}}
   - {name: split, when: leader, after: 300ms, partition: {groups: [[1, 2], [3, 4, 5]]}}
-  - {name: heal, when: leader, after: 1500ms, heal: true}`},
+  - {name: heal, when: leader, after: 1500ms, heal: true}`, "think: 50ms"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res := runPionInBubble(t, `
@@ -87,7 +89,7 @@ cluster: {nodes: `+tt.nodes+`, election_timeout: 300ms, bootstrap: static, membe
 world: {profile: lan}
 faults: `+tt.faults+`
 workload:
-  kv: {when: leader, after: 200ms, clients: 3, keys: 3, ops: 30, think: 50ms, read_mode: `+tt.readMode+`}
+  kv: {when: leader, after: 200ms, clients: 3, keys: 3, ops: 30, `+tt.load+`, read_mode: `+tt.readMode+`}
 measures:
   - {name: leader, until: leader, mode: exact}
   - {name: kv-done, from: workload, until: kv-done, mode: exact}
@@ -242,14 +244,6 @@ faults:
 measures:
   - {name: up, until: up}
 `, "path_change"},
-		{"open loop", `
-name: refused
-cluster: {nodes: 3}
-workload:
-  kv: {at: 1s, clients: 1, ops: 10, rate: 100}
-measures:
-  - {name: up, until: up}
-`, "rate"},
 		{"delay outliers", `
 name: refused
 cluster: {nodes: 3}

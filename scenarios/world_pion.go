@@ -364,8 +364,6 @@ func pionSupported(sc *Scenario) error {
 	switch {
 	case len(sc.Measures) == 0:
 		return fmt.Errorf("a run on pion needs a measure")
-	case sc.Workload.KV != nil && sc.Workload.KV.Rate > 0:
-		return fmt.Errorf("an open-loop KV workload (rate) is %w", ErrNotOnPion)
 	}
 	for _, f := range sc.Faults {
 		if f.isAction("path_change") {
