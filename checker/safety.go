@@ -158,7 +158,6 @@ func (s *Safety) Checks() []string {
 // Changed checks one batch of node: its status before and after, the
 // entries it persisted and applied, and its log (read through LogReader).
 func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error {
-	persisted, applied := rd.Entries, rd.Committed
 	// The node's own invariants first: a durability break shows at the
 	// restart that lost the entries, before its effects do.
 	if s.local != nil {
@@ -166,15 +165,38 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, lo
 			return err
 		}
 	}
-	// Leader append-only: a leader never overwrites or deletes its entries.
+	if err := checkAppendOnly(node, prev, cur, rd.Entries); err != nil {
+		return err
+	}
+	if err := s.checkLogMatching(node, rd.Entries, log); err != nil {
+		return err
+	}
+	if err := s.checkVote(node, cur); err != nil {
+		return err
+	}
+	if err := s.checkLeader(node, prev, cur, log); err != nil {
+		return err
+	}
+	if err := s.checkCommits(node, prev, cur, log); err != nil {
+		return err
+	}
+	return s.checkApplied(node, rd.Committed)
+}
+
+// checkAppendOnly: a leader never overwrites or deletes its entries.
+func checkAppendOnly(node raft.ID, prev, cur raft.Status, persisted []raft.Entry) error {
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term &&
 		len(persisted) > 0 && persisted[0].Index <= prev.LastIndex {
 		return &Violation{Property: LeaderAppendOnly, Nodes: []raft.ID{node}, Term: cur.Term, Index: persisted[0].Index,
 			Detail: fmt.Sprintf("leader rewrote its log from index %d (last index was %d)", persisted[0].Index, prev.LastIndex)}
 	}
-	// Log matching: an entry is identified by (index, term); two logs with
-	// the same one hold the same command there, and, inductively through
-	// the previous entry's term, the same prefix.
+	return nil
+}
+
+// checkLogMatching: an entry is identified by (index, term); two logs
+// with the same one hold the same command there, and, inductively through
+// the previous entry's term, the same prefix.
+func (s *Safety) checkLogMatching(node raft.ID, persisted []raft.Entry, log LogReader) error {
 	for i := range persisted {
 		e := &persisted[i]
 		prevTerm, known := log.Term(e.Index - 1)
@@ -193,15 +215,26 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, lo
 		}
 		s.entries[k] = info
 	}
-	// Vote once: the vote a server holds in a term never changes.
-	if cur.Vote != raft.None {
-		if v, ok := s.votes[node]; ok && s.voteTerm[node] == cur.Term && v != cur.Vote {
-			return &Violation{Property: VoteOnce, Nodes: []raft.ID{node}, Term: cur.Term,
-				Detail: fmt.Sprintf("voted for %d and then for %d in the same term", v, cur.Vote)}
-		}
-		s.votes[node], s.voteTerm[node] = cur.Vote, cur.Term
+	return nil
+}
+
+// checkVote: the vote a server holds in a term never changes.
+func (s *Safety) checkVote(node raft.ID, cur raft.Status) error {
+	if cur.Vote == raft.None {
+		return nil
 	}
-	// Election safety: at most one leader per term.
+	if v, ok := s.votes[node]; ok && s.voteTerm[node] == cur.Term && v != cur.Vote {
+		return &Violation{Property: VoteOnce, Nodes: []raft.ID{node}, Term: cur.Term,
+			Detail: fmt.Sprintf("voted for %d and then for %d in the same term", v, cur.Vote)}
+	}
+	s.votes[node], s.voteTerm[node] = cur.Vote, cur.Term
+	return nil
+}
+
+// checkLeader: at most one leader per term (election safety); a new
+// leader holds every committed entry; a leader's commits follow the
+// commit rule.
+func (s *Safety) checkLeader(node raft.ID, prev, cur raft.Status, log LogReader) error {
 	if cur.Role == raft.Leader {
 		if l, ok := s.leaderOfTerm[cur.Term]; ok && l != node {
 			return &Violation{Property: ElectionSafety, Nodes: []raft.ID{l, node}, Term: cur.Term,
@@ -224,12 +257,14 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, lo
 		s.logs[node] = log
 	}
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term && cur.Commit > prev.Commit {
-		if err := s.checkLeaderCommit(node, cur, log); err != nil {
-			return err
-		}
+		return s.checkLeaderCommit(node, cur, log)
 	}
-	// Commits: one term per committed index, and every leader of a later
-	// term holds the entry.
+	return nil
+}
+
+// checkCommits: one term per committed index, and every leader of a
+// later term holds the entry.
+func (s *Safety) checkCommits(node raft.ID, prev, cur raft.Status, log LogReader) error {
 	for i := prev.Commit + 1; i <= cur.Commit; i++ {
 		t, ok := log.Term(i)
 		if !ok {
@@ -239,7 +274,12 @@ func (s *Safety) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, lo
 			return err
 		}
 	}
-	// State machine safety: every node applies the same entry at an index.
+	return nil
+}
+
+// checkApplied: every node applies the same entry at an index (state
+// machine safety).
+func (s *Safety) checkApplied(node raft.ID, applied []raft.Entry) error {
 	for i := range applied {
 		e := &applied[i]
 		h := entryHash(e)
