@@ -20,6 +20,7 @@ func TestNewFaultKindsChangeWhatHappens(t *testing.T) {
 		{"a removed tab leaves the configuration", "  - {at: 1s, reconfigure: {remove: [3]}}\n", `"k":"config","n":1,"term":2,"d":"1 2"`},
 		{"a leader that cannot send is replaced", "  - {at: 1s, partition: {groups: [[LEADER], [OTHERS]], one_way: true}}\n", `"k":"role","n":`},
 		{"held heartbeats depose the leader", "  - {at: 1s, delay: {one_in: 2, extra: 2s}}\n", `"k":"role","n":`},
+		{"a tab crashed after acknowledging comes back", "  - {at: 1s, crash_after_ack: {down: 500ms}}\n", `"d":"crash after answering"`},
 		{"an isolated leader is replaced", "  - {at: 1s, partition: {isolate: {leader: true}}}\n", `"k":"role","n":`},
 		{"a wide reordering window deposes the leader", "  - {at: 1s, reorder: {window: 1s}}\n", `"k":"role","n":`},
 	}

@@ -260,6 +260,14 @@ faults:
 measures:
   - {name: up, until: up}
 `, "replay"},
+		{"crashes after an answer", `
+name: refused
+cluster: {nodes: 3}
+faults:
+  - {at: 1s, crash_after_ack: {vote: true, down: 100ms}}
+measures:
+  - {name: up, until: up}
+`, "crash_after_ack"},
 		{"reordering windows", `
 name: refused
 cluster: {nodes: 3}

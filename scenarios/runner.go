@@ -45,6 +45,9 @@ type runner struct {
 	annotations []checker.Annotation
 	// applied counts the fault steps applied, by kind (coverage marks).
 	applied map[string]int
+	// crashAfter, if set, crashes the next tab that answers as it says
+	// (fault_crash_after.go; the model only).
+	crashAfter *CrashAfterAckAction
 }
 
 func newRunner(sc *Scenario, faults *rand.Rand) *runner {
@@ -66,6 +69,7 @@ func (r *runner) Changed(node raft.ID, prev, cur raft.Status, rd *raft.Ready, lo
 // batch acknowledges before its messages leave.
 func (r *runner) Sending(node raft.ID, rd *raft.Ready, log netmodel.LogReader) {
 	r.safety.Sending(node, rd, log)
+	r.crashAfterAnswer(node, rd)
 }
 
 // observe checks a tab's batch and reports whether it may have changed
