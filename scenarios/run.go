@@ -126,19 +126,27 @@ type Result struct {
 	ElectionTimeoutMS float64             `json:"election_timeout_ms"`
 	Seed              uint64              `json:"seed"`
 	Measures          map[string]*float64 `json:"measures"`
-	Events            uint64              `json:"events"`
-	VirtualSeconds    float64             `json:"virtual_seconds"`
-	WallSeconds       float64             `json:"wall_seconds"`
-	TraceHash         string              `json:"trace_hash"`
-	Safety            string              `json:"safety"`
-	Liveness          string              `json:"liveness"`
+	// Events is the work the run did: kernel events in the model, traced
+	// events on a real stack; TraceEvents the events its trace holds
+	// (what the page steps through).
+	Events         uint64  `json:"events"`
+	TraceEvents    uint64  `json:"trace_events"`
+	VirtualSeconds float64 `json:"virtual_seconds"`
+	WallSeconds    float64 `json:"wall_seconds"`
+	TraceHash      string  `json:"trace_hash"`
+	Safety         string  `json:"safety"`
+	Liveness       string  `json:"liveness"`
 	// Linearizability is "ok", "illegal", "unknown" (the checker ran out
 	// of time) or "n/a" (no client operations).
 	Linearizability string `json:"linearizability"`
 	LinDetail       string `json:"linearizability_detail,omitempty"`
 	Operations      int    `json:"operations,omitempty"`
 	OK              bool   `json:"ok"`
-	Violation       string `json:"violation,omitempty"`
+	// Determinism, set by a caller that ran the seed twice (raftsim run
+	// --check-determinism), is "ok" if both runs had the same trace hash,
+	// "violated" if not.
+	Determinism string `json:"determinism,omitempty"`
+	Violation   string `json:"violation,omitempty"`
 	// Panic is the value of a panic that ended the run (contain.go) and
 	// PanicStack where it happened; the run then failed every check.
 	Panic      string `json:"panic,omitempty"`

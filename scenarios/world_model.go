@@ -49,7 +49,7 @@ func runModel(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err erro
 	if res, err = r.result(seed, opts, mw.start); err != nil {
 		return nil, err
 	}
-	res.Events, res.TraceHash = s.Events(), tr.HashHex()
+	res.Events, res.TraceEvents, res.TraceHash = s.Events(), tr.Count(), tr.HashHex()
 	return res, nil
 }
 

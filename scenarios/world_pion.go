@@ -87,7 +87,7 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err er
 	if res, err = r.result(seed, RunOptions{LinTimeout: po.LinTimeout, History: po.History}, wallStart); err != nil {
 		return nil, err
 	}
-	res.Events = pw.events
+	res.Events, res.TraceEvents = pw.events, pw.events
 	res.Replay += " --world pion"
 	return res, nil
 }

@@ -142,6 +142,7 @@ func TestRunQuietPrintsOnlyTheSummary(t *testing.T) {
 	code, stdout, stderr := raftsim(t, "run", killHalf, "--seeds", "2", "--quiet")
 	require.Equal(t, exitOK, code, "stderr: %s", stderr)
 	assert.NotContains(t, stdout, "seed=")
+	assert.True(t, strings.HasPrefix(stdout, "2 runs: "), "no leading blank line: %q", stdout)
 	assert.Contains(t, stdout, "checks passed: 2/2")
 }
 
@@ -149,6 +150,7 @@ func TestRunCheckDeterminism(t *testing.T) {
 	code, stdout, stderr := raftsim(t, "run", killHalf, "--check-determinism", "--seeds", "2")
 	require.Equal(t, exitOK, code, "stderr: %s", stderr)
 	assert.NotContains(t, stdout, "nondeterminism")
+	assert.Equal(t, 2, strings.Count(stdout, "determinism ok: ran twice, the same trace hash both times"), stdout)
 	assert.Contains(t, stdout, "checks passed: 2/2")
 }
 

@@ -124,6 +124,9 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 		}
 	}
 	if !f.json && len(results) > 1 {
+		if !f.quiet {
+			fmt.Fprintln(stdout) // apart from the runs above
+		}
 		printSummary(stdout, results)
 	}
 	if failed != nil {
@@ -177,8 +180,9 @@ func runSeed(cmd *cobra.Command, sc *scenarios.Scenario, seed uint64, f *runFlag
 		if err != nil {
 			return nil, &exitError{exitFailed, err}
 		}
+		res.Determinism = "ok"
 		if again.TraceHash != res.TraceHash {
-			res.OK = false
+			res.OK, res.Determinism = false, "violated"
 			res.Violation = fmt.Sprintf("nondeterminism: trace hash %s then %s", res.TraceHash, again.TraceHash)
 		}
 	}
@@ -299,7 +303,7 @@ func printResult(w io.Writer, r *scenarios.Result) {
 	if r.WallSeconds > 0 {
 		ratio = r.VirtualSeconds / r.WallSeconds
 	}
-	fmt.Fprintf(w, "  events %d  virtual %.3f s  wall %.4f s  (%.0fx real time)\n", r.Events, r.VirtualSeconds, r.WallSeconds, ratio)
+	fmt.Fprintf(w, "  events %d (%d traced)  virtual %.3f s  wall %.4f s  (%.0fx real time)\n", r.Events, r.TraceEvents, r.VirtualSeconds, r.WallSeconds, ratio)
 	hash := r.TraceHash
 	if hash == "" {
 		hash = "(not hashed: real time)"
@@ -309,6 +313,9 @@ func printResult(w io.Writer, r *scenarios.Result) {
 		fmt.Fprintf(w, "  linearizability %s (%d operations)", r.Linearizability, r.Operations)
 	}
 	fmt.Fprintln(w)
+	if r.Determinism == "ok" {
+		fmt.Fprintf(w, "  determinism ok: ran twice, the same trace hash both times\n")
+	}
 	if r.Violation != "" {
 		fmt.Fprintf(w, "  VIOLATION %s\n  replay: %s\n", r.Violation, r.Replay)
 	}
@@ -318,7 +325,7 @@ func printResult(w io.Writer, r *scenarios.Result) {
 }
 
 func printSummary(w io.Writer, rs []*scenarios.Result) {
-	fmt.Fprintf(w, "\n%d runs: %s nodes=%d election-timeout=%gms\n", len(rs), rs[0].Scenario, rs[0].Nodes, rs[0].ElectionTimeoutMS)
+	fmt.Fprintf(w, "%d runs: %s nodes=%d election-timeout=%gms\n", len(rs), rs[0].Scenario, rs[0].Nodes, rs[0].ElectionTimeoutMS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measure\tmean s\tmin s\tmax s\tcompleted\t")
 	for _, name := range rs[0].MeasureOrder {
