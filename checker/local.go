@@ -24,6 +24,14 @@ const (
 	// (the last configuration entry, or its snapshot's): configurations
 	// take effect when appended, and go when truncated away.
 	ConfigFromLog = "configuration from the log"
+	// ConfigChangeRule: a leader appends a membership change only once it
+	// has committed an entry of its own term, and only when no earlier
+	// change is uncommitted (single-server changes, Raft dissertation
+	// §4.1, with the errata Ongaro posted to raft-dev in 2015: without the
+	// first rule a new leader's change and an earlier leader's
+	// uncommitted one give configurations whose majorities need not
+	// overlap). Checked from the leader's own batches.
+	ConfigChangeRule = "configuration change rule"
 	// AckedCommit: when a leader commits index i in its term, a majority
 	// of its configuration (itself included) has sent it an
 	// acknowledgement of i or beyond in that term. Acks received are a
@@ -95,8 +103,41 @@ func (l *local) check(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log L
 			return err
 		}
 	}
+	if cur.Role == raft.Leader && hasConfig(rd.Entries) {
+		if err := l.checkConfigChange(node, cur, rd.Entries, log); err != nil {
+			return err
+		}
+	}
 	if prev.Role == raft.Leader && cur.Role == raft.Leader && prev.Term == cur.Term && cur.Commit > prev.Commit {
 		return l.checkAckedCommit(node, cur)
+	}
+	return nil
+}
+
+// checkConfigChange checks the membership changes a leader appended in
+// its term against the configuration change rule. It reads the commit
+// index after the batch, so a change appended just before the batch's
+// commit advanced passes: no false alarm, at worst a miss.
+func (l *local) checkConfigChange(node raft.ID, cur raft.Status, ents []raft.Entry, log LogReader) error {
+	for i := range ents {
+		e := &ents[i]
+		if e.Type != raft.EntryConfChange || e.Term != cur.Term || e.Change.Type == raft.ConfInit {
+			continue
+		}
+		l.exercised[ConfigChangeRule]++
+		v := func(detail string) error {
+			return &Violation{Property: ConfigChangeRule, Nodes: []raft.ID{node}, Term: cur.Term, Index: e.Index, Detail: detail}
+		}
+		if t, ok := log.Term(cur.Commit); ok && t != cur.Term {
+			return v(fmt.Sprintf("leader %d appended %v %d at index %d in term %d before committing an entry of its term "+
+				"(its commit index %d holds term %d)", node, e.Change.Type, e.Change.Node, e.Index, cur.Term, cur.Commit, t))
+		}
+		for j := e.Index - 1; j > cur.Commit && j >= log.FirstIndex(); j-- {
+			if prevEntry, ok := log.Entry(j); ok && prevEntry.Type == raft.EntryConfChange {
+				return v(fmt.Sprintf("leader %d appended %v %d at index %d while the change at index %d (%v %d) was uncommitted "+
+					"(commit index %d)", node, e.Change.Type, e.Change.Node, e.Index, j, prevEntry.Change.Type, prevEntry.Change.Node, cur.Commit))
+			}
+		}
 	}
 	return nil
 }

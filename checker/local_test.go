@@ -154,3 +154,43 @@ func TestTheConfigurationIsTheOneTheLogSays(t *testing.T) {
 	applied := batch{2, prev, status(2, raft.Follower, 1, 2, 2, 3, 1, 2), raft.Ready{Entries: l.ents[2:]}, l}
 	assert.NoError(t, run(t, applied))
 }
+
+func TestALeaderChangesItsConfigurationOnlyByTheRule(t *testing.T) {
+	voters := []raft.ID{1, 2, 3}
+	change := func(index, term uint64, node raft.ID) raft.Entry {
+		return raft.Entry{Index: index, Term: term, Type: raft.EntryConfChange, Change: raft.ConfChange{Type: raft.ConfRemoveNode, Node: node}}
+	}
+	// Leader 1 of term 3: index 4 is its no-op, index 5 a change.
+	tests := []struct {
+		name   string
+		commit uint64
+		log    []raft.Entry
+		ok     bool
+		says   string
+	}{
+		{"after its no-op committed", 4, nil, true, ""},
+		{"before committing an entry of its term", 3, nil, false, "before committing an entry of its term"},
+		{"while an earlier change is uncommitted", 4, []raft.Entry{change(5, 3, 2)}, false, "while the change at index 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := logOf(1, 2, 2, 3)
+			l.ents = append(l.ents, tt.log...)
+			e := change(uint64(len(l.ents)+1), 3, 3)
+			l.ents = append(l.ents, e)
+			left := []raft.ID{1, 2} // the configuration the changes leave
+			if len(tt.log) > 0 {
+				left = []raft.ID{1}
+			}
+			leading := status(1, raft.Leader, 3, tt.commit, tt.commit, e.Index-1, voters...)
+			after := status(1, raft.Leader, 3, tt.commit, tt.commit, e.Index, left...)
+			err := run(t, batch{1, leading, after, raft.Ready{Entries: []raft.Entry{e}}, l})
+			if tt.ok {
+				assert.NoError(t, err)
+				return
+			}
+			requireViolation(t, err, checker.ConfigChangeRule)
+			assert.Contains(t, err.Error(), tt.says)
+		})
+	}
+}

@@ -147,7 +147,7 @@ func (s *Safety) Checks() []string {
 	out := []string{ElectionSafety, LeaderAppendOnly, LogMatching, LeaderCompleteness, StateMachineSafety,
 		VoteOnce, CommitRule}
 	if s.local != nil {
-		out = append(out, Progress, DurableAck, AckedCommit, ConfigFromLog)
+		out = append(out, Progress, DurableAck, AckedCommit, ConfigFromLog, ConfigChangeRule)
 	}
 	if s.SharedLogs {
 		out = append(out, CommitQuorum)
