@@ -21,6 +21,7 @@ import (
 // browser is the headless Chromium the tabs live in: its own profile
 // directory and process group, so Close can kill all of it.
 type browser struct {
+	dir         string // the cluster's: the profile and config are in it
 	profile     string
 	allocCtx    context.Context
 	cancelAlloc context.CancelFunc
@@ -36,7 +37,8 @@ var ErrNoChromium = errors.New("browserworld: chromium not found (install Debian
 // sandbox (containers), and host candidates on loopback without mDNS
 // names, so that RTCPeerConnections between tabs connect with
 // iceServers: [] (facts: browser-world).
-func launch(path, profile string) (*browser, error) {
+func launch(path, dir string) (*browser, error) {
+	profile := filepath.Join(dir, "profile")
 	if path == "" {
 		p, err := exec.LookPath("chromium")
 		if err != nil {
@@ -47,13 +49,18 @@ func launch(path, profile string) (*browser, error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
+		// Chromium's crash handler leaves the process group (it is
+		// reparented to init, in a group of its own); with its config
+		// directory in the cluster's, its command line names the
+		// cluster's directory, which Close sweeps for leftovers.
+		chromedp.Env("XDG_CONFIG_HOME="+filepath.Join(dir, "config")),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			// Its own process group, so Close kills every process of
 			// this browser at once; and killed with the harness's
 			// thread (chromedp's default, which this func replaces).
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		}))
-	b := &browser{profile: profile}
+	b := &browser{dir: dir, profile: profile}
 	b.allocCtx, b.cancelAlloc = chromedp.NewExecAllocator(context.Background(), opts...)
 	b.ctx, b.cancel = chromedp.NewContext(b.allocCtx)
 	if err := chromedp.Do(b.ctx); err != nil {
@@ -122,7 +129,7 @@ func (b *browser) close() {
 	}
 	b.cancelAlloc()
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		left := append(leftovers(b.profile), groupMembers(b.pgid)...)
+		left := append(leftovers(b.dir), groupMembers(b.pgid)...)
 		if len(left) == 0 {
 			return
 		}
@@ -132,10 +139,11 @@ func (b *browser) close() {
 	}
 }
 
-// leftovers returns the processes whose command line names the profile
-// directory (Chromium passes --user-data-dir to every child).
-func leftovers(profile string) []int {
-	want := "--user-data-dir=" + profile
+// leftovers returns the live processes whose command line names dir
+// (Chromium passes --user-data-dir to every child; its crash handler gets
+// a database in its config directory).
+func leftovers(dir string) []int {
+	want := dir
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil

@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -108,7 +107,7 @@ type tabState struct {
 // New builds the tab program, starts the page server, the signaling
 // server and Chromium, opens one page per tab and connects every pair;
 // Start starts Raft.
-func New(opt Options) (c *Cluster, err error) {
+func New(opt Options) (_ *Cluster, err error) {
 	if opt.Nodes < 1 {
 		return nil, fmt.Errorf("browserworld: nodes must be at least 1")
 	}
@@ -119,11 +118,10 @@ func New(opt Options) (c *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("browserworld: %w", err)
 	}
-	c = &Cluster{opt: opt, dir: dir, tabs: make([]*tabState, opt.Nodes+1)}
+	c := &Cluster{opt: opt, dir: dir, tabs: make([]*tabState, opt.Nodes+1)}
 	defer func() {
 		if err != nil {
 			c.Close()
-			c = nil
 		}
 	}()
 	t0 := time.Now()
@@ -135,7 +133,7 @@ func New(opt Options) (c *Cluster, err error) {
 		return nil, err
 	}
 	t0 = time.Now()
-	if c.b, err = launch(opt.Chromium, filepath.Join(dir, "profile")); err != nil {
+	if c.b, err = launch(opt.Chromium, dir); err != nil {
 		return nil, err
 	}
 	c.timings.Launch = time.Since(t0)

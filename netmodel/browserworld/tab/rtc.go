@@ -38,6 +38,14 @@ type peer struct {
 	pc, dc js.Value
 	open   bool
 	fns    []js.Func
+	// handlers are where fns are set: unset before the funcs are
+	// released, as a closing channel still fires events.
+	handlers []handler
+}
+
+type handler struct {
+	target js.Value
+	event  string
 }
 
 // newPeer replaces the tab's connection to id with a fresh one.
@@ -54,6 +62,7 @@ func (t *tab) newPeer(id raft.ID) *peer {
 			return nil
 		})
 		p.fns = append(p.fns, f)
+		p.handlers = append(p.handlers, handler{target, ev})
 		target.Set(ev, f)
 	}
 	on(p.dc, "onopen", func(js.Value) { t.channel(p, true) })
@@ -76,6 +85,9 @@ func (t *tab) dropPeer(id raft.ID) {
 	delete(t.peers, id)
 	if p.open {
 		t.ctl.send(ctl.Msg{Type: ctl.Channel, Peer: id, Open: false})
+	}
+	for _, h := range p.handlers {
+		h.target.Set(h.event, js.Null())
 	}
 	_ = try(func() { p.pc.Call("close") })
 	for _, f := range p.fns {
