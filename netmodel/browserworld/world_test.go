@@ -2,6 +2,7 @@ package browserworld
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"sync"
@@ -130,8 +131,17 @@ func TestThreeTabsElectOneLeaderAndReplicate(t *testing.T) {
 }
 
 func TestKilledLeaderIsReplacedAndRestoresFromLocalStorage(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d tabs", n), func(t *testing.T) { killLeaderAndRestart(t, n) })
+	}
+}
+
+// killLeaderAndRestart: the leader of n tabs is killed, another is
+// elected; reopened, the tab restores its log from localStorage and
+// catches up.
+func killLeaderAndRestart(t *testing.T, n int) {
 	a := &applied{data: map[raft.ID][][]byte{}}
-	c := newCluster(t, 3, a)
+	c := newCluster(t, n, a)
 	require.NoError(t, c.Start())
 	first := waitLeader(t, c, raft.None, 10*time.Second)
 	propose(t, c, first, app.Command{Op: app.OpPut, Key: "a", Value: "1", Client: 1, Seq: 1})
