@@ -29,10 +29,11 @@ func buildTab(dir string) error {
 		return fmt.Errorf("browserworld: cannot locate the harness's source")
 	}
 	src := filepath.Dir(self)
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			return fmt.Errorf("browserworld: no go command to build the tab: %w", err)
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		if _, err := os.Stat(gobin); err != nil {
+			return fmt.Errorf("browserworld: no go command on PATH to build the tab: %w", err)
 		}
 	}
 	cmd := exec.Command(gobin, "build", "-o", filepath.Join(dir, "tab.wasm"), "./tab")
