@@ -24,7 +24,12 @@ func (c *Cluster) open(id raft.ID) error {
 	t.registered = make(chan *ctl.Restored, 1)
 	t.open, t.pending, t.hasStatus = map[raft.ID]bool{}, map[uint64]func(app.Result){}, false
 	connected, registered, inc := t.connected, t.registered, t.inc
+	old := t.closePage // a page whose control socket was lost
+	t.closePage = nil
 	c.mu.Unlock()
+	if old != nil {
+		old()
+	}
 	logf := func(format string, args ...any) { c.logf("tab %d: "+format, append([]any{id}, args...)...) }
 	if c.opt.Logf == nil {
 		logf = nil
@@ -92,6 +97,7 @@ func (c *Cluster) accept(w http.ResponseWriter, r *http.Request) {
 	for {
 		_, data, err := conn.Read(context.Background())
 		if err != nil {
+			c.lost(t, inc)
 			return
 		}
 		var m ctl.Msg
@@ -111,7 +117,10 @@ func (c *Cluster) handle(t *tabState, inc int, m *ctl.Msg) {
 	switch m.Type {
 	case ctl.Registered:
 		if current {
-			t.registered <- m.Restored
+			select {
+			case t.registered <- m.Restored:
+			default: // registered again (the signaling server restarted)
+			}
 		}
 	case ctl.Channel:
 		if current {
@@ -210,4 +219,19 @@ func (c *Cluster) missingChannels() string {
 		}
 	}
 	return ""
+}
+
+// lost: incarnation inc of tab t closed its control socket without the
+// harness closing its page (the page crashed, or its program ended): the
+// tab counts as closed.
+func (c *Cluster) lost(t *tabState, inc int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.inc != inc || !t.alive {
+		return
+	}
+	t.alive, t.hasStatus = false, false
+	t.inc++
+	t.conn, t.pending = nil, map[uint64]func(app.Result){}
+	c.logf("tab %d: control socket closed; the tab counts as closed (Restart reopens it)", t.id)
 }
