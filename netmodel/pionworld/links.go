@@ -14,6 +14,7 @@ import (
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/wire"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -317,7 +318,7 @@ func (c *Cluster) describe(pc *webrtc.PeerConnection, create func() (webrtc.Sess
 // leaves the channel open otherwise, facts), as the model's host does.
 func (c *Cluster) attach(self *Node, peer raft.ID, pc *webrtc.PeerConnection, dc *webrtc.DataChannel) {
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-		m, err := Decode(msg.Data)
+		m, err := wire.Decode(msg.Data)
 		if err != nil {
 			return // garbage never reaches Raft
 		}

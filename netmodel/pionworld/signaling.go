@@ -127,7 +127,9 @@ func (s *SignalServer) accept(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want ?id=N", http.StatusBadRequest)
 		return
 	}
-	c, err := websocket.Accept(w, r, nil)
+	// Pages served from another loopback port (browserworld's tabs) may
+	// connect; the server listens on 127.0.0.1 only.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"127.0.0.1:*", "localhost:*"}})
 	if err != nil {
 		return
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/wire"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -524,7 +525,7 @@ func (n *Node) send(m raft.Message) {
 		n.c.ensureConnected(n.id, m.To)
 		return
 	}
-	n.buf = Encode(n.buf[:0], &m)
+	n.buf = wire.Encode(n.buf[:0], &m)
 	_ = dc.Send(n.buf) // a failed send is a lost message; Raft retries
 }
 

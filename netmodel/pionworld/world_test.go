@@ -4,14 +4,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
-	"time"
 
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/wire"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
@@ -96,8 +97,8 @@ func TestKillHalfRecoversOnTheRealStack(t *testing.T) {
 func TestGarbageOnTheChannelNeverReachesRaft(t *testing.T) {
 	// Decode refuses what Encode never wrote; OnMessage drops it.
 	for _, b := range [][]byte{{}, {0}, {1, 200}, []byte("not a raft message")} {
-		_, err := Decode(b)
-		assert.ErrorIs(t, err, ErrWire)
+		_, err := wire.Decode(b)
+		assert.ErrorIs(t, err, wire.ErrWire)
 	}
 }
 

@@ -1,7 +1,8 @@
-// Package pionworld runs raftsim's Raft over the real WebRTC stack: pion's
-// datachannels on pion's virtual network, in real (or synctest-virtual)
-// time. This file is the wire codec for Raft messages.
-package pionworld
+// Package wire is the wire codec for Raft messages on a datachannel: the
+// bytes one tab sends another, in the pion world (pionworld) and between
+// browser tabs (browserworld). It imports only raft, so a tab compiled to
+// WebAssembly can use it.
+package wire
 
 import (
 	"encoding/binary"

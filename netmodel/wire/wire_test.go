@@ -1,4 +1,4 @@
-package pionworld
+package wire
 
 import (
 	"testing"

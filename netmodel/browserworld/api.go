@@ -1,0 +1,215 @@
+package browserworld
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/host"
+	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
+	"github.com/raftsim/raftsim/raft"
+)
+
+// Start starts Raft in every open tab, every member in the configuration
+// from the start.
+func (c *Cluster) Start() error {
+	for i := 1; i <= c.opt.Nodes; i++ {
+		if !c.Alive(raft.ID(i)) {
+			return fmt.Errorf("browserworld: tab %d is not open", i)
+		}
+		c.send(raft.ID(i), ctl.Msg{Type: ctl.Start})
+	}
+	return nil
+}
+
+// Status returns tab id's status as of its last batch; false if the tab
+// is closed or has reported no batch since it opened.
+func (c *Cluster) Status(id raft.ID) (raft.Status, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tabs[id]
+	return t.status, t.alive && t.hasStatus
+}
+
+// Alive reports whether tab id's page is open.
+func (c *Cluster) Alive(id raft.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tabs[id].alive
+}
+
+// Leaders returns the open tabs that believe they lead.
+func (c *Cluster) Leaders() []raft.ID {
+	var out []raft.ID
+	for i := 1; i <= c.opt.Nodes; i++ {
+		if st, ok := c.Status(raft.ID(i)); ok && st.Role == raft.Leader {
+			out = append(out, raft.ID(i))
+		}
+	}
+	return out
+}
+
+// Propose submits cmd at tab id; done runs (on the goroutine reading that
+// tab's control socket) when the tab applies it. If the tab refuses it
+// (no leader known, not running), done is never called.
+func (c *Cluster) Propose(id raft.ID, cmd app.Command, done func(app.Result)) {
+	c.mu.Lock()
+	c.nextReq++
+	req := c.nextReq
+	t := c.tabs[id]
+	if t.alive && done != nil {
+		t.pending[req] = done
+	}
+	c.mu.Unlock()
+	c.send(id, ctl.Msg{Type: ctl.Propose, Req: req, Cmd: &cmd})
+}
+
+// Restored returns what tab id's current incarnation found in its
+// localStorage when it loaded.
+func (c *Cluster) Restored(id raft.ID) ctl.Restored {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.tabs[id].restored; r != nil {
+		return *r
+	}
+	return ctl.Restored{}
+}
+
+// Mirror returns the harness's copy of tab id's storage, as the tab's
+// batches wrote it (it survives Kill, as localStorage does).
+func (c *Cluster) Mirror(id raft.ID) host.Storage {
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	return c.tabs[id].mirror
+}
+
+// Kill closes tab id's page: its memory is gone, its browser context and
+// localStorage stay. The datachannels to it close as its peers notice.
+func (c *Cluster) Kill(id raft.ID) {
+	c.mu.Lock()
+	t := c.tabs[id]
+	if !t.alive {
+		c.mu.Unlock()
+		return
+	}
+	t.alive, t.hasStatus = false, false
+	t.inc++ // what the closed page still sends is ignored
+	closePage, conn := t.closePage, t.conn
+	t.closePage, t.conn, t.pending = nil, nil, map[uint64]func(app.Result){}
+	c.mu.Unlock()
+	if closePage != nil {
+		closePage()
+	}
+	if conn != nil {
+		conn.CloseNow()
+	}
+}
+
+// Restart reopens tab id in its browser context: the tab restores its
+// storage from localStorage, offers a connection to every open tab, and
+// starts Raft.
+func (c *Cluster) Restart(id raft.ID) error {
+	if c.Alive(id) {
+		return fmt.Errorf("browserworld: tab %d is open", id)
+	}
+	if err := c.open(id); err != nil {
+		return err
+	}
+	var peers []raft.ID
+	for i := 1; i <= c.opt.Nodes; i++ {
+		if raft.ID(i) != id && c.Alive(raft.ID(i)) {
+			peers = append(peers, raft.ID(i))
+		}
+	}
+	c.send(id, ctl.Msg{Type: ctl.Connect, Peers: peers})
+	c.send(id, ctl.Msg{Type: ctl.Start})
+	return nil
+}
+
+// WaitMesh waits until every open tab has an open datachannel to every
+// other open tab.
+func (c *Cluster) WaitMesh(within time.Duration) error { return c.waitMesh(within) }
+
+// Memory is what a tab's page uses: its JavaScript heap and the Go
+// program's linear memory.
+type Memory struct{ JSHeap, Wasm int64 }
+
+// Memory measures tab id's page (performance.memory, the wasm memory).
+func (c *Cluster) Memory(id raft.ID) (Memory, error) {
+	c.mu.Lock()
+	page := c.tabs[id].page
+	alive := c.tabs[id].alive
+	c.mu.Unlock()
+	if !alive {
+		return Memory{}, fmt.Errorf("browserworld: tab %d is not open", id)
+	}
+	m, err := chromedp.Run(page, chromedp.Evaluate[Memory](`({JSHeap: performance.memory.usedJSHeapSize, Wasm: window.raftsimWasm.exports.mem.buffer.byteLength})`))
+	if err != nil {
+		return Memory{}, fmt.Errorf("browserworld: tab %d's memory: %w", id, err)
+	}
+	return m, nil
+}
+
+// Violation returns the first error the Observer reported.
+func (c *Cluster) Violation() error {
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	return c.violation
+}
+
+// Close stops everything: the tabs' sockets, Chromium (its whole process
+// group: no process of it is left), the servers, the temporary files.
+func (c *Cluster) Close() {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		var closers []context.CancelFunc
+		for _, t := range c.tabs[1:] {
+			if t == nil {
+				continue
+			}
+			t.alive = false
+			t.inc++
+			if t.conn != nil {
+				t.conn.CloseNow()
+			}
+			if t.closePage != nil {
+				closers = append(closers, t.closePage)
+			}
+		}
+		c.mu.Unlock()
+		if c.b != nil {
+			c.b.close()
+		}
+		var wg sync.WaitGroup
+		for _, f := range closers { // the browser is gone: these return soon
+			wg.Go(f)
+		}
+		wg.Wait()
+		if c.srv != nil {
+			c.srv.Close()
+		}
+		if c.sig != nil {
+			c.sig.Stop()
+		}
+		_ = os.RemoveAll(c.dir)
+	})
+}
+
+// mirrorLog reads a tab's log from the harness's mirror of its storage.
+type mirrorLog struct{ s *host.Storage }
+
+func (l mirrorLog) Term(i uint64) (uint64, bool) { return l.s.Term(i) }
+
+func (l mirrorLog) Entry(i uint64) (raft.Entry, bool) {
+	off := l.s.Offset()
+	if i <= off || i > l.s.LastIndex() {
+		return raft.Entry{}, false
+	}
+	return l.s.Stored.Entries[i-off-1], true
+}
+
+func (l mirrorLog) FirstIndex() uint64 { return l.s.Offset() + 1 }

@@ -1,0 +1,77 @@
+package browserworld
+
+import (
+	"embed"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// The page a tab loads: index.html and its WebRTC glue (embedded), Go's
+// wasm_exec.js (from the toolchain that builds the tab) and tab.wasm.
+//
+//go:embed tab/index.html tab/rtc.js
+var pageFiles embed.FS
+
+// buildTab compiles the tab program (package ./tab, GOOS=js GOARCH=wasm)
+// into dir/tab.wasm and copies the toolchain's wasm_exec.js beside it.
+// It runs `go build` at start-up, from this package's source directory
+// (found through runtime.Caller, so the harness must run where its source
+// is: tests, `go run`); the Go build cache makes every build after the
+// first one fast. Embedding a prebuilt tab.wasm is later work.
+func buildTab(dir string) error {
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		return fmt.Errorf("browserworld: cannot locate the harness's source")
+	}
+	src := filepath.Dir(self)
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		if _, err := os.Stat(gobin); err != nil {
+			return fmt.Errorf("browserworld: no go command on PATH to build the tab: %w", err)
+		}
+	}
+	cmd := exec.Command(gobin, "build", "-o", filepath.Join(dir, "tab.wasm"), "./tab")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("browserworld: building the tab (GOOS=js GOARCH=wasm go build ./tab): %w\n%s", err, out)
+	}
+	root, err := exec.Command(gobin, "env", "GOROOT").Output()
+	if err != nil {
+		return fmt.Errorf("browserworld: go env GOROOT: %w", err)
+	}
+	js, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(root)), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		return fmt.Errorf("browserworld: wasm_exec.js: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "wasm_exec.js"), js, 0o644); err != nil {
+		return fmt.Errorf("browserworld: %w", err)
+	}
+	return nil
+}
+
+// pageHandler serves the tab's page from dir (tab.wasm, wasm_exec.js) and
+// the embedded files.
+func pageHandler(dir string) http.Handler {
+	mux := http.NewServeMux()
+	serve := func(name string) {
+		mux.HandleFunc("GET /"+name, func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFile(w, r, filepath.Join(dir, name))
+		})
+	}
+	serve("tab.wasm")
+	serve("wasm_exec.js")
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, pageFiles, "tab/index.html")
+	})
+	mux.HandleFunc("GET /rtc.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, pageFiles, "tab/rtc.js")
+	})
+	return mux
+}

@@ -1,0 +1,106 @@
+// Package ctl is the control protocol between the browserworld harness
+// and a tab program: JSON messages, one per WebSocket frame, on the
+// socket the tab opens to the harness at /ctl?id=N. It imports no browser
+// or harness code, so both sides (the tab compiled to WebAssembly, the
+// harness natively) share it.
+package ctl
+
+import (
+	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
+)
+
+// Message types, harness to tab.
+const (
+	// Init: restore storage from localStorage and register with the
+	// signaling server (Init fields); the tab answers Registered.
+	Init = "init"
+	// Connect: offer a PeerConnection to each of Peers.
+	Connect = "connect"
+	// Start: start Raft from storage (the first batch arms the timers).
+	Start = "start"
+	// Propose: submit Cmd; the tab answers Result with the same Req.
+	Propose = "propose"
+)
+
+// Message types, tab to harness.
+const (
+	Registered = "registered"
+	Batch      = "batch"
+	Result     = "result"
+	Channel    = "channel" // a datachannel to Peer opened (Open) or closed
+	Log        = "log"     // Text: something the harness should know (an error)
+	Failed     = "failed"  // the node cannot go on (Text: why)
+)
+
+// Msg is one control message; Type says which fields are set.
+type Msg struct {
+	Type string `json:"type"`
+
+	// Init
+	ID        raft.ID               `json:"id,omitempty"`
+	Voters    []raft.ID             `json:"voters,omitempty"`
+	Raft      *netmodel.RaftOptions `json:"raft,omitempty"`
+	Seed      uint64                `json:"seed,omitempty"`
+	Inc       int                   `json:"inc,omitempty"` // the incarnation: one more per restart
+	SignalURL string                `json:"signal,omitempty"`
+
+	// Connect
+	Peers []raft.ID `json:"peers,omitempty"`
+
+	// Propose, Result
+	Req    uint64       `json:"req,omitempty"`
+	Cmd    *app.Command `json:"cmd,omitempty"`
+	Res    *app.Result  `json:"res,omitempty"`
+	Reject string       `json:"reject,omitempty"` // the proposal was refused
+
+	// Registered: what the tab restored from localStorage.
+	Restored *Restored `json:"restored,omitempty"`
+
+	// Batch
+	Obs *Observation `json:"obs,omitempty"`
+
+	// Channel
+	Peer raft.ID `json:"peer,omitempty"`
+	Open bool    `json:"open,omitempty"`
+
+	// Log, Failed
+	Text string `json:"text,omitempty"`
+}
+
+// Restored is what a tab found in its localStorage on load.
+type Restored struct {
+	Found     bool           `json:"found"`
+	HardState raft.HardState `json:"hard"`
+	LastIndex uint64         `json:"last"`
+	Bytes     int            `json:"bytes"` // the stored JSON's length
+}
+
+// Observation is one executed batch of a tab: the status before and
+// after it, and the parts of its raft.Ready the harness needs to mirror
+// the tab's storage (host.Storage.Write) and to feed a checker.
+type Observation struct {
+	Prev, Cur        raft.Status
+	HardState        raft.HardState
+	HardStateChanged bool           `json:",omitempty"`
+	Entries          []raft.Entry   `json:",omitempty"`
+	Snapshot         *raft.Snapshot `json:",omitempty"`
+	Messages         []raft.Message `json:",omitempty"`
+	Committed        []raft.Entry   `json:",omitempty"`
+	// At is the tab's clock (Date.now(), ms since the epoch) when the
+	// batch ended.
+	At float64
+}
+
+// Observe makes the observation of a batch.
+func Observe(prev, cur raft.Status, rd *raft.Ready, at float64) *Observation {
+	return &Observation{Prev: prev, Cur: cur, HardState: rd.HardState, HardStateChanged: rd.HardStateChanged,
+		Entries: rd.Entries, Snapshot: rd.Snapshot, Messages: rd.Messages, Committed: rd.Committed, At: at}
+}
+
+// Ready rebuilds the batch's raft.Ready (without timers and read states).
+func (o *Observation) Ready() raft.Ready {
+	return raft.Ready{HardState: o.HardState, HardStateChanged: o.HardStateChanged, Entries: o.Entries,
+		Snapshot: o.Snapshot, Messages: o.Messages, Committed: o.Committed}
+}

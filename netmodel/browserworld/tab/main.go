@@ -1,0 +1,210 @@
+//go:build js && wasm
+
+// Command tab is one browser tab of the browserworld, compiled to
+// WebAssembly: it runs one Raft node (host.Node, the same host as every
+// world's) with the browser's own machinery. Messages travel over a
+// negotiated RTCDataChannel per peer (rtc.go, rtc.js), set up through the
+// project's signaling server; Raft's timers are setTimeout calls, so
+// Chrome's timer rules apply; storage is mirrored to localStorage
+// (store.go). A WebSocket to the harness (/ctl?id=N on the page's own
+// server) carries its commands and the tab's observations (package ctl).
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/url"
+	"strconv"
+	"syscall/js"
+
+	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/host"
+	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
+	"github.com/raftsim/raftsim/raft"
+)
+
+// tab is the page's state; only the page's thread touches it.
+type tab struct {
+	id        raft.ID
+	init      ctl.Msg // the harness's Init
+	signalURL string
+	ctl, sig  *socket
+	h         *host.Node
+	restored  *ctl.Restored
+	peers     map[raft.ID]*peer
+	timers    [3]timer
+	// dead: storage could not be written, or the harness left; the tab
+	// sends nothing more.
+	dead       bool
+	rbuf, wbuf []byte
+}
+
+// timer is one of Raft's timers as a setTimeout.
+type timer struct {
+	handle js.Value // setTimeout's id (undefined: not armed)
+	fn     js.Func
+	armed  bool
+}
+
+func main() {
+	q, err := url.ParseQuery(global.Get("location").Get("search").String()[1:])
+	id, err2 := strconv.Atoi(q.Get("id"))
+	if err != nil || err2 != nil || id < 1 {
+		global.Get("console").Call("error", "raftsim tab: want ?id=N")
+		return
+	}
+	t := &tab{id: raft.ID(id), peers: map[raft.ID]*peer{}}
+	addr := global.Get("location").Get("host").String()
+	t.ctl = dial("ws://"+addr+"/ctl?id="+q.Get("id"), func() {}, t.onCtl, t.stop)
+	select {} // the callbacks run the tab
+}
+
+// logf sends a line to the harness (and the console).
+func (t *tab) logf(format string, args ...any) {
+	s := fmt.Sprintf("tab %d: ", t.id) + fmt.Sprintf(format, args...)
+	global.Get("console").Call("log", s)
+	t.ctl.send(ctl.Msg{Type: ctl.Log, Text: s})
+}
+
+// onCtl handles a command from the harness.
+func (t *tab) onCtl(b []byte) {
+	var m ctl.Msg
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.logf("control: %v", err)
+		return
+	}
+	switch m.Type {
+	case ctl.Init:
+		t.start(m)
+	case ctl.Connect:
+		for _, p := range m.Peers {
+			t.offer(p)
+		}
+	case ctl.Start:
+		t.startRaft()
+	case ctl.Propose:
+		t.propose(m.Req, *m.Cmd)
+	}
+}
+
+// start restores storage from localStorage and registers with the
+// signaling server (the harness hears Registered).
+func (t *tab) start(m ctl.Msg) {
+	t.init, t.signalURL = m, m.SignalURL
+	cfg := host.Config{Bugs: m.Raft.Bugs}
+	t.h = host.NewNode(t.id, cfg, host.Hooks{
+		Persisted: func(int, int) { t.persisted() },
+		Failed:    func(err error) { t.fail(err) },
+		Send:      t.send,
+		SetTimer:  t.setTimer,
+		Changed: func(prev, cur raft.Status, rd *raft.Ready) {
+			t.ctl.send(ctl.Msg{Type: ctl.Batch, Obs: ctl.Observe(prev, cur, rd, now())})
+		},
+	})
+	s, r, err := loadStorage()
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	t.h.Storage, t.restored = s, r
+	t.dialSignal()
+}
+
+// startRaft starts Raft from storage; its first batch arms the timers.
+func (t *tab) startRaft() {
+	m := &t.init
+	rnd := mrand.New(mrand.NewPCG(m.Seed, uint64(t.id)|uint64(m.Inc)<<32)) // each incarnation its own stream
+	if err := t.h.Start(m.Raft.Config(t.id, m.Voters, rnd, 0)); err != nil {
+		t.fail(err)
+		return
+	}
+	t.process()
+}
+
+// persisted mirrors storage to localStorage after the host wrote it, and
+// before anything of the batch is sent.
+func (t *tab) persisted() {
+	if err := saveStorage(&t.h.Storage); err != nil {
+		t.fail(err) // dead: the batch's messages will not leave
+	}
+}
+
+// fail stops the node: it cannot go on.
+func (t *tab) fail(err error) {
+	if t.dead {
+		return
+	}
+	t.ctl.send(ctl.Msg{Type: ctl.Failed, Text: err.Error()})
+	t.stop()
+}
+
+// stop silences the tab: no timer, no connection, no message.
+func (t *tab) stop() {
+	t.dead = true
+	for k := range t.timers {
+		t.clearTimer(raft.TimerKind(k))
+	}
+	for id := range t.peers {
+		t.dropPeer(id)
+	}
+	if t.sig != nil {
+		t.sig.close()
+	}
+}
+
+// process executes the node's pending batch (host.Node.Process).
+func (t *tab) process() {
+	if t.dead || t.h == nil || t.h.Raft == nil {
+		return
+	}
+	t.h.Process()
+}
+
+// propose submits cmd; the harness hears the result when this tab applies
+// it, or at once that it was refused.
+func (t *tab) propose(req uint64, cmd app.Command) {
+	if t.dead || t.h == nil || t.h.Raft == nil {
+		t.ctl.send(ctl.Msg{Type: ctl.Result, Req: req, Reject: "not running"})
+		return
+	}
+	err := t.h.Submit(cmd, func(r app.Result) { t.ctl.send(ctl.Msg{Type: ctl.Result, Req: req, Res: &r}) })
+	if err != nil {
+		t.ctl.send(ctl.Msg{Type: ctl.Result, Req: req, Reject: err.Error()})
+	}
+	t.process()
+}
+
+// setTimer arms or stops a Raft timer: a setTimeout, so the browser's
+// clamping and throttling rules apply to it.
+func (t *tab) setTimer(tr raft.TimerRequest) {
+	k := tr.Kind
+	t.clearTimer(k)
+	if tr.Stop || t.dead {
+		return
+	}
+	tm := &t.timers[k]
+	tm.fn = js.FuncOf(func(js.Value, []js.Value) any {
+		tm.fn.Release()
+		tm.armed = false
+		if t.dead || t.h.Raft == nil {
+			return nil
+		}
+		t.h.Raft.Fire(k)
+		t.process()
+		return nil
+	})
+	tm.handle = global.Call("setTimeout", tm.fn, float64(tr.After.Microseconds())/1000)
+	tm.armed = true
+}
+
+// clearTimer stops timer k if it is armed.
+func (t *tab) clearTimer(k raft.TimerKind) {
+	tm := &t.timers[k]
+	if !tm.armed {
+		return
+	}
+	global.Call("clearTimeout", tm.handle)
+	tm.fn.Release()
+	tm.armed = false
+}

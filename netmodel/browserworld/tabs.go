@@ -1,0 +1,237 @@
+package browserworld
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
+	"github.com/raftsim/raftsim/raft"
+)
+
+// open opens tab id's current incarnation: its page, then its control
+// socket, Init, and waits until it has registered with the signaling
+// server.
+func (c *Cluster) open(id raft.ID) error {
+	c.mu.Lock()
+	t := c.tabs[id]
+	t.connected = make(chan *websocket.Conn, 1)
+	t.registered = make(chan *ctl.Restored, 1)
+	t.open, t.pending, t.hasStatus = map[raft.ID]bool{}, map[uint64]func(app.Result){}, false
+	connected, registered, inc := t.connected, t.registered, t.inc
+	old := t.closePage // a page whose control socket was lost
+	t.closePage = nil
+	c.mu.Unlock()
+	if old != nil {
+		old()
+	}
+	logf := func(format string, args ...any) { c.logf("tab %d: "+format, append([]any{id}, args...)...) }
+	if c.opt.Logf == nil {
+		logf = nil
+	}
+	page, closePage, err := c.b.openPage(t.bc, c.base+"/?id="+strconv.Itoa(int(id)), logf)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	t.page, t.closePage = page, closePage
+	c.mu.Unlock()
+	timeout := time.NewTimer(c.opt.Timeout)
+	defer timeout.Stop()
+	select {
+	case conn := <-connected:
+		c.mu.Lock()
+		t.conn, t.alive = conn, true
+		c.mu.Unlock()
+	case <-timeout.C:
+		return fmt.Errorf("browserworld: tab %d: no control socket within %v", id, c.opt.Timeout)
+	}
+	voters := make([]raft.ID, 0, c.opt.Nodes)
+	for i := 1; i <= c.opt.Nodes; i++ {
+		voters = append(voters, raft.ID(i))
+	}
+	c.send(id, ctl.Msg{Type: ctl.Init, ID: id, Voters: voters, Raft: &c.opt.Raft, Seed: c.opt.Seed, Inc: inc, SignalURL: c.sig.URL()})
+	select {
+	case r := <-registered:
+		c.mu.Lock()
+		t.restored = r
+		c.mu.Unlock()
+		return nil
+	case <-timeout.C:
+		return fmt.Errorf("browserworld: tab %d: not registered with the signaling server within %v", id, c.opt.Timeout)
+	}
+}
+
+// accept takes a tab's control socket (/ctl?id=N) and reads it until it
+// closes.
+func (c *Cluster) accept(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.URL.Query().Get("id"))
+	if err != nil || id < 1 || id > c.opt.Nodes {
+		http.Error(w, "want ?id=N", http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	t := c.tabs[id]
+	var ch chan *websocket.Conn
+	inc := 0
+	if t != nil {
+		ch, inc = t.connected, t.inc
+	}
+	c.mu.Unlock()
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	conn.SetReadLimit(64 << 20)
+	select {
+	case ch <- conn:
+	default: // no incarnation waits for a socket
+		conn.CloseNow()
+		return
+	}
+	for {
+		_, data, err := conn.Read(context.Background())
+		if err != nil {
+			c.lost(t, inc)
+			return
+		}
+		var m ctl.Msg
+		if err := json.Unmarshal(data, &m); err != nil {
+			c.logf("tab %d: control: %v", id, err)
+			continue
+		}
+		c.handle(t, inc, &m)
+	}
+}
+
+// handle takes one message from incarnation inc of tab t.
+func (c *Cluster) handle(t *tabState, inc int, m *ctl.Msg) {
+	c.mu.Lock()
+	current := t.inc == inc
+	var done func(app.Result)
+	switch m.Type {
+	case ctl.Registered:
+		if current {
+			select {
+			case t.registered <- m.Restored:
+			default: // registered again (the signaling server restarted)
+			}
+		}
+	case ctl.Channel:
+		if current {
+			t.open[m.Peer] = m.Open
+		}
+	case ctl.Result:
+		done = t.pending[m.Req]
+		delete(t.pending, m.Req)
+	}
+	c.mu.Unlock()
+	switch m.Type {
+	case ctl.Batch:
+		if current && m.Obs != nil {
+			c.batch(t, inc, m.Obs)
+		}
+	case ctl.Result:
+		if m.Res != nil && done != nil {
+			done(*m.Res)
+		} else if m.Reject != "" {
+			c.logf("tab %d: proposal %d refused: %s", t.id, m.Req, m.Reject)
+		}
+	case ctl.Log:
+		c.logf("%s", m.Text)
+	case ctl.Failed:
+		c.logf("tab %d failed: %s", t.id, m.Text)
+	}
+}
+
+// batch mirrors a tab's batch into its storage mirror and shows it to
+// the Observer (serialized).
+func (c *Cluster) batch(t *tabState, inc int, o *ctl.Observation) {
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	rd := o.Ready()
+	if _, err := t.mirror.Write(&rd, 0); err != nil {
+		c.logf("tab %d: mirroring storage: %v", t.id, err)
+	}
+	c.mu.Lock()
+	if t.inc == inc {
+		t.status, t.hasStatus = o.Cur, true
+	}
+	c.mu.Unlock()
+	if c.opt.Observer != nil && c.violation == nil {
+		if err := c.opt.Observer(t.id, o.Prev, o.Cur, &rd, mirrorLog{&t.mirror}); err != nil {
+			c.violation = err
+		}
+	}
+}
+
+// send sends a control message to tab id's current incarnation (lost if
+// its socket is gone: the tab is closed).
+func (c *Cluster) send(id raft.ID, m ctl.Msg) {
+	c.mu.Lock()
+	conn := c.tabs[id].conn
+	c.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("browserworld: encoding %s: %v", m.Type, err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+		c.logf("tab %d: control send %s: %v", id, m.Type, err)
+	}
+}
+
+// waitMesh waits until every open tab has an open datachannel to every
+// other open tab.
+func (c *Cluster) waitMesh(within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		missing := c.missingChannels()
+		if missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("browserworld: datachannels not open within %v: %s", within, missing)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// missingChannels names the first pair of open tabs without an open
+// datachannel ("" if none).
+func (c *Cluster) missingChannels() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.tabs[1:] {
+		for _, b := range c.tabs[1:] {
+			if a != b && a.alive && b.alive && !a.open[b.id] {
+				return fmt.Sprintf("%d to %d", a.id, b.id)
+			}
+		}
+	}
+	return ""
+}
+
+// lost: incarnation inc of tab t closed its control socket without the
+// harness closing its page (the page crashed, or its program ended): the
+// tab counts as closed.
+func (c *Cluster) lost(t *tabState, inc int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.inc != inc || !t.alive {
+		return
+	}
+	t.alive, t.hasStatus = false, false
+	t.inc++
+	t.conn, t.pending = nil, map[uint64]func(app.Result){}
+	c.logf("tab %d: control socket closed; the tab counts as closed (Restart reopens it)", t.id)
+}

@@ -1,0 +1,215 @@
+// Package browserworld runs raftsim's Raft in real browser tabs: headless
+// Chromium, one page per tab, each in its own browser context (its own
+// localStorage), each running the tab program (./tab, compiled to
+// WebAssembly) with one host.Node. Tabs talk over WebRTC datachannels,
+// introduced through the project's signaling server
+// (pionworld.SignalServer); the harness drives them over a WebSocket per
+// tab (package ctl) and mirrors each tab's storage from its observations.
+package browserworld
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/coder/websocket"
+	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/host"
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
+	"github.com/raftsim/raftsim/netmodel/pionworld"
+	"github.com/raftsim/raftsim/raft"
+)
+
+// Options configure a browser cluster.
+type Options struct {
+	Nodes int
+	// Raft: the Raft settings every tab runs with (as in the model).
+	Raft netmodel.RaftOptions
+	// Seed seeds each tab incarnation's Raft randomness (with its id and
+	// incarnation).
+	Seed uint64
+	// Observer, if set, sees every tab's batches with the harness's
+	// mirror of the tab's storage as the log; calls are serialized.
+	Observer func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error
+	// Logf, if set, gets the tabs' console output and the harness's notes.
+	Logf func(format string, args ...any)
+	// Chromium is the browser's path ("": chromium on PATH).
+	Chromium string
+	// Timeout bounds opening and connecting tabs (0: 60 s).
+	Timeout time.Duration
+}
+
+// LogReader reads a node's log (the checker's view).
+type LogReader interface {
+	Term(i uint64) (uint64, bool)
+	Entry(i uint64) (raft.Entry, bool)
+	FirstIndex() uint64
+}
+
+// Timings are how long the cluster took to come up.
+type Timings struct {
+	Build  time.Duration // go build of the tab program
+	Launch time.Duration // Chromium up
+	Pages  time.Duration // every page open, its wasm running, registered
+	Mesh   time.Duration // every datachannel open
+}
+
+// Cluster is a browser cluster.
+type Cluster struct {
+	opt     Options
+	dir     string // the wasm, the page files, the browser profile
+	ln      net.Listener
+	srv     *http.Server
+	base    string // http://127.0.0.1:port
+	sig     *pionworld.SignalServer
+	b       *browser
+	tabs    []*tabState // [0] unused
+	timings Timings
+
+	mu sync.Mutex // guards the tabs' fields
+	// obsMu serializes batch handling: the mirrors, the Observer.
+	obsMu     sync.Mutex
+	violation error
+	nextReq   uint64
+	closeOnce sync.Once
+}
+
+// tabState is the harness's side of one tab.
+type tabState struct {
+	id  raft.ID
+	bc  cdp.BrowserContextID
+	inc int // the incarnation: one more per restart
+	// The current incarnation's page and control socket.
+	page       context.Context
+	closePage  context.CancelFunc
+	conn       *websocket.Conn
+	connected  chan *websocket.Conn
+	registered chan *ctl.Restored
+	alive      bool
+	status     raft.Status
+	hasStatus  bool
+	open       map[raft.ID]bool // datachannels open, as the tab reported
+	pending    map[uint64]func(app.Result)
+	restored   *ctl.Restored
+	// mirror is the tab's storage as its batches wrote it (under obsMu);
+	// it survives Kill, as localStorage does.
+	mirror host.Storage
+}
+
+// New builds the tab program, starts the page server, the signaling
+// server and Chromium, opens one page per tab and connects every pair;
+// Start starts Raft.
+func New(opt Options) (_ *Cluster, err error) {
+	if opt.Nodes < 1 {
+		return nil, fmt.Errorf("browserworld: nodes must be at least 1")
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 60 * time.Second
+	}
+	dir, err := os.MkdirTemp("", "raftsim-browserworld-")
+	if err != nil {
+		return nil, fmt.Errorf("browserworld: %w", err)
+	}
+	c := &Cluster{opt: opt, dir: dir, tabs: make([]*tabState, opt.Nodes+1)}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	t0 := time.Now()
+	if err := buildTab(dir); err != nil {
+		return nil, err
+	}
+	c.timings.Build = time.Since(t0)
+	if err := c.serve(); err != nil {
+		return nil, err
+	}
+	t0 = time.Now()
+	if c.b, err = launch(opt.Chromium, dir); err != nil {
+		return nil, err
+	}
+	c.timings.Launch = time.Since(t0)
+	t0 = time.Now()
+	if err := c.openAll(); err != nil {
+		return nil, err
+	}
+	c.timings.Pages = time.Since(t0)
+	t0 = time.Now()
+	for i := 1; i <= opt.Nodes; i++ {
+		var higher []raft.ID
+		for j := i + 1; j <= opt.Nodes; j++ {
+			higher = append(higher, raft.ID(j))
+		}
+		c.send(raft.ID(i), ctl.Msg{Type: ctl.Connect, Peers: higher})
+	}
+	if err := c.waitMesh(opt.Timeout); err != nil {
+		return nil, err
+	}
+	c.timings.Mesh = time.Since(t0)
+	return c, nil
+}
+
+// serve starts the page server (page files and /ctl) and the signaling
+// server, both on 127.0.0.1 at random ports.
+func (c *Cluster) serve() error {
+	sig, err := pionworld.NewSignalServer(0)
+	if err != nil {
+		return fmt.Errorf("browserworld: %w", err)
+	}
+	c.sig = sig
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("browserworld: page server: %w", err)
+	}
+	c.ln, c.base = ln, "http://"+ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("GET /", pageHandler(c.dir))
+	mux.HandleFunc("GET /ctl", c.accept)
+	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = c.srv.Serve(ln) }()
+	return nil
+}
+
+// openAll creates each tab's browser context and opens its page, all at
+// once.
+func (c *Cluster) openAll() error {
+	errs := make([]error, c.opt.Nodes+1)
+	var wg sync.WaitGroup
+	for i := 1; i <= c.opt.Nodes; i++ {
+		bc, err := c.b.newContext()
+		if err != nil {
+			return err
+		}
+		c.tabs[i] = &tabState{id: raft.ID(i), bc: bc}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.open(raft.ID(i))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Timings returns how long the cluster took to come up.
+func (c *Cluster) Timings() Timings { return c.timings }
+
+// Name is the cluster's label in results.
+func (c *Cluster) Name() string { return "browser/" + strconv.Itoa(c.opt.Nodes) }
+
+// Nodes returns the cluster size.
+func (c *Cluster) Nodes() int { return c.opt.Nodes }
+
+func (c *Cluster) logf(format string, args ...any) {
+	if c.opt.Logf != nil {
+		c.opt.Logf(format, args...)
+	}
+}

@@ -1,0 +1,186 @@
+package browserworld
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// needChromium skips the test without Debian's chromium on PATH, and
+// fails it in CI (as viz's browser tests do).
+func needChromium(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser cluster: not in -short")
+	}
+	if _, err := exec.LookPath("chromium"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium not found; CI must install it (apt-get install chromium)")
+		}
+		t.Skip("chromium not found: install Debian's chromium (apt-get install chromium) to run the browser tests")
+	}
+}
+
+// applied records, per tab, the data of the normal entries it applied.
+type applied struct {
+	mu   sync.Mutex
+	data map[raft.ID][][]byte
+}
+
+func (a *applied) observe(node raft.ID, _, _ raft.Status, rd *raft.Ready, _ LogReader) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range rd.Committed {
+		if e.Type == raft.EntryNormal {
+			a.data[node] = append(a.data[node], e.Data)
+		}
+	}
+	return nil
+}
+
+func (a *applied) has(node raft.ID, data []byte) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, d := range a.data[node] {
+		if bytes.Equal(d, data) {
+			return true
+		}
+	}
+	return false
+}
+
+// newCluster starts a cluster of n tabs that Close ends with the test.
+func newCluster(t *testing.T, n int, a *applied) *Cluster {
+	t.Helper()
+	needChromium(t)
+	opt := Options{Nodes: n, Seed: 1, Logf: t.Logf,
+		Raft: netmodel.RaftOptions{ElectionTimeout: 300 * sim.Millisecond, Heartbeat: 50 * sim.Millisecond, PreVote: true, CheckQuorum: true}}
+	if a != nil {
+		opt.Observer = a.observe
+	}
+	t0 := time.Now()
+	c, err := New(opt)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	tm := c.Timings()
+	t.Logf("%d tabs up in %v: build %v, chromium %v, pages %v, mesh %v", n, time.Since(t0).Round(time.Millisecond),
+		tm.Build.Round(time.Millisecond), tm.Launch.Round(time.Millisecond), tm.Pages.Round(time.Millisecond), tm.Mesh.Round(time.Millisecond))
+	return c
+}
+
+// waitLeader waits for exactly one open tab to lead, other than not.
+func waitLeader(t *testing.T, c *Cluster, not raft.ID, within time.Duration) raft.ID {
+	t.Helper()
+	var lead raft.ID
+	require.Eventually(t, func() bool {
+		ls := c.Leaders()
+		if len(ls) != 1 || ls[0] == not {
+			return false
+		}
+		lead = ls[0]
+		return true
+	}, within, 5*time.Millisecond, "one leader")
+	return lead
+}
+
+// propose submits cmd at tab id and waits until that tab applied it.
+func propose(t *testing.T, c *Cluster, id raft.ID, cmd app.Command) app.Result {
+	t.Helper()
+	done := make(chan app.Result, 1)
+	c.Propose(id, cmd, func(r app.Result) { done <- r })
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatalf("tab %d did not apply %+v", id, cmd)
+		return app.Result{}
+	}
+}
+
+func TestThreeTabsElectOneLeaderAndReplicate(t *testing.T) {
+	a := &applied{data: map[raft.ID][][]byte{}}
+	c := newCluster(t, 3, a)
+	t0 := time.Now()
+	require.NoError(t, c.Start())
+	lead := waitLeader(t, c, raft.None, 10*time.Second)
+	t.Logf("tab %d leads after %v", lead, time.Since(t0).Round(time.Millisecond))
+	cmd := app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 1, Seq: 1}
+	t1 := time.Now()
+	r := propose(t, c, lead, cmd)
+	assert.True(t, r.OK)
+	t.Logf("put applied at the leader after %v", time.Since(t1).Round(time.Microsecond))
+	for i := raft.ID(1); i <= 3; i++ {
+		require.Eventually(t, func() bool { return a.has(i, cmd.Encode()) }, 5*time.Second, 5*time.Millisecond, "tab %d applies the put", i)
+		m, err := c.Memory(i)
+		require.NoError(t, err)
+		t.Logf("tab %d: JS heap %.1f MB, wasm memory %.1f MB", i, float64(m.JSHeap)/1e6, float64(m.Wasm)/1e6)
+	}
+	assert.Equal(t, []raft.ID{lead}, c.Leaders(), "still exactly one leader")
+	require.NoError(t, c.Violation())
+}
+
+func TestKilledLeaderIsReplacedAndRestoresFromLocalStorage(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d tabs", n), func(t *testing.T) { killLeaderAndRestart(t, n) })
+	}
+}
+
+// killLeaderAndRestart: the leader of n tabs is killed, another is
+// elected; reopened, the tab restores its log from localStorage and
+// catches up.
+func killLeaderAndRestart(t *testing.T, n int) {
+	a := &applied{data: map[raft.ID][][]byte{}}
+	c := newCluster(t, n, a)
+	require.NoError(t, c.Start())
+	first := waitLeader(t, c, raft.None, 10*time.Second)
+	propose(t, c, first, app.Command{Op: app.OpPut, Key: "a", Value: "1", Client: 1, Seq: 1})
+	st, _ := c.Status(first)
+	before := c.Mirror(first)
+	require.GreaterOrEqual(t, before.LastIndex(), st.Commit, "the leader's storage holds what it committed")
+
+	t0 := time.Now()
+	c.Kill(first)
+	assert.False(t, c.Alive(first))
+	second := waitLeader(t, c, first, 15*time.Second)
+	t.Logf("tab %d killed; tab %d leads after %v", first, second, time.Since(t0).Round(time.Millisecond))
+	after := app.Command{Op: app.OpPut, Key: "b", Value: "2", Client: 1, Seq: 2}
+	propose(t, c, second, after)
+
+	t1 := time.Now()
+	require.NoError(t, c.Restart(first))
+	r := c.Restored(first)
+	assert.True(t, r.Found, "the reopened tab found its storage")
+	assert.Equal(t, before.LastIndex(), r.LastIndex, "it restored the log it had persisted")
+	assert.Equal(t, before.Stored.HardState.Term, r.HardState.Term)
+	require.Eventually(t, func() bool { return a.has(first, after.Encode()) }, 15*time.Second, 5*time.Millisecond,
+		"the restarted tab catches up with what was committed while it was closed")
+	t.Logf("tab %d restored %d entries (%d bytes of localStorage) and caught up in %v", first, r.LastIndex, r.Bytes, time.Since(t1).Round(time.Millisecond))
+	require.NoError(t, c.WaitMesh(10*time.Second))
+	require.NoError(t, c.Violation())
+}
+
+func TestCloseLeavesNoChromium(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	dir, pgid := c.b.dir, c.b.pgid
+	require.Positive(t, pgid)
+	require.NotEmpty(t, leftovers(dir), "the browser runs")
+	t.Logf("browser processes: %d name the cluster's directory, %d in its process group", len(leftovers(dir)), len(groupMembers(pgid)))
+	t0 := time.Now()
+	c.Close()
+	t.Logf("closed in %v", time.Since(t0).Round(time.Millisecond))
+	assert.Empty(t, leftovers(dir), "no process names the cluster's directory")
+	assert.Empty(t, groupMembers(pgid), "no process is left in the browser's group")
+	_, err := os.Stat(dir)
+	assert.True(t, os.IsNotExist(err), "the temporary directory is gone")
+}
