@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/raftsim/raftsim/netmodel"
@@ -41,11 +38,6 @@ type PionOptions struct {
 	Trace, History io.Writer
 }
 
-// pionIdle bounds how long the runner waits for a change on the real
-// stack: a KV client finishing its last operation reports nothing, so
-// conditions are also looked at this often.
-const pionIdle = 50 * time.Millisecond
-
 // RunPion runs the scenario once on the real stack (pion datachannels on
 // vnet) in real time, with the WebSocket signaling server on 127.0.0.1
 // (see RunPionWith).
@@ -67,7 +59,7 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err er
 	}
 	wallStart := time.Now()
 	r := newRunner(sc, sim.NewStream(seed, "faults"))
-	pw := &pionWorld{sc: sc, seed: seed, r: r, changes: make(chan struct{}, 1), trace: sim.NewTrace(po.Trace)}
+	pw := &pionWorld{realTime: newRealTime(r, po.Trace), sc: sc, seed: seed}
 	r.w = pw
 	if err := pw.open(po.InProcessSignaling); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -96,33 +88,14 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err er
 // on their own goroutines, which report each batch (observe) and wake
 // the runner.
 type pionWorld struct {
-	sc    *Scenario
-	seed  uint64
-	r     *runner
-	c     *pionworld.Cluster
-	srv   *pionworld.SignalServer // nil: in-process signaling
-	start time.Time
-	// steps are the runner's timed steps, in (time, order) order; only
-	// the runner's goroutine touches them.
-	steps []pionStep
-	// obsMu serializes the tabs' reports; dirty says one arrived, and
-	// changes wakes the runner.
-	obsMu   sync.Mutex
-	dirty   atomic.Bool
-	changes chan struct{}
-	kv      *pionworld.KVClients
-	chats   []*pionworld.ChatClient
-	// trace receives every event, from any goroutine, under traceMu;
-	// events counts them.
-	traceMu sync.Mutex
-	trace   *sim.Trace
-	events  uint64
-	closed  bool
-}
-
-type pionStep struct {
-	at sim.Time
-	fn func()
+	*realTime
+	sc     *Scenario
+	seed   uint64
+	c      *pionworld.Cluster
+	srv    *pionworld.SignalServer // nil: in-process signaling
+	kv     *pionworld.KVClients
+	chats  []*pionworld.ChatClient
+	closed bool
 }
 
 // open builds the cluster (and the signaling server) the scenario
@@ -175,29 +148,6 @@ func pionOptions(sc *Scenario, seed uint64) pionworld.Options {
 	return opt
 }
 
-// sending is the tabs' report of a batch about to send (from their
-// goroutines), serialized with observe.
-func (p *pionWorld) sending(node raft.ID, rd *raft.Ready, log pionworld.LogReader) {
-	p.obsMu.Lock()
-	defer p.obsMu.Unlock()
-	p.r.safety.Sending(node, rd, log)
-}
-
-// observe is the tabs' report of each batch (from their goroutines).
-func (p *pionWorld) observe(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log pionworld.LogReader) error {
-	p.obsMu.Lock()
-	defer p.obsMu.Unlock()
-	changed, err := p.r.observe(node, prev, cur, rd, log)
-	if changed || err != nil {
-		p.dirty.Store(true)
-		select {
-		case p.changes <- struct{}{}:
-		default:
-		}
-	}
-	return err
-}
-
 // close closes the cluster, then the signaling server; it may be called
 // again.
 func (p *pionWorld) close() {
@@ -222,47 +172,7 @@ func (p *pionWorld) stopClients() {
 
 func (p *pionWorld) Name() string { return "pion" }
 
-func (p *pionWorld) Start() error  { return p.c.Start() }
-func (p *pionWorld) Now() sim.Time { return sim.Time(time.Since(p.start)) }
-
-// At queues fn for time t (after the steps already queued for t).
-func (p *pionWorld) At(t sim.Time, fn func()) {
-	i, _ := slices.BinarySearchFunc(p.steps, t, func(s pionStep, t sim.Time) int {
-		if s.at <= t {
-			return -1
-		}
-		return 1
-	})
-	p.steps = slices.Insert(p.steps, i, pionStep{t, fn})
-}
-
-// Drive runs due steps and calls step, then sleeps until the next step,
-// a tab's report, or pionIdle.
-func (p *pionWorld) Drive(limit sim.Time, step func(changed bool) bool) {
-	for p.Now() < limit {
-		for len(p.steps) > 0 && p.steps[0].at <= p.Now() {
-			fn := p.steps[0].fn
-			p.steps = p.steps[1:]
-			fn()
-		}
-		if step(p.dirty.Swap(false)) {
-			return
-		}
-		wait := min(pionIdle, time.Duration(limit-p.Now()))
-		if len(p.steps) > 0 {
-			wait = min(wait, time.Duration(p.steps[0].at-p.Now()))
-		}
-		if wait <= 0 {
-			continue
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-p.changes:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-}
+func (p *pionWorld) Start() error { return p.c.Start() }
 
 func (p *pionWorld) Nodes() int { return p.c.Nodes() }
 func (p *pionWorld) Status(id raft.ID) (raft.Status, bool) {
@@ -276,22 +186,6 @@ func (p *pionWorld) Leaders() []raft.ID                        { return p.c.Lead
 func (p *pionWorld) ChatLines(id raft.ID) int                  { return p.c.ChatLines(id) }
 func (p *pionWorld) Violation() error                          { return p.c.Violation() }
 func (p *pionWorld) Recent(id raft.ID) []raft.Message          { return p.c.Recent(id) }
-
-// Record writes e to the trace, stamped with the time since the start;
-// the tabs' goroutines call it too.
-func (p *pionWorld) Record(e sim.Event) {
-	p.traceMu.Lock()
-	defer p.traceMu.Unlock()
-	e.Time = p.Now()
-	p.trace.Record(e)
-	p.events++
-}
-
-func (p *pionWorld) flush() error {
-	p.traceMu.Lock()
-	defer p.traceMu.Unlock()
-	return p.trace.Flush()
-}
 
 func (p *pionWorld) Kill(id raft.ID)                { p.c.Kill(id) }
 func (p *pionWorld) Restart(id raft.ID) error       { return p.c.Restart(id) }
@@ -353,7 +247,7 @@ func (p *pionWorld) StartChat(tab raft.ID, id uint64) ChatUser {
 // (it is reported from the clients' goroutines).
 func (p *pionWorld) StartKV(w *KVWorkload, _ func()) KVRun {
 	p.kv = p.c.StartKV(pionworld.KVOptions{KVOptions: w.clientOptions(), Clients: w.Clients,
-		ReadMode: netmodel.ReadMode(w.ReadMode), Seed: p.seed, Start: p.start, OnDone: func() { p.dirty.Store(true) }})
+		ReadMode: netmodel.ReadMode(w.ReadMode), Seed: p.seed, Start: p.start, OnDone: p.changed})
 	return p.kv
 }
 

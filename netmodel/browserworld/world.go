@@ -47,12 +47,9 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// LogReader reads a node's log (the checker's view).
-type LogReader interface {
-	Term(i uint64) (uint64, bool)
-	Entry(i uint64) (raft.Entry, bool)
-	FirstIndex() uint64
-}
+// LogReader reads a node's log (the checker's view): the model's, one
+// interface for every world.
+type LogReader = netmodel.LogReader
 
 // Timings are how long the cluster took to come up.
 type Timings struct {

@@ -100,12 +100,9 @@ type Options struct {
 	Record func(e sim.Event)
 }
 
-// LogReader reads a node's log (the checker's view).
-type LogReader interface {
-	Term(i uint64) (uint64, bool)
-	Entry(i uint64) (raft.Entry, bool)
-	FirstIndex() uint64
-}
+// LogReader reads a node's log (the checker's view): the model's, one
+// interface for every world.
+type LogReader = netmodel.LogReader
 
 // Cluster is a real-stack cluster: one vnet router, one vnet.Net and one
 // goroutine per tab, a PeerConnection with a negotiated datachannel per
