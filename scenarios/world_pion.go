@@ -8,6 +8,7 @@ import (
 
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/netmodel/pionworld"
+	"github.com/raftsim/raftsim/netmodel/realkv"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -246,8 +247,8 @@ func (p *pionWorld) StartChat(tab raft.ID, id uint64) ChatUser {
 // StartKV implements World: an operation's end marks the run changed
 // (it is reported from the clients' goroutines).
 func (p *pionWorld) StartKV(w *KVWorkload, _ func()) KVRun {
-	p.kv = p.c.StartKV(pionworld.KVOptions{KVOptions: w.clientOptions(), Clients: w.Clients,
-		ReadMode: netmodel.ReadMode(w.ReadMode), Seed: p.seed, Start: p.start, OnDone: p.changed})
+	p.kv = p.c.StartKV(realkv.Options{KVOptions: w.clientOptions(), Clients: w.Clients,
+		Seed: p.seed, Start: p.start, OnDone: p.changed}, netmodel.ReadMode(w.ReadMode))
 	return p.kv
 }
 

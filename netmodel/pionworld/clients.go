@@ -1,14 +1,13 @@
 package pionworld
 
 import (
-	mrand "math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/realkv"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
@@ -19,146 +18,49 @@ import (
 // the model). Both record every operation as the model does, with times
 // in nanoseconds since Start, for the linearizability checker.
 
-// KVOptions configure the KV clients (host.KVOptions, in real time).
-type KVOptions struct {
-	host.KVOptions
-	Clients int
-	// ReadMode: netmodel.ReadIndex (linearizable reads) or
-	// netmodel.ReadLocal (the paper's reads from the leader's state).
-	ReadMode netmodel.ReadMode
-	Seed     uint64
-	// Start is the run's time 0 for the history.
-	Start time.Time
-	// OnDone, if set, is called (from any goroutine) when an operation
-	// ends, answered or given up.
-	OnDone func()
+// KVClients are the KV clients of a pion cluster (realkv: host.KVClients
+// on real timers).
+type KVClients = realkv.Clients
+
+// StartKV starts KV clients against the cluster; readMode says how they
+// read (netmodel.ReadIndex or the paper's netmodel.ReadLocal).
+func (c *Cluster) StartKV(opt realkv.Options, readMode netmodel.ReadMode) *KVClients {
+	return realkv.Start(kvTarget{c, readMode}, opt)
 }
 
-// KVClients runs KV clients (host.KVClients, written once for every
-// world) against a cluster: each client's timers are real timers, and
-// every callback, from a timer or from a tab's goroutine, runs under mu.
-type KVClients struct {
-	c      *Cluster
-	opt    KVOptions
-	mu     sync.Mutex
-	k      *host.KVClients
-	closed bool
+// kvTarget is the cluster as the KV clients see it.
+type kvTarget struct {
+	c    *Cluster
+	mode netmodel.ReadMode
 }
 
-// StartKV starts opt.Clients KV clients now. Client c starts at tab
-// (c-1) mod n + 1, ids apart from the chat users', after a random wait
-// below its think time.
-func (c *Cluster) StartKV(opt KVOptions) *KVClients {
-	k := &KVClients{c: c, opt: opt, k: host.NewKVClients(opt.KVOptions)}
-	k.k.OnDone = opt.OnDone
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for i := 1; i <= opt.Clients; i++ {
-		id := uint64(1000 + i)
-		home := raft.ID((i-1)%c.opt.Nodes + 1)
-		r := mrand.New(mrand.NewPCG(opt.Seed, id))
-		open := mrand.New(mrand.NewPCG(opt.Seed, id|1<<63))
-		start := sim.Time(r.Int64N(int64(max(opt.Think, sim.Millisecond))))
-		k.k.Add(id, uint64(home), &kvEnv{k: k, home: home}, r, open, start)
-	}
-	return k
-}
+func (t kvTarget) Nodes() int              { return t.c.Nodes() }
+func (t kvTarget) Alive(id raft.ID) bool   { return t.c.Alive(id) }
+func (t kvTarget) Lead(id raft.ID) raft.ID { return t.c.Status(id).Lead }
+func (t kvTarget) Record(e sim.Event)      { t.c.record(e) }
 
-// Done reports whether every client has issued all its operations, each
-// answered or given up.
-func (k *KVClients) Done() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.k.Done()
-}
-
-// Stop ends the workload: no callback runs after it returns, and open
-// operations stay unanswered in the history.
-func (k *KVClients) Stop() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.k.Stop()
-	k.closed = true
-}
-
-// History returns a copy of the operations so far, in call order.
-func (k *KVClients) History() []netmodel.KVRecord {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return slices.Clone(k.k.History())
-}
-
-// locked runs fn under mu unless the workload has stopped.
-func (k *KVClients) locked(fn func()) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if !k.closed {
-		fn()
-	}
-}
-
-// kvEnv is one client on the real stack (host.KVEnv): it sends to the
-// node its tab believes leads (home), moving home to the next open tab if
-// its own has closed (tabs on the real stack do not reopen by
-// themselves).
-type kvEnv struct {
-	k    *KVClients
-	home raft.ID
-}
-
-func (e *kvEnv) Now() sim.Time       { return sim.Time(time.Since(e.k.opt.Start)) }
-func (e *kvEnv) Available() bool     { return true }
-func (e *kvEnv) Record(ev sim.Event) { e.k.c.record(ev) }
-
-func (e *kvEnv) After(d sim.Time, fn func()) func() {
-	t := time.AfterFunc(time.Duration(d), func() { e.k.locked(fn) })
-	return func() { t.Stop() }
-}
-
-// Send delivers the attempt from a goroutine of its own: Send runs under
-// mu, and a tab's goroutine may be waiting for mu to deliver a reply.
-func (e *kvEnv) Send(a host.KVAttempt) {
-	to := e.pick()
-	reply := func(found bool, out string) { e.k.locked(func() { a.Reply(found, out) }) }
-	c, mode := e.k.c, e.k.opt.ReadMode
+// Send delivers the attempt from a goroutine of its own: it is called
+// with the clients' lock held, and a tab's goroutine may be waiting for
+// that lock to deliver a reply.
+func (t kvTarget) Send(to raft.ID, a host.KVAttempt, reply func(found bool, out string)) {
 	go func() {
 		switch {
 		case a.Cmd.Op != app.OpGet:
-			c.Propose(to, a.Cmd, func(res app.Result) {
+			t.c.Propose(to, a.Cmd, func(res app.Result) {
 				if !res.Stale && !res.SessionExpired {
 					reply(res.OK, res.Value)
 				}
 			})
-		case mode == netmodel.ReadLocal:
-			c.LocalRead(to, a.Cmd.Key, reply)
+		case t.mode == netmodel.ReadLocal:
+			t.c.LocalRead(to, a.Cmd.Key, reply)
 		default:
-			c.ReadIndex(to, a.Cmd.Client<<32|a.Cmd.Seq, a.Cmd.Key, func(ok, found bool, v string) {
+			t.c.ReadIndex(to, a.Cmd.Client<<32|a.Cmd.Seq, a.Cmd.Key, func(ok, found bool, v string) {
 				if ok {
 					reply(found, v)
 				}
 			})
 		}
 	}()
-}
-
-// pick chooses the node the client sends to: the leader its tab believes
-// in (as the model's clients: a tab that believes a deposed leader still
-// leads keeps its clients asking that one), else its tab itself.
-func (e *kvEnv) pick() raft.ID {
-	c := e.k.c
-	if !c.Alive(e.home) {
-		n := raft.ID(c.Nodes())
-		for i := raft.ID(1); i <= n; i++ {
-			if id := (e.home-1+i)%n + 1; c.Alive(id) {
-				e.home = id
-				break
-			}
-		}
-	}
-	if lead := c.Status(e.home).Lead; lead != raft.None && c.Alive(lead) {
-		return lead
-	}
-	return e.home
 }
 
 // ChatClient is the paper's chat user (host.Chat, the model's too)
