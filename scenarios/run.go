@@ -82,10 +82,12 @@ func (sc *Scenario) Apply(o Overrides) error {
 const (
 	WorldModel = "model" // the simulator (netmodel): virtual time, hashed trace
 	WorldPion  = "pion"  // the real WebRTC stack on vnet, in real time
+	// WorldBrowser: raft/ in real headless Chromium tabs, in real time.
+	WorldBrowser = "browser"
 )
 
 // ErrUnknownWorld: RunOptions.World names no world.
-var ErrUnknownWorld = errors.New("unknown world (want model or pion)")
+var ErrUnknownWorld = errors.New("unknown world (want model, pion or browser)")
 
 // Run runs the scenario once with seed on opts.World, through the one
 // runner (runner.go). A panic during the run is returned as a failed
@@ -96,6 +98,8 @@ func Run(sc *Scenario, seed uint64, opts RunOptions) (*Result, error) {
 		return runModel(sc, seed, opts)
 	case WorldPion:
 		return RunPionWith(sc, seed, PionOptions{LinTimeout: opts.LinTimeout, Trace: opts.Trace, History: opts.History})
+	case WorldBrowser:
+		return RunBrowser(sc, seed, opts)
 	}
 	return nil, fmt.Errorf("scenario %s: %w: %q", sc.Name, ErrUnknownWorld, opts.World)
 }
@@ -166,8 +170,8 @@ type Result struct {
 
 // RunOptions are per-run settings that do not change what happens.
 type RunOptions struct {
-	// World is the world the run runs on: WorldModel (the default) or
-	// WorldPion.
+	// World is the world the run runs on: WorldModel (the default),
+	// WorldPion or WorldBrowser.
 	World string
 	// Trace, if not nil, receives the trace as JSON lines.
 	Trace io.Writer

@@ -71,7 +71,7 @@ to a temporary directory, removed when the viewer stops.`,
 	fl.StringVar(&f.history, "history", "", "write porcupine's view of the client history, annotated with leader changes and faults, to `FILE.html` (with several seeds: FILE with .seedN before the extension)")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per run")
 	fl.BoolVar(&f.quiet, "quiet", false, "print only failures and the summary")
-	fl.StringVar(&f.world, "world", "model", "`WORLD`: model (the simulator) or pion (the real WebRTC stack on vnet, in real time)")
+	fl.StringVar(&f.world, "world", "model", "`WORLD`: model (the simulator), pion (the real WebRTC stack on vnet, in real time) or browser (real headless Chromium tabs)")
 	fl.BoolVar(&f.viz, "viz", false, "serve the run's trace in a step-through page afterwards (one seed; the trace goes to --trace or a temporary file)")
 	fl.BoolVar(&f.checkDeterminism, "check-determinism", false, "run every seed twice and fail if the trace hashes differ")
 	return cmd
@@ -254,12 +254,12 @@ func runProgress(stderr io.Writer, seed uint64) func(scenarios.RunProgress) {
 func checkWorldFlags(f *runFlags) error {
 	switch f.world {
 	case scenarios.WorldModel:
-	case scenarios.WorldPion:
+	case scenarios.WorldPion, scenarios.WorldBrowser:
 		if f.checkDeterminism {
-			return &usageError{fmt.Errorf("--check-determinism needs --world model: the real stack is reproducible in distribution only")}
+			return &usageError{fmt.Errorf("--check-determinism needs --world model: a real stack is reproducible in distribution only")}
 		}
 	default:
-		return &usageError{fmt.Errorf("--world wants model or pion, got %q", f.world)}
+		return &usageError{fmt.Errorf("--world wants model, pion or browser, got %q", f.world)}
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ CSV (it begins "scenario,"); anything else is refused with an error.`,
 	fl.IntVar(&f.workers, "workers", 0, "runs at once (default: one per CPU)")
 	fl.StringVar(&f.shard, "shard", "", "run only slice `k/n` of the runs")
 	fl.IntVar(&f.seeds, "seeds", 0, "seeds a point (overrides the file)")
-	fl.StringVar(&f.world, "world", "model", "`WORLD`: model, or pion (the real stack, in real time: use few workers)")
+	fl.StringVar(&f.world, "world", "model", "`WORLD`: model, pion or browser (the real stacks, in real time: use few workers)")
 	return cmd
 }
 
@@ -97,8 +97,8 @@ func runSweep(cmd *cobra.Command, path string, f *sweepFlags, stdout, stderr io.
 			return &usageError{fmt.Errorf("--seeds %d: %w", f.seeds, err)}
 		}
 	}
-	if f.world != scenarios.WorldModel && f.world != scenarios.WorldPion {
-		return &usageError{fmt.Errorf("--world wants model or pion, got %q", f.world)}
+	if f.world != scenarios.WorldModel && f.world != scenarios.WorldPion && f.world != scenarios.WorldBrowser {
+		return &usageError{fmt.Errorf("--world wants model, pion or browser, got %q", f.world)}
 	}
 	total := len(sc.Jobs(k, n))
 	start := time.Now()

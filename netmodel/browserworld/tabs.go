@@ -58,6 +58,12 @@ func (c *Cluster) open(id raft.ID) error {
 	c.send(id, ctl.Msg{Type: ctl.Init, ID: id, Voters: voters, Raft: &c.opt.Raft, Seed: c.opt.Seed, Inc: inc, SignalURL: c.sig.URL()})
 	select {
 	case r := <-registered:
+		if r != nil && r.Storage != nil {
+			// The mirror starts again from what the tab restored.
+			c.obsMu.Lock()
+			t.mirror, r.Storage = *r.Storage, nil
+			c.obsMu.Unlock()
+		}
 		c.mu.Lock()
 		t.restored = r
 		c.mu.Unlock()

@@ -3,8 +3,8 @@ package browserworld
 import (
 	"bytes"
 	"fmt"
+	"github.com/raftsim/raftsim/internal/chromium"
 	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -17,19 +17,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// needChromium skips the test without Debian's chromium on PATH, and
-// fails it in CI (as viz's browser tests do).
+// needChromium skips the test without Debian's chromium on PATH (fails
+// it in CI), and in -short runs.
 func needChromium(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser cluster: not in -short")
 	}
-	if _, err := exec.LookPath("chromium"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found; CI must install it (apt-get install chromium)")
-		}
-		t.Skip("chromium not found: install Debian's chromium (apt-get install chromium) to run the browser tests")
-	}
+	chromium.Require(t)
 }
 
 // applied records, per tab, the data of the normal entries it applied.

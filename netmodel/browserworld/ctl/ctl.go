@@ -7,6 +7,7 @@ package ctl
 
 import (
 	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
 )
@@ -75,6 +76,10 @@ type Restored struct {
 	HardState raft.HardState `json:"hard"`
 	LastIndex uint64         `json:"last"`
 	Bytes     int            `json:"bytes"` // the stored JSON's length
+	// Storage is what the tab restored: the harness's mirror of the tab's
+	// storage starts again from it (a page closed between persisting a
+	// batch and reporting it would otherwise leave the mirror behind).
+	Storage *host.Storage `json:"storage,omitempty"`
 }
 
 // Observation is one executed batch of a tab: the status before and

@@ -36,7 +36,7 @@ func loadStorage() (host.Storage, *ctl.Restored, error) {
 	if err := json.Unmarshal([]byte(text), &s); err != nil {
 		return host.Storage{}, nil, fmt.Errorf("tab: localStorage %q unreadable: %w", storageKey, err)
 	}
-	r := &ctl.Restored{Found: true, HardState: s.Stored.HardState, LastIndex: s.LastIndex(), Bytes: len(text)}
+	r := &ctl.Restored{Found: true, HardState: s.Stored.HardState, LastIndex: s.LastIndex(), Bytes: len(text), Storage: &s}
 	return s, r, nil
 }
 

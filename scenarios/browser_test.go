@@ -1,0 +1,86 @@
+package scenarios
+
+import (
+	"testing"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/internal/chromium"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Scenarios in real headless Chromium tabs (--world browser), through the
+// same runner and checkers as the other worlds.
+
+func runBrowser(t *testing.T, text string) *Result {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser world: not in -short")
+	}
+	chromium.Require(t)
+	sc, err := Parse("browser.yaml", []byte(text))
+	require.NoError(t, err)
+	res, err := Run(sc, 1, RunOptions{World: WorldBrowser})
+	require.NoError(t, err)
+	t.Logf("%s: measures %v, safety %s, liveness %s, lin %s (%d ops), checks %v", sc.Name, measureValues(res), res.Safety,
+		res.Liveness, res.Linearizability, res.Operations, res.Checks)
+	return res
+}
+
+func TestKillLeaderRecoversInBrowserTabs(t *testing.T) {
+	res := runBrowser(t, `
+name: kill-leader
+cluster: {nodes: 5, election_timeout: 500ms, bootstrap: static, membership: static}
+faults:
+  - {name: kill, when: leader, after: 1s, kill: {leader: true}}
+measures:
+  - {name: leader, until: leader, mode: exact}
+  - {name: recovered, from: kill, until: new-leader, mode: exact}
+limit: 30s
+`)
+	require.True(t, res.OK, res.Violation)
+	requireMeasured(t, res, "leader", "recovered")
+	assert.Less(t, *res.Measures["recovered"], 2.0, "a follower times out within 2 ET")
+	assert.NotContains(t, res.Checks, checker.AckedCommit, "off in the browser: the tabs report over separate sockets")
+	assert.Contains(t, res.Checks, checker.DurableAck)
+}
+
+func TestAReopenedTabRestoresItsLogAndKVStaysLinearizableInBrowserTabs(t *testing.T) {
+	res := runBrowser(t, `
+name: kv-restart
+cluster: {nodes: 3, election_timeout: 300ms, bootstrap: static, membership: static}
+faults:
+  - {name: kill, at: 1s, kill: {nodes: [1]}}
+  - {name: reopen, at: 2s, restart: {killed: true}}
+workload:
+  kv: {when: leader, after: 100ms, clients: 3, keys: 3, ops: 60, think: 50ms}
+measures:
+  - {name: leader, until: leader, mode: exact}
+  - {name: back, from: reopen, until: up, mode: exact}
+  - {name: kv-done, from: workload, until: kv-done, mode: exact}
+limit: 60s
+`)
+	require.True(t, res.OK, res.Violation)
+	requireMeasured(t, res, "leader", "back", "kv-done")
+	assert.Greater(t, *res.Measures["kv-done"], 2.0, "the clients ran across the kill and the reopening")
+	t.Logf("exercised %v", res.Exercised)
+	assert.Positive(t, res.Exercised[checker.DurableAck], "the reopened tab's acknowledgements were checked against what it restored")
+	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
+	assert.Equal(t, 180, res.Operations)
+}
+
+func TestTheBrowserWorldRefusesWhatItCannotRunYet(t *testing.T) {
+	for name, text := range map[string]string{
+		"presence membership": "name: x\ncluster: {nodes: 3}\nmeasures: [{name: up, until: up}]\n",
+		"a partition": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
+			"faults: [{at: 1s, partition: {groups: [[1], [2, 3]]}}]\nmeasures: [{name: leader, until: leader}]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := Parse("x.yaml", []byte(text))
+			require.NoError(t, err)
+			_, err = Run(sc, 1, RunOptions{World: WorldBrowser})
+			require.ErrorIs(t, err, ErrNotOnWorld)
+			require.ErrorIs(t, err, ErrNotOnBrowser)
+		})
+	}
+}

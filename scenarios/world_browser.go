@@ -1,0 +1,185 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/host"
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/browserworld"
+	"github.com/raftsim/raftsim/netmodel/realkv"
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// ErrNotOnBrowser: the scenario uses something the browser world does not
+// run (yet). It is an ErrNotOnWorld.
+var ErrNotOnBrowser error = notOnWorld("browser")
+
+// browserFaults are the fault steps the browser world runs: a tab's page
+// closed (memory gone, localStorage kept) and reopened.
+var browserFaults = map[string]bool{"kill": true, "restart": true}
+
+// RunBrowser runs the scenario once in real headless Chromium tabs
+// (netmodel/browserworld: raft/ and host/ compiled to WebAssembly, real
+// RTCDataChannels), in real time, driven by the same runner as the other
+// worlds. Runs are reproducible in distribution, not event for event:
+// there is no trace hash.
+func RunBrowser(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err error) {
+	defer containPanic(sc, seed, WorldBrowser, &res, &err)
+	if err := browserSupported(sc); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	wallStart := time.Now()
+	r := newRunner(sc, sim.NewStream(seed, "faults"))
+	// Each tab reports over its own socket: a follower's acknowledgement
+	// may reach the checker after the commit it allowed.
+	r.safety.WithoutAckedCommit()
+	bw := &browserWorld{realTime: newRealTime(r, opts.Trace), sc: sc, seed: seed}
+	r.w = bw
+	if err := bw.open(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	defer bw.c.Close()
+	r.schedule()
+	if err := bw.Start(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	r.happened("start", 0)
+	r.drive(func() bool { return false })
+	if bw.kv != nil {
+		bw.kv.Stop()
+	}
+	bw.c.Close() // no report after this point: the trace is complete
+	if err := bw.flush(); err != nil {
+		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
+	}
+	if res, err = r.result(seed, RunOptions{LinTimeout: opts.LinTimeout, History: opts.History}, wallStart); err != nil {
+		return nil, err
+	}
+	res.Events, res.TraceEvents = bw.events, bw.events
+	res.Replay += " --world browser"
+	return res, nil
+}
+
+// browserSupported reports what the browser world cannot run, and why.
+func browserSupported(sc *Scenario) error {
+	c := &sc.Cluster
+	switch {
+	case len(sc.Measures) == 0:
+		return fmt.Errorf("a run in the browser needs a measure")
+	case c.Bootstrap != "static" || c.Membership != "static":
+		return fmt.Errorf("the paper's bootstrap and presence membership (the leader's membership loop is not in the tab program yet; "+
+			"use cluster: {bootstrap: static, membership: static}) are %w", ErrNotOnBrowser)
+	case sc.Workload.Chat != nil:
+		return fmt.Errorf("a chat workload (the chat client is not in the tab program yet) is %w", ErrNotOnBrowser)
+	}
+	for _, f := range sc.Faults {
+		if f.Action != nil && !browserFaults[f.Action.Key()] {
+			return fmt.Errorf("fault %q: %s (only kill and restart so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
+		}
+	}
+	return nil
+}
+
+// browserWorld is the browser as the runner drives it: real time, tabs
+// in Chromium reporting each batch from the harness's goroutines.
+type browserWorld struct {
+	*realTime
+	sc   *Scenario
+	seed uint64
+	c    *browserworld.Cluster
+	kv   *realkv.Clients
+}
+
+// open starts Chromium and the tabs the scenario describes.
+func (b *browserWorld) open() error {
+	c, err := browserworld.New(browserworld.Options{Nodes: b.sc.Cluster.Nodes, Raft: b.sc.WorldOptions().Raft,
+		Seed: b.seed, Observer: b.observeBatch})
+	if err != nil {
+		return err
+	}
+	b.c = c
+	b.start = time.Now()
+	return nil
+}
+
+// observeBatch shows a tab's batch to the checker: its acknowledgements,
+// then the batch.
+func (b *browserWorld) observeBatch(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log browserworld.LogReader) error {
+	b.sending(node, rd, log)
+	return b.observe(node, prev, cur, rd, log)
+}
+
+func (b *browserWorld) Name() string     { return WorldBrowser }
+func (b *browserWorld) Start() error     { return b.c.Start() }
+func (b *browserWorld) Nodes() int       { return b.c.Nodes() }
+func (b *browserWorld) Violation() error { return b.c.Violation() }
+
+func (b *browserWorld) Status(id raft.ID) (raft.Status, bool) { return b.c.Status(id) }
+func (b *browserWorld) Leaders() []raft.ID                    { return b.c.Leaders() }
+func (b *browserWorld) Visibility(raft.ID) netmodel.Visibility {
+	return netmodel.Foreground
+}
+func (b *browserWorld) ChatLines(raft.ID) int         { return 0 }
+func (b *browserWorld) Recent(raft.ID) []raft.Message { return nil }
+
+func (b *browserWorld) Kill(id raft.ID) {
+	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "kill (page closed)"})
+	b.c.Kill(id)
+}
+
+func (b *browserWorld) Restart(id raft.ID) error {
+	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "restart (page reopened)"})
+	return b.c.Restart(id)
+}
+
+// The faults browserSupported refuses upfront: never called.
+func (b *browserWorld) Partition([][]raft.ID)                      {}
+func (b *browserWorld) Cut(raft.ID, raft.ID)                       {}
+func (b *browserWorld) Heal()                                      {}
+func (b *browserWorld) SetLoss(float64, float64)                   {}
+func (b *browserWorld) SetVisibility(raft.ID, netmodel.Visibility) {}
+func (b *browserWorld) Discard(raft.ID, sim.Time)                  {}
+func (b *browserWorld) Signaling(bool) error                       { return ErrNotOnBrowser }
+func (b *browserWorld) Blackhole(raft.ID)                          {}
+func (b *browserWorld) PathChange(raft.ID) error                   { return ErrNotOnBrowser }
+func (b *browserWorld) Transfer(raft.ID)                           {}
+func (b *browserWorld) Pause(raft.ID, sim.Time)                    {}
+func (b *browserWorld) Reconfigure(raft.ID, bool)                  {}
+func (b *browserWorld) Delay(int, sim.Time) error                  { return ErrNotOnBrowser }
+func (b *browserWorld) Replay(float64, sim.Time) error             { return ErrNotOnBrowser }
+func (b *browserWorld) Reorder(sim.Time) error                     { return ErrNotOnBrowser }
+func (b *browserWorld) StartChat(raft.ID, uint64) ChatUser         { return nil }
+
+// StartKV implements World: the clients run in the harness on real
+// timers (realkv) and send every operation, reads too, through the log,
+// so reads are linearizable whatever the read mode says.
+func (b *browserWorld) StartKV(w *KVWorkload, _ func()) KVRun {
+	b.kv = realkv.Start(browserKV{b}, realkv.Options{KVOptions: w.clientOptions(), Clients: w.Clients,
+		Seed: b.seed, Start: b.start, OnDone: b.changed})
+	return b.kv
+}
+
+// browserKV is the browser cluster as the KV clients see it.
+type browserKV struct{ b *browserWorld }
+
+func (k browserKV) Nodes() int            { return k.b.c.Nodes() }
+func (k browserKV) Alive(id raft.ID) bool { return k.b.c.Alive(id) }
+func (k browserKV) Record(e sim.Event)    { k.b.Record(e) }
+
+func (k browserKV) Lead(id raft.ID) raft.ID {
+	st, _ := k.b.c.Status(id)
+	return st.Lead
+}
+
+// Send proposes the command at tab to from a goroutine of its own (the
+// control socket's write may wait).
+func (k browserKV) Send(to raft.ID, a host.KVAttempt, reply func(found bool, out string)) {
+	go k.b.c.Propose(to, a.Cmd, func(res app.Result) {
+		if !res.Stale && !res.SessionExpired {
+			reply(res.OK, res.Value)
+		}
+	})
+}
