@@ -35,6 +35,9 @@
 //                             (null: that trace has ended),
 //                             firstStateDiffTime, firstStateDiffNode
 //                             (roles and terms) }; null with one trace
+//   window.raftsim.measures() the measures, each { event (0-based), name,
+//                             start, end, phases: [{ name, label, start,
+//                             end, from, to }] } (computed in Go: Measure)
 //   window.raftsim.other      with two traces, trace B: { name, nodes,
 //                             index(), clock(), explain(), diagram() };
 //                             null with one
@@ -60,7 +63,8 @@
   const api = { ready: false, nodes: [], index: () => A.pos(), seek: (i) => { go(Number(i) || 0); return A.pos(); }, explain: () => A.explain(),
     clock: () => clock, seekTime: (t) => { seekTime(Number(t) || 0); return A.pos(); }, diagram: () => A.st.counts(),
     diagramPoint: (i) => A.st.hitPoint(Number(i)), diagramView: (t0, t1) => A.st.view(Number(t0), Number(t1)),
-    compare: () => (diff ? Object.assign({}, diff) : null), other: null };
+    compare: () => (diff ? Object.assign({}, diff) : null), other: null,
+    measures: () => JSON.parse(JSON.stringify(A.T.measures || [])) };
   window.raftsim = api;
   function fail(msg) {
     const e = $("error");
@@ -137,6 +141,7 @@
     let SNAP, snaps = [], sends = [], segments = [], match, origin, pos = 0, state, vtime = 0, st;
     const view = { nodes: [], rows: [] };
     const kindOf = (e) => T.kinds[e[1] - 1];
+    const measureAt = new Map((T.measures || []).map((m) => [m.event, m])); // measures by event, with their phases
     const K = {}; // kind numbers by name, for the loops over many events
     T.kinds.forEach((k, i) => { K[k] = i + 1; });
     // ---- state ------------------------------------------------------------
@@ -303,7 +308,38 @@
       if (k === "role") return explainRole(i - 1);
       if (k === "fault") return explainFault(e);
       if (k === "term") return explainTerm(i - 1);
+      if (k === "measure" && measureAt.has(i - 1)) return explainMeasure(measureAt.get(i - 1));
       return describe(i - 1, k);
+    }
+    // explainMeasure lists a measure's phases (T.measures, from Go): how
+    // long each took and what it waited for.
+    function explainMeasure(m) {
+      const head = `measure ${m.name}: ${dur(m.end - m.start)}`;
+      if (!m.phases.length) return head;
+      const parts = [], mem = m.phases.filter((p) => p.name === "membership");
+      for (const p of m.phases) {
+        if (p.name !== "membership") parts.push(`${p.name} ${dur(p.end - p.start)} (${phaseText(m, p)})`);
+        else if (p === mem[0]) {
+          const total = mem[mem.length - 1].end - mem[0].start;
+          parts.push(`membership ${dur(total)} (${mem.map((q) => q.label + " " + dur(q.end - q.start)).join(", ")})`);
+        }
+      }
+      return head + " = " + parts.join(" + ");
+    }
+    // phaseText says what phase p of measure m waited for, from the
+    // events at its ends.
+    function phaseText(m, p) {
+      const to = ev[p.to], who = "node " + to[2];
+      switch (p.name) {
+        case "detection": {
+          const from = p.from >= 0 ? ev[p.from] : null, what = from && kindOf(from) === "fault" ? str[from[7]] : "the start";
+          return `from ${what} until ${kindOf(to) === "timer_fire" ? who + "'s election timer fires" : who + " becomes " + str[to[7]]}`;
+        }
+        case "election": return `until ${who} becomes leader of term ${to[4]}`;
+        case "membership": return `until every node holds voters ${str[to[7]]} (the last: ${who})`;
+        case "poll": return "until the harness's next check of its condition, every 100 ms";
+      }
+      return p.label;
     }
     function explainRole(i) {
       const e = ev[i], role = str[e[7]];
@@ -593,7 +629,7 @@
     st = makeSpacetime({ T, ev, str, N, match, origin, sends, segments, roleColor: ROLE_COLOR, canvas: el("st-canvas"), note: el("st-note"),
       kinds: el("st-kinds"), controls, follower: !controls, first: hooks.first, end: hooks.end, seek: hooks.seek, eventText, at, h, set,
       onView: hooks.onView, onChange: hooks.onChange });
-    return { T, ev, str, N, st, kindOf, eventText, goTo, seekTo, draw, pos: () => pos, clock: () => vtime, explain: () => explain(pos),
+    return { T, ev, str, N, st, kindOf, eventText, phaseText, goTo, seekTo, draw, pos: () => pos, clock: () => vtime, explain: () => explain(pos),
       first: ev[0][0], end: T.end };
   }
   // ---- navigation -------------------------------------------------------------
@@ -787,7 +823,7 @@
       set($("diff-go"), { disabled: diff.firstDiffIndex < 0 ? "" : null });
     }
     tl = makeTimeline({ T: TA, ev: TA.events, str: TA.strings, kindOf: A.kindOf, root: $("timeline"), svg, set, seek: go, seekTime, eventText: A.eventText,
-      at, dur, first: first ?? A.first, end, extra: B ? diffMarks() : [] });
+      phaseText: A.phaseText, at, dur, first: first ?? A.first, end, extra: B ? diffMarks() : [] });
     bindControls();
     const q = new URLSearchParams(location.hash.slice(1));
     if (q.has("n")) selected = Math.max(1, Math.min(A.N, parseInt(q.get("n"), 10) || 1));
