@@ -45,6 +45,8 @@ type Trace struct {
 	History string     `json:"history,omitempty"` // link to a porcupine page
 	// Measures: the measure events, each with its interval's phases.
 	Measures []Measure `json:"measures"`
+	// Operations: the client operations, call to return.
+	Operations []Operation `json:"operations"`
 }
 
 // Load reads a JSONL trace. A malformed or truncated line is an error
@@ -95,6 +97,7 @@ func Load(r io.Reader, name string) (*Trace, error) {
 	}
 	t.End = last
 	t.Measures = measures(events)
+	t.Operations = operations(events)
 	return t, nil
 }
 

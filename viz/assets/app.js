@@ -38,6 +38,10 @@
 //   window.raftsim.measures() the measures, each { event (0-based), name,
 //                             start, end, phases: [{ name, label, start,
 //                             end, from, to }] } (computed in Go: Measure)
+//   window.raftsim.operations() the client operations, each { client,
+//                             node, seq, op, key, call, end (0-based
+//                             events; end -1: none), result ("return",
+//                             "gave up" or "") } (Go: Operation)
 //   window.raftsim.other      with two traces, trace B: { name, nodes,
 //                             index(), clock(), explain(), diagram() };
 //                             null with one
@@ -64,7 +68,7 @@
     clock: () => clock, seekTime: (t) => { seekTime(Number(t) || 0); return A.pos(); }, diagram: () => A.st.counts(),
     diagramPoint: (i) => A.st.hitPoint(Number(i)), diagramView: (t0, t1) => A.st.view(Number(t0), Number(t1)),
     compare: () => (diff ? Object.assign({}, diff) : null), other: null,
-    measures: () => JSON.parse(JSON.stringify(A.T.measures || [])) };
+    measures: () => JSON.parse(JSON.stringify(A.T.measures || [])), operations: () => JSON.parse(JSON.stringify(A.T.operations || [])) };
   window.raftsim = api;
   function fail(msg) {
     const e = $("error");
@@ -658,12 +662,58 @@
     drawPage();
   }
   // drawPage draws what the traces share: the clock, the slider (A's
-  // events), the timeline and the address.
+  // events), the timeline, A's client operations and the address.
   function drawPage() {
     text($("time"), (clock / 1e9).toFixed(6));
     $("slider").value = String(A.pos());
     saveHash();
     tl.update(clock, A.st.window());
+    drawOps();
+  }
+  // ---- client operations ------------------------------------------------------
+  // The panel lists trace A's client operations (T.operations, from Go),
+  // each a row: client id (as the porcupine history page names it), tab,
+  // op and key, its interval call→return on a bar spanning every
+  // operation, and how long it took. A click goes to its call event.
+  // Rows are built once; a move only changes their classes: open (called,
+  // not returned at the position), done, and current (its call or return
+  // is the current event).
+  const MAXOPS = 2000;
+  let opRows = [];
+  function buildOps() {
+    const ops = A.T.operations || [], ev = A.ev;
+    if (!ops.length) return;
+    const shown = ops.slice(0, MAXOPS), t0 = ev[shown[0].call][0];
+    let t1 = t0 + 1;
+    for (const o of shown) t1 = Math.max(t1, o.end >= 0 ? ev[o.end][0] : A.end);
+    const pct = (t) => (100 * (t - t0)) / (t1 - t0) + "%";
+    opRows = shown.map((o, j) => {
+      const c = ev[o.call][0], r = o.end >= 0 ? ev[o.end][0] : null;
+      const how = o.result === "return" ? dur(r - c) : o.result === "gave up" ? "gave up" : "no return";
+      const ends = o.result === "return" ? `returned at ${at(r)} after ${dur(r - c)}` : o.result === "gave up" ? `gave up at ${at(r)} after ${dur(r - c)}` : "no return in the trace";
+      const bar = h("i", {});
+      // CSSOM, which the policy allows (an attribute would not be).
+      bar.style.left = pct(c);
+      bar.style.width = `calc(${pct(r ?? t1)} - ${pct(c)})`;
+      const row = h("button", { type: "button", class: "op", "data-op": j,
+        title: `client ${o.client} on node ${o.node}: ${o.op} ${o.key} (#${o.seq}), called at ${at(c)}, ${ends}; click: go to its call` },
+      h("span", {}, "client " + o.client), h("span", {}, "n" + o.node), h("span", {}, `${o.op} ${o.key}`), h("span", { class: "op-bar" }, bar), h("span", {}, how));
+      row.kind = o.result === "return" ? "" : o.result === "gave up" ? " gaveup" : " pending";
+      return row;
+    });
+    text($("op-note"), `${ops.length} operation${ops.length > 1 ? "s" : ""}, call → return (client ids as on the history page); click one to go to its call.` +
+      (ops.length > MAXOPS ? ` The first ${MAXOPS} are listed.` : ""));
+    $("op-rows").replaceChildren(...opRows);
+    $("op-rows").onclick = (e) => { const b = e.target.closest("[data-op]"); if (b) go(ops[parseInt(b.dataset.op, 10)].call + 1); };
+    $("ops").hidden = false;
+  }
+  function drawOps() {
+    if (!opRows.length) return;
+    const ops = A.T.operations, pos = A.pos(), cur = pos - 1;
+    for (let j = 0; j < opRows.length; j++) {
+      const o = ops[j], state = pos <= o.call ? "" : o.end >= 0 && pos > o.end ? " done" : " open";
+      set(opRows[j], { class: "op" + opRows[j].kind + state + (cur === o.call || cur === o.end ? " current" : "") });
+    }
   }
   // saveHash records the position in the address, at most every 200 ms:
   // browsers throttle history.replaceState when called on every step.
@@ -824,6 +874,7 @@
     }
     tl = makeTimeline({ T: TA, ev: TA.events, str: TA.strings, kindOf: A.kindOf, root: $("timeline"), svg, set, seek: go, seekTime, eventText: A.eventText,
       phaseText: A.phaseText, at, dur, first: first ?? A.first, end, extra: B ? diffMarks() : [] });
+    buildOps();
     bindControls();
     const q = new URLSearchParams(location.hash.slice(1));
     if (q.has("n")) selected = Math.max(1, Math.min(A.N, parseInt(q.get("n"), 10) || 1));
