@@ -7,6 +7,8 @@
 //
 // Scripting API (for tests, the console and tools driving a browser):
 //   window.raftsim.ready      true once the trace is loaded and drawn
+//   window.raftsim.readyMs    when it became ready: ms since the page's
+//                             navigation started (performance.now())
 //   window.raftsim.nodes      the cluster's node ids, [1, 2, ..., N]
 //                             (clients are not nodes)
 //   window.raftsim.index()    the position: how many events are applied
@@ -234,20 +236,38 @@
     // receiver first (node = receiver, peer = sender); a send and a drop
     // name the sender first.
     function matchMessages() {
-      const pending = new Map();
+      // Pending sends by a 30-bit hash of their key (number keys: no
+      // string per event); a bucket is searched for the first send with
+      // the same fields, which is its head unless two keys collide.
+      const pending = new Map(), kS = K.send, kD = K.deliver, kX = K.drop;
       match = new Int32Array(ev.length).fill(-1);
       origin = new Int32Array(ev.length).fill(-1);
       for (let i = 0; i < ev.length; i++) {
-        const e = ev[i], k = kindOf(e);
-        if (k !== "send" && k !== "deliver" && k !== "drop") continue;
-        const [from, to] = ends(e), key = from + ">" + to + ":" + e[6] + ":" + e[4] + ":" + e[5];
-        if (k === "send") {
-          const q = pending.get(key);
-          if (q) q.push(i); else pending.set(key, [i]);
+        const e = ev[i], k = e[1];
+        if (k !== kS && k !== kD && k !== kX) continue;
+        const from = k === kD ? e[3] : e[2], to = k === kD ? e[2] : e[3];
+        let h = Math.imul(from ^ 0x5bd1e995, 0x9e3779b1) ^ to;
+        h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ e[6];
+        h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ e[4];
+        h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ e[5];
+        h = (h ^ (h >>> 15)) & 0x3fffffff;
+        const q = pending.get(h);
+        if (k === kS) {
+          if (q) q.push(i); else pending.set(h, [i]);
           sends.push(i);
-        } else {
-          const q = pending.get(key);
-          if (q && q.length) { const si = q.shift(); match[si] = i; origin[i] = si; }
+          continue;
+        }
+        if (!q) continue;
+        for (let j = 0; j < q.length; j++) {
+          const s = ev[q[j]];
+          if (s[2] !== from || s[3] !== to || s[6] !== e[6] || s[4] !== e[4] || s[5] !== e[5]) continue;
+          const si = q[j];
+          match[si] = i;
+          origin[i] = si;
+          if (q.length === 1) pending.delete(h);
+          else if (j === 0) q.shift();
+          else q.splice(j, 1);
+          break;
         }
       }
     }
@@ -885,6 +905,7 @@
       for (let i = 1; i <= B.N; i++) nodes.push(i);
       api.other = { name: B.T.name, nodes, index: () => B.pos(), clock: () => B.clock(), explain: () => B.explain(), diagram: () => B.st.counts() };
     }
+    api.readyMs = performance.now();
     api.ready = window.raftsimReady = true;
   }
 
