@@ -43,6 +43,10 @@ type Trace struct {
 	Events  [][8]int64 `json:"events"`
 	Kinds   []string   `json:"kinds"`
 	History string     `json:"history,omitempty"` // link to a porcupine page
+	// Measures: the measure events, each with its interval's phases.
+	Measures []Measure `json:"measures"`
+	// Operations: the client operations, call to return.
+	Operations []Operation `json:"operations"`
 }
 
 // Load reads a JSONL trace. A malformed or truncated line is an error
@@ -92,6 +96,8 @@ func Load(r io.Reader, name string) (*Trace, error) {
 			int64(e.Term), int64(e.Index), str(e.Msg), str(e.Detail)})
 	}
 	t.End = last
+	t.Measures = measures(events)
+	t.Operations = operations(events)
 	return t, nil
 }
 

@@ -7,6 +7,8 @@
 //
 // Scripting API (for tests, the console and tools driving a browser):
 //   window.raftsim.ready      true once the trace is loaded and drawn
+//   window.raftsim.readyMs    when it became ready: ms since the page's
+//                             navigation started (performance.now())
 //   window.raftsim.nodes      the cluster's node ids, [1, 2, ..., N]
 //                             (clients are not nodes)
 //   window.raftsim.index()    the position: how many events are applied
@@ -35,6 +37,13 @@
 //                             (null: that trace has ended),
 //                             firstStateDiffTime, firstStateDiffNode
 //                             (roles and terms) }; null with one trace
+//   window.raftsim.measures() the measures, each { event (0-based), name,
+//                             start, end, phases: [{ name, label, start,
+//                             end, from, to }] } (computed in Go: Measure)
+//   window.raftsim.operations() the client operations, each { client,
+//                             node, seq, op, key, call, end (0-based
+//                             events; end -1: none), result ("return",
+//                             "gave up" or "") } (Go: Operation)
 //   window.raftsim.other      with two traces, trace B: { name, nodes,
 //                             index(), clock(), explain(), diagram() };
 //                             null with one
@@ -60,7 +69,8 @@
   const api = { ready: false, nodes: [], index: () => A.pos(), seek: (i) => { go(Number(i) || 0); return A.pos(); }, explain: () => A.explain(),
     clock: () => clock, seekTime: (t) => { seekTime(Number(t) || 0); return A.pos(); }, diagram: () => A.st.counts(),
     diagramPoint: (i) => A.st.hitPoint(Number(i)), diagramView: (t0, t1) => A.st.view(Number(t0), Number(t1)),
-    compare: () => (diff ? Object.assign({}, diff) : null), other: null };
+    compare: () => (diff ? Object.assign({}, diff) : null), other: null,
+    measures: () => JSON.parse(JSON.stringify(A.T.measures || [])), operations: () => JSON.parse(JSON.stringify(A.T.operations || [])) };
   window.raftsim = api;
   function fail(msg) {
     const e = $("error");
@@ -137,6 +147,7 @@
     let SNAP, snaps = [], sends = [], segments = [], match, origin, pos = 0, state, vtime = 0, st;
     const view = { nodes: [], rows: [] };
     const kindOf = (e) => T.kinds[e[1] - 1];
+    const measureAt = new Map((T.measures || []).map((m) => [m.event, m])); // measures by event, with their phases
     const K = {}; // kind numbers by name, for the loops over many events
     T.kinds.forEach((k, i) => { K[k] = i + 1; });
     // ---- state ------------------------------------------------------------
@@ -225,20 +236,38 @@
     // receiver first (node = receiver, peer = sender); a send and a drop
     // name the sender first.
     function matchMessages() {
-      const pending = new Map();
+      // Pending sends by a 30-bit hash of their key (number keys: no
+      // string per event); a bucket is searched for the first send with
+      // the same fields, which is its head unless two keys collide.
+      const pending = new Map(), kS = K.send, kD = K.deliver, kX = K.drop;
       match = new Int32Array(ev.length).fill(-1);
       origin = new Int32Array(ev.length).fill(-1);
       for (let i = 0; i < ev.length; i++) {
-        const e = ev[i], k = kindOf(e);
-        if (k !== "send" && k !== "deliver" && k !== "drop") continue;
-        const [from, to] = ends(e), key = from + ">" + to + ":" + e[6] + ":" + e[4] + ":" + e[5];
-        if (k === "send") {
-          const q = pending.get(key);
-          if (q) q.push(i); else pending.set(key, [i]);
+        const e = ev[i], k = e[1];
+        if (k !== kS && k !== kD && k !== kX) continue;
+        const from = k === kD ? e[3] : e[2], to = k === kD ? e[2] : e[3];
+        let h = Math.imul(from ^ 0x5bd1e995, 0x9e3779b1) ^ to;
+        h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ e[6];
+        h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ e[4];
+        h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ e[5];
+        h = (h ^ (h >>> 15)) & 0x3fffffff;
+        const q = pending.get(h);
+        if (k === kS) {
+          if (q) q.push(i); else pending.set(h, [i]);
           sends.push(i);
-        } else {
-          const q = pending.get(key);
-          if (q && q.length) { const si = q.shift(); match[si] = i; origin[i] = si; }
+          continue;
+        }
+        if (!q) continue;
+        for (let j = 0; j < q.length; j++) {
+          const s = ev[q[j]];
+          if (s[2] !== from || s[3] !== to || s[6] !== e[6] || s[4] !== e[4] || s[5] !== e[5]) continue;
+          const si = q[j];
+          match[si] = i;
+          origin[i] = si;
+          if (q.length === 1) pending.delete(h);
+          else if (j === 0) q.shift();
+          else q.splice(j, 1);
+          break;
         }
       }
     }
@@ -303,7 +332,38 @@
       if (k === "role") return explainRole(i - 1);
       if (k === "fault") return explainFault(e);
       if (k === "term") return explainTerm(i - 1);
+      if (k === "measure" && measureAt.has(i - 1)) return explainMeasure(measureAt.get(i - 1));
       return describe(i - 1, k);
+    }
+    // explainMeasure lists a measure's phases (T.measures, from Go): how
+    // long each took and what it waited for.
+    function explainMeasure(m) {
+      const head = `measure ${m.name}: ${dur(m.end - m.start)}`;
+      if (!m.phases.length) return head;
+      const parts = [], mem = m.phases.filter((p) => p.name === "membership");
+      for (const p of m.phases) {
+        if (p.name !== "membership") parts.push(`${p.name} ${dur(p.end - p.start)} (${phaseText(m, p)})`);
+        else if (p === mem[0]) {
+          const total = mem[mem.length - 1].end - mem[0].start;
+          parts.push(`membership ${dur(total)} (${mem.map((q) => q.label + " " + dur(q.end - q.start)).join(", ")})`);
+        }
+      }
+      return head + " = " + parts.join(" + ");
+    }
+    // phaseText says what phase p of measure m waited for, from the
+    // events at its ends.
+    function phaseText(m, p) {
+      const to = ev[p.to], who = "node " + to[2];
+      switch (p.name) {
+        case "detection": {
+          const from = p.from >= 0 ? ev[p.from] : null, what = from && kindOf(from) === "fault" ? str[from[7]] : "the start";
+          return `from ${what} until ${kindOf(to) === "timer_fire" ? who + "'s election timer fires" : who + " becomes " + str[to[7]]}`;
+        }
+        case "election": return `until ${who} becomes leader of term ${to[4]}`;
+        case "membership": return `until every node holds voters ${str[to[7]]} (the last: ${who})`;
+        case "poll": return "until the harness's next check of its condition, every 100 ms";
+      }
+      return p.label;
     }
     function explainRole(i) {
       const e = ev[i], role = str[e[7]];
@@ -593,7 +653,7 @@
     st = makeSpacetime({ T, ev, str, N, match, origin, sends, segments, roleColor: ROLE_COLOR, canvas: el("st-canvas"), note: el("st-note"),
       kinds: el("st-kinds"), controls, follower: !controls, first: hooks.first, end: hooks.end, seek: hooks.seek, eventText, at, h, set,
       onView: hooks.onView, onChange: hooks.onChange });
-    return { T, ev, str, N, st, kindOf, eventText, goTo, seekTo, draw, pos: () => pos, clock: () => vtime, explain: () => explain(pos),
+    return { T, ev, str, N, st, kindOf, eventText, phaseText, goTo, seekTo, draw, pos: () => pos, clock: () => vtime, explain: () => explain(pos),
       first: ev[0][0], end: T.end };
   }
   // ---- navigation -------------------------------------------------------------
@@ -622,12 +682,58 @@
     drawPage();
   }
   // drawPage draws what the traces share: the clock, the slider (A's
-  // events), the timeline and the address.
+  // events), the timeline, A's client operations and the address.
   function drawPage() {
     text($("time"), (clock / 1e9).toFixed(6));
     $("slider").value = String(A.pos());
     saveHash();
     tl.update(clock, A.st.window());
+    drawOps();
+  }
+  // ---- client operations ------------------------------------------------------
+  // The panel lists trace A's client operations (T.operations, from Go),
+  // each a row: client id (as the porcupine history page names it), tab,
+  // op and key, its interval call→return on a bar spanning every
+  // operation, and how long it took. A click goes to its call event.
+  // Rows are built once; a move only changes their classes: open (called,
+  // not returned at the position), done, and current (its call or return
+  // is the current event).
+  const MAXOPS = 2000;
+  let opRows = [];
+  function buildOps() {
+    const ops = A.T.operations || [], ev = A.ev;
+    if (!ops.length) return;
+    const shown = ops.slice(0, MAXOPS), t0 = ev[shown[0].call][0];
+    let t1 = t0 + 1;
+    for (const o of shown) t1 = Math.max(t1, o.end >= 0 ? ev[o.end][0] : A.end);
+    const pct = (t) => (100 * (t - t0)) / (t1 - t0) + "%";
+    opRows = shown.map((o, j) => {
+      const c = ev[o.call][0], r = o.end >= 0 ? ev[o.end][0] : null;
+      const how = o.result === "return" ? dur(r - c) : o.result === "gave up" ? "gave up" : "no return";
+      const ends = o.result === "return" ? `returned at ${at(r)} after ${dur(r - c)}` : o.result === "gave up" ? `gave up at ${at(r)} after ${dur(r - c)}` : "no return in the trace";
+      const bar = h("i", {});
+      // CSSOM, which the policy allows (an attribute would not be).
+      bar.style.left = pct(c);
+      bar.style.width = `calc(${pct(r ?? t1)} - ${pct(c)})`;
+      const row = h("button", { type: "button", class: "op", "data-op": j,
+        title: `client ${o.client} on node ${o.node}: ${o.op} ${o.key} (#${o.seq}), called at ${at(c)}, ${ends}; click: go to its call` },
+      h("span", {}, "client " + o.client), h("span", {}, "n" + o.node), h("span", {}, `${o.op} ${o.key}`), h("span", { class: "op-bar" }, bar), h("span", {}, how));
+      row.kind = o.result === "return" ? "" : o.result === "gave up" ? " gaveup" : " pending";
+      return row;
+    });
+    text($("op-note"), `${ops.length} operation${ops.length > 1 ? "s" : ""}, call → return (client ids as on the history page); click one to go to its call.` +
+      (ops.length > MAXOPS ? ` The first ${MAXOPS} are listed.` : ""));
+    $("op-rows").replaceChildren(...opRows);
+    $("op-rows").onclick = (e) => { const b = e.target.closest("[data-op]"); if (b) go(ops[parseInt(b.dataset.op, 10)].call + 1); };
+    $("ops").hidden = false;
+  }
+  function drawOps() {
+    if (!opRows.length) return;
+    const ops = A.T.operations, pos = A.pos(), cur = pos - 1;
+    for (let j = 0; j < opRows.length; j++) {
+      const o = ops[j], state = pos <= o.call ? "" : o.end >= 0 && pos > o.end ? " done" : " open";
+      set(opRows[j], { class: "op" + opRows[j].kind + state + (cur === o.call || cur === o.end ? " current" : "") });
+    }
   }
   // saveHash records the position in the address, at most every 200 ms:
   // browsers throttle history.replaceState when called on every step.
@@ -787,7 +893,8 @@
       set($("diff-go"), { disabled: diff.firstDiffIndex < 0 ? "" : null });
     }
     tl = makeTimeline({ T: TA, ev: TA.events, str: TA.strings, kindOf: A.kindOf, root: $("timeline"), svg, set, seek: go, seekTime, eventText: A.eventText,
-      at, dur, first: first ?? A.first, end, extra: B ? diffMarks() : [] });
+      phaseText: A.phaseText, at, dur, first: first ?? A.first, end, extra: B ? diffMarks() : [] });
+    buildOps();
     bindControls();
     const q = new URLSearchParams(location.hash.slice(1));
     if (q.has("n")) selected = Math.max(1, Math.min(A.N, parseInt(q.get("n"), 10) || 1));
@@ -798,6 +905,7 @@
       for (let i = 1; i <= B.N; i++) nodes.push(i);
       api.other = { name: B.T.name, nodes, index: () => B.pos(), clock: () => B.clock(), explain: () => B.explain(), diagram: () => B.st.counts() };
     }
+    api.readyMs = performance.now();
     api.ready = window.raftsimReady = true;
   }
 

@@ -2,18 +2,23 @@
 // time axis with labels; marks for leader changes, faults (not
 // connection changes) and violations, each with a tooltip (an SVG title)
 // and seeking to its event on click; measures as bars from their start
-// (t - idx) to their end (t). Marks closer than a pixel share one mark.
+// (t - idx) to their end (t), split into their phases (T.measures,
+// computed in Go: detection, election, membership changes, poll), each
+// a segment with its label when it fits and a tooltip, going on click to
+// the event that ends it. Marks closer than a pixel share one mark.
 // A click elsewhere seeks to the time clicked. The playback clock is a
 // red line, the space-time diagram's window a shaded band.
 "use strict";
 
 // makeTimeline draws in x.root (an svg). x: { T, ev, str, kindOf, svg,
-// set, seek(i), seekTime(t), eventText(e), at(t), dur(ns) }, and
+// set, seek(i), seekTime(t), eventText(e), at(t), dur(ns), phaseText(m, p)
+// (a phase's description) }, and
 // optionally first and end (the times it spans; T's by default) and
 // extra (more marks: { t, cls, title, act() }, act on click; the first
 // difference of two traces).
 function makeTimeline(x) {
-  const { T, ev, str, root } = x, H = 50, AXIS = 36, MAXBARS = 3000, extra = x.extra || [];
+  const { T, ev, str, root } = x, H = 66, AXIS = 52, MAXBARS = 3000, extra = x.extra || [];
+  const measureAt = new Map((T.measures || []).map((m) => [m.event, m]));
   const first = x.first ?? ev[0][0], end = x.end ?? T.end, span = Math.max(1, end - first);
   let w = 800;
   const band = x.svg("rect", { class: "tl-window", y: 0, height: AXIS, x: 0, width: 0 });
@@ -48,15 +53,36 @@ function makeTimeline(x) {
     return x.svg("rect", { class: "tl-mark tl-" + b.g, "data-i": b.i, x: X(ev[b.i][0]) - 1, y: ROWS[b.g], width: 3, height: 9 }, x.svg("title", {}, title));
   }
   // barsOf lays the measures out in up to two rows, each bar from its
-  // start (end minus duration) to its end.
+  // start (end minus duration) to its end, with its phases over it.
   function barsOf(bars) {
-    const ends = [-1, -1];
-    return bars.map((i) => {
-      const e = ev[i], x1 = X(e[0] - e[5]), x2 = X(e[0]), row = ends[0] <= x1 ? 0 : ends[1] <= x1 ? 1 : 0;
+    const ends = [-1, -1], out = [];
+    for (const i of bars) {
+      const e = ev[i], x1 = X(e[0] - e[5]), x2 = X(e[0]), row = ends[0] <= x1 ? 0 : ends[1] <= x1 ? 1 : 0, y = 23 + row * 14;
       ends[row] = x2;
       const title = `measure ${str[e[6]]}: ${x.dur(e[5])}, from ${x.at(e[0] - e[5])} to ${x.at(e[0])}`;
-      return x.svg("rect", { class: "tl-measure", "data-i": i, x: x1, y: 22 + row * 6, width: Math.max(2, x2 - x1), height: 5 }, x.svg("title", {}, title));
-    });
+      out.push(x.svg("rect", { class: "tl-measure", "data-i": i, x: x1, y, width: Math.max(2, x2 - x1), height: 12 }, x.svg("title", {}, title)));
+      const m = measureAt.get(i);
+      if (m) for (let j = 0; j < m.phases.length; j++) out.push(...phaseOf(m, j, y));
+    }
+    return out;
+  }
+  // phaseOf is phase j of measure m as a segment of its bar: coloured by
+  // its name (membership changes alternate shades), labelled when the
+  // label fits, going on click to the event that ends it.
+  function phaseOf(m, j, y) {
+    const p = m.phases[j], a = X(p.start), b = X(p.end), wd = Math.max(1, b - a);
+    const cls = "tl-phase tl-ph-" + p.name + (p.name === "membership" && j % 2 ? " tl-ph-alt" : "");
+    const title = `${m.name}: ${p.label} ${x.dur(p.end - p.start)} (${x.at(p.start)} to ${x.at(p.end)}): ${x.phaseText(m, p)}; click: go to its end, ${x.eventText(ev[p.to])}`;
+    const out = [x.svg("rect", { class: cls, "data-i": p.to, "data-phase": p.name, x: a, y, width: wd, height: 12 }, x.svg("title", {}, title))];
+    const label = [p.label, shortLabel(p)].find((l) => wd >= l.length * 5 + 4);
+    if (label) out.push(x.svg("text", { class: "tl-phase-label", x: a + 2, y: y + 9 }, label));
+    return out;
+  }
+  // shortLabel is a phase's label for a narrow segment: a membership
+  // change as -1 or +5, another phase by its first letters.
+  function shortLabel(p) {
+    if (p.name !== "membership") return p.label.slice(0, 3);
+    return p.label.replace(/remove /g, "\u2212").replace(/add /g, "+").replace(/, /g, "");
   }
   function axis() {
     const { step, ticks } = niceTicks(first, end, w / 100), out = [x.svg("line", { class: "tl-axis", x1: 0, x2: w, y1: AXIS, y2: AXIS })];
