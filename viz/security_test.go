@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/raftsim/raftsim/internal/chromium"
 	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -176,13 +176,7 @@ func newBrowser(t testing.TB) context.Context { return newBrowserFor(t, 90*time.
 // newBrowserFor is newBrowser with a context that ends after d.
 func newBrowserFor(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found; CI must install it (apt-get install chromium)")
-		}
-		t.Skip("chromium not found: install Debian's chromium (apt-get install chromium) to run the browser test")
-	}
+	browser := chromium.Require(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 800))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
