@@ -47,3 +47,13 @@ func TestExampleHiddenLeaderIsReplacedWithinTwoSeconds(t *testing.T) {
 		assert.Less(t, *res.Measures["new-leader"], 2.0, "seed %d", seed)
 	}
 }
+
+func TestExampleBrowserKillHalfRecoversInTheModelToo(t *testing.T) {
+	sc, err := Load("examples/browser-kill-half.yaml")
+	require.NoError(t, err)
+	res, err := Run(sc, 1, RunOptions{})
+	require.NoError(t, err)
+	require.True(t, res.OK, res.Violation)
+	require.NotNil(t, res.Measures["recovered"])
+	assert.Less(t, *res.Measures["recovered"], 1.0, "within two election timeouts")
+}
