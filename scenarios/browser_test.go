@@ -14,8 +14,8 @@ import (
 
 func runBrowser(t *testing.T, text string) *Result {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser world: not in -short")
+	if testing.Short() || !longTests {
+		t.Skip("browser world through the runner: with -tags long (netmodel/browserworld's own tests run without)")
 	}
 	chromium.Require(t)
 	sc, err := Parse("browser.yaml", []byte(text))

@@ -18,10 +18,7 @@ const swarmSeeds = 2000
 // TestSwarmFindsNoViolations: over the bounded swarm, no run breaks a
 // safety invariant, linearizability, or liveness after the final heal.
 func TestSwarmFindsNoViolations(t *testing.T) {
-	seeds := swarmSeeds
-	if testing.Short() {
-		seeds = 200
-	}
+	seeds := sized(200, 500, swarmSeeds)
 	rep, err := Fuzz(FuzzOptions{Seeds: seeds})
 	require.NoError(t, err)
 	for _, f := range rep.Failures {

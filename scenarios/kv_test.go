@@ -59,10 +59,7 @@ func TestHistoryPageShowsAnnotations(t *testing.T) {
 // three keys throughout, and three chat users sending 8 lines each: every
 // KV and chat history checks linearizable.
 func TestRandomFaultsKeepKVLinearizable(t *testing.T) {
-	seeds := propertySeeds
-	if testing.Short() {
-		seeds = 50
-	}
+	seeds := sized(50, 150, propertySeeds)
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		sc := randomFaultScenario(seed)
 		sc.Workload.KV = &KVWorkload{Trigger: Trigger{At: new(sim.Time)}, Clients: 3, Keys: 3, Ops: 40,

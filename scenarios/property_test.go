@@ -102,10 +102,7 @@ func randomFaultScenario(seed uint64) *Scenario {
 // safety property is ever violated, and after the final heal a leader is
 // elected and a new proposal commits within the stated bounds.
 func TestRandomFaultsKeepRaftSafeAndLive(t *testing.T) {
-	seeds := propertySeeds
-	if testing.Short() {
-		seeds = 50
-	}
+	seeds := sized(50, 150, propertySeeds)
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		sc := randomFaultScenario(seed)
 		require.NoError(t, sc.Validate(), "seed %d", seed)
@@ -207,10 +204,7 @@ func randomWorldScenario(seed uint64) *Scenario {
 // realistic world on, over 500 seeds, safety holds and, after the final
 // heal, a leader is elected and a new proposal commits within the bounds.
 func TestRealisticWorldKeepsRaftSafeAndLive(t *testing.T) {
-	seeds := propertySeeds
-	if testing.Short() {
-		seeds = 50
-	}
+	seeds := sized(50, 150, propertySeeds)
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		sc := randomWorldScenario(seed)
 		require.NoError(t, sc.Validate(), "seed %d", seed)

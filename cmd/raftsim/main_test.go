@@ -427,8 +427,8 @@ func TestBenchModelAndMisuse(t *testing.T) {
 }
 
 func TestRunOnThePionWorld(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real time")
+	if testing.Short() || !longTests {
+		t.Skip("real time: with -tags long")
 	}
 	code, stdout, stderr := raftsim(t, "run", "../../scenarios/kill-leader.yaml", "--world", "pion", "--nodes", "3", "--json")
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
@@ -460,8 +460,8 @@ func TestRunOnThePionWorld(t *testing.T) {
 // The real stack writes the model's trace format (real-time stamped, not
 // hashed), which the page steps through; sweep runs it too.
 func TestPionRunsWriteATraceAndSweep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real time")
+	if testing.Short() || !longTests {
+		t.Skip("real time: with -tags long")
 	}
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "kl.jsonl")
@@ -488,8 +488,8 @@ func TestPionRunsWriteATraceAndSweep(t *testing.T) {
 }
 
 func TestCompareWritesTablesAndPlots(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real time")
+	if testing.Short() || !longTests {
+		t.Skip("real time: with -tags long")
 	}
 	dir := t.TempDir()
 	code, stdout, stderr := raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--out", dir)

@@ -1,0 +1,7 @@
+//go:build long
+
+package main
+
+// longTests: built with -tags long (.ci/run does): the property runs,
+// soaks and real-time tests run at full size.
+const longTests = true
