@@ -1,7 +1,0 @@
-//go:build long
-
-package browserworld
-
-// longTests: built with -tags long (.ci/run does): the property runs,
-// soaks and real-time tests run at full size.
-const longTests = true
