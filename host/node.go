@@ -74,6 +74,7 @@ type Node struct {
 	// for diagnoses (Recent).
 	recent  []raft.Message
 	pending map[clientKey]func(app.Result)
+	rd      raft.Ready // the batch being processed
 }
 
 type clientKey struct{ client, seq uint64 }
@@ -155,16 +156,19 @@ func (n *Node) Submit(cmd app.Command, done func(app.Result)) error {
 // sees it against the log it was written to. It reports false if the
 // node failed (Hooks.Failed).
 func (n *Node) Process() bool {
-	rd := n.Raft.Ready()
+	// The batch lives in the node, not on the heap anew each time: a
+	// Ready is valid only until the next call anyway (raft.Ready).
+	n.rd = n.Raft.Ready()
+	rd := &n.rd
 	if rd.Empty() {
 		return true
 	}
 	prev := n.status
-	if !n.Persist(&rd) {
+	if !n.Persist(rd) {
 		return false
 	}
 	if n.hooks.Sending != nil && len(rd.Messages) > 0 {
-		n.hooks.Sending(&rd)
+		n.hooks.Sending(rd)
 	}
 	for _, m := range rd.Messages {
 		call(n.hooks.Send, m)
@@ -180,9 +184,9 @@ func (n *Node) Process() bool {
 	if len(rd.ReadStates) > 0 || n.Reads.Busy() {
 		n.Reads.Serve(rd.ReadStates, cur.Applied)
 	}
-	n.recordBatch(prev, cur, &rd)
+	n.recordBatch(prev, cur, rd)
 	if n.hooks.Changed != nil {
-		n.hooks.Changed(prev, cur, &rd)
+		n.hooks.Changed(prev, cur, rd)
 	}
 	if n.Raft != nil { // Changed may have closed the tab
 		n.maybeCompact()
