@@ -288,6 +288,7 @@ func TestScaleOutIndexedJobRunsEveryShard(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs/scale-out.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(doc), "kubectl create configmap "+configMap+" --from-file=scenarios/examples/"+scenario)
+	assert.Contains(t, string(doc), "sh -c '"+script+"'", "docs/scale-out.md shows the Job's command")
 	b, err := os.ReadFile(filepath.Join(repoRoot, "scenarios/examples", scenario))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(scenarioDir, scenario), b, 0o644))
