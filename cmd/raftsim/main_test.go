@@ -360,7 +360,7 @@ measures:
 	assert.Equal(t, hashes(whole), hashes(got), "the merged shards are the whole sweep")
 
 	for _, args := range [][]string{
-		{"sweep", file},
+		{"sweep", file, "--out", ""},
 		{"sweep", file, "--out", dir, "--shard", "3/2"},
 		{"sweep", file, "--out", dir, "--shard", "x"},
 		{"merge", filepath.Join(dir, "sw.csv")},

@@ -56,7 +56,7 @@ CSV (it begins "scenario,"); anything else is refused with an error.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.out, "out", "", "write the CSV into `DIR` (required)")
+	fl.StringVar(&f.out, "out", "out", "write the CSV into `DIR`")
 	fl.IntVar(&f.workers, "workers", 0, "runs at once (default: one per CPU)")
 	fl.StringVar(&f.shard, "shard", "", "run only slice `k/n` of the runs")
 	fl.IntVar(&f.seeds, "seeds", 0, "seeds a point (overrides the file)")
@@ -79,7 +79,7 @@ func parseShard(s string) (k, n int, err error) {
 
 func runSweep(cmd *cobra.Command, path string, f *sweepFlags, stdout, stderr io.Writer) error {
 	if f.out == "" {
-		return &usageError{fmt.Errorf("sweep needs --out DIR")}
+		return &usageError{fmt.Errorf("--out needs a directory")}
 	}
 	k, n, err := parseShard(f.shard)
 	if err != nil {
