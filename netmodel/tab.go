@@ -59,6 +59,9 @@ func (t *Tab) newHost() *host.Node {
 			if w.observer != nil {
 				w.observer.Sending(t.ID, rd, t.host.Raft)
 			}
+			if w.takeover != nil {
+				t.tookOver() // churn.go
+			}
 		},
 		Send:     w.send,
 		SetTimer: t.setTimer,
