@@ -17,9 +17,9 @@ import (
 // none of the Add tabs is a voter), it proposes removing the Remove tabs
 // and adding the Add tabs (one change each, as reconfigure does; closed
 // Add tabs reopen first, as a returning user's do; with RemoveOther it
-// removes a random other voter first) and at once loses its links to every tab but
-// the ones it adds: the change reaches that minority at most, and the
-// other tabs elect a leader without it. When another tab takes over, just
+// removes a random other voter first), and at once it loses its links to
+// every tab but the ones it adds: the change reaches that minority at
+// most, and the other tabs elect a leader without it. When another tab takes over, just
 // before its first messages as leader leave, two things happen together.
 // It proposes removing the old leader at once, as an operator or a
 // membership loop reacting to the lost leader would. And the network
@@ -29,7 +29,7 @@ import (
 // have just voted for it. Hold after the takeover every link heals (0: a
 // later step heals); so it does if no tab takes over within For of the
 // cut (0: wait as long as the run lasts). With no settled leader within
-// For, nothing happens.
+// For, only the closed Add tabs reopen.
 //
 // This is where single-server membership changes are most fragile: the
 // old leader's uncommitted change, the new leader's change and the votes
@@ -127,6 +127,7 @@ func (a *MembershipRaceAction) await(r *runner, until sim.Time, lead raft.ID, ma
 	now := r.w.Now()
 	if until > 0 && now >= until {
 		r.note(0, "membership race: no settled leader")
+		a.reopen(r)
 		return
 	}
 	cur := r.leader()
@@ -140,6 +141,17 @@ func (a *MembershipRaceAction) await(r *runner, until sim.Time, lead raft.ID, ma
 		mark = st.LastIndex
 	}
 	r.w.At(now+r.sc.Cluster.ElectionTimeout/5, func() { a.await(r, until, cur, mark) })
+}
+
+// reopen reopens the closed Add tabs.
+func (a *MembershipRaceAction) reopen(r *runner) {
+	for _, id := range a.Add {
+		if _, open := r.w.Status(raft.ID(id)); !open {
+			if err := r.w.Restart(raft.ID(id)); err != nil {
+				r.note(0, "membership race: "+err.Error())
+			}
+		}
+	}
 }
 
 // addsVoter reports whether one of the Add tabs is a voter of lead's
@@ -191,12 +203,8 @@ func (a *MembershipRaceAction) race(r *runner, old raft.ID) {
 		removed = append(removed, raft.ID(id))
 		r.w.Reconfigure(raft.ID(id), false)
 	}
+	a.reopen(r)
 	for _, id := range a.Add {
-		if _, open := r.w.Status(raft.ID(id)); !open {
-			if err := r.w.Restart(raft.ID(id)); err != nil {
-				r.note(0, "membership race: "+err.Error())
-			}
-		}
 		r.w.Reconfigure(raft.ID(id), true)
 	}
 	side := []raft.ID{old}
