@@ -38,6 +38,23 @@ func (w *World) Reconfigure(id raft.ID, add bool) {
 		w.Fault(0, "reconfigure: no leader")
 		return
 	}
+	w.propose(lead, id, add)
+}
+
+// ReconfigureBy has tab lead propose adding (add) or removing tab id: a
+// tab that does not lead (or no longer does when the proposal runs on its
+// thread) refuses it, and the refusal is traced.
+func (w *World) ReconfigureBy(lead, id raft.ID, add bool) {
+	t := w.tabs[lead]
+	if !t.alive {
+		w.Fault(lead, "reconfigure: tab closed")
+		return
+	}
+	w.propose(t, id, add)
+}
+
+// propose queues a membership change on lead's thread.
+func (w *World) propose(lead *Tab, id raft.ID, add bool) {
 	cc := raft.ConfChange{Type: raft.ConfRemoveNode, Node: id}
 	what := "remove "
 	if add {
@@ -63,4 +80,68 @@ func (w *World) leaderTab() *Tab {
 		}
 	}
 	return lead
+}
+
+// takeoverHook is a reaction armed for the next leader change.
+type takeoverHook struct {
+	fn func(leader raft.ID) bool
+}
+
+// OnTakeover arms fn to run once, when a tab next becomes leader (of a
+// term it did not lead before), just before that tab's first batch as
+// leader leaves: what fn does to the network applies to the new leader's
+// first messages (its no-op), as when links change while an election
+// ends. fn returns false to let this leader pass and wait for the next.
+// Arming again replaces an armed hook; cancel disarms this one.
+func (w *World) OnTakeover(fn func(leader raft.ID) bool) (cancel func()) {
+	h := &takeoverHook{fn: fn}
+	w.takeover = h
+	return func() {
+		if w.takeover == h {
+			w.takeover = nil
+		}
+	}
+}
+
+// tookOver runs the armed takeover hook if tab t's batch, about to
+// leave, is its first as leader of its term.
+func (t *Tab) tookOver() {
+	w := t.w
+	prev, cur := t.host.Status(), t.host.Raft.Status()
+	if cur.Role != raft.Leader || (prev.Role == raft.Leader && prev.Term == cur.Term) {
+		return
+	}
+	h := w.takeover
+	w.Fault(t.ID, "takeover: term "+strconv.FormatUint(cur.Term, 10))
+	if h.fn(t.ID) && w.takeover == h {
+		w.takeover = nil
+	}
+}
+
+// Regroup redraws the partition: links within a group work again (a
+// reliable channel delivers what it held), links between groups are cut
+// both ways. Tabs in no group keep their links. Unlike Heal it leaves the
+// signaling server as it is.
+func (w *World) Regroup(groups [][]raft.ID) {
+	group := make([]int, w.opt.Nodes+1)
+	for g, ids := range groups {
+		for _, id := range ids {
+			group[id] = g + 1
+		}
+	}
+	var healed [][2]raft.ID
+	for a := 1; a <= w.opt.Nodes; a++ {
+		for b := 1; b <= w.opt.Nodes; b++ {
+			ch := &w.chans[a][b]
+			if a != b && ch.cut && group[a] != 0 && group[a] == group[b] {
+				ch.cut = false
+				healed = append(healed, [2]raft.ID{raft.ID(a), raft.ID(b)})
+				w.releaseHeld(raft.ID(a), raft.ID(b))
+			}
+		}
+	}
+	w.Partition(groups) // traces the new groups
+	for _, h := range healed {
+		w.linkHealed(h[0], h[1])
+	}
 }

@@ -60,6 +60,9 @@ func (t *Tab) newHost() *host.Node {
 			if w.observer != nil {
 				w.observer.Sending(t.ID, rd, t.host)
 			}
+			if w.takeover != nil {
+				t.tookOver() // churn.go
+			}
 		},
 		Send:     w.send,
 		SetTimer: t.setTimer,

@@ -146,8 +146,9 @@ type World struct {
 	present  []bool
 	// Violation is the first error an observer returned.
 	violation error
-	links     linkState // channel.go
-	conns     connState // conn.go, signaling.go
+	links     linkState     // channel.go
+	conns     connState     // conn.go, signaling.go
+	takeover  *takeoverHook // churn.go
 }
 
 // New builds a world of opt.Nodes tabs, registered with signaling, Raft not

@@ -55,6 +55,12 @@ type swarmKind struct {
 	// optIn: drawn only when SwarmOptions.OptIn names the kind (a kind
 	// whose findings are still being sorted out).
 	optIn bool
+	// ownDraw: the kind's windows are drawn from a second stream and come
+	// one after another beside the others' instead of taking turns with
+	// them, so the kind leaves every seed's other draws as they were
+	// (whether it is on is a coin of its own, kindDrawn, like every
+	// kind's).
+	ownDraw bool
 }
 
 var swarmKinds = map[FaultKind]swarmKind{}
@@ -84,6 +90,9 @@ type swarmWindow struct {
 	t, end sim.Time
 	one    []uint64
 	nodes  func(k int) []uint64 // k random distinct tabs
+	// phaseEnd is the end of the fault phase (no step may come later);
+	// electionTimeout the cluster's.
+	phaseEnd, electionTimeout sim.Time
 }
 
 // at is a trigger at time t.
@@ -144,6 +153,7 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 		maxNodes = 41
 	}
 	r := rand.New(rand.NewPCG(seed, 0x5a4a4d))
+	later := rand.New(rand.NewPCG(seed, 0x6c6174)) // ownDraw kinds
 	sc := Default()
 	sc.Name = fmt.Sprintf("swarm-%d", seed)
 	sc.Seed = seed
@@ -161,6 +171,8 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	swarmClients(r, sc)
 	faultPhase := swarmFaultPhase(r, sc, kinds, on)
 	spreadClients(sc.Workload.KV, faultPhase)
+	swarmOwnWindows(later, sc, kinds, faultPhase)
+	sortFaults(sc.Faults)
 	swarmFinalHeal(sc, faultPhase)
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
@@ -218,7 +230,7 @@ func swarmRaft(r *rand.Rand, c *Cluster, on func(FaultKind) bool) (etLow sim.Tim
 	// removed tab that is still open back, as after the final heal it
 	// must (a removed tab left out keeps campaigning, Raft dissertation
 	// §4.2.3, and static membership would never add it back).
-	if on(KindChurn) || on(KindMembership) || on(KindMembershipBurst) || r.IntN(2) == 0 {
+	if on(KindChurn) || on(KindMembership) || on(KindMembershipBurst) || on(KindMembershipRace) || r.IntN(2) == 0 {
 		c.Bootstrap, c.Membership = string(netmodel.BootstrapPaper), "presence"
 	} else {
 		c.Bootstrap, c.Membership = string(netmodel.BootstrapStatic), "static"
@@ -358,7 +370,7 @@ func swarmFaultPhase(r *rand.Rand, sc *Scenario, kinds []FaultKind, on func(Faul
 	}
 	var windowKinds []swarmKind
 	for _, k := range kinds {
-		if sk := swarmKinds[k]; sk.window != nil && n >= max(sk.minNodes, 1) {
+		if sk := swarmKinds[k]; sk.window != nil && !sk.ownDraw && n >= max(sk.minNodes, 1) {
 			windowKinds = append(windowKinds, sk)
 		}
 	}
@@ -370,12 +382,38 @@ func swarmFaultPhase(r *rand.Rand, sc *Scenario, kinds []FaultKind, on func(Faul
 		// that reloads within one election round trips up other bugs
 		// than one gone for seconds.
 		end := min(t+logUniform(r, 5*sim.Millisecond, 6*sim.Second), faultPhase)
-		w := &swarmWindow{r: r, n: n, t: t, end: end, nodes: nodes}
+		w := &swarmWindow{r: r, n: n, t: t, end: end, nodes: nodes, phaseEnd: faultPhase, electionTimeout: sc.Cluster.ElectionTimeout}
 		w.one = nodes(1)
 		sc.Faults = append(sc.Faults, windowKinds[r.IntN(len(windowKinds))].window(w)...)
 	}
-	sortFaults(sc.Faults)
 	return faultPhase
+}
+
+// swarmOwnWindows adds the windows of the ownDraw kinds switched on, each
+// kind's one after another through the fault phase (each starts 0-1 s
+// after the one before ends: its window function sets w.end to its
+// actual end), drawn from r.
+func swarmOwnWindows(r *rand.Rand, sc *Scenario, kinds []FaultKind, faultPhase sim.Time) {
+	n := sc.Cluster.Nodes
+	nodes := func(k int) []uint64 {
+		var ids []uint64
+		for _, p := range r.Perm(n)[:k] {
+			ids = append(ids, uint64(p+1))
+		}
+		return ids
+	}
+	for _, k := range kinds {
+		sk := swarmKinds[k]
+		if !sk.ownDraw || sk.window == nil || n < max(sk.minNodes, 1) {
+			continue
+		}
+		for t := sim.Time(r.IntN(3000)) * sim.Millisecond; t < faultPhase; {
+			w := &swarmWindow{r: r, n: n, t: t, end: faultPhase, nodes: nodes, phaseEnd: faultPhase, electionTimeout: sc.Cluster.ElectionTimeout}
+			w.one = nodes(1)
+			sc.Faults = append(sc.Faults, sk.window(w)...)
+			t = w.end + sim.Time(r.IntN(1000))*sim.Millisecond + sim.Millisecond
+		}
+	}
 }
 
 // swarmFinalHeal heals everything after the fault phase; then a leader

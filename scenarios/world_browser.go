@@ -183,3 +183,10 @@ func (k browserKV) Send(to raft.ID, a host.KVAttempt, reply func(found bool, out
 		}
 	})
 }
+
+// The membership race's hooks (model only): refused upfront too.
+func (b *browserWorld) Regroup([][]raft.ID) error                  { return ErrNotOnBrowser }
+func (b *browserWorld) ReconfigureBy(raft.ID, raft.ID, bool) error { return ErrNotOnBrowser }
+func (b *browserWorld) OnTakeover(func(raft.ID) bool) (func(), error) {
+	return nil, ErrNotOnBrowser
+}

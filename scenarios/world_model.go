@@ -83,6 +83,20 @@ func (m *modelWorld) Signaling(up bool) error {
 func (m *modelWorld) PathChange(id raft.ID) error { m.World.PathChange(id); return nil }
 func (m *modelWorld) Transfer(to raft.ID)         { m.TransferLeadership(to) }
 
+// OnTakeover implements World.
+func (m *modelWorld) OnTakeover(fn func(leader raft.ID) bool) (func(), error) {
+	return m.World.OnTakeover(fn), nil
+}
+
+// Regroup implements World.
+func (m *modelWorld) Regroup(groups [][]raft.ID) error { m.World.Regroup(groups); return nil }
+
+// ReconfigureBy implements World.
+func (m *modelWorld) ReconfigureBy(lead, id raft.ID, add bool) error {
+	m.World.ReconfigureBy(lead, id, add)
+	return nil
+}
+
 // Delay implements World.
 func (m *modelWorld) Delay(oneIn int, extra sim.Time) error {
 	m.SetDelayOutliers(oneIn, extra)

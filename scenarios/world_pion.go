@@ -202,6 +202,14 @@ func (p *pionWorld) Replay(float64, sim.Time) error { return ErrNotOnPion }
 // first in, first out (pionworld/links.go).
 func (p *pionWorld) Reorder(sim.Time) error       { return ErrNotOnPion }
 func (p *pionWorld) Pause(id raft.ID, d sim.Time) { p.c.Pause(id, time.Duration(d)) }
+func (p *pionWorld) Regroup([][]raft.ID) error    { return ErrNotOnPion }
+
+// OnTakeover implements World: pion cannot act between a tab's election
+// and its first messages.
+func (p *pionWorld) OnTakeover(func(raft.ID) bool) (func(), error) { return nil, ErrNotOnPion }
+
+// ReconfigureBy implements World.
+func (p *pionWorld) ReconfigureBy(raft.ID, raft.ID, bool) error { return ErrNotOnPion }
 
 // Reconfigure implements World.
 func (p *pionWorld) Reconfigure(id raft.ID, add bool) {

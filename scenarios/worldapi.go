@@ -65,6 +65,14 @@ type World interface {
 	Pause(id raft.ID, d sim.Time)
 	// Reconfigure has the leader propose adding (add) or removing tab id.
 	Reconfigure(id raft.ID, add bool)
+	// The membership race (model only): OnTakeover arms fn to run when a
+	// tab next becomes leader, before its first messages as leader leave
+	// (fn returns false to wait for a later one); Regroup redraws the
+	// partition (links within a group work again); ReconfigureBy has tab
+	// lead propose the change.
+	OnTakeover(fn func(leader raft.ID) bool) (cancel func(), err error)
+	Regroup(groups [][]raft.ID) error
+	ReconfigureBy(lead, id raft.ID, add bool) error
 	// Delay holds one message in oneIn extra longer (0: none); Replay
 	// sends share of the messages again, up to after later (0: none).
 	Delay(oneIn int, extra sim.Time) error
