@@ -81,6 +81,8 @@ func TestTheBrowserWorldRefusesWhatItCannotRunYet(t *testing.T) {
 		"presence membership": "name: x\ncluster: {nodes: 3}\nmeasures: [{name: up, until: up}]\n",
 		"a partition": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
 			"faults: [{at: 1s, partition: {groups: [[1], [2, 3]]}}]\nmeasures: [{name: leader, until: leader}]\n",
+		"a hidden tab": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
+			"faults: [{at: 1s, visibility: {nodes: [1], state: hidden}}]\nmeasures: [{name: leader, until: leader}]\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			sc, err := Parse("x.yaml", []byte(text))
@@ -90,4 +92,22 @@ func TestTheBrowserWorldRefusesWhatItCannotRunYet(t *testing.T) {
 			require.ErrorIs(t, err, ErrNotOnBrowser)
 		})
 	}
+}
+
+func TestAFrozenLeaderIsReplacedAndFollowsAfterThawInBrowserTabs(t *testing.T) {
+	res := runBrowser(t, `
+name: freeze
+cluster: {nodes: 5, election_timeout: 500ms, bootstrap: static, membership: static}
+faults:
+  - {name: freeze, when: leader, after: 1s, visibility: {leader: true, state: frozen}}
+  - {name: thaw, when: replaced, after: 2s, visibility: {all: true, state: foreground}}
+measures:
+  - {name: leader, until: leader, mode: exact}
+  - {name: replaced, from: freeze, until: new-leader, mode: exact}
+  - {name: back, from: thaw, until: up, mode: exact}
+limit: 30s
+`)
+	require.True(t, res.OK, res.Violation)
+	requireMeasured(t, res, "leader", "replaced", "back")
+	assert.Less(t, *res.Measures["replaced"], 2.0, "a follower times out within 2 ET of the freeze")
 }

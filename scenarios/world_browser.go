@@ -18,8 +18,9 @@ import (
 var ErrNotOnBrowser error = notOnWorld("browser")
 
 // browserFaults are the fault steps the browser world runs: a tab's page
-// closed (memory gone, localStorage kept) and reopened.
-var browserFaults = map[string]bool{"kill": true, "restart": true}
+// closed (memory gone, localStorage kept) and reopened, and frozen and
+// thawed (visibility frozen, then foreground).
+var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true}
 
 // RunBrowser runs the scenario once in real headless Chromium tabs
 // (netmodel/browserworld: raft/ and host/ compiled to WebAssembly, real
@@ -36,7 +37,7 @@ func RunBrowser(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err er
 	// Each tab reports over its own socket: a follower's acknowledgement
 	// may reach the checker after the commit it allowed.
 	r.safety.WithoutAckedCommit()
-	bw := &browserWorld{realTime: newRealTime(r, opts.Trace), sc: sc, seed: seed}
+	bw := &browserWorld{realTime: newRealTime(r, opts.Trace), sc: sc, seed: seed, frozen: map[raft.ID]bool{}}
 	r.w = bw
 	if err := bw.open(); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -77,8 +78,14 @@ func browserSupported(sc *Scenario) error {
 	}
 	for _, f := range sc.Faults {
 		if f.Action != nil && !browserFaults[f.Action.Key()] {
-			return fmt.Errorf("fault %q: %s (only kill and restart so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
+			return fmt.Errorf("fault %q: %s (only kill, restart and freezing so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
 		}
+		if v, ok := f.Action.(*VisibilityAction); ok && v.State != "frozen" && v.State != "foreground" {
+			return fmt.Errorf("fault %q: visibility %s (only frozen and foreground so far) is %w", f.Name, v.State, ErrNotOnBrowser)
+		}
+	}
+	if sc.Browser.Visibility.MeanForeground > 0 {
+		return fmt.Errorf("random visibility changes are %w", ErrNotOnBrowser)
 	}
 	return nil
 }
@@ -91,6 +98,8 @@ type browserWorld struct {
 	seed uint64
 	c    *browserworld.Cluster
 	kv   *realkv.Clients
+	// frozen: the tabs whose page is frozen (runner goroutine only).
+	frozen map[raft.ID]bool
 }
 
 // open starts Chromium and the tabs the scenario describes.
@@ -119,13 +128,32 @@ func (b *browserWorld) Violation() error { return b.c.Violation() }
 
 func (b *browserWorld) Status(id raft.ID) (raft.Status, bool) { return b.c.Status(id) }
 func (b *browserWorld) Leaders() []raft.ID                    { return b.c.Leaders() }
-func (b *browserWorld) Visibility(raft.ID) netmodel.Visibility {
+func (b *browserWorld) Visibility(id raft.ID) netmodel.Visibility {
+	if b.frozen[id] {
+		return netmodel.Frozen
+	}
 	return netmodel.Foreground
+}
+
+// SetVisibility freezes a tab's page or thaws it (the only states
+// browserSupported lets through).
+func (b *browserWorld) SetVisibility(id raft.ID, v netmodel.Visibility) {
+	frozen := v == netmodel.Frozen
+	if b.frozen[id] == frozen {
+		return
+	}
+	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "visibility " + v.String()})
+	if err := b.c.Freeze(id, frozen); err != nil {
+		b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: err.Error()})
+		return
+	}
+	b.frozen[id] = frozen
 }
 func (b *browserWorld) ChatLines(raft.ID) int         { return 0 }
 func (b *browserWorld) Recent(raft.ID) []raft.Message { return nil }
 
 func (b *browserWorld) Kill(id raft.ID) {
+	delete(b.frozen, id) // a reopened page starts active
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "kill (page closed)"})
 	b.c.Kill(id)
 }
@@ -136,22 +164,21 @@ func (b *browserWorld) Restart(id raft.ID) error {
 }
 
 // The faults browserSupported refuses upfront: never called.
-func (b *browserWorld) Partition([][]raft.ID)                      {}
-func (b *browserWorld) Cut(raft.ID, raft.ID)                       {}
-func (b *browserWorld) Heal()                                      {}
-func (b *browserWorld) SetLoss(float64, float64)                   {}
-func (b *browserWorld) SetVisibility(raft.ID, netmodel.Visibility) {}
-func (b *browserWorld) Discard(raft.ID, sim.Time)                  {}
-func (b *browserWorld) Signaling(bool) error                       { return ErrNotOnBrowser }
-func (b *browserWorld) Blackhole(raft.ID)                          {}
-func (b *browserWorld) PathChange(raft.ID) error                   { return ErrNotOnBrowser }
-func (b *browserWorld) Transfer(raft.ID)                           {}
-func (b *browserWorld) Pause(raft.ID, sim.Time)                    {}
-func (b *browserWorld) Reconfigure(raft.ID, bool)                  {}
-func (b *browserWorld) Delay(int, sim.Time) error                  { return ErrNotOnBrowser }
-func (b *browserWorld) Replay(float64, sim.Time) error             { return ErrNotOnBrowser }
-func (b *browserWorld) Reorder(sim.Time) error                     { return ErrNotOnBrowser }
-func (b *browserWorld) StartChat(raft.ID, uint64) ChatUser         { return nil }
+func (b *browserWorld) Partition([][]raft.ID)              {}
+func (b *browserWorld) Cut(raft.ID, raft.ID)               {}
+func (b *browserWorld) Heal()                              {}
+func (b *browserWorld) SetLoss(float64, float64)           {}
+func (b *browserWorld) Discard(raft.ID, sim.Time)          {}
+func (b *browserWorld) Signaling(bool) error               { return ErrNotOnBrowser }
+func (b *browserWorld) Blackhole(raft.ID)                  {}
+func (b *browserWorld) PathChange(raft.ID) error           { return ErrNotOnBrowser }
+func (b *browserWorld) Transfer(raft.ID)                   {}
+func (b *browserWorld) Pause(raft.ID, sim.Time)            {}
+func (b *browserWorld) Reconfigure(raft.ID, bool)          {}
+func (b *browserWorld) Delay(int, sim.Time) error          { return ErrNotOnBrowser }
+func (b *browserWorld) Replay(float64, sim.Time) error     { return ErrNotOnBrowser }
+func (b *browserWorld) Reorder(sim.Time) error             { return ErrNotOnBrowser }
+func (b *browserWorld) StartChat(raft.ID, uint64) ChatUser { return nil }
 
 // StartKV implements World: the clients run in the harness on real
 // timers (realkv) and send every operation, reads too, through the log,

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
@@ -213,3 +214,28 @@ func (l mirrorLog) Entry(i uint64) (raft.Entry, bool) {
 }
 
 func (l mirrorLog) FirstIndex() uint64 { return l.s.Offset() + 1 }
+
+// Freeze freezes tab id's page (frozen: true) or thaws it, as Chrome
+// freezes a background tab (the DevTools protocol's
+// Page.setWebLifecycleState): a frozen page runs no task, so no
+// datachannel message is handled and no timer fires until it thaws, when
+// what queued runs in order.
+func (c *Cluster) Freeze(id raft.ID, frozen bool) error {
+	c.mu.Lock()
+	t := c.tabs[id]
+	page, alive := t.page, t.alive
+	c.mu.Unlock()
+	if !alive || page == nil {
+		return fmt.Errorf("browserworld: tab %d is not open", id)
+	}
+	state := cdppage.SetWebLifecycleStateStateActive
+	if frozen {
+		state = cdppage.SetWebLifecycleStateStateFrozen
+	}
+	ctx, cancel := context.WithTimeout(page, 5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, cdppage.SetWebLifecycleState, cdppage.SetWebLifecycleStateParams{State: state}); err != nil {
+		return fmt.Errorf("browserworld: tab %d: %s: %w", id, state, err)
+	}
+	return nil
+}
