@@ -18,7 +18,7 @@ const swarmSeeds = 2000
 // TestSwarmFindsNoViolations: over the bounded swarm, no run breaks a
 // safety invariant, linearizability, or liveness after the final heal.
 func TestSwarmFindsNoViolations(t *testing.T) {
-	seeds := sized(200, 500, swarmSeeds)
+	seeds := sized(200, 300, swarmSeeds)
 	rep, err := Fuzz(FuzzOptions{Seeds: seeds})
 	require.NoError(t, err)
 	for _, f := range rep.Failures {

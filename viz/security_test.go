@@ -176,6 +176,9 @@ func newBrowser(t testing.TB) context.Context { return newBrowserFor(t, 90*time.
 // newBrowserFor is newBrowser with a context that ends after d.
 func newBrowserFor(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("the page in Chromium: not in -short")
+	}
 	browser := chromium.Require(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 800))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
