@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/browserworld"
 	"github.com/raftsim/raftsim/netmodel/pionworld"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/raftsim/raftsim/sim"
@@ -24,22 +25,25 @@ func newBenchCmd(stdout io.Writer) *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure speed: writes/s on the real stack, or the simulator's speed",
+		Short: "Measure speed: writes/s on a real stack, or the simulator's speed",
 		Long: `bench --world pion starts a cluster over pion datachannels on vnet, in
 real time, and measures committed writes per second at the leader: one
 outstanding write at a time (as WRaft's benchmark) and then --inflight
-outstanding. bench --world model runs kill-half at 41 nodes --runs times
-and reports the simulator's virtual/wall ratio.`,
+outstanding. bench --world browser does the same in real headless
+Chromium tabs (Debian's chromium; WRaft's own setting). bench --world
+model runs kill-half at 41 nodes --runs times and reports the
+simulator's virtual/wall ratio.`,
 		Example: `  raftsim bench --world pion
+  raftsim bench --world browser
   raftsim bench --world model --runs 20`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error { return runBench(&f, stdout) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.world, "world", "pion", "`WORLD`: pion or model")
-	fl.IntVar(&f.nodes, "nodes", 3, "cluster size, 1..101 (pion)")
-	fl.DurationVar(&f.duration, "duration", 2*time.Second, "how long each measurement runs, 10ms..1h (pion)")
-	fl.IntVar(&f.inflight, "inflight", 64, "writes outstanding in the pipelined measurement, 1..100000 (pion)")
+	fl.StringVar(&f.world, "world", "pion", "`WORLD`: pion, browser or model")
+	fl.IntVar(&f.nodes, "nodes", 3, "cluster size, 1..101 (pion, browser)")
+	fl.DurationVar(&f.duration, "duration", 2*time.Second, "how long each measurement runs, 10ms..1h (pion, browser)")
+	fl.IntVar(&f.inflight, "inflight", 64, "writes outstanding in the pipelined measurement, 1..100000 (pion, browser)")
 	fl.IntVar(&f.runs, "runs", 20, "runs, 1..100000 (model)")
 	return cmd
 }
@@ -82,6 +86,8 @@ func runBench(f *benchFlags, stdout io.Writer) error {
 			fmt.Fprintln(stdout, res)
 		}
 		return nil
+	case "browser":
+		return benchBrowser(f, stdout)
 	case "model":
 		sc, err := scenarios.Load("scenarios/kill-half.yaml")
 		if err != nil {
@@ -109,5 +115,26 @@ func runBench(f *benchFlags, stdout io.Writer) error {
 			f.runs, virt, wall, virt/wall, float64(events)/wall/1e6)
 		return nil
 	}
-	return &usageError{fmt.Errorf("--world wants pion or model, got %q", f.world)}
+	return &usageError{fmt.Errorf("--world wants pion, browser or model, got %q", f.world)}
+}
+
+// benchBrowser measures writes per second in real Chromium tabs: one
+// cluster, serialized then pipelined.
+func benchBrowser(f *benchFlags, stdout io.Writer) error {
+	c, err := browserworld.New(browserworld.Options{Nodes: f.nodes, Raft: netmodel.RaftOptions{ElectionTimeout: 300 * sim.Millisecond}, Seed: 1})
+	if err != nil {
+		return &exitError{exitFailed, err}
+	}
+	defer c.Close()
+	if err := c.Start(); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	for _, inflight := range []int{1, f.inflight} {
+		res, err := c.Bench(inflight, f.duration, 0)
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		fmt.Fprintln(stdout, "browser:", res)
+	}
+	return nil
 }

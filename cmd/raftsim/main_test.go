@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/raftsim/raftsim/internal/chromium"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -424,6 +425,17 @@ func TestBenchModelAndMisuse(t *testing.T) {
 	assert.Contains(t, stdout, "pipelined")
 	code, _, _ = raftsim(t, "bench", "--world", "mars")
 	assert.Equal(t, exitUsage, code)
+}
+
+func TestBenchInBrowserTabs(t *testing.T) {
+	if testing.Short() || !longTests {
+		t.Skip("real Chromium tabs: with -tags long")
+	}
+	chromium.Require(t)
+	code, stdout, stderr := raftsim(t, "bench", "--world", "browser", "--duration", "300ms")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Regexp(t, `browser: 3 nodes, serialized: \d+ writes`, stdout)
+	assert.Regexp(t, `browser: 3 nodes, pipelined \(64 in flight\): \d+ writes`, stdout)
 }
 
 func TestRunOnThePionWorld(t *testing.T) {

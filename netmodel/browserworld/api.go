@@ -12,6 +12,7 @@ import (
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
+	"github.com/raftsim/raftsim/netmodel/writebench"
 	"github.com/raftsim/raftsim/raft"
 )
 
@@ -238,4 +239,18 @@ func (c *Cluster) Freeze(id raft.ID, frozen bool) error {
 		return fmt.Errorf("browserworld: tab %d: %s: %w", id, state, err)
 	}
 	return nil
+}
+
+// Bench measures committed writes per second at the leader of the
+// running cluster (writebench.Run: WRaft's benchmark).
+func (c *Cluster) Bench(inflight int, d time.Duration, maxWrites int) (writebench.Result, error) {
+	return writebench.Run(benchTarget{c}, inflight, d, maxWrites)
+}
+
+// benchTarget is the cluster as the benchmark sees it.
+type benchTarget struct{ *Cluster }
+
+func (b benchTarget) Commit(id raft.ID) uint64 {
+	st, _ := b.Status(id)
+	return st.Commit
 }
