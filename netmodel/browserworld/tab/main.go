@@ -32,6 +32,7 @@ type tab struct {
 	ctl, sig  *socket
 	h         *host.Node
 	restored  *ctl.Restored
+	saved     *saved // what localStorage holds (store.go)
 	peers     map[raft.ID]*peer
 	timers    [3]timer
 	// dead: storage could not be written, or the harness left; the tab
@@ -102,12 +103,12 @@ func (t *tab) start(m ctl.Msg) {
 			t.ctl.send(ctl.Msg{Type: ctl.Batch, Obs: ctl.Observe(prev, cur, rd, now())})
 		},
 	})
-	s, r, err := loadStorage()
+	s, r, sv, err := loadStorage()
 	if err != nil {
 		t.fail(err)
 		return
 	}
-	t.h.Storage, t.restored = s, r
+	t.h.Storage, t.restored, t.saved = s, r, sv
 	t.dialSignal()
 }
 
@@ -125,7 +126,7 @@ func (t *tab) startRaft() {
 // persisted mirrors storage to localStorage after the host wrote it, and
 // before anything of the batch is sent.
 func (t *tab) persisted() {
-	if err := saveStorage(&t.h.Storage); err != nil {
+	if err := saveStorage(&t.h.Storage, t.saved); err != nil {
 		t.fail(err) // dead: the batch's messages will not leave
 	}
 }
