@@ -308,15 +308,21 @@ func (w *World) bufferedAmount(ch *channel, l *link) int {
 	return n
 }
 
-// Partition cuts every link between different groups, both ways. Nodes in
-// no group keep their links.
-func (w *World) Partition(groups [][]raft.ID) {
-	group := make([]int, w.opt.Nodes+1)
+// groupOf numbers each tab's group from 1 (0: in no group).
+func groupOf(nodes int, groups [][]raft.ID) []int {
+	group := make([]int, nodes+1)
 	for g, ids := range groups {
 		for _, id := range ids {
 			group[id] = g + 1
 		}
 	}
+	return group
+}
+
+// Partition cuts every link between different groups, both ways. Nodes in
+// no group keep their links.
+func (w *World) Partition(groups [][]raft.ID) {
+	group := groupOf(w.opt.Nodes, groups)
 	var cut [][2]raft.ID
 	for a := 1; a <= w.opt.Nodes; a++ {
 		for b := 1; b <= w.opt.Nodes; b++ {

@@ -123,12 +123,7 @@ func (t *Tab) tookOver() {
 // both ways. Tabs in no group keep their links. Unlike Heal it leaves the
 // signaling server as it is.
 func (w *World) Regroup(groups [][]raft.ID) {
-	group := make([]int, w.opt.Nodes+1)
-	for g, ids := range groups {
-		for _, id := range ids {
-			group[id] = g + 1
-		}
-	}
+	group := groupOf(w.opt.Nodes, groups)
 	var healed [][2]raft.ID
 	for a := 1; a <= w.opt.Nodes; a++ {
 		for b := 1; b <= w.opt.Nodes; b++ {

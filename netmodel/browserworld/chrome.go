@@ -143,23 +143,7 @@ func (b *browser) close() {
 // (Chromium passes --user-data-dir to every child; its crash handler gets
 // a database in its config directory).
 func leftovers(dir string) []int {
-	want := dir
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), want) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return processes("cmdline", func(cmdline string) bool { return strings.Contains(cmdline, dir) })
 }
 
 // groupMembers returns the live (not zombie) processes of process group
@@ -168,6 +152,15 @@ func groupMembers(pgid int) []int {
 	if pgid <= 0 {
 		return nil
 	}
+	return processes("stat", func(stat string) bool {
+		// pid (comm) state ppid pgrp ...: comm may hold spaces.
+		f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:])
+		return len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid)
+	})
+}
+
+// processes returns the processes whose /proc/PID/file satisfies match.
+func processes(file string, match func(string) bool) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -178,14 +171,8 @@ func groupMembers(pgid int) []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...: comm may hold spaces.
-		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
-		f := strings.Fields(rest)
-		if len(f) >= 3 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), file))
+		if err == nil && match(string(b)) {
 			pids = append(pids, pid)
 		}
 	}
