@@ -1,10 +1,13 @@
 package scenarios
 
 import (
+	"bytes"
+	"io"
 	"testing"
 
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/internal/chromium"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,11 +23,53 @@ func runBrowser(t *testing.T, text string) *Result {
 	chromium.Require(t)
 	sc, err := Parse("browser.yaml", []byte(text))
 	require.NoError(t, err)
-	res, err := Run(sc, 1, RunOptions{World: WorldBrowser})
+	var trace bytes.Buffer
+	res, err := Run(sc, 1, RunOptions{World: WorldBrowser, Trace: &trace})
 	require.NoError(t, err)
 	t.Logf("%s: measures %v, safety %s, liveness %s, lin %s (%d ops), checks %v", sc.Name, measureValues(res), res.Safety,
 		res.Liveness, res.Linearizability, res.Operations, res.Checks)
+	requireTraceOfTabs(t, &trace)
 	return res
+}
+
+// requireTraceOfTabs: the browser world's trace reads back, in time
+// order, with the tabs' own events (roles, sends, deliveries), and every
+// delivery follows its send, but from a tab whose page was closed: its
+// last batch's events may close with it, its messages already sent.
+func requireTraceOfTabs(t *testing.T, r io.Reader) {
+	t.Helper()
+	events, err := sim.ReadTrace(r)
+	require.NoError(t, err)
+	closed := map[uint64]bool{}
+	for _, e := range events {
+		if e.Kind == sim.KindFault && e.Detail == "kill (page closed)" {
+			closed[e.Node] = true
+		}
+	}
+	kinds := map[sim.Kind]int{}
+	type key struct {
+		from, to    uint64
+		msg         string
+		term, index uint64
+	}
+	sent := map[key]int{}
+	for i, e := range events {
+		kinds[e.Kind]++
+		if i > 0 {
+			require.GreaterOrEqual(t, e.Time, events[i-1].Time, "event %d goes back in time", i)
+		}
+		switch e.Kind {
+		case sim.KindSend:
+			sent[key{e.Node, e.Peer, e.Msg, e.Term, e.Index}]++
+		case sim.KindDeliver:
+			k := key{e.Peer, e.Node, e.Msg, e.Term, e.Index}
+			require.True(t, sent[k] > 0 || closed[e.Peer], "event %d: a delivery before its send", i)
+			sent[k]--
+		}
+	}
+	for _, k := range []sim.Kind{sim.KindRole, sim.KindTerm, sim.KindSend, sim.KindDeliver, sim.KindCommit} {
+		assert.Positive(t, kinds[k], "the trace holds %s events", k)
+	}
 }
 
 func TestKilledLeadersAreReplacedInBrowserTabs(t *testing.T) {

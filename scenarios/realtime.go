@@ -121,9 +121,15 @@ func (p *realTime) observe(node raft.ID, prev, cur raft.Status, rd *raft.Ready, 
 // Record writes e to the trace, stamped with the time since the start;
 // the tabs' goroutines call it too.
 func (p *realTime) Record(e sim.Event) {
+	e.Time = p.Now()
+	p.recordAt(e)
+}
+
+// recordAt writes e to the trace with the time it carries (a world that
+// orders its events itself; times must not go back).
+func (p *realTime) recordAt(e sim.Event) {
 	p.traceMu.Lock()
 	defer p.traceMu.Unlock()
-	e.Time = p.Now()
 	p.trace.Record(e)
 	p.events++
 }

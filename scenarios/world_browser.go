@@ -1,7 +1,10 @@
 package scenarios
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/raftsim/raftsim/app"
@@ -53,6 +56,7 @@ func RunBrowser(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err er
 		bw.kv.Stop()
 	}
 	bw.c.Close() // no report after this point: the trace is complete
+	bw.writeTrace()
 	if err := bw.flush(); err != nil {
 		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
 	}
@@ -100,12 +104,17 @@ type browserWorld struct {
 	kv   *realkv.Clients
 	// frozen: the tabs whose page is frozen (runner goroutine only).
 	frozen map[raft.ID]bool
+	// held are the run's trace events, written in time order when the run
+	// ends: the tabs report theirs a batch later, over separate sockets,
+	// stamped with the machine's clock (evMu guards it).
+	evMu sync.Mutex
+	held []sim.Event
 }
 
 // open starts Chromium and the tabs the scenario describes.
 func (b *browserWorld) open() error {
 	c, err := browserworld.New(browserworld.Options{Nodes: b.sc.Cluster.Nodes, Raft: b.sc.WorldOptions().Raft,
-		Seed: b.seed, Observer: b.observeBatch})
+		Seed: b.seed, Observer: b.observeBatch, Record: b.tabEvent})
 	if err != nil {
 		return err
 	}
@@ -119,6 +128,37 @@ func (b *browserWorld) open() error {
 func (b *browserWorld) observeBatch(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log browserworld.LogReader) error {
 	b.sending(node, rd, log)
 	return b.observe(node, prev, cur, rd, log)
+}
+
+// Record holds a runner's event (a fault step, a measure), stamped now.
+func (b *browserWorld) Record(e sim.Event) {
+	e.Time = b.Now()
+	b.hold(e)
+}
+
+// tabEvent holds a tab's event, stamped with the machine's clock in ns
+// since the epoch, on the run's clock.
+func (b *browserWorld) tabEvent(e sim.Event) {
+	e.Time = max(e.Time-sim.Time(b.start.UnixNano()), 0)
+	b.hold(e)
+}
+
+func (b *browserWorld) hold(e sim.Event) {
+	b.evMu.Lock()
+	defer b.evMu.Unlock()
+	b.held = append(b.held, e)
+}
+
+// writeTrace writes the held events in time order (stable: a tab's own
+// events keep theirs).
+func (b *browserWorld) writeTrace() {
+	b.evMu.Lock()
+	defer b.evMu.Unlock()
+	slices.SortStableFunc(b.held, func(x, y sim.Event) int { return cmp.Compare(x.Time, y.Time) })
+	for _, e := range b.held {
+		b.recordAt(e)
+	}
+	b.held = nil
 }
 
 func (b *browserWorld) Name() string     { return WorldBrowser }

@@ -169,6 +169,11 @@ func (c *Cluster) batch(t *tabState, inc int, o *ctl.Observation) {
 		t.status, t.hasStatus = o.Cur, true
 	}
 	c.mu.Unlock()
+	if c.opt.Record != nil {
+		for _, e := range o.Events {
+			c.opt.Record(e)
+		}
+	}
 	if c.opt.Observer != nil && c.violation == nil {
 		if err := c.opt.Observer(t.id, o.Prev, o.Cur, &rd, mirrorLog{&t.mirror}); err != nil {
 			c.violation = err

@@ -26,6 +26,7 @@ import (
 	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
 	"github.com/raftsim/raftsim/netmodel/pionworld"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Options configure a browser cluster.
@@ -39,6 +40,10 @@ type Options struct {
 	// Observer, if set, sees every tab's batches with the harness's
 	// mirror of the tab's storage as the log; calls are serialized.
 	Observer func(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log LogReader) error
+	// Record, if set, receives each tab's trace events, stamped with the
+	// machine's clock in ns since the epoch (ctl.Observation.Events), one
+	// tab at a time, before the Observer sees the batch.
+	Record func(e sim.Event)
 	// Logf, if set, gets the tabs' console output and the harness's notes.
 	Logf func(format string, args ...any)
 	// Chromium is the browser's path ("": chromium on PATH).

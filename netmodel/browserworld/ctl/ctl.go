@@ -10,6 +10,7 @@ import (
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Message types, harness to tab.
@@ -96,6 +97,11 @@ type Observation struct {
 	// At is the tab's clock (Date.now(), ms since the epoch) when the
 	// batch ended.
 	At float64
+	// Events are the tab's trace events since its last batch (sends,
+	// deliveries, the host's role, term, append, commit... events), in
+	// order, each stamped with the machine's clock in ns since the epoch
+	// (the tabs share it, so the harness can order them all).
+	Events []sim.Event `json:",omitempty"`
 }
 
 // Observe makes the observation of a batch.

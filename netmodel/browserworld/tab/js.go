@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/raftsim/raftsim/sim"
 	"syscall/js"
 )
 
@@ -52,6 +53,14 @@ func await(p js.Value, ok func(js.Value), fail func(string)) {
 
 // now is the page's clock: ms since the epoch.
 func now() float64 { return global.Get("Date").Call("now").Float() }
+
+// nowNanos is the machine's clock in ns since the epoch, to the
+// microsecond (performance.timeOrigin + performance.now()): the harness
+// orders every tab's trace events by it.
+func nowNanos() sim.Time {
+	perf := global.Get("performance")
+	return sim.Time((perf.Get("timeOrigin").Float() + perf.Call("now").Float()) * 1e6)
+}
 
 // socket is a browser WebSocket carrying JSON text frames.
 type socket struct {

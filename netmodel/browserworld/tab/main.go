@@ -22,6 +22,7 @@ import (
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // tab is the page's state; only the page's thread touches it.
@@ -33,8 +34,10 @@ type tab struct {
 	h         *host.Node
 	restored  *ctl.Restored
 	saved     *saved // what localStorage holds (store.go)
-	peers     map[raft.ID]*peer
-	timers    [3]timer
+	// events are the trace events since the last batch (record).
+	events []sim.Event
+	peers  map[raft.ID]*peer
+	timers [3]timer
 	// dead: storage could not be written, or the harness left; the tab
 	// sends nothing more.
 	dead       bool
@@ -99,8 +102,11 @@ func (t *tab) start(m ctl.Msg) {
 		Failed:    func(err error) { t.fail(err) },
 		Send:      t.send,
 		SetTimer:  t.setTimer,
+		Record:    t.record,
 		Changed: func(prev, cur raft.Status, rd *raft.Ready) {
-			t.ctl.send(ctl.Msg{Type: ctl.Batch, Obs: ctl.Observe(prev, cur, rd, now())})
+			o := ctl.Observe(prev, cur, rd, now())
+			o.Events, t.events = t.events, nil
+			t.ctl.send(ctl.Msg{Type: ctl.Batch, Obs: o})
 		},
 	})
 	s, r, sv, err := loadStorage()
@@ -110,6 +116,13 @@ func (t *tab) start(m ctl.Msg) {
 	}
 	t.h.Storage, t.restored, t.saved = s, r, sv
 	t.dialSignal()
+}
+
+// record keeps a trace event, stamped with the machine's clock, for the
+// next batch's observation.
+func (t *tab) record(e sim.Event) {
+	e.Time = nowNanos()
+	t.events = append(t.events, e)
 }
 
 // startRaft starts Raft from storage; its first batch arms the timers.

@@ -10,6 +10,7 @@ import (
 	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
 	"github.com/raftsim/raftsim/netmodel/wire"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // sigMsg is a message of the project's signaling server
@@ -119,6 +120,7 @@ func (t *tab) receive(data js.Value) {
 	if err != nil || m.To != t.id {
 		return // garbage never reaches Raft
 	}
+	t.record(sim.Event{Kind: sim.KindDeliver, Node: uint64(m.To), Peer: uint64(m.From), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
 	t.h.Step(m)
 	t.process()
 }
@@ -128,7 +130,12 @@ func (t *tab) receive(data js.Value) {
 // before "open".
 func (t *tab) send(m raft.Message) {
 	p := t.peers[m.To]
-	if t.dead || p == nil || !p.open {
+	if t.dead {
+		return
+	}
+	t.record(sim.Event{Kind: sim.KindSend, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
+	if p == nil || !p.open {
+		t.record(sim.Event{Kind: sim.KindDrop, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String(), Detail: "not connected"})
 		return
 	}
 	t.wbuf = wire.Encode(t.wbuf[:0], &m)
