@@ -263,6 +263,12 @@ func TestRunWritesATracePerSeed(t *testing.T) {
 	}
 	_, err := os.Stat(filepath.Join(dir, "k.jsonl"))
 	assert.True(t, os.IsNotExist(err), "with several seeds every trace gets its seed in its name")
+
+	// Without --json the run says what it wrote.
+	code, stdout, stderr = raftsim(t, "run", killHalf, "--trace", filepath.Join(dir, "k.jsonl"), "--seed", "4", "--seeds", "2", "--quiet")
+	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	assert.Contains(t, stdout, "wrote "+filepath.Join(dir, "k.seed4.jsonl")+"\n")
+	assert.Contains(t, stdout, "wrote "+filepath.Join(dir, "k.seed5.jsonl")+"\n")
 }
 
 func TestSameSeedSameOutput(t *testing.T) {

@@ -30,6 +30,7 @@ type runFlags struct {
 	quiet            bool
 	checkDeterminism bool
 	viz              bool
+	traceTemp        bool // the trace is --viz's temporary file
 	world            string
 }
 
@@ -97,6 +98,7 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 			// Deferred first, so it runs after the viewer below stops.
 			defer os.RemoveAll(dir)
 			f.trace = filepath.Join(dir, outfile.SafeName(sc.Name)+".jsonl")
+			f.traceTemp = true
 		}
 		defer func() {
 			if err := runViz(cmd.Context(), f.trace, &vizFlags{history: f.history}, stdout); err != nil {
@@ -128,6 +130,9 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 			fmt.Fprintln(stdout) // apart from the runs above
 		}
 		printSummary(stdout, results)
+	}
+	if !f.json {
+		printWritten(stdout, sc, f)
 	}
 	if failed != nil {
 		return &exitError{exitCode(failed), fmt.Errorf("seed %d: %s\nreplay: %s", failed.Seed, failure(failed), failed.Replay)}
@@ -187,6 +192,19 @@ func runSeed(cmd *cobra.Command, sc *scenarios.Scenario, seed uint64, f *runFlag
 		}
 	}
 	return res, nil
+}
+
+// printWritten names the files the run wrote (--trace, --history; not
+// the temporary trace of --viz).
+func printWritten(w io.Writer, sc *scenarios.Scenario, f *runFlags) {
+	for _, named := range []string{f.trace, f.history} {
+		if named == "" || (named == f.trace && f.traceTemp) {
+			continue
+		}
+		for i := 0; i < sc.Seeds; i++ {
+			fmt.Fprintf(w, "wrote %s\n", tracePath(named, sc.Seed+uint64(i), sc.Seeds))
+		}
+	}
 }
 
 // failure says what failed in a run.
