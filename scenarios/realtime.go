@@ -121,8 +121,11 @@ func (p *realTime) observe(node raft.ID, prev, cur raft.Status, rd *raft.Ready, 
 // Record writes e to the trace, stamped with the time since the start;
 // the tabs' goroutines call it too.
 func (p *realTime) Record(e sim.Event) {
-	e.Time = p.Now()
-	p.recordAt(e)
+	p.traceMu.Lock()
+	defer p.traceMu.Unlock()
+	e.Time = p.Now() // under the lock: the trace's times never go back
+	p.trace.Record(e)
+	p.events++
 }
 
 // recordAt writes e to the trace with the time it carries (a world that
