@@ -155,10 +155,65 @@ func (b *browserWorld) writeTrace() {
 	b.evMu.Lock()
 	defer b.evMu.Unlock()
 	slices.SortStableFunc(b.held, func(x, y sim.Event) int { return cmp.Compare(x.Time, y.Time) })
-	for _, e := range b.held {
+	for _, e := range causal(b.held) {
 		b.recordAt(e)
 	}
 	b.held = nil
+}
+
+// message identifies a message in the trace as the page pairs them.
+type message struct {
+	from, to    uint64
+	msg         string
+	term, index uint64
+}
+
+// causal returns the events (in time order) with no delivery ahead of
+// its send: the tabs' clocks (performance.timeOrigin + now(), one per
+// page) can disagree by more than a datachannel's latency, so a delivery
+// stamped before its send waits for it and follows it at its time.
+// Messages with the same sender, receiver, type, term and index are
+// alike; deliveries of such a message beyond its traced sends (a page
+// that closed, or a run that ended, took its last batch's sends with it)
+// stay where they are.
+func causal(events []sim.Event) []sim.Event {
+	sends, delivers := map[message]int{}, map[message]int{}
+	for _, e := range events {
+		switch e.Kind {
+		case sim.KindSend:
+			sends[message{e.Node, e.Peer, e.Msg, e.Term, e.Index}]++
+		case sim.KindDeliver:
+			delivers[message{e.Peer, e.Node, e.Msg, e.Term, e.Index}]++
+		}
+	}
+	out := make([]sim.Event, 0, len(events))
+	sent, delivered := map[message]int{}, map[message]int{}
+	early := map[message][]sim.Event{} // deliveries waiting for a send
+	for _, e := range events {
+		switch e.Kind {
+		case sim.KindSend:
+			k := message{e.Node, e.Peer, e.Msg, e.Term, e.Index}
+			sent[k]++
+			out = append(out, e)
+			if w := early[k]; len(w) > 0 {
+				d := w[0]
+				d.Time = e.Time
+				out, early[k] = append(out, d), w[1:]
+				delivered[k]++
+			}
+		case sim.KindDeliver:
+			k := message{e.Peer, e.Node, e.Msg, e.Term, e.Index}
+			if delivered[k] >= sent[k]+max(delivers[k]-sends[k], 0) {
+				early[k] = append(early[k], e) // a send comes later
+				continue
+			}
+			delivered[k]++
+			out = append(out, e)
+		default:
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (b *browserWorld) Name() string     { return WorldBrowser }
