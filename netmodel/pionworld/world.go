@@ -727,6 +727,13 @@ func (c *Cluster) Close() error {
 	if err := c.router.Stop(); err != nil {
 		errs = append(errs, err)
 	}
+	// vnet's Router.Stop does not wait for its goroutine, and a
+	// DelayFilter closed under it blocks that goroutine for good (its
+	// onInboundChunk sends on a channel nobody reads any more): a chunk
+	// that passed the filters just before the network went silent may
+	// still be on its way. Let the router finish first (in a synctest
+	// bubble the sleep ends only once it has).
+	time.Sleep(routerQuiet)
 	for _, d := range c.delays[1:] {
 		if d != nil {
 			d.Close()
@@ -734,6 +741,10 @@ func (c *Cluster) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// routerQuiet is how long Close waits between stopping the router and
+// closing the delay filters behind it.
+const routerQuiet = 10 * time.Millisecond
 
 // Name is the cluster's label in results.
 func (c *Cluster) Name() string { return "pion/" + strconv.Itoa(c.opt.Nodes) }
