@@ -101,12 +101,13 @@ func (l *local) check(node raft.ID, prev, cur raft.Status, rd *raft.Ready, log L
 	if cur.Commit > prev.Commit || cur.Applied > prev.Applied {
 		l.exercised[Progress]++
 	}
-	if fresh(prev) || len(rd.Entries) > 0 && hasConfig(rd.Entries) || !sameIDs(prev.Voters, cur.Voters) || !sameIDs(prev.Learners, cur.Learners) {
+	changes := hasConfig(rd.Entries)
+	if fresh(prev) || changes || !sameIDs(prev.Voters, cur.Voters) || !sameIDs(prev.Learners, cur.Learners) {
 		if err := l.checkConfig(node, cur, log); err != nil {
 			return err
 		}
 	}
-	if cur.Role == raft.Leader && hasConfig(rd.Entries) {
+	if cur.Role == raft.Leader && changes {
 		if err := l.checkConfigChange(node, cur, rd.Entries, log); err != nil {
 			return err
 		}

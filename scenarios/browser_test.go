@@ -43,32 +43,19 @@ func requireTraceOfTabs(t *testing.T, r io.Reader) {
 	t.Helper()
 	events, err := sim.ReadTrace(r)
 	require.NoError(t, err)
-	type key struct {
-		from, to    uint64
-		msg         string
-		term, index uint64
-	}
-	sends, delivers := map[key]int{}, map[key]int{}
-	for _, e := range events {
-		switch e.Kind {
-		case sim.KindSend:
-			sends[key{e.Node, e.Peer, e.Msg, e.Term, e.Index}]++
-		case sim.KindDeliver:
-			delivers[key{e.Peer, e.Node, e.Msg, e.Term, e.Index}]++
-		}
-	}
+	sends, delivers := messageCounts(events)
 	kinds := map[sim.Kind]int{}
-	sent, delivered := map[key]int{}, map[key]int{}
+	sent, delivered := map[message]int{}, map[message]int{}
 	for i, e := range events {
 		kinds[e.Kind]++
 		if i > 0 {
 			require.GreaterOrEqual(t, e.Time, events[i-1].Time, "event %d goes back in time", i)
 		}
+		k := messageOf(e)
 		switch e.Kind {
 		case sim.KindSend:
-			sent[key{e.Node, e.Peer, e.Msg, e.Term, e.Index}]++
+			sent[k]++
 		case sim.KindDeliver:
-			k := key{e.Peer, e.Node, e.Msg, e.Term, e.Index}
 			delivered[k]++
 			require.LessOrEqual(t, delivered[k], sent[k]+max(delivers[k]-sends[k], 0), "event %d: a delivery before its send", i)
 		}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -141,4 +142,35 @@ func (p *realTime) flush() error {
 	p.traceMu.Lock()
 	defer p.traceMu.Unlock()
 	return p.trace.Flush()
+}
+
+// realWorld is a real-time world as runRealTime drives it.
+type realWorld interface {
+	World
+	// finish stops the world's clients and closes it: no event is
+	// traced after it returns.
+	finish()
+}
+
+// runRealTime runs an opened real-time world w (whose clock and trace
+// are rt) to the end of the scenario and assembles the result.
+func runRealTime(r *runner, rt *realTime, w realWorld, seed uint64, opts RunOptions, wallStart time.Time) (*Result, error) {
+	sc := r.sc
+	r.schedule()
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	r.happened("start", 0)
+	r.drive(func() bool { return false })
+	w.finish()
+	if err := rt.flush(); err != nil {
+		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
+	}
+	res, err := r.result(seed, RunOptions{LinTimeout: opts.LinTimeout, History: opts.History}, wallStart)
+	if err != nil {
+		return nil, err
+	}
+	res.Events, res.TraceEvents = rt.events, rt.events
+	res.Replay += " --world " + w.Name()
+	return res, nil
 }

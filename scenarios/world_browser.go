@@ -46,26 +46,17 @@ func RunBrowser(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err er
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	defer bw.c.Close()
-	r.schedule()
-	if err := bw.Start(); err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	return runRealTime(r, bw.realTime, bw, seed, opts, wallStart)
+}
+
+// finish implements realWorld: the clients stop, Chromium closes (no
+// report after it), and the held events go to the trace in time order.
+func (b *browserWorld) finish() {
+	if b.kv != nil {
+		b.kv.Stop()
 	}
-	r.happened("start", 0)
-	r.drive(func() bool { return false })
-	if bw.kv != nil {
-		bw.kv.Stop()
-	}
-	bw.c.Close() // no report after this point: the trace is complete
-	bw.writeTrace()
-	if err := bw.flush(); err != nil {
-		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
-	}
-	if res, err = r.result(seed, RunOptions{LinTimeout: opts.LinTimeout, History: opts.History}, wallStart); err != nil {
-		return nil, err
-	}
-	res.Events, res.TraceEvents = bw.events, bw.events
-	res.Replay += " --world browser"
-	return res, nil
+	b.c.Close()
+	b.writeTrace()
 }
 
 // browserSupported reports what the browser world cannot run, and why.
@@ -168,6 +159,32 @@ type message struct {
 	term, index uint64
 }
 
+// messageOf is the message a send or deliver event is about (the zero
+// message for other events).
+func messageOf(e sim.Event) message {
+	switch e.Kind {
+	case sim.KindSend:
+		return message{e.Node, e.Peer, e.Msg, e.Term, e.Index}
+	case sim.KindDeliver:
+		return message{e.Peer, e.Node, e.Msg, e.Term, e.Index}
+	}
+	return message{}
+}
+
+// messageCounts counts the sends and the deliveries of each message.
+func messageCounts(events []sim.Event) (sends, delivers map[message]int) {
+	sends, delivers = map[message]int{}, map[message]int{}
+	for _, e := range events {
+		switch e.Kind {
+		case sim.KindSend:
+			sends[messageOf(e)]++
+		case sim.KindDeliver:
+			delivers[messageOf(e)]++
+		}
+	}
+	return sends, delivers
+}
+
 // causal returns the events (in time order) with no delivery ahead of
 // its send: the tabs' clocks (performance.timeOrigin + now(), one per
 // page) can disagree by more than a datachannel's latency, so a delivery
@@ -177,22 +194,14 @@ type message struct {
 // that closed, or a run that ended, took its last batch's sends with it)
 // stay where they are.
 func causal(events []sim.Event) []sim.Event {
-	sends, delivers := map[message]int{}, map[message]int{}
-	for _, e := range events {
-		switch e.Kind {
-		case sim.KindSend:
-			sends[message{e.Node, e.Peer, e.Msg, e.Term, e.Index}]++
-		case sim.KindDeliver:
-			delivers[message{e.Peer, e.Node, e.Msg, e.Term, e.Index}]++
-		}
-	}
+	sends, delivers := messageCounts(events)
 	out := make([]sim.Event, 0, len(events))
 	sent, delivered := map[message]int{}, map[message]int{}
 	early := map[message][]sim.Event{} // deliveries waiting for a send
 	for _, e := range events {
+		k := messageOf(e)
 		switch e.Kind {
 		case sim.KindSend:
-			k := message{e.Node, e.Peer, e.Msg, e.Term, e.Index}
 			sent[k]++
 			out = append(out, e)
 			if w := early[k]; len(w) > 0 {
@@ -202,7 +211,6 @@ func causal(events []sim.Event) []sim.Event {
 				delivered[k]++
 			}
 		case sim.KindDeliver:
-			k := message{e.Peer, e.Node, e.Msg, e.Term, e.Index}
 			if delivered[k] >= sent[k]+max(delivers[k]-sends[k], 0) {
 				early[k] = append(early[k], e) // a send comes later
 				continue

@@ -66,23 +66,7 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err er
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	defer pw.close()
-	r.schedule()
-	if err := pw.Start(); err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
-	}
-	r.happened("start", 0)
-	r.drive(func() bool { return false })
-	pw.stopClients()
-	pw.close() // no event after this point: the trace is complete
-	if err := pw.flush(); err != nil {
-		return nil, fmt.Errorf("scenario %s: writing trace: %w", sc.Name, err)
-	}
-	if res, err = r.result(seed, RunOptions{LinTimeout: po.LinTimeout, History: po.History}, wallStart); err != nil {
-		return nil, err
-	}
-	res.Events, res.TraceEvents = pw.events, pw.events
-	res.Replay += " --world pion"
-	return res, nil
+	return runRealTime(r, pw.realTime, pw, seed, RunOptions{LinTimeout: po.LinTimeout, History: po.History}, wallStart)
 }
 
 // pionWorld is the real stack as the runner drives it: real time, tabs
@@ -160,6 +144,13 @@ func (p *pionWorld) close() {
 	if p.srv != nil {
 		p.srv.Stop()
 	}
+}
+
+// finish implements realWorld: the clients stop, then the cluster
+// closes (no event after it: the trace is complete).
+func (p *pionWorld) finish() {
+	p.stopClients()
+	p.close()
 }
 
 func (p *pionWorld) stopClients() {
