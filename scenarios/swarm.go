@@ -351,13 +351,7 @@ func swarmFaultPhase(r *rand.Rand, sc *Scenario, kinds []FaultKind, on func(Faul
 	n := sc.Cluster.Nodes
 	faultPhase := sim.Time(5+r.IntN(25)) * sim.Second
 	at := func(t sim.Time) Trigger { return Trigger{At: &t} }
-	nodes := func(k int) []uint64 {
-		var ids []uint64
-		for _, p := range r.Perm(n)[:k] {
-			ids = append(ids, uint64(p+1))
-		}
-		return ids
-	}
+	nodes := randomNodes(r, n)
 	if on(KindLoss) || on(KindDuplicate) {
 		la := &LossAction{}
 		if on(KindLoss) {
@@ -389,19 +383,24 @@ func swarmFaultPhase(r *rand.Rand, sc *Scenario, kinds []FaultKind, on func(Faul
 	return faultPhase
 }
 
-// swarmOwnWindows adds the windows of the ownDraw kinds switched on, each
-// kind's one after another through the fault phase (each starts 0-1 s
-// after the one before ends: its window function sets w.end to its
-// actual end), drawn from r.
-func swarmOwnWindows(r *rand.Rand, sc *Scenario, kinds []FaultKind, faultPhase sim.Time) {
-	n := sc.Cluster.Nodes
-	nodes := func(k int) []uint64 {
+// randomNodes draws k distinct tabs of n from r.
+func randomNodes(r *rand.Rand, n int) func(k int) []uint64 {
+	return func(k int) []uint64 {
 		var ids []uint64
 		for _, p := range r.Perm(n)[:k] {
 			ids = append(ids, uint64(p+1))
 		}
 		return ids
 	}
+}
+
+// swarmOwnWindows adds the windows of the ownDraw kinds switched on, each
+// kind's one after another through the fault phase (each starts 0-1 s
+// after the one before ends: its window function sets w.end to its
+// actual end), drawn from r.
+func swarmOwnWindows(r *rand.Rand, sc *Scenario, kinds []FaultKind, faultPhase sim.Time) {
+	n := sc.Cluster.Nodes
+	nodes := randomNodes(r, n)
 	for _, k := range kinds {
 		sk := swarmKinds[k]
 		if !sk.ownDraw || sk.window == nil || n < max(sk.minNodes, 1) {
