@@ -143,3 +143,45 @@ func TestSubmitRefusesAnUnencodableCommand(t *testing.T) {
 	err := c.nodes[1].Submit(app.Command{Op: app.OpPut, Key: "k", Seq: app.MaxSeq + 1}, func(app.Result) {})
 	require.Error(t, err)
 }
+
+// A batch submitted at a follower or the leader reaches each follower in
+// one append, and every command's done runs with its own result; one bad
+// command refuses the batch and nothing of it is proposed.
+func TestSubmitBatchSendsOneAppendAndAnswersEachCommand(t *testing.T) {
+	for _, at := range []raft.ID{1, 2} {
+		t.Run(fmt.Sprintf("at node %d", at), func(t *testing.T) {
+			c := newCluster(t, Config{}, 1, 2, 3)
+			c.nodes[1].Raft.Campaign()
+			c.pump()
+			var got []string
+			cmds, done := []app.Command{}, []func(app.Result){}
+			for i, v := range []string{"a", "b", "c"} {
+				cmds = append(cmds, app.Command{Op: app.OpAppend, Key: "x", Value: v, Client: 9, Seq: uint64(i + 1)})
+				done = append(done, func(r app.Result) { got = append(got, r.Value) })
+			}
+			require.NoError(t, c.nodes[at].SubmitBatch(cmds, done))
+			require.True(t, c.nodes[at].Process())
+			if at != 1 { // forwarded in one message, then appended by the leader
+				require.Len(t, c.queue, 1)
+				c.nodes[1].Step(c.queue[0])
+				c.queue = nil
+				require.True(t, c.nodes[1].Process())
+			}
+			appends := 0
+			for _, m := range c.queue {
+				if m.Type == raft.MsgApp {
+					appends++
+					assert.Len(t, m.Entries, 3, "to %d", m.To)
+				}
+			}
+			assert.Equal(t, 2, appends, "one append per follower")
+			c.pump()
+			require.Equal(t, []string{"a", "ab", "abc"}, got)
+
+			bad := []app.Command{{Op: app.OpPut, Key: "y", Value: "1", Client: 9, Seq: 4}, {Op: app.OpPut, Key: "y", Seq: app.MaxSeq + 1}}
+			require.Error(t, c.nodes[1].SubmitBatch(bad, []func(app.Result){nil, nil}))
+			require.True(t, c.nodes[1].Process())
+			assert.Empty(t, c.queue, "nothing of a refused batch is proposed")
+		})
+	}
+}

@@ -140,13 +140,27 @@ func (n *Node) Status() raft.Status { return n.status }
 // node applies it. The error is the command's, out of the encoding's
 // bounds (app.Command.Validate), or Raft's (no leader known, a transfer).
 func (n *Node) Submit(cmd app.Command, done func(app.Result)) error {
-	if err := cmd.Validate(); err != nil {
+	return n.SubmitBatch([]app.Command{cmd}, []func(app.Result){done})
+}
+
+// SubmitBatch proposes cmds in one Raft batch (raft.ProposeBatch: a
+// leader sends them to each follower in one append); done[i] is called
+// when this node applies cmds[i]. A command out of the encoding's bounds
+// refuses the whole batch, as does Raft.
+func (n *Node) SubmitBatch(cmds []app.Command, done []func(app.Result)) error {
+	data := make([][]byte, len(cmds))
+	for i, cmd := range cmds {
+		if err := cmd.Validate(); err != nil {
+			return err
+		}
+		data[i] = cmd.Encode()
+	}
+	if err := n.Raft.ProposeBatch(data); err != nil {
 		return err
 	}
-	if err := n.Raft.Propose(cmd.Encode()); err != nil {
-		return err
+	for i, cmd := range cmds {
+		n.pending[clientKey{cmd.Client, cmd.Seq}] = done[i]
 	}
-	n.pending[clientKey{cmd.Client, cmd.Seq}] = done
 	return nil
 }
 

@@ -197,15 +197,25 @@ func (it *interaction) exec(cmd ddCmd) error {
 		if err != nil {
 			return err
 		}
-		v, err := pos(1)
-		if err != nil {
-			return err
+		// "propose ID v" proposes one put; "propose ID v1 v2 ..." proposes
+		// them in one batch (ProposeBatch).
+		var batch [][]byte
+		for i := 1; i == 1 || i < len(args); i++ {
+			v, err := pos(i)
+			if err != nil {
+				return err
+			}
+			key, value, ok := strings.Cut(v, "=")
+			if !ok {
+				key, value = "k", v
+			}
+			batch = append(batch, put(key, value))
 		}
-		key, value, ok := strings.Cut(v, "=")
-		if !ok {
-			key, value = "k", v
+		if len(batch) == 1 {
+			it.act(id, func(r *Raft) error { return r.Propose(batch[0]) })
+		} else {
+			it.act(id, func(r *Raft) error { return r.ProposeBatch(batch) })
 		}
-		it.act(id, func(r *Raft) error { return r.Propose(put(key, value)) })
 
 	case "propose-conf-change":
 		id, err := posID(0)

@@ -696,15 +696,32 @@ func (r *Raft) sendAppendOrCommit(id ID, pr *Progress) {
 // encodes and decodes it). A follower forwards it to the leader it knows;
 // with no known leader it returns ErrNoLeader.
 func (r *Raft) Propose(data []byte) error {
+	return r.ProposeBatch([][]byte{data})
+}
+
+// ProposeBatch submits several commands at once, in order: a leader
+// appends them all before it sends, so each follower gets them in one
+// append (Propose sends one per command, since it cannot know more will
+// follow), and a follower forwards them in one message. A leader handles
+// a forwarded batch the same way (stepLeader, MsgProp).
+func (r *Raft) ProposeBatch(data [][]byte) error {
 	switch {
+	case len(data) == 0:
+		return nil
 	case r.role == Leader && r.transferee != None:
 		return ErrTransferring
 	case r.role == Leader:
-		r.appendEntry(Entry{Type: EntryNormal, Data: data})
+		for _, d := range data {
+			r.appendEntry(Entry{Type: EntryNormal, Data: d})
+		}
 		r.bcastAppend()
 		return nil
 	case r.lead != None:
-		r.send(Message{Type: MsgProp, To: r.lead, Entries: []Entry{{Type: EntryNormal, Data: data}}})
+		ents := make([]Entry, len(data))
+		for i, d := range data {
+			ents[i] = Entry{Type: EntryNormal, Data: d}
+		}
+		r.send(Message{Type: MsgProp, To: r.lead, Entries: ents})
 		return nil
 	}
 	return ErrNoLeader

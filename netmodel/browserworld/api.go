@@ -107,7 +107,7 @@ func (c *Cluster) Kill(id raft.ID) {
 		closePage()
 	}
 	if conn != nil {
-		conn.CloseNow()
+		conn.close()
 	}
 }
 
@@ -176,7 +176,7 @@ func (c *Cluster) Close() {
 			t.alive = false
 			t.inc++
 			if t.conn != nil {
-				t.conn.CloseNow()
+				t.conn.close()
 			}
 			if t.closePage != nil {
 				closers = append(closers, t.closePage)

@@ -73,5 +73,16 @@ func pageHandler(dir string) http.Handler {
 	mux.HandleFunc("GET /rtc.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, pageFiles, "tab/rtc.js")
 	})
-	return mux
+	return isolated(mux)
+}
+
+// isolated makes the pages cross-origin isolated: Chromium then gives
+// performance.now() a 5 µs resolution instead of 100 µs, and the trace's
+// stamps are fine enough to show a datachannel hop (about 1 ms).
+func isolated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
+		w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
+		h.ServeHTTP(w, r)
+	})
 }

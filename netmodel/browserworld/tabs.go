@@ -2,7 +2,6 @@ package browserworld
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -46,7 +45,7 @@ func (c *Cluster) open(id raft.ID) error {
 	select {
 	case conn := <-connected:
 		c.mu.Lock()
-		t.conn, t.alive = conn, true
+		t.conn, t.alive = newOutbox(conn, func(format string, args ...any) { c.logf("tab %d: "+format, append([]any{id}, args...)...) }), true
 		c.mu.Unlock()
 	case <-timeout.C:
 		return fmt.Errorf("browserworld: tab %d: no control socket within %v", id, c.opt.Timeout)
@@ -55,7 +54,7 @@ func (c *Cluster) open(id raft.ID) error {
 	for i := 1; i <= c.opt.Nodes; i++ {
 		voters = append(voters, raft.ID(i))
 	}
-	c.send(id, ctl.Msg{Type: ctl.Init, ID: id, Voters: voters, Raft: &c.opt.Raft, Seed: c.opt.Seed, Inc: inc, SignalURL: c.sig.URL()})
+	c.send(id, ctl.Msg{Type: ctl.Init, ID: id, Voters: voters, Raft: &c.opt.Raft, Seed: c.opt.Seed, Inc: inc, SignalURL: c.sig.URL(), Trace: c.opt.Record != nil})
 	select {
 	case r := <-registered:
 		if r != nil && r.Storage != nil {
@@ -106,12 +105,14 @@ func (c *Cluster) accept(w http.ResponseWriter, r *http.Request) {
 			c.lost(t, inc)
 			return
 		}
-		var m ctl.Msg
-		if err := json.Unmarshal(data, &m); err != nil {
+		msgs, err := ctl.DecodeFrame(data)
+		if err != nil {
 			c.logf("tab %d: control: %v", id, err)
 			continue
 		}
-		c.handle(t, inc, &m)
+		for i := range msgs {
+			c.handle(t, inc, &msgs[i])
+		}
 	}
 }
 
@@ -185,19 +186,10 @@ func (c *Cluster) batch(t *tabState, inc int, o *ctl.Observation) {
 // its socket is gone: the tab is closed).
 func (c *Cluster) send(id raft.ID, m ctl.Msg) {
 	c.mu.Lock()
-	conn := c.tabs[id].conn
+	out := c.tabs[id].conn
 	c.mu.Unlock()
-	if conn == nil {
-		return
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic(fmt.Sprintf("browserworld: encoding %s: %v", m.Type, err))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
-		c.logf("tab %d: control send %s: %v", id, m.Type, err)
+	if out != nil {
+		out.send(m)
 	}
 }
 
@@ -243,6 +235,9 @@ func (c *Cluster) lost(t *tabState, inc int) {
 	}
 	t.alive, t.hasStatus = false, false
 	t.inc++
+	if t.conn != nil {
+		t.conn.close() // stops its writer
+	}
 	t.conn, t.pending = nil, map[uint64]func(app.Result){}
 	c.logf("tab %d: control socket closed; the tab counts as closed (Restart reopens it)", t.id)
 }

@@ -92,7 +92,7 @@ type tabState struct {
 	// The current incarnation's page and control socket.
 	page       context.Context
 	closePage  context.CancelFunc
-	conn       *websocket.Conn
+	conn       *outbox // the control socket
 	connected  chan *websocket.Conn
 	registered chan *ctl.Restored
 	alive      bool

@@ -1,11 +1,16 @@
 // Package ctl is the control protocol between the browserworld harness
-// and a tab program: JSON messages, one per WebSocket frame, on the
-// socket the tab opens to the harness at /ctl?id=N. It imports no browser
+// and a tab program: JSON messages on the socket the tab opens to the
+// harness at /ctl?id=N, each WebSocket frame a JSON array of the messages
+// one side had ready at once (a frame per message cost a renderer a
+// WebSocket send and a JSON round per write: see EncodeFrame). It imports no browser
 // or harness code, so both sides (the tab compiled to WebAssembly, the
 // harness natively) share it.
 package ctl
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
@@ -47,6 +52,9 @@ type Msg struct {
 	Seed      uint64                `json:"seed,omitempty"`
 	Inc       int                   `json:"inc,omitempty"` // the incarnation: one more per restart
 	SignalURL string                `json:"signal,omitempty"`
+	// Trace: the harness writes a trace, so the tab reports its trace
+	// events (Observation.Events); without it the tab records none.
+	Trace bool `json:"trace,omitempty"`
 
 	// Connect
 	Peers []raft.ID `json:"peers,omitempty"`
@@ -114,4 +122,25 @@ func Observe(prev, cur raft.Status, rd *raft.Ready, at float64) *Observation {
 func (o *Observation) Ready() raft.Ready {
 	return raft.Ready{HardState: o.HardState, HardStateChanged: o.HardStateChanged, Entries: o.Entries,
 		Snapshot: o.Snapshot, Messages: o.Messages, Committed: o.Committed}
+}
+
+// EncodeFrame encodes msgs as one frame. Sending what is ready as one
+// frame is what lets a pipelined benchmark batch: the tab submits every
+// proposal of a frame and then runs Raft once, so one batch carries them
+// all (measured in docs/worlds.md, "WRaft's own benchmark").
+func EncodeFrame(msgs []Msg) ([]byte, error) {
+	b, err := json.Marshal(msgs)
+	if err != nil {
+		return nil, fmt.Errorf("ctl: encoding a frame of %d messages: %w", len(msgs), err)
+	}
+	return b, nil
+}
+
+// DecodeFrame decodes a frame made by EncodeFrame.
+func DecodeFrame(b []byte) ([]Msg, error) {
+	var msgs []Msg
+	if err := json.Unmarshal(b, &msgs); err != nil {
+		return nil, fmt.Errorf("ctl: decoding a frame: %w", err)
+	}
+	return msgs, nil
 }

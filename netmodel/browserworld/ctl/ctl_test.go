@@ -31,3 +31,20 @@ func TestObservationRoundTrips(t *testing.T) {
 	require.Equal(t, cur, m.Obs.Cur)
 	require.Equal(t, rd, m.Obs.Ready())
 }
+
+// A frame carries its messages in order, and a frame that is not an
+// array of messages is an error naming what failed.
+func TestFrameCarriesMessagesInOrder(t *testing.T) {
+	cmd := app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 7, Seq: 1}
+	in := []Msg{{Type: Propose, Req: 1, Cmd: &cmd}, {Type: Start}, {Type: Propose, Req: 2, Cmd: &cmd}}
+	b, err := EncodeFrame(in)
+	require.NoError(t, err)
+	out, err := DecodeFrame(b)
+	require.NoError(t, err)
+	require.Equal(t, in, out)
+
+	for _, bad := range []string{`{"type":"start"}`, `[{"type":1}]`, ``, `[`} {
+		_, err := DecodeFrame([]byte(bad))
+		require.ErrorContains(t, err, "ctl: decoding a frame", bad)
+	}
+}

@@ -58,9 +58,13 @@ func now() float64 { return global.Get("Date").Call("now").Float() }
 // microsecond (performance.timeOrigin + performance.now()): the harness
 // orders every tab's trace events by it.
 func nowNanos() sim.Time {
-	perf := global.Get("performance")
-	return sim.Time((perf.Get("timeOrigin").Float() + perf.Call("now").Float()) * 1e6)
+	return sim.Time((timeOrigin + performance.Call("now").Float()) * 1e6)
 }
+
+var (
+	performance = global.Get("performance")
+	timeOrigin  = performance.Get("timeOrigin").Float() // fixed for the page's life
+)
 
 // socket is a browser WebSocket carrying JSON text frames.
 type socket struct {

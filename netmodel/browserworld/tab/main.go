@@ -11,7 +11,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"net/url"
@@ -42,6 +41,10 @@ type tab struct {
 	// sends nothing more.
 	dead       bool
 	rbuf, wbuf []byte
+	// outbox holds the control messages of the current task; a microtask
+	// sends them as one frame when the task ends (report).
+	outbox  []ctl.Msg
+	flushFn js.Func
 }
 
 // timer is one of Raft's timers as a setTimeout.
@@ -59,6 +62,7 @@ func main() {
 		return
 	}
 	t := &tab{id: raft.ID(id), peers: map[raft.ID]*peer{}}
+	t.flushFn = js.FuncOf(func(js.Value, []js.Value) any { t.flush(); return nil })
 	addr := global.Get("location").Get("host").String()
 	t.ctl = dial("ws://"+addr+"/ctl?id="+q.Get("id"), func() {}, t.onCtl, t.stop)
 	select {} // the callbacks run the tab
@@ -68,27 +72,58 @@ func main() {
 func (t *tab) logf(format string, args ...any) {
 	s := fmt.Sprintf("tab %d: ", t.id) + fmt.Sprintf(format, args...)
 	global.Get("console").Call("log", s)
-	t.ctl.send(ctl.Msg{Type: ctl.Log, Text: s})
+	t.report(ctl.Msg{Type: ctl.Log, Text: s})
 }
 
-// onCtl handles a command from the harness.
+// report queues m for the harness. Everything reported during one task
+// of the page (a datachannel message, a timer, a control frame) leaves
+// as one frame when the task ends: a batch's observation and the results
+// it applied travel together.
+func (t *tab) report(m ctl.Msg) {
+	if len(t.outbox) == 0 {
+		global.Call("queueMicrotask", t.flushFn)
+	}
+	t.outbox = append(t.outbox, m)
+}
+
+// flush sends the queued control messages as one frame.
+func (t *tab) flush() {
+	msgs := t.outbox
+	t.outbox = nil
+	if len(msgs) > 0 {
+		t.ctl.send(msgs)
+	}
+}
+
+// onCtl handles a frame of commands from the harness. Its proposals are
+// submitted together once the frame is read (host.Node.SubmitBatch), so
+// that one batch (one append to each follower, one write to
+// localStorage) carries them all.
 func (t *tab) onCtl(b []byte) {
-	var m ctl.Msg
-	if err := json.Unmarshal(b, &m); err != nil {
+	msgs, err := ctl.DecodeFrame(b)
+	if err != nil {
 		t.logf("control: %v", err)
 		return
 	}
-	switch m.Type {
-	case ctl.Init:
-		t.start(m)
-	case ctl.Connect:
-		for _, p := range m.Peers {
-			t.offer(p)
+	var props []*ctl.Msg
+	for i := range msgs {
+		switch m := &msgs[i]; m.Type {
+		case ctl.Init:
+			t.start(*m)
+		case ctl.Connect:
+			for _, p := range m.Peers {
+				t.offer(p)
+			}
+		case ctl.Start:
+			t.startRaft()
+		case ctl.Propose:
+			if m.Cmd != nil {
+				props = append(props, m)
+			}
 		}
-	case ctl.Start:
-		t.startRaft()
-	case ctl.Propose:
-		t.propose(m.Req, *m.Cmd)
+	}
+	if len(props) > 0 {
+		t.propose(props)
 	}
 }
 
@@ -106,7 +141,7 @@ func (t *tab) start(m ctl.Msg) {
 		Changed: func(prev, cur raft.Status, rd *raft.Ready) {
 			o := ctl.Observe(prev, cur, rd, now())
 			o.Events, t.events = t.events, nil
-			t.ctl.send(ctl.Msg{Type: ctl.Batch, Obs: o})
+			t.report(ctl.Msg{Type: ctl.Batch, Obs: o})
 		},
 	})
 	s, r, sv, err := loadStorage()
@@ -119,8 +154,11 @@ func (t *tab) start(m ctl.Msg) {
 }
 
 // record keeps a trace event, stamped with the machine's clock, for the
-// next batch's observation.
+// next batch's observation, if the harness writes a trace.
 func (t *tab) record(e sim.Event) {
+	if !t.init.Trace {
+		return
+	}
 	e.Time = nowNanos()
 	t.events = append(t.events, e)
 }
@@ -149,7 +187,7 @@ func (t *tab) fail(err error) {
 	if t.dead {
 		return
 	}
-	t.ctl.send(ctl.Msg{Type: ctl.Failed, Text: err.Error()})
+	t.report(ctl.Msg{Type: ctl.Failed, Text: err.Error()})
 	t.stop()
 }
 
@@ -175,16 +213,29 @@ func (t *tab) process() {
 	t.h.Process()
 }
 
-// propose submits cmd; the harness hears the result when this tab applies
-// it, or at once that it was refused.
-func (t *tab) propose(req uint64, cmd app.Command) {
+// propose submits a frame's proposals as one batch and runs Raft; the
+// harness hears each result when this tab applies it, or that it was
+// refused.
+func (t *tab) propose(props []*ctl.Msg) {
+	reject := func(why string) {
+		for _, m := range props {
+			t.report(ctl.Msg{Type: ctl.Result, Req: m.Req, Reject: why})
+		}
+	}
 	if t.dead || t.h == nil || t.h.Raft == nil {
-		t.ctl.send(ctl.Msg{Type: ctl.Result, Req: req, Reject: "not running"})
+		reject("not running")
 		return
 	}
-	err := t.h.Submit(cmd, func(r app.Result) { t.ctl.send(ctl.Msg{Type: ctl.Result, Req: req, Res: &r}) })
-	if err != nil {
-		t.ctl.send(ctl.Msg{Type: ctl.Result, Req: req, Reject: err.Error()})
+	cmds := make([]app.Command, len(props))
+	done := make([]func(app.Result), len(props))
+	for i, m := range props {
+		req := m.Req
+		cmds[i] = *m.Cmd
+		done[i] = func(r app.Result) { t.report(ctl.Msg{Type: ctl.Result, Req: req, Res: &r}) }
+	}
+	if err := t.h.SubmitBatch(cmds, done); err != nil {
+		reject(err.Error())
+		return
 	}
 	t.process()
 }

@@ -85,7 +85,7 @@ func (t *tab) dropPeer(id raft.ID) {
 	}
 	delete(t.peers, id)
 	if p.open {
-		t.ctl.send(ctl.Msg{Type: ctl.Channel, Peer: id, Open: false})
+		t.report(ctl.Msg{Type: ctl.Channel, Peer: id, Open: false})
 	}
 	for _, h := range p.handlers {
 		h.target.Set(h.event, js.Null())
@@ -99,7 +99,7 @@ func (t *tab) dropPeer(id raft.ID) {
 // channel reports a datachannel opening or closing to the harness.
 func (t *tab) channel(p *peer, open bool) {
 	p.open = open
-	t.ctl.send(ctl.Msg{Type: ctl.Channel, Peer: p.id, Open: open})
+	t.report(ctl.Msg{Type: ctl.Channel, Peer: p.id, Open: open})
 	if !open {
 		t.dropPeer(p.id)
 	}
@@ -165,7 +165,7 @@ func (t *tab) onSignal(b []byte) {
 	from := raft.ID(s.Src)
 	switch s.Type {
 	case sigOpen:
-		t.ctl.send(ctl.Msg{Type: ctl.Registered, Restored: t.restored})
+		t.report(ctl.Msg{Type: ctl.Registered, Restored: t.restored})
 	case sigIDTaken: // the previous incarnation's socket is not gone yet
 		t.logf("signaling: id %d taken; retrying", t.id)
 		var f js.Func
