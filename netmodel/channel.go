@@ -142,14 +142,15 @@ func (s sctpTiming) rto(k int) sim.Time {
 }
 
 // retransmissionAt returns the first retransmission at or after now of a
-// packet first sent at sent and lost every time since, and k such that
-// the timer after it is rto(k).
+// packet first sent at sent and lost every time since, and k: how many
+// retransmissions that makes (the timer after it is rto(k)).
 func (s sctpTiming) retransmissionAt(sent, now sim.Time) (sim.Time, int) {
 	t, k := sent, 0
 	for ; t < now; k++ {
 		d := s.rto(k)
 		if d == s.rtoMax {
-			return t + (now-t+d-1)/d*d, k
+			n := (now - t + d - 1) / d
+			return t + n*d, k + int(n)
 		}
 		t += d
 	}
@@ -270,9 +271,17 @@ type channel struct {
 	held        []raft.Message
 	heldBytes   int
 	heldSince   sim.Time // when the oldest held message was sent
-	epoch       int      // bumped when the channel closes: in-flight messages die
-	sendFreeAt  sim.Time // with a bandwidth: when the sender's queue drains
-	bad         bool     // Gilbert-Elliott state
+	heldWhy     string   // why the channel holds them: "partitioned", "path changed"
+	// lateFloor is lastArrival when a late message set it (one
+	// retransmitted or held at the sender, or the FORWARD-TSN after an
+	// abandoned one): a message waiting for that floor on an ordered
+	// channel is held behind a late message, and its deliver says so.
+	// Waiting a little for a message that merely drew a longer latency
+	// is not counted: the model's jitter, not the network holding it.
+	lateFloor  sim.Time
+	epoch      int      // bumped when the channel closes: in-flight messages die
+	sendFreeAt sim.Time // with a bandwidth: when the sender's queue drains
+	bad        bool     // Gilbert-Elliott state
 	// flights are the messages on a reliable channel whose arrival a
 	// change of the loss rate moves, in the order they were scheduled.
 	flights []*flight
@@ -283,14 +292,66 @@ type channel struct {
 // drawn at the loss rate of its first send; when the rate changes, those
 // not yet made are drawn again at the new rate (redrawFlights).
 type flight struct {
-	sent   sim.Time // first transmission
-	lastTx sim.Time // the transmission that gets through
-	extra  sim.Time // a duplicate's extra latency
-	floor  sim.Time // an ordered channel's lastArrival before it
-	own    sim.Time // its arrival, before waiting behind earlier ones
-	timer  *sim.Timer
-	done   bool
-	m      raft.Message
+	sent      sim.Time // first transmission
+	lastTx    sim.Time // the transmission that gets through
+	extra     sim.Time // a duplicate's extra latency
+	floor     sim.Time // an ordered channel's lastArrival before it
+	floorLate bool     // that floor was set by a late message
+	own       sim.Time // its arrival, before waiting behind earlier ones
+	why       late     // its retransmissions and hold, for its deliver
+	timer     *sim.Timer
+	done      bool
+	m         raft.Message
+}
+
+// late is what held a message on its way, for its deliver event (the
+// trace's tx, rx and detail): retransmissions or a hold at the sender,
+// then a wait at the receiver behind an earlier late message.
+type late struct {
+	tx   sim.Time // the transmission that got through, if the sender held the message
+	rx   sim.Time // when it reached the receiver, if it then waited there
+	retx int      // retransmissions before the one that got through
+	held string   // why the sender held it: "partitioned", "path changed"
+}
+
+// atSender reports whether the sender held the message: it was
+// retransmitted or held by the channel.
+func (l late) atSender() bool { return l.retx > 0 || l.held != "" }
+
+// heldReasons words a channel's hold reason for a deliver's detail.
+var heldReasons = map[string]string{"partitioned": "held while partitioned", "path changed": "held while the path changed"}
+
+// detail is the deliver's reason: why it was late (empty: it was not).
+func (l late) detail() string {
+	var s string
+	if l.held != "" {
+		s = heldReasons[l.held]
+		if s == "" {
+			s = "held: " + l.held
+		}
+	}
+	if l.retx > 0 {
+		s = join(s, "retransmitted "+times(l.retx))
+	}
+	if l.rx != 0 {
+		s = join(s, "held behind an earlier message")
+	}
+	return s
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// times words a count of retransmissions: "1 time", "3 times".
+func times(n int) string {
+	if n == 1 {
+		return "1 time"
+	}
+	return strconv.Itoa(n) + " times"
 }
 
 // BufferedAmount returns the bytes queued on the channel from one tab to
@@ -385,8 +446,9 @@ func (w *World) releaseHeld(from, to raft.ID) {
 	}
 	l := w.link(from, to)
 	base := w.links.sctp.nextRetransmission(ch.heldSince, w.sim.Now())
+	why := late{held: ch.heldWhy}
 	for _, m := range held {
-		w.schedule(ch, l, m, base+l.Latency.Sample(w.netRand), base, base)
+		w.schedule(ch, l, m, base+l.Latency.Sample(w.netRand), base, base, why)
 	}
 }
 
@@ -399,7 +461,7 @@ func (w *World) hold(ch *channel, l *link, m raft.Message, why string) {
 		return
 	}
 	if len(ch.held) == 0 {
-		ch.heldSince = w.sim.Now()
+		ch.heldSince, ch.heldWhy = w.sim.Now(), why
 	}
 	ch.held = append(ch.held, m)
 	if w.opt.Channel.SendBufferLimit > 0 || l.Bandwidth > 0 {
@@ -458,45 +520,60 @@ func (w *World) transmit(m raft.Message) {
 		sent = ch.sendFreeAt
 	}
 	var arrival sim.Time
-	lastTx := sent
+	lastTx, why := sent, late{}
 	for range fragments {
-		at, tx, ok := w.carry(ch, l, sent)
+		at, tx, retx, ok := w.carry(ch, l, sent)
 		if !ok {
-			w.drop(m, w.lostReason(fragments))
+			w.lose(m, at, lostReason(fragments, retx))
 			return
 		}
 		arrival = sim.Max(arrival, at)
 		lastTx = sim.Max(lastTx, tx)
+		why.retx = max(why.retx, retx)
 	}
 	if fragments > 1 {
 		w.record(sim.Event{Kind: sim.KindFault, Node: uint64(m.From), Peer: uint64(m.To), Msg: m.Type.String(), Index: uint64(fragments), Detail: "fragmented"})
 	}
 	arrival += w.outlier() // delays.go
-	w.schedule(ch, l, m, arrival, sent, lastTx)
-	w.maybeReplay(ch, l, m, arrival, sent, lastTx)
+	w.schedule(ch, l, m, arrival, sent, lastTx, why)
+	w.maybeReplay(ch, l, m, arrival, sent, lastTx, why)
 	if l.Duplicate > 0 && w.netRand.Float64() < l.Duplicate {
 		extra := l.Latency.Sample(w.netRand)
-		if f := w.schedule(ch, l, m, arrival+extra, sent, lastTx); f != nil {
+		if f := w.schedule(ch, l, m, arrival+extra, sent, lastTx, why); f != nil {
 			f.extra = extra
 		}
 	}
 }
 
-func (w *World) lostReason(fragments int) string {
-	if fragments > 1 {
-		return "lost (a fragment of " + strconv.Itoa(fragments) + ")"
+// lostReason is a lost message's drop reason: lost in the network (its
+// only transmission), or abandoned by a partially reliable channel after
+// retx retransmissions.
+func lostReason(fragments, retx int) string {
+	s := "lost"
+	if retx > 0 {
+		s = "abandoned after " + strconv.Itoa(retx) + " retransmission"
+		if retx > 1 {
+			s += "s"
+		}
 	}
-	return "lost"
+	if fragments > 1 {
+		s += " (a fragment of " + strconv.Itoa(fragments) + ")"
+	}
+	return s
 }
 
 // carry sends one packet (a message or a fragment) put on the wire at sent
-// and returns when it arrives and when the transmission that got through
-// left, retransmitting lost transmissions as the channel's reliability
-// allows; ok is false if it was abandoned.
-func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival, lastTx sim.Time, ok bool) {
+// and returns when it arrives, when the transmission that got through
+// left and how many retransmissions came before it, retransmitting lost
+// transmissions as the channel's reliability allows. ok is false if it
+// was abandoned: arrival is then when it was lost, the instant its only
+// transmission would have arrived or, after retransmissions, the one its
+// sender gave up.
+func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival, lastTx sim.Time, retx int, ok bool) {
 	arrival = sent + l.Latency.Sample(w.netRand)
 	var elapsed sim.Time
-	for k := 0; w.lost(ch, l); k++ {
+	k := 0
+	for ; w.lost(ch, l); k++ {
 		wait := w.links.sctp.rto(k)
 		abandon := false
 		switch l.mode.Reliability {
@@ -511,14 +588,19 @@ func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival, lastTx sim.
 			if !l.mode.Unordered {
 				// Later messages wait until the receiver learns of the
 				// abandonment (FORWARD-TSN), at the next timer expiry.
-				ch.lastArrival = sim.Max(ch.lastArrival, sent+elapsed+wait+l.Latency.Sample(w.netRand))
+				if tsn := sent + elapsed + wait + l.Latency.Sample(w.netRand); tsn > ch.lastArrival {
+					ch.lastArrival, ch.lateFloor = tsn, tsn
+				}
 			}
-			return 0, 0, false
+			if k > 0 {
+				arrival = sent + elapsed + wait
+			}
+			return arrival, 0, k, false
 		}
 		elapsed += wait
 		arrival += wait
 	}
-	return arrival, sent + elapsed, true
+	return arrival, sent + elapsed, k, true
 }
 
 // lost draws whether one transmission on the link is lost: with a
@@ -553,32 +635,52 @@ func (g *GilbertElliott) Step(bad bool, r *rand.Rand) (nowBad, lost bool) {
 
 // schedule delivers m at arrival (later on an ordered channel if an
 // earlier message arrives later). sent is the message's first
-// transmission and lastTx the one that gets through. On a reliable
-// channel a message still being retransmitted, and on an ordered one
-// every message behind it, is kept as a flight (returned; nil if not).
-func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival, sent, lastTx sim.Time) *flight {
+// transmission and lastTx the one that gets through; why says what held
+// it at the sender. On a reliable channel a message still being
+// retransmitted, and on an ordered one every message behind it, is kept
+// as a flight (returned; nil if not).
+func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival, sent, lastTx sim.Time, why late) *flight {
 	var f *flight
+	if why.atSender() {
+		why.tx = lastTx
+	}
 	if l.mode.Reliability == Reliable && (lastTx > sent || (!l.mode.Unordered && len(ch.flights) > 0)) {
-		f = &flight{m: m, sent: sent, lastTx: lastTx, floor: ch.lastArrival, own: arrival}
+		f = &flight{m: m, sent: sent, lastTx: lastTx, floor: ch.lastArrival, floorLate: ch.lastArrival == ch.lateFloor, own: arrival, why: why}
 		ch.flights = append(ch.flights, f)
 	}
 	if !l.mode.Unordered {
-		arrival = sim.Max(arrival, ch.lastArrival)
-		ch.lastArrival = arrival
+		arrival, why = ch.behind(arrival, why)
 	}
-	timer := w.arrive(ch, m, arrival, f)
+	timer := w.arrive(ch, m, arrival, f, why)
 	if f != nil {
 		f.timer = timer
 	}
 	return f
 }
 
+// behind puts a message reaching the receiver at arrival on an ordered
+// channel behind the ones before it: it is delivered at the channel's
+// last arrival if that is later, and held there (why.rx) if that floor
+// is a late message's. It returns the delivery and why, and moves the
+// floor.
+func (ch *channel) behind(arrival sim.Time, why late) (sim.Time, late) {
+	if arrival < ch.lastArrival && ch.lastArrival == ch.lateFloor {
+		why.rx = arrival
+	}
+	arrival = sim.Max(arrival, ch.lastArrival)
+	ch.lastArrival = arrival
+	if why.atSender() || why.rx != 0 {
+		ch.lateFloor = arrival
+	}
+	return arrival, why
+}
+
 // arrive schedules the delivery of m at arrival. Only a flight's delivery
 // can be moved (redrawFlights), so only it gets a timer.
-func (w *World) arrive(ch *channel, m raft.Message, arrival sim.Time, f *flight) *sim.Timer {
+func (w *World) arrive(ch *channel, m raft.Message, arrival sim.Time, f *flight, why late) *sim.Timer {
 	from, to := w.tabs[m.From], w.tabs[m.To]
 	d := w.links.deliveries.get()
-	d.w, d.ch, d.m, d.f = w, ch, m, f
+	d.w, d.ch, d.m, d.f, d.why = w, ch, m, f, why
 	d.from, d.to = from, to
 	d.fromInc, d.toInc, d.epoch = from.inc, to.inc, ch.epoch
 	if f != nil {
@@ -598,6 +700,7 @@ type delivery struct {
 	ch                    *channel
 	m                     raft.Message
 	f                     *flight
+	why                   late
 	from, to              *Tab
 	fromInc, toInc, epoch int
 	fn                    func() // d.arrived, bound once
@@ -605,7 +708,7 @@ type delivery struct {
 
 // arrived runs when the message reaches the far end of the channel.
 func (d *delivery) arrived() {
-	w, ch, m, f := d.w, d.ch, d.m, d.f
+	w, ch, m, f, why := d.w, d.ch, d.m, d.f, d.why
 	from, to, fromInc, toInc, epoch := d.from, d.to, d.fromInc, d.toInc, d.epoch
 	w.links.deliveries.put(d)
 	if ch.epoch != epoch {
@@ -623,7 +726,7 @@ func (d *delivery) arrived() {
 		w.drop(m, "channel closed")
 		return
 	}
-	to.deliver(m)
+	to.deliver(m, why)
 }
 
 // deliveryPool is a free list of deliveries, refilled a slab at a time.
@@ -670,35 +773,57 @@ func (w *World) redrawFlights() {
 			if rng == nil {
 				rng = w.sim.Rand("net-redraw")
 			}
-			l := w.link(raft.ID(a), raft.ID(b))
-			prev := ch.flights[0].floor
-			for _, f := range ch.flights {
-				if f.done {
-					continue
-				}
-				if f.lastTx > now {
-					t, k := w.links.sctp.retransmissionAt(f.sent, now)
-					for ; lostOn(ch, l, rng); k++ {
-						t += w.links.sctp.rto(k)
-					}
-					f.lastTx = t
-					f.own = t + l.Latency.Sample(rng) + f.extra
-				}
-				arrival := f.own
-				if !l.mode.Unordered {
-					arrival = sim.Max(arrival, prev)
-					prev = arrival
-				}
-				f.timer.Cancel()
-				f.timer = w.arrive(ch, f.m, arrival, f)
-			}
-			if !l.mode.Unordered {
-				ch.lastArrival = prev
-			}
+			w.redrawChannel(ch, w.link(raft.ID(a), raft.ID(b)), rng, now)
 		}
 	}
 }
 
-func (w *World) drop(m raft.Message, why string) {
-	w.record(sim.Event{Kind: sim.KindDrop, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String(), Detail: why})
+// redrawChannel is redrawFlights on one channel: the ordered floor goes
+// back to what it was before the first flight, and each flight moves it
+// again.
+func (w *World) redrawChannel(ch *channel, l *link, rng *rand.Rand, now sim.Time) {
+	first := ch.flights[0]
+	if !l.mode.Unordered {
+		ch.lastArrival, ch.lateFloor = first.floor, -1
+		if first.floorLate {
+			ch.lateFloor = first.floor
+		}
+	}
+	for _, f := range ch.flights {
+		if f.done {
+			continue
+		}
+		if f.lastTx > now {
+			t, k := w.links.sctp.retransmissionAt(f.sent, now)
+			for ; lostOn(ch, l, rng); k++ {
+				t += w.links.sctp.rto(k)
+			}
+			f.lastTx = t
+			f.own = t + l.Latency.Sample(rng) + f.extra
+			f.why.retx, f.why.tx = k, 0
+			if f.why.atSender() {
+				f.why.tx = t
+			}
+		}
+		arrival, why := f.own, f.why
+		if !l.mode.Unordered {
+			arrival, why = ch.behind(arrival, why)
+		}
+		f.timer.Cancel()
+		f.timer = w.arrive(ch, f.m, arrival, f, why)
+	}
+}
+
+// drop traces m's loss now, for the reason why.
+func (w *World) drop(m raft.Message, why string) { w.lose(m, 0, why) }
+
+// lose traces m's loss, decided now, for the reason why: at the instant
+// lost if that is later (the trace's lost), as the drop is traced when
+// the network decides the message's fate, which keeps the trace in time
+// order and each drop next to its send.
+func (w *World) lose(m raft.Message, lost sim.Time, why string) {
+	if lost <= w.sim.Now() {
+		lost = 0
+	}
+	w.record(sim.Event{Kind: sim.KindDrop, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String(), Detail: why, Lost: lost})
 }

@@ -72,12 +72,12 @@ func (w *World) outlier() sim.Time {
 }
 
 // maybeReplay schedules a late copy of m (after its original).
-func (w *World) maybeReplay(ch *channel, l *link, m raft.Message, arrival, sent, lastTx sim.Time) {
+func (w *World) maybeReplay(ch *channel, l *link, m raft.Message, arrival, sent, lastTx sim.Time, why late) {
 	if w.delays.replay <= 0 || w.delays.after <= 0 || w.delayRand().Float64() >= w.delays.replay {
 		return
 	}
 	late := sim.Time(w.delayRand().Int64N(int64(w.delays.after))) + 1
-	if f := w.schedule(ch, l, m, arrival+late, sent, lastTx); f != nil {
+	if f := w.schedule(ch, l, m, arrival+late, sent, lastTx, why); f != nil {
 		f.extra = late
 	}
 }

@@ -143,8 +143,11 @@ func (t *Tab) clearQueue() {
 	t.inbox, t.head = t.inbox[:0], 0
 }
 
-func (t *Tab) deliver(m raft.Message) {
-	t.w.record(sim.Event{Kind: sim.KindDeliver, Node: uint64(m.To), Peer: uint64(m.From), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
+// deliver traces m's arrival, with what held it on its way (why), and
+// queues it for the node.
+func (t *Tab) deliver(m raft.Message, why late) {
+	t.w.record(sim.Event{Kind: sim.KindDeliver, Node: uint64(m.To), Peer: uint64(m.From), Term: m.Term, Index: m.Index, Msg: m.Type.String(),
+		Detail: why.detail(), Tx: why.tx, Rx: why.rx})
 	t.enqueue(task{msg: m})
 }
 

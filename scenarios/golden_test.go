@@ -23,6 +23,8 @@ func TestTracesMatchGolden(t *testing.T) {
 	}{
 		{"kill-half.yaml", 5, 1},
 		{"propagate-1.yaml", 3, 2},
+		// Loss: drops say when the message was lost (the trace's lost).
+		{"lossy-unordered.yaml", 3, 1},
 	}
 	for _, c := range cases {
 		sc := load(t, c.file, c.nodes)

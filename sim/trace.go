@@ -85,6 +85,17 @@ func (k *Kind) UnmarshalText(b []byte) error {
 // Event is one traced event. Node and Peer are node ids (0 when not
 // applicable); Term and Index qualify Raft events; Msg names a message or
 // timer type; Detail carries free text such as a role name or fault.
+//
+// Lost, Tx and Rx are instants (0: none) that say where a message's time
+// went when its network held or lost it. A drop is traced when the
+// network decides the message's fate, at the send; Lost is when it was
+// really lost, if later: when it would have arrived (a lost
+// transmission) or when its sender gave up retransmitting it (partial
+// reliability). A deliver's Tx is when the transmission that got
+// through left the sender, if the sender held the message after the
+// send (retransmissions, a partition); Rx is when it reached the
+// receiver's end, if an ordered channel then held it behind an earlier
+// late message until the deliver. Detail says why.
 type Event struct {
 	Time   Time   `json:"t"`
 	Kind   Kind   `json:"k"`
@@ -94,6 +105,9 @@ type Event struct {
 	Index  uint64 `json:"idx,omitempty"`
 	Msg    string `json:"msg,omitempty"`
 	Detail string `json:"d,omitempty"`
+	Lost   Time   `json:"lost,omitempty"`
+	Tx     Time   `json:"tx,omitempty"`
+	Rx     Time   `json:"rx,omitempty"`
 }
 
 // Trace folds events into a running 64-bit FNV-1a-style hash over a
@@ -109,6 +123,9 @@ type Trace struct {
 const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
+	// heldMarker precedes the instants of a held or lost message in the
+	// hash: above every Kind, so it is never mistaken for one.
+	heldMarker = 1 << 63
 )
 
 // NewTrace returns a trace that writes JSON lines to w (nil: hash only).
@@ -138,6 +155,16 @@ func (t *Trace) Record(e Event) {
 	h = (h ^ e.Index) * fnvPrime
 	h = hashString(h, e.Msg)
 	h = hashString(h, e.Detail)
+	if e.Lost|e.Tx|e.Rx != 0 {
+		// Folded only when set, so that a trace without them (a run
+		// without loss or partitions) keeps the hash it had before
+		// they existed; the marker keeps them apart from the next
+		// event's kind.
+		h = (h ^ heldMarker) * fnvPrime
+		h = (h ^ uint64(e.Lost)) * fnvPrime
+		h = (h ^ uint64(e.Tx)) * fnvPrime
+		h = (h ^ uint64(e.Rx)) * fnvPrime
+	}
 	t.hash = h
 	t.count++
 	if t.enc != nil {
@@ -166,7 +193,7 @@ func (t *Trace) write(e Event) {
 		return
 	}
 	t.err = t.enc.Encode(Event{Time: e.Time, Kind: e.Kind, Node: e.Node, Peer: e.Peer, Term: e.Term, Index: e.Index,
-		Msg: strings.Clone(e.Msg), Detail: strings.Clone(e.Detail)})
+		Msg: strings.Clone(e.Msg), Detail: strings.Clone(e.Detail), Lost: e.Lost, Tx: e.Tx, Rx: e.Rx})
 }
 
 // Hash returns the running hash of all recorded events.

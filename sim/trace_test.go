@@ -12,6 +12,8 @@ var sample = []Event{
 	{Time: 1, Kind: KindSend, Node: 1, Peer: 2, Term: 3, Index: 4, Msg: "app"},
 	{Time: 2, Kind: KindRole, Node: 2, Term: 3, Detail: "leader"},
 	{Time: 3, Kind: KindMeasure, Msg: "up", Index: 5, Detail: "0.000000"},
+	{Time: 4, Kind: KindDrop, Node: 1, Peer: 2, Msg: "app", Detail: "lost", Lost: 14},
+	{Time: 30, Kind: KindDeliver, Node: 2, Peer: 1, Msg: "app", Detail: "retransmitted 1 time; held behind an earlier message", Tx: 20, Rx: 25},
 }
 
 func hashOf(events ...Event) uint64 {
@@ -35,6 +37,9 @@ func TestTraceHashCoversEveryField(t *testing.T) {
 		"index":  func(e *Event) { e.Index++ },
 		"msg":    func(e *Event) { e.Msg = "vote" },
 		"detail": func(e *Event) { e.Detail = "x" },
+		"lost":   func(e *Event) { e.Lost = 9 },
+		"tx":     func(e *Event) { e.Tx = 9 },
+		"rx":     func(e *Event) { e.Rx = 9 },
 	}
 	for name, change := range changes {
 		e := base
@@ -44,6 +49,16 @@ func TestTraceHashCoversEveryField(t *testing.T) {
 	// Strings are length-prefixed: moving a byte between fields changes it.
 	assert.NotEqual(t, hashOf(Event{Kind: KindFault, Msg: "ab"}), hashOf(Event{Kind: KindFault, Msg: "a", Detail: "b"}))
 	assert.NotEqual(t, hashOf(sample[0], sample[1]), hashOf(sample[1], sample[0]), "order matters")
+	held := Event{Kind: KindDeliver, Tx: 5}
+	assert.NotEqual(t, hashOf(held), hashOf(Event{Kind: KindDeliver, Rx: 5}), "each instant in its place")
+	assert.NotEqual(t, hashOf(Event{Kind: KindDrop, Lost: 5}), hashOf(held))
+}
+
+// A trace without held or lost messages hashes as it did before Lost, Tx
+// and Rx existed: the instants are folded only when set. The value is
+// the hash of sample's first three events from before they existed.
+func TestTraceHashWithoutInstantsIsUnchanged(t *testing.T) {
+	assert.Equal(t, uint64(0xcd5d816e935d366f), hashOf(sample[:3]...))
 }
 
 func TestTraceRoundTrip(t *testing.T) {

@@ -40,9 +40,14 @@ type Trace struct {
 	End     int64    `json:"end"`   // virtual ns of the last event
 	Strings []string `json:"strings"`
 	// Events: [time, kind, node, peer, term, index, msg string, detail string].
-	Events  [][8]int64 `json:"events"`
-	Kinds   []string   `json:"kinds"`
-	History string     `json:"history,omitempty"` // link to a porcupine page
+	Events [][8]int64 `json:"events"`
+	// Instants: the events whose message the network held or lost later
+	// than the event says, [event (0-based), lost, tx, rx] (sim.Event's
+	// Lost, Tx and Rx; 0: none), in event order. Few events have them,
+	// so they are kept apart rather than widening every event.
+	Instants [][4]int64 `json:"instants"`
+	Kinds    []string   `json:"kinds"`
+	History  string     `json:"history,omitempty"` // link to a porcupine page
 	// Measures: the measure events, each with its interval's phases.
 	Measures []Measure `json:"measures"`
 	// Operations: the client operations, call to return.
@@ -94,6 +99,9 @@ func Load(r io.Reader, name string) (*Trace, error) {
 		t.Nodes = max(t.Nodes, int(node))
 		t.Events = append(t.Events, [8]int64{int64(e.Time), int64(e.Kind), int64(e.Node), int64(e.Peer),
 			int64(e.Term), int64(e.Index), str(e.Msg), str(e.Detail)})
+		if e.Lost|e.Tx|e.Rx != 0 {
+			t.Instants = append(t.Instants, [4]int64{int64(i), int64(e.Lost), int64(e.Tx), int64(e.Rx)})
+		}
 	}
 	t.End = last
 	t.Measures = measures(events)

@@ -28,6 +28,12 @@
 //                             { lanes, collapsed, arrows, drops, roles,
 //                             terms, faults, heartbeats (hidden), t0, t1,
 //                             truncated (too many events: zoom in) }
+//   window.raftsim.diagramShape(i) how the diagram draws message event i
+//                             (0-based): { cross: {t, x, y} (a lost
+//                             message's cross, at instant t) or null,
+//                             held: [{why, node, t0, t1, x1, x2, y}] (the
+//                             stretches a late message was held) }, in
+//                             client coordinates; null if not drawn
 //   window.raftsim.diagramPoint(i) a client point {x, y} on the drawing
 //                             of event i (0-based) in the diagram, or null
 //   window.raftsim.diagramView(t0, t1) show [t0, t1] in the diagram
@@ -68,7 +74,7 @@
   let playing = false, speed = SPEEDS.indexOf(1), lastFrame = 0;
   const api = { ready: false, nodes: [], index: () => A.pos(), seek: (i) => { go(Number(i) || 0); return A.pos(); }, explain: () => A.explain(),
     clock: () => clock, seekTime: (t) => { seekTime(Number(t) || 0); return A.pos(); }, diagram: () => A.st.counts(),
-    diagramPoint: (i) => A.st.hitPoint(Number(i)), diagramView: (t0, t1) => A.st.view(Number(t0), Number(t1)),
+    diagramPoint: (i) => A.st.hitPoint(Number(i)), diagramShape: (i) => A.st.shape(Number(i)), diagramView: (t0, t1) => A.st.view(Number(t0), Number(t1)),
     compare: () => (diff ? Object.assign({}, diff) : null), other: null,
     measures: () => JSON.parse(JSON.stringify(A.T.measures || [])), operations: () => JSON.parse(JSON.stringify(A.T.operations || [])) };
   window.raftsim = api;
@@ -144,6 +150,9 @@
   function makeViewer(T, p, tag, label, hooks) {
     const el = (id) => document.getElementById(p + id);
     const ev = T.events, str = T.strings, N = Math.max(1, T.nodes);
+    // instants: the trace's lost, tx and rx of the messages the network
+    // held or lost, [event, lost, tx, rx] by event index.
+    const instants = new Map((T.instants || []).map((r) => [r[0], r]));
     let SNAP, snaps = [], sends = [], segments = [], match, origin, pos = 0, state, vtime = 0, st;
     const view = { nodes: [], rows: [] };
     const kindOf = (e) => T.kinds[e[1] - 1];
@@ -273,18 +282,31 @@
     }
     // ends is a message event's [sender, receiver].
     const ends = (e) => (kindOf(e) === "deliver" ? [e[3], e[2]] : [e[2], e[3]]);
-    // inFlight is the messages sent before position i and not ended, with
-    // how far each has gone (frac) at clock t.
+    // lostAt is when the message whose drop is event j was lost: its
+    // lost instant if traced (a drop is traced at the send), else the
+    // drop's time.
+    function lostAt(j) {
+      const r = instants.get(j);
+      return r && r[1] > ev[j][0] ? r[1] : ev[j][0];
+    }
+    // inFlight is the messages sent before position i and not ended by
+    // clock t (a dropped one flies until it is lost), with how far each
+    // has gone (frac) at t: a late one stays at its sender until the
+    // transmission that got through (tx) and reaches its receiver's end
+    // at rx, where it waits (held says why).
     function inFlight(i, t) {
       const out = [];
       let lo = 0, hi = sends.length;
       while (lo < hi) { const m = (lo + hi) >> 1; if (sends[m] < i) lo = m + 1; else hi = m; }
       for (let j = lo - 1, seen = 0; j >= 0 && seen < 4000; j--, seen++) {
         const si = sends[j], end = match[si];
-        if (end >= 0 && end < i) continue;
-        const e = ev[si], te = end >= 0 ? ev[end][0] : T.end;
-        const dropped = end >= 0 && kindOf(ev[end]) === "drop";
-        out.push({ from: e[2], to: e[3], msg: str[e[6]], term: e[4], idx: e[5], frac: te > e[0] ? (t - e[0]) / (te - e[0]) : 0, dropped });
+        const dropped = end >= 0 && ev[end][1] === K.drop, te = end < 0 ? T.end : dropped ? lostAt(end) : ev[end][0];
+        if (end >= 0 && end < i && (!dropped || te <= t)) continue;
+        const e = ev[si], r = end >= 0 && !dropped ? instants.get(end) : undefined;
+        const t0 = r && r[2] > e[0] ? r[2] : e[0], t1 = r && r[3] > t0 && r[3] < te ? r[3] : te;
+        // A lost one goes 60% of the way, where drawLost then marks it.
+        const frac = (t <= t0 ? 0 : t >= t1 ? 1 : (t - t0) / (t1 - t0)) * (dropped ? 0.6 : 1), held = r && (t < t0 || t > t1) ? str[ev[end][7]] : "";
+        out.push({ from: e[2], to: e[3], msg: str[e[6]], term: e[4], idx: e[5], frac, dropped, held });
       }
       return out;
     }
@@ -436,14 +458,32 @@
       if (det.startsWith("storage quota")) return `node ${n} ran out of storage (${kib(idx)} used) and stops`;
       return `fault on node ${n}: ${det}`;
     }
+    // heldText says why deliver i came late, from its detail and its tx
+    // and rx: how long its sender held it, how long its receiver's end
+    // held it behind an earlier message ("": it was not late).
+    function heldText(i) {
+      const e = ev[i], r = instants.get(i), o = origin[i], why = str[e[7]];
+      if (!r) return why ? ` (${why})` : "";
+      const parts = [];
+      if (r[2]) parts.push(`held at node ${e[3]} until ${at(r[2])}` + (o >= 0 ? `, ${dur(r[2] - ev[o][0])} after the send` : ""));
+      if (r[3]) parts.push(`reached node ${e[2]} at ${at(r[3])} and waited ${dur(e[0] - r[3])} for an earlier message`);
+      return `; late: ${why || "held"}: ${parts.join("; ")}`;
+    }
+    // lostText says when a drop's message was lost, if later than the
+    // drop (traced at the send, when its fate was decided).
+    function lostText(i) {
+      const e = ev[i], lost = lostAt(i);
+      if (lost <= e[0]) return "";
+      return `; it is lost at ${at(lost)}, ${dur(lost - e[0])} after the send` + (/^abandoned/.test(str[e[7]]) ? " (the sender gives up retransmitting)" : " (when it would have arrived)");
+    }
     // describe is the generic one-line description of an event.
     function describe(i, k) {
       const e = ev[i], [t, , n, p, term, idx, msgI, detI] = e, msg = str[msgI], det = str[detI], o = origin[i];
       const what = `${msg}${term ? " term " + term : ""}${idx ? " index " + idx : ""}`;
       switch (k) {
         case "send": return `node ${n} sends ${what} to node ${p}`;
-        case "deliver": return `node ${n} receives ${what} from node ${p}` + (o >= 0 ? `, sent ${dur(t - ev[o][0])} earlier` : "");
-        case "drop": return `the network drops ${what} from node ${n} to node ${p}` + (det ? ": " + det : "");
+        case "deliver": return `node ${n} receives ${what} from node ${p}` + (o >= 0 ? `, sent ${dur(t - ev[o][0])} earlier` : "") + heldText(i);
+        case "drop": return `the network drops ${what} from node ${n} to node ${p}` + (det ? ": " + det : "") + lostText(i);
         case "timer_set": return `node ${n} sets its ${msg} timer: it fires in ${dur(idx)}, at ${at(t + idx)}`;
         case "timer_fire": return `node ${n}'s ${msg} timer fires`;
         case "append": return `node ${n} appends ${parseInt(det, 10) || 1} entr${det === "1" ? "y" : "ies"} up to index ${idx} in term ${term}`;
@@ -525,7 +565,7 @@
         if (m.from < 1 || m.to < 1 || m.from > N || m.to > N) continue;
         const [x1, y1] = xy(m.from), [x2, y2] = xy(m.to), f = Math.max(0, Math.min(1, m.frac));
         const x = x1 + (x2 - x1) * f, y = y1 + (y2 - y1) * f;
-        const title = svg("title", {}, `${m.msg} ${m.from}→${m.to} term ${m.term} index ${m.idx}${m.dropped ? " (will be dropped)" : ""}`);
+        const title = svg("title", {}, `${m.msg} ${m.from}→${m.to} term ${m.term} index ${m.idx}${m.dropped ? " (will be lost)" : m.held ? " (held: " + m.held + ")" : ""}`);
         if (m.dropped) out.append(svg("g", { class: "drop" }, svg("line", { x1: x - 4, y1: y - 4, x2: x + 4, y2: y + 4 }), svg("line", { x1: x - 4, y1: y + 4, x2: x + 4, y2: y - 4 }), title));
         else out.append(svg("circle", { class: "msg", cx: x, cy: y, r: m.msg.startsWith("app") ? 3 : 4, fill: st.color(m.msg) }, title));
       }
@@ -534,15 +574,18 @@
     }
     // drawLost marks each message lost in the last second of playback (at
     // least 200 ms of virtual time; at most 200 marks) with a cross 60% of
-    // the way to its receiver, labelled with the reason.
+    // the way to its receiver, labelled with the reason. A drop traced at
+    // the send with a later lost instant is marked once lost (until then
+    // it is in flight); the scan goes back by the drops' time, so one lost
+    // long after its send may go unmarked here (the diagram has it).
     function drawLost(out, t) {
       const since = t - Math.max(2e8, 1e9 * SPEEDS[speed]);
       for (let j = pos - 1, n = 0, seen = 0; j >= 0 && ev[j][0] > since && n < 200 && seen < 20000; j--, seen++) {
         const e = ev[j];
-        if (e[1] !== K.drop || e[2] < 1 || e[3] < 1 || e[2] > N || e[3] > N) continue;
+        if (e[1] !== K.drop || e[2] < 1 || e[3] < 1 || e[2] > N || e[3] > N || lostAt(j) > t) continue;
         const [x1, y1] = xy(e[2]), [x2, y2] = xy(e[3]), x = x1 + (x2 - x1) * 0.6, y = y1 + (y2 - y1) * 0.6 + (e[2] === e[3] ? -30 : 0);
         out.append(svg("g", { class: "drop lost" }, svg("line", { x1: x - 5, y1: y - 5, x2: x + 5, y2: y + 5 }), svg("line", { x1: x - 5, y1: y + 5, x2: x + 5, y2: y - 5 }),
-          svg("title", {}, `lost ${at(e[0])}: ${str[e[6]]} ${e[2]}→${e[3]}${str[e[7]] ? ": " + str[e[7]] : ""}`)));
+          svg("title", {}, `lost ${at(lostAt(j))}: ${str[e[6]]} ${e[2]}→${e[3]}${str[e[7]] ? ": " + str[e[7]] : ""}`)));
         n++;
       }
     }
@@ -650,7 +693,7 @@
       nodes: el("st-nodes"), hb: el("st-hb"), expand: el("st-expand"), collapse: el("st-collapse") };
     prepare();
     buildView();
-    st = makeSpacetime({ T, ev, str, N, match, origin, sends, segments, roleColor: ROLE_COLOR, canvas: el("st-canvas"), note: el("st-note"),
+    st = makeSpacetime({ T, ev, str, N, match, origin, sends, instants, segments, roleColor: ROLE_COLOR, canvas: el("st-canvas"), note: el("st-note"),
       kinds: el("st-kinds"), controls, follower: !controls, first: hooks.first, end: hooks.end, seek: hooks.seek, eventText, at, h, set,
       onView: hooks.onView, onChange: hooks.onChange });
     return { T, ev, str, N, st, kindOf, eventText, phaseText, goTo, seekTo, draw, pos: () => pos, clock: () => vtime, explain: () => explain(pos),

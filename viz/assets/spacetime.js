@@ -1,7 +1,10 @@
 // raftsim trace viewer: the space-time (Lamport) diagram. One lane per
 // node, time flowing right; a message is an arrow from its send to its
 // deliver, a lost one a dashed line ending in a cross (with the reason)
-// partway to its receiver; role and term changes are marks on the lanes;
+// at the instant it was lost, partway to its receiver; the time a
+// delivered message was held (at its sender by retransmissions or a
+// partition, at its receiver behind an earlier message) is an orange
+// dashed stretch along that lane; role and term changes are marks on the lanes;
 // faults are bars across the lanes they touch. Only the events of the
 // visible window are scanned and drawn, on a canvas.
 //
@@ -29,9 +32,13 @@ const MSG_COLORS = { app: "#457b9d", app_resp: "#8fb8d8", vote: "#e76f51", vote_
 const MORE_COLORS = ["#118ab2", "#ef476f", "#8d99ae", "#06d6a0", "#e9c46a", "#577590"];
 // TAB_COLORS: the browser states, as the legend shows them.
 const TAB_COLORS = { closed: "#ccc", discarded: "#d7c4e8", reloading: "#ffe08a", frozen: "#bde0fe", hidden: "#e6e8eb", unjoined: "#fff" };
+// HELD_COLOR: the held stretch of a late message, as the legend shows it.
+const HELD_COLOR = "#f77f00";
 
 // makeSpacetime draws the diagram in x.canvas. x: { T, ev, str, N, match,
-// origin, sends, segments (per node, [time, browser state] changes),
+// origin, sends, instants (a Map from event index to the trace's [event,
+// lost, tx, rx] of a message the network held or lost), segments (per
+// node, [time, browser state] changes),
 // roleColor, seek(i), eventText(e), at(t), h, set, and optionally
 // controls and kinds (the bar's; none: a diagram that follows another's,
 // by mirror), first and end (the times "all" shows; T's by default),
@@ -39,7 +46,7 @@ const TAB_COLORS = { closed: "#ccc", discarded: "#d7c4e8", reloading: "#ffe08a",
 // mirrored), onView() (the window moved by view) and onChange() (about
 // to redraw) }.
 function makeSpacetime(x) {
-  const { T, ev, str, N, match, origin } = x, K = {};
+  const { T, ev, str, N, match, origin, instants } = x, K = {};
   T.kinds.forEach((k, i) => { K[k] = i + 1; });
   const GUTTER = 34, AXIS = 18, LANE = 16, THIN = 5, MAXSCAN = 60000, LABELS = 120, CHUNK = 64;
   const canvas = x.canvas, wrap = canvas.parentElement, colors = Object.assign({}, MSG_COLORS);
@@ -74,19 +81,22 @@ function makeSpacetime(x) {
     acked.set(key, Math.max(seen ?? -1, idx));
     return seen !== undefined && idx <= seen;
   }
-  // latencies: the median delivery time (where a lost message is drawn
-  // to) and the longest (how far before the window arrows may start).
+  // latencies: the longest time from a send to its deliver or to its
+  // loss (how far before the window arrows and crosses may start).
   function latencies() {
-    const d = [];
     let most = 0;
     for (const s of x.sends) {
       const j = match[s];
-      if (j < 0 || ev[j][1] !== K.deliver) continue;
-      most = Math.max(most, ev[j][0] - ev[s][0]);
-      if (d.length < 20000) d.push(ev[j][0] - ev[s][0]);
+      if (j >= 0) most = Math.max(most, lostAt(j) - ev[s][0]);
     }
-    d.sort((a, b) => a - b);
-    return { typical: Math.max(1, d.length ? d[d.length >> 1] : 1e6), most };
+    return { most };
+  }
+  // lostAt is when the message whose deliver or drop is event j ended:
+  // a drop's lost instant if the trace has one (it is traced at the
+  // send), else the event's time.
+  function lostAt(j) {
+    const r = ev[j][1] === K.drop ? instants.get(j) : undefined;
+    return r && r[1] > ev[j][0] ? r[1] : ev[j][0];
   }
   // initialSpan shows the whole trace if short, else about 4000 events.
   function initialSpan() { return ev.length <= 4000 ? whole : Math.max(1e6, (whole * 4000) / ev.length); }
@@ -145,7 +155,7 @@ function makeSpacetime(x) {
     v.labels = [];
     c.clearRect(0, 0, w, hgt);
     c.font = "10px system-ui, sans-serif";
-    const counts = { lanes: 0, collapsed: 0, arrows: 0, drops: 0, roles: 0, terms: 0, faults: 0, heartbeats: 0, truncated: false, t0: v.t0, t1: v.t1 };
+    const counts = { lanes: 0, collapsed: 0, arrows: 0, held: 0, drops: 0, roles: 0, terms: 0, faults: 0, heartbeats: 0, truncated: false, t0: v.t0, t1: v.t1 };
     drawLanes(c, counts);
     drawAxis(c, hgt);
     const [lo, hi] = range();
@@ -219,18 +229,20 @@ function makeSpacetime(x) {
     for (let j = 0; j < v.lost.length; j += 2) drop(c, v.lost[j], v.lost[j + 1], counts);
     for (const i of marks) mark(c, i, counts);
   }
-  // batch is the list of arrows of one colour and dash pattern, drawn
-  // together by flush: a path per CHUNK arrows, not one per arrow (nor
-  // one for all: a path of many crossing lines strokes slowly).
-  function batch(color, dash) {
-    const key = color + "|" + dash;
+  // batch is the list of arrows of one colour, dash pattern and width
+  // (1 by default), drawn together by flush: a path per CHUNK arrows, not
+  // one per arrow (nor one for all: a path of many crossing lines
+  // strokes slowly). Dashed lines get no arrowheads.
+  function batch(color, dash, width) {
+    const key = color + "|" + dash + "|" + (width || 1);
     if (!v.batches.has(key)) v.batches.set(key, []);
     return v.batches.get(key);
   }
   function flush(c) {
     for (const [key, xs] of v.batches) {
-      const [color, dash] = key.split("|");
+      const [color, dash, width] = key.split("|");
       c.strokeStyle = c.fillStyle = color;
+      c.lineWidth = Number(width);
       c.setLineDash(dash ? dash.split(" ").map(Number) : []);
       for (let j = 0; j < xs.length; j += 4 * CHUNK) {
         const to = Math.min(xs.length, j + 4 * CHUNK);
@@ -242,6 +254,7 @@ function makeSpacetime(x) {
         c.fill();
       }
     }
+    c.lineWidth = 1;
   }
   function message(c, s, end, counts) {
     const dropped = end >= 0 && ev[end][1] === K.drop, i = s >= 0 ? s : end;
@@ -258,23 +271,42 @@ function makeSpacetime(x) {
     if (from < 1 || to < 1 || from > N || to > N || v.hidden.has(str[e[6]])) return false;
     return !v.nodes || v.nodes.has(from) || v.nodes.has(to);
   }
+  // arrow draws a message from its send to its deliver. A late one (its
+  // deliver has tx or rx) flies from tx, when the transmission that got
+  // through left, to rx, when it reached the receiver; the time before
+  // tx on the sender's lane and after rx on the receiver's is drawn as
+  // held (heldPart).
   function arrow(c, s, end, counts) {
     const e = ev[s], ts = e[0], te = end >= 0 ? ev[end][0] : T.end;
     if (ts > v.t1 || te < v.t0) return;
-    const x1 = X(ts), y1 = v.lanes[e[2]].mid, x2 = X(te), y2 = v.lanes[e[3]].mid;
+    const r = end >= 0 ? instants.get(end) : undefined;
+    const tx = r && r[2] > ts && r[2] <= te ? r[2] : ts, rx = r && r[3] >= tx && r[3] < te ? r[3] : te;
+    const x1 = X(tx), y1 = v.lanes[e[2]].mid, x2 = X(rx), y2 = v.lanes[e[3]].mid;
     // Dotted: never delivered nor dropped, in flight at the end.
     batch(colorOf(str[e[6]]), end >= 0 ? "" : "2 3").push(x1, y1, x2, y2);
     v.hits.push({ x1, y1, x2, y2, a: s, b: end >= 0 ? end : s });
     counts.arrows++;
+    if (tx > ts) heldPart(end, e[2], ts, tx, y1);
+    if (rx < te) heldPart(end, e[3], rx, te, y2);
+    if (tx > ts || rx < te) counts.held++;
   }
-  // drop draws a lost message towards where its receiver would have had
-  // it (at the drop, or a typical delivery time after the send if the
-  // drop is traced at the send), with the cross 60% of the way.
+  // heldPart draws the time [t0, t1] a message spent held on node's lane
+  // (at y): thick, dashed, orange, just above the lane's line. Its hit
+  // names the deliver (end), whose detail says why.
+  function heldPart(end, node, t0, t1, y) {
+    const x1 = X(t0), x2 = X(t1);
+    batch(HELD_COLOR, "4 2", 2).push(x1, y - 3, x2, y - 3);
+    v.hits.push({ x1, y1: y - 3, x2, y2: y - 3, a: end, b: end, held: str[ev[end][7]] || "held", node, t0, t1 });
+  }
+  // drop draws a lost message as a dashed line from its send to a cross
+  // at the instant it was lost (lostAt: traced, or the drop's own time),
+  // 60% of the way to its receiver; a message lost at its send gets
+  // its cross just past the sender.
   function drop(c, s, d, counts) {
-    const e = ev[d], ts = s >= 0 ? ev[s][0] : e[0], reach = Math.max(e[0], ts + lat.typical);
-    if (ts > v.t1 || reach < v.t0) return;
-    const x1 = X(ts), y1 = v.lanes[e[2]].mid, y2 = v.lanes[e[3]].mid, x2 = Math.max(X(reach), x1 + 30);
-    const mx = x1 + (x2 - x1) * 0.6, my = y1 + (y2 - y1) * 0.6;
+    const e = ev[d], ts = s >= 0 ? ev[s][0] : e[0], lost = lostAt(d);
+    if (ts > v.t1 || lost < v.t0) return;
+    const x1 = X(ts), y1 = v.lanes[e[2]].mid, y2 = v.lanes[e[3]].mid;
+    const mx = Math.max(X(lost), x1 + 18), my = y1 + (y2 - y1) * 0.6;
     c.strokeStyle = colorOf(str[e[6]]);
     c.setLineDash([4, 3]);
     line(c, x1, y1, mx, my);
@@ -284,7 +316,7 @@ function makeSpacetime(x) {
     cross(c, mx, my);
     c.lineWidth = 1;
     if (str[e[7]]) label(c, str[e[7]], mx + 6, my - 3, "#b00");
-    v.hits.push({ x1, y1, x2: mx, y2: my, a: s >= 0 ? s : d, b: d });
+    v.hits.push({ x1, y1, x2: mx, y2: my, a: s >= 0 ? s : d, b: d, cross: lost });
     counts.drops++;
   }
   function mark(c, i, counts) {
@@ -342,18 +374,33 @@ function makeSpacetime(x) {
     const f = l2 ? Math.max(0, Math.min(1, ((px - hit.x1) * dx + (py - hit.y1) * dy) / l2)) : 0;
     return (hit.x1 + f * dx - px) ** 2 + (hit.y1 + f * dy - py) ** 2;
   }
-  // eventAt is the event drawn nearest (px, py), within 6 px, a mark
-  // before a line 3 px nearer; of a line, the end nearer the point. -1:
-  // none.
-  function eventAt(px, py) {
+  // hitAt is the drawing nearest (px, py), within 6 px, a mark before a
+  // line 3 px nearer; null: none.
+  function hitAt(px, py) {
     let best = null, bd = 36;
     for (const hit of v.hits) {
       const d = hit.x1 === undefined ? (hit.x - px) ** 2 + (hit.y - py) ** 2 : segDist(hit, px, py) + 9;
       if (d <= bd) { bd = d; best = hit; }
     }
+    return best;
+  }
+  // eventAt is the event drawn nearest (px, py): of a line, the end
+  // nearer the point. -1: none.
+  function eventAt(px, py) {
+    const best = hitAt(px, py);
     if (!best) return -1;
     if (best.x1 === undefined) return best.a;
     return (best.x1 - px) ** 2 + (best.y1 - py) ** 2 < (best.x2 - px) ** 2 + (best.y2 - py) ** 2 ? best.a : best.b;
+  }
+  // hitTitle is the hover text of a drawing: its event's description at
+  // the event's time; for a held stretch, also where and how long it was
+  // held; for a cross, the instant the message was lost (its drop is
+  // traced at the send).
+  function hitTitle(hit, i) {
+    const e = ev[i], text = x.eventText(e);
+    if (hit.held) return `${x.at(e[0])}: ${text} (held at node ${hit.node} from ${x.at(hit.t0)} to ${x.at(hit.t1)}: ${hit.held})`;
+    if (i === hit.b && hit.cross > e[0]) return `${x.at(hit.cross)}: ${text} (lost then; its fate was decided at the send, ${x.at(e[0])})`;
+    return x.at(e[0]) + ": " + text;
   }
   function point(e) { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; }
   function onClick(e) {
@@ -364,7 +411,7 @@ function makeSpacetime(x) {
   }
   function onHover(e) {
     const [px, py] = point(e), i = eventAt(px, py);
-    x.set(canvas, { title: i >= 0 ? x.at(ev[i][0]) + ": " + x.eventText(ev[i]) : px < GUTTER ? "click a lane to collapse or expand it" : null });
+    x.set(canvas, { title: i >= 0 ? hitTitle(hitAt(px, py), i) : px < GUTTER ? "click a lane to collapse or expand it" : null });
   }
   function toggleLane(py) {
     for (let n = 1; n <= N; n++) if (py >= v.lanes[n].y && py < v.lanes[n].y + v.lanes[n].h) v.collapsed[n] ^= 1;
@@ -464,6 +511,21 @@ function makeSpacetime(x) {
     const r = canvas.getBoundingClientRect();
     return { x: r.left + px, y: r.top + py };
   }
+  // shape: the drawing of message event i (its send, deliver or drop) in
+  // client coordinates: { cross: {t, x, y} (a lost message's cross at
+  // instant t) or null, held: [{why, node, t0, t1, x1, x2, y}] (the held
+  // stretches) }; null if not drawn.
+  function shape(i) {
+    if (v.dirty) render();
+    const hits = v.hits.filter((h) => h.x1 !== undefined && (h.a === i || h.b === i));
+    if (!hits.length) return null;
+    const r = canvas.getBoundingClientRect(), out = { cross: null, held: [] };
+    for (const h of hits) {
+      if (h.cross !== undefined) out.cross = { t: h.cross, x: r.left + h.x2, y: r.top + h.y2 };
+      if (h.held) out.held.push({ why: h.held, node: h.node, t0: h.t0, t1: h.t1, x1: r.left + h.x1, x2: r.left + h.x2, y: r.top + h.y1 });
+    }
+    return out;
+  }
   // settings: the window and the filters, which mirror copies into a
   // diagram that follows this one (the second trace's, on a page of two).
   function settings() { return { t0: v.t0, t1: v.t1, hidden: v.hidden, nodes: v.nodes, hideHb: v.hideHb, marks: v.marks }; }
@@ -473,6 +535,6 @@ function makeSpacetime(x) {
     if (v.nodes && !v.nodes.size) v.nodes = new Set([0]); // a filter of nodes this trace lacks keeps nothing
     schedule();
   }
-  return { counts, hitPoint, follow, view, zoom, color: colorOf, window: () => [v.t0, v.t1], resize: schedule, heartbeat: (i) => hb[i] === 1,
+  return { counts, hitPoint, shape, follow, view, zoom, color: colorOf, window: () => [v.t0, v.t1], resize: schedule, heartbeat: (i) => hb[i] === 1,
     settings, mirror };
 }
