@@ -7,7 +7,7 @@ package viz
 // the shared clock.
 type Difference struct {
 	// Index is the first event (0-based) at which the traces differ in
-	// kind, node, peer, term, index, msg or detail; where one trace ends
+	// kind, node, peer, term, index, msg or detail (a deliver's aside); where one trace ends
 	// before the other, the shorter one's length; -1: the same events.
 	Index int `json:"firstDiffIndex"`
 	// TimeA and TimeB are the times of event Index in each trace; nil
@@ -25,11 +25,13 @@ type Difference struct {
 }
 
 // sameEvent reports whether event i of a and event j of b are the same
-// but for their time.
+// but for their time. A deliver's detail is timing too (why it was late:
+// retransmitted, held; only the model traces it), so it is left out.
 func sameEvent(a *Trace, i int, b *Trace, j int) bool {
 	x, y := a.Events[i], b.Events[j]
-	return a.Kinds[x[1]-1] == b.Kinds[y[1]-1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4] && x[5] == y[5] &&
-		a.Strings[x[6]] == b.Strings[y[6]] && a.Strings[x[7]] == b.Strings[y[7]]
+	kind := a.Kinds[x[1]-1]
+	return kind == b.Kinds[y[1]-1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4] && x[5] == y[5] &&
+		a.Strings[x[6]] == b.Strings[y[6]] && (kind == "deliver" || a.Strings[x[7]] == b.Strings[y[7]])
 }
 
 // Compare finds where traces a and b first differ: the first event
