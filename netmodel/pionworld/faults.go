@@ -19,42 +19,13 @@ import (
 
 // Partition cuts every link between nodes of different groups, both
 // ways; nodes in no group keep their links. Cuts add to those in place.
-func (c *Cluster) Partition(groups [][]raft.ID) {
-	group := make([]int, c.opt.Nodes+1)
-	for g, ids := range groups {
-		for _, id := range ids {
-			group[id] = g + 1
-		}
-	}
-	c.editCuts(func(cut func(from, to int)) {
-		for a := 1; a <= c.opt.Nodes; a++ {
-			for b := 1; b <= c.opt.Nodes; b++ {
-				if a != b && group[a] != 0 && group[b] != 0 && group[a] != group[b] {
-					cut(a, b)
-				}
-			}
-		}
-	})
-}
+func (c *Cluster) Partition(groups [][]raft.ID) { c.net.Partition(groups) }
 
 // Cut drops every packet from one tab to another (one way).
-func (c *Cluster) Cut(from, to raft.ID) {
-	c.editCuts(func(cut func(from, to int)) { cut(int(from), int(to)) })
-}
+func (c *Cluster) Cut(from, to raft.ID) { c.net.Cut(from, to) }
 
 // Heal restores every cut link. Blackholed and killed tabs stay gone.
-func (c *Cluster) Heal() { c.cuts.Store(nil) }
-
-// editCuts replaces the cut matrix with a copy that edit adds cuts to.
-func (c *Cluster) editCuts(edit func(cut func(from, to int))) {
-	n := c.opt.Nodes + 1
-	m := make([]bool, n*n)
-	if old := c.cuts.Load(); old != nil {
-		copy(m, *old)
-	}
-	edit(func(from, to int) { m[from*n+to] = true })
-	c.cuts.Store(&m)
-}
+func (c *Cluster) Heal() { c.net.Heal() }
 
 // Blackhole is an unclean end of tab id (a crash, a power cut, a lost
 // network): from now on its packets are dropped both ways and its

@@ -5,22 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	mrand "math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
-	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/netmodel/wire"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
 
-// Links: what the network does to each packet, and the PeerConnections
-// between tabs.
+// Links: what the network does to each packet (netmodel/impair decides
+// it), and the PeerConnections between tabs.
 //
 // vnet has no per-packet jitter and no per-link delay (its router-wide
 // MaxJitter sleeps the router goroutine holding the router lock: facts).
@@ -32,98 +28,6 @@ import (
 // same tab, so jitter here delays the packets behind a slow one (as on a
 // tab's one access link) where the model draws each message's latency on
 // its own.
-
-// shaper draws loss, duplication, delay and queueing for every packet
-// from the links' settings (netmodel.ResolveLink: the profile, changed by
-// the per-link overrides). It runs on the router's goroutine only, except
-// setLoss and setDuplicate, which swap the settings table.
-type shaper struct {
-	n         int
-	base      netmodel.Profile // the profile, as SetLoss changes it
-	overrides []netmodel.LinkOverride
-	mu        sync.Mutex // serializes setLoss and setDuplicate
-	links     atomic.Pointer[[]netmodel.LinkParams]
-	// Router goroutine only:
-	r         *mrand.Rand
-	bad       []bool      // Gilbert-Elliott state per directed link
-	busyUntil []time.Time // per directed link: when its queued packets have left
-	delays    []*vnet.DelayFilter
-	duplicate vnet.ChunkFilter
-}
-
-func newShaper(opt *Options, delays []*vnet.DelayFilter, duplicate vnet.ChunkFilter) *shaper {
-	n1 := opt.Nodes + 1
-	s := &shaper{n: opt.Nodes, overrides: opt.Links, r: mrand.New(mrand.NewPCG(opt.Seed, 0x1055)),
-		bad: make([]bool, n1*n1), busyUntil: make([]time.Time, n1*n1), delays: delays, duplicate: duplicate,
-		base: netmodel.Profile{Latency: opt.Latency, Loss: opt.Loss, Duplicate: opt.Duplicate, Burst: opt.Burst, Bandwidth: opt.Bandwidth}}
-	s.resolve()
-	return s
-}
-
-// resolve recomputes every directed link's settings (s.mu held or
-// during construction).
-func (s *shaper) resolve() {
-	n1 := s.n + 1
-	t := make([]netmodel.LinkParams, n1*n1)
-	for a := 1; a <= s.n; a++ {
-		for b := 1; b <= s.n; b++ {
-			t[a*n1+b] = netmodel.ResolveLink(s.base, s.overrides, raft.ID(a), raft.ID(b))
-		}
-	}
-	s.links.Store(&t)
-}
-
-func (s *shaper) setLoss(p float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.base.Loss, s.base.Burst = p, nil
-	s.resolve()
-}
-
-func (s *shaper) setDuplicate(p float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.base.Duplicate = p
-	s.resolve()
-}
-
-// pass decides one packet's fate on the link from src to dst (tab ids; 0:
-// not a tab): false drops it; true lets it go on, after its destination's
-// delay filter was set to the delay drawn for it.
-func (s *shaper) pass(ch vnet.Chunk, src, dst int) bool {
-	if src == 0 || dst == 0 {
-		return true
-	}
-	k := src*(s.n+1) + dst
-	l := &(*s.links.Load())[k]
-	if g := l.Burst; g != nil {
-		var lost bool
-		if s.bad[k], lost = g.Step(s.bad[k], s.r); lost {
-			return false
-		}
-	} else if l.Loss > 0 && s.r.Float64() < l.Loss {
-		return false
-	}
-	if l.Duplicate > 0 && s.r.Float64() < l.Duplicate {
-		s.duplicate(ch) // a copy already made is not copied again
-	}
-	delay := time.Duration(l.Latency.Sample(s.r))
-	if l.Bandwidth > 0 {
-		// The link sends one packet after the other at its rate: this
-		// one leaves when those before it have.
-		now := time.Now()
-		start := s.busyUntil[k]
-		if start.Before(now) {
-			start = now
-		}
-		s.busyUntil[k] = start.Add(time.Duration(float64(len(ch.UserData())) / l.Bandwidth * float64(time.Second)))
-		delay += s.busyUntil[k].Sub(now)
-	}
-	if d := s.delays[dst]; d != nil {
-		d.SetDelay(max(delay, 0))
-	}
-	return true
-}
 
 // pair is the connection between tabs a < b: a PeerConnection at each end
 // (nil: none), replaced as a whole when the tabs connect again.

@@ -23,6 +23,7 @@ import (
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/netmodel/impair"
 	"github.com/raftsim/raftsim/netmodel/wire"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
@@ -114,8 +115,9 @@ type Cluster struct {
 	cert   webrtc.Certificate
 	nets   []*vnet.Net         // per tab
 	delays []*vnet.DelayFilter // per tab: its inbound packets' delay
-	shape  *shaper
-	pairs  [][]*pair // [a][b] with a < b
+	// net decides each packet's fate: loss, duplication, delay, cuts.
+	net   *impair.Network
+	pairs [][]*pair // [a][b] with a < b
 
 	mu sync.Mutex // guards the fields below (never held around Raft)
 	// nodes[id] is tab id's current incarnation (a restart makes a new
@@ -135,11 +137,8 @@ type Cluster struct {
 	// cutOff[i]: tab i's packets are dropped (it ended or is blackholed):
 	// its PeerConnections close in silence, so no close races a peer's
 	// abort (facts: the teardown hang under synctest).
-	cutOff []atomic.Bool
-	ipID   map[string]int // read-only after New
-	// cuts[from*(n+1)+to]: packets from one tab to another are dropped (a
-	// partition or a one-way cut); nil: none. Replaced, never changed.
-	cuts      atomic.Pointer[[]bool]
+	cutOff    []atomic.Bool
+	ipID      map[string]int // read-only after New
 	dupFilter *vnet.DuplicationFilter
 	// sigDown: the in-process signaling is down (no SignalingURL): the
 	// leader cannot read presence and no connection is set up.
@@ -250,20 +249,9 @@ func New(opt Options) (*Cluster, error) {
 			c.pairs[a][b] = &pair{}
 		}
 	}
-	c.shape = newShaper(&opt, c.delays, c.dupFilter.ChunkFilter())
-	router.AddChunkFilter(func(ch vnet.Chunk) bool {
-		if c.silent.Load() {
-			return false
-		}
-		src, dst := c.addrID(ch.SourceAddr()), c.addrID(ch.DestinationAddr())
-		if c.cutOff[src].Load() || c.cutOff[dst].Load() {
-			return false
-		}
-		if cuts := c.cuts.Load(); cuts != nil && (*cuts)[src*n1+dst] {
-			return false
-		}
-		return c.shape.pass(ch, src, dst)
-	})
+	c.net = impair.New(opt.Nodes, netmodel.Profile{Latency: opt.Latency, Loss: opt.Loss, Duplicate: opt.Duplicate, Burst: opt.Burst, Bandwidth: opt.Bandwidth},
+		opt.Links, opt.Seed)
+	router.AddChunkFilter(c.pass(c.dupFilter.ChunkFilter()))
 	if err := router.Start(); err != nil {
 		return nil, fmt.Errorf("pionworld: router: %w", err)
 	}
@@ -316,12 +304,39 @@ func (c *Cluster) addrID(a net.Addr) int {
 	return 0
 }
 
+// pass is the router's chunk filter: it decides one packet's fate on the
+// link between two tabs (c.net) and applies it: false drops it; true lets
+// it go on, after its destination's delay filter was set to the delay
+// drawn for it (a copy already made by duplicate is not copied again).
+func (c *Cluster) pass(duplicate vnet.ChunkFilter) vnet.ChunkFilter {
+	return func(ch vnet.Chunk) bool {
+		if c.silent.Load() {
+			return false
+		}
+		src, dst := c.addrID(ch.SourceAddr()), c.addrID(ch.DestinationAddr())
+		if c.cutOff[src].Load() || c.cutOff[dst].Load() {
+			return false
+		}
+		f := c.net.Decide(src, dst, len(ch.UserData()), time.Now())
+		if f.Drop {
+			return false
+		}
+		if f.Duplicate {
+			duplicate(ch)
+		}
+		if d := c.delays[dst]; d != nil && src != 0 {
+			d.SetDelay(f.Delay)
+		}
+		return true
+	}
+}
+
 // SetLoss sets the loss rate of every link; a bursty loss model gives way
 // to the flat rate, and per-link overrides stay (as in the model).
-func (c *Cluster) SetLoss(p float64) { c.shape.setLoss(p) }
+func (c *Cluster) SetLoss(p float64) { c.net.SetLoss(p) }
 
 // SetDuplicate sets the share of packets delivered twice on every link.
-func (c *Cluster) SetDuplicate(p float64) { c.shape.setDuplicate(p) }
+func (c *Cluster) SetDuplicate(p float64) { c.net.SetDuplicate(p) }
 
 // post queues work for the node's goroutine (dropped if it stopped).
 func (n *Node) post(fn func()) {
