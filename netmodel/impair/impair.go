@@ -32,6 +32,7 @@ type Network struct {
 	overrides []netmodel.LinkOverride
 	links     atomic.Pointer[[]netmodel.LinkParams]
 	cuts      atomic.Pointer[[]bool] // [from*(n+1)+to]; nil: none
+	cutOff    []atomic.Bool          // [id]: every packet of the tab dropped
 
 	drawMu    sync.Mutex // guards the draws and the links' state
 	r         *mrand.Rand
@@ -44,7 +45,7 @@ type Network struct {
 func New(nodes int, base netmodel.Profile, overrides []netmodel.LinkOverride, seed uint64) *Network {
 	n1 := nodes + 1
 	w := &Network{n: nodes, base: base, overrides: overrides, r: mrand.New(mrand.NewPCG(seed, 0x1055)),
-		bad: make([]bool, n1*n1), busyUntil: make([]time.Time, n1*n1)}
+		bad: make([]bool, n1*n1), busyUntil: make([]time.Time, n1*n1), cutOff: make([]atomic.Bool, n1)}
 	w.resolve()
 	return w
 }
@@ -115,16 +116,13 @@ func (w *Network) Cut(from, to raft.ID) {
 	w.editCuts(func(cut func(from, to int)) { cut(int(from), int(to)) })
 }
 
-// Isolate cuts every link of tab id, both ways.
-func (w *Network) Isolate(id raft.ID) {
-	w.editCuts(func(cut func(from, to int)) {
-		for b := 1; b <= w.n; b++ {
-			if b != int(id) {
-				cut(int(id), b)
-				cut(b, int(id))
-			}
-		}
-	})
+// CutOff drops every packet of tab id, both ways, while off is true (a
+// tab that ended without a goodbye, or blackholed); unlike a cut, Heal
+// leaves it, and only CutOff(id, false) (the tab restarted) ends it.
+func (w *Network) CutOff(id raft.ID, off bool) {
+	if int(id) >= 1 && int(id) <= w.n {
+		w.cutOff[id].Store(off)
+	}
 }
 
 // Heal restores every cut link.
@@ -152,6 +150,9 @@ func (w *Network) Decide(src, dst, size int, now time.Time) Fate {
 		return Fate{}
 	}
 	k := src*(w.n+1) + dst
+	if w.cutOff[src].Load() || w.cutOff[dst].Load() {
+		return Fate{Drop: true}
+	}
 	if cuts := w.cuts.Load(); cuts != nil && (*cuts)[k] {
 		return Fate{Drop: true}
 	}

@@ -77,10 +77,14 @@ func TestCutsPartitionsAndHeal(t *testing.T) {
 	assert.False(t, drops(1, 4), "a cut is one way")
 	w.Heal()
 	assert.False(t, drops(1, 3))
-	w.Isolate(2)
+	w.CutOff(2, true)
 	assert.True(t, drops(2, 4))
 	assert.True(t, drops(1, 2))
 	assert.False(t, drops(1, 3))
+	w.Heal()
+	assert.True(t, drops(1, 2), "a cut-off tab stays cut off after a heal")
+	w.CutOff(2, false)
+	assert.False(t, drops(1, 2))
 }
 
 func TestSetLossReplacesABurstAndKeepsOverrides(t *testing.T) {

@@ -46,7 +46,7 @@ func (c *Cluster) stop(id raft.ID) (*Node, bool) {
 	}
 	c.alive[id] = false
 	c.mu.Unlock()
-	c.cutOff[id].Store(true)
+	c.net.CutOff(id, true)
 	close(n.quit)
 	c.dropSignal(n)
 	return n, true
@@ -121,7 +121,7 @@ func (c *Cluster) Restart(id raft.ID) error {
 	c.mu.Lock()
 	c.nodes[id], c.alive[id], c.status[id], c.vis[id] = n, true, raft.Status{ID: id}, netmodel.Foreground
 	c.mu.Unlock()
-	c.cutOff[id].Store(false)
+	c.net.CutOff(id, false)
 	c.wg.Add(1)
 	go n.loop()
 	n.post(func() {

@@ -115,7 +115,10 @@ type Cluster struct {
 	cert   webrtc.Certificate
 	nets   []*vnet.Net         // per tab
 	delays []*vnet.DelayFilter // per tab: its inbound packets' delay
-	// net decides each packet's fate: loss, duplication, delay, cuts.
+	// net decides each packet's fate: loss, duplication, delay, cuts, and
+	// a tab's cut-off (it ended or is blackholed: its PeerConnections close
+	// in silence, so no close races a peer's abort; facts: the teardown
+	// hang under synctest).
 	net   *impair.Network
 	pairs [][]*pair // [a][b] with a < b
 
@@ -133,11 +136,7 @@ type Cluster struct {
 	wg sync.WaitGroup // the nodes' goroutines
 	// silent drops every packet: set before closing everything, so that
 	// no close races a peer's abort (facts: a teardown hang otherwise).
-	silent atomic.Bool
-	// cutOff[i]: tab i's packets are dropped (it ended or is blackholed):
-	// its PeerConnections close in silence, so no close races a peer's
-	// abort (facts: the teardown hang under synctest).
-	cutOff    []atomic.Bool
+	silent    atomic.Bool
 	ipID      map[string]int // read-only after New
 	dupFilter *vnet.DuplicationFilter
 	// sigDown: the in-process signaling is down (no SignalingURL): the
@@ -193,7 +192,7 @@ func New(opt Options) (*Cluster, error) {
 	n1 := opt.Nodes + 1
 	c := &Cluster{opt: opt, router: router, start: time.Now(), nets: make([]*vnet.Net, n1), delays: make([]*vnet.DelayFilter, n1),
 		nodes: make([]*Node, n1), status: make([]raft.Status, n1), alive: make([]bool, n1),
-		cutOff: make([]atomic.Bool, n1), ipID: map[string]int{}, chatLines: make([]int, n1), vis: make([]netmodel.Visibility, n1), closed: make(chan struct{}),
+		ipID: map[string]int{}, chatLines: make([]int, n1), vis: make([]netmodel.Visibility, n1), closed: make(chan struct{}),
 		httpc: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}}
 	// Duplicates: the shaper hands a chunk to this filter, which
 	// (probability 1) re-injects a copy after a millisecond; the copy is
@@ -295,8 +294,8 @@ func (c *Cluster) node(id raft.ID) *Node {
 	return c.nodes[id]
 }
 
-// addrID returns the node at a chunk's address (0: none; cutOff[0] and
-// the cuts of node 0 are never set).
+// addrID returns the node at a chunk's address (0: none, whose packets
+// impair lets through).
 func (c *Cluster) addrID(a net.Addr) int {
 	if u, ok := a.(*net.UDPAddr); ok {
 		return c.ipID[u.IP.String()]
@@ -314,9 +313,6 @@ func (c *Cluster) pass(duplicate vnet.ChunkFilter) vnet.ChunkFilter {
 			return false
 		}
 		src, dst := c.addrID(ch.SourceAddr()), c.addrID(ch.DestinationAddr())
-		if c.cutOff[src].Load() || c.cutOff[dst].Load() {
-			return false
-		}
 		f := c.net.Decide(src, dst, len(ch.UserData()), time.Now())
 		if f.Drop {
 			return false
