@@ -197,6 +197,9 @@ func (c *Cluster) Close() {
 		if c.sig != nil {
 			c.sig.Stop()
 		}
+		if c.relay != nil {
+			c.relay.close()
+		}
 		_ = os.RemoveAll(c.dir)
 	})
 }

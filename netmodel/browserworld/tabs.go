@@ -50,11 +50,7 @@ func (c *Cluster) open(id raft.ID) error {
 	case <-timeout.C:
 		return fmt.Errorf("browserworld: tab %d: no control socket within %v", id, c.opt.Timeout)
 	}
-	voters := make([]raft.ID, 0, c.opt.Nodes)
-	for i := 1; i <= c.opt.Nodes; i++ {
-		voters = append(voters, raft.ID(i))
-	}
-	c.send(id, ctl.Msg{Type: ctl.Init, ID: id, Voters: voters, Raft: &c.opt.Raft, Seed: c.opt.Seed, Inc: inc, SignalURL: c.sig.URL(), Trace: c.opt.Record != nil})
+	c.send(id, c.initMsg(id, inc))
 	select {
 	case r := <-registered:
 		if r != nil && r.Storage != nil {
@@ -70,6 +66,21 @@ func (c *Cluster) open(id raft.ID) error {
 	case <-timeout.C:
 		return fmt.Errorf("browserworld: tab %d: not registered with the signaling server within %v", id, c.opt.Timeout)
 	}
+}
+
+// initMsg is the Init of incarnation inc of tab id: every tab a voter
+// from the start, the Raft settings, the channel and the relay.
+func (c *Cluster) initMsg(id raft.ID, inc int) ctl.Msg {
+	voters := make([]raft.ID, 0, c.opt.Nodes)
+	for i := 1; i <= c.opt.Nodes; i++ {
+		voters = append(voters, raft.ID(i))
+	}
+	m := ctl.Msg{Type: ctl.Init, ID: id, Voters: voters, Raft: &c.opt.Raft, Seed: c.opt.Seed, Inc: inc,
+		SignalURL: c.sig.URL(), Trace: c.opt.Record != nil, Channel: &c.opt.Channel}
+	if c.relay != nil {
+		m.Relay = &ctl.Relay{URL: c.relay.URL(), Username: username(id), Credential: relayPassword}
+	}
+	return m
 }
 
 // accept takes a tab's control socket (/ctl?id=N) and reads it until it

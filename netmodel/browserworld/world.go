@@ -24,6 +24,7 @@ import (
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
+	"github.com/raftsim/raftsim/netmodel/impair"
 	"github.com/raftsim/raftsim/netmodel/pionworld"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
@@ -46,6 +47,13 @@ type Options struct {
 	Record func(e sim.Event)
 	// Logf, if set, gets the tabs' console output and the harness's notes.
 	Logf func(format string, args ...any)
+	// Channel is the datachannel every pair of tabs shares (the zero
+	// value: ordered and reliable).
+	Channel netmodel.ChannelMode
+	// Network, if set, impairs every packet between tabs: the tabs then
+	// connect through a TURN relay in the harness (relay.go) whose
+	// packets it decides; nil: they connect directly on loopback.
+	Network *impair.Network
 	// Chromium is the browser's path ("": chromium on PATH).
 	Chromium string
 	// Timeout bounds opening and connecting tabs (0: 60 s).
@@ -72,6 +80,7 @@ type Cluster struct {
 	srv     *http.Server
 	base    string // http://127.0.0.1:port
 	sig     *pionworld.SignalServer
+	relay   *relay // nil: no Options.Network
 	b       *browser
 	tabs    []*tabState // [0] unused
 	timings Timings
@@ -167,6 +176,11 @@ func (c *Cluster) serve() error {
 		return fmt.Errorf("browserworld: %w", err)
 	}
 	c.sig = sig
+	if c.opt.Network != nil {
+		if c.relay, err = newRelay(c.opt.Network); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("browserworld: page server: %w", err)

@@ -58,12 +58,19 @@ func (a *applied) has(node raft.ID, data []byte) bool {
 // newCluster starts a cluster of n tabs that Close ends with the test.
 func newCluster(t *testing.T, n int, a *applied) *Cluster {
 	t.Helper()
+	return newClusterWith(t, n, a, func(*Options) {})
+}
+
+// newClusterWith is newCluster with options changed by set.
+func newClusterWith(t *testing.T, n int, a *applied, set func(*Options)) *Cluster {
+	t.Helper()
 	needChromium(t)
 	opt := Options{Nodes: n, Seed: 1, Logf: t.Logf,
 		Raft: netmodel.RaftOptions{ElectionTimeout: 300 * sim.Millisecond, Heartbeat: 50 * sim.Millisecond, PreVote: true, CheckQuorum: true}}
 	if a != nil {
 		opt.Observer = a.observe
 	}
+	set(&opt)
 	t0 := time.Now()
 	c, err := New(opt)
 	require.NoError(t, err)

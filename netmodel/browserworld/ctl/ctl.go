@@ -55,6 +55,11 @@ type Msg struct {
 	// Trace: the harness writes a trace, so the tab reports its trace
 	// events (Observation.Events); without it the tab records none.
 	Trace bool `json:"trace,omitempty"`
+	// Channel: the datachannel every pair of tabs shares.
+	Channel *netmodel.ChannelMode `json:"channel,omitempty"`
+	// Relay, if set: every connection goes through this TURN server
+	// (iceTransportPolicy "relay"), which impairs the packets.
+	Relay *Relay `json:"relay,omitempty"`
 
 	// Connect
 	Peers []raft.ID `json:"peers,omitempty"`
@@ -77,6 +82,13 @@ type Msg struct {
 
 	// Log, Failed
 	Text string `json:"text,omitempty"`
+}
+
+// Relay is a TURN server as an RTCIceServer names it.
+type Relay struct {
+	URL        string `json:"url"`
+	Username   string `json:"username"`
+	Credential string `json:"credential"`
 }
 
 // Restored is what a tab found in its localStorage on load.

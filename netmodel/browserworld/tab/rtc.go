@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"syscall/js"
 
+	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
 	"github.com/raftsim/raftsim/netmodel/wire"
 	"github.com/raftsim/raftsim/raft"
@@ -52,7 +53,7 @@ type handler struct {
 // newPeer replaces the tab's connection to id with a fresh one.
 func (t *tab) newPeer(id raft.ID) *peer {
 	t.dropPeer(id)
-	o := global.Get("raftsimRTC").Call("newPeer")
+	o := global.Get("raftsimRTC").Call("newPeer", t.peerConf())
 	p := &peer{id: id, pc: o.Get("pc"), dc: o.Get("dc")}
 	t.peers[id] = p
 	on := func(target js.Value, ev string, fn func(js.Value)) {
@@ -75,6 +76,25 @@ func (t *tab) newPeer(id raft.ID) *peer {
 		}
 	})
 	return p
+}
+
+// peerConf is the connection's configuration for rtc.js's newPeer: the
+// datachannel's mode (RTCDataChannelInit) and the relay, from Init.
+func (t *tab) peerConf() js.Value {
+	conf := map[string]any{"ordered": true}
+	if m := t.init.Channel; m != nil {
+		conf["ordered"] = !m.Unordered
+		switch m.Reliability {
+		case netmodel.LimitRetransmits:
+			conf["maxRetransmits"] = m.MaxRetransmits
+		case netmodel.LimitLifetime:
+			conf["maxPacketLifeTime"] = m.MaxPacketLifeTime.Duration().Milliseconds()
+		}
+	}
+	if r := t.init.Relay; r != nil {
+		conf["relay"] = map[string]any{"url": r.URL, "username": r.Username, "credential": r.Credential}
+	}
+	return js.ValueOf(conf)
 }
 
 // dropPeer closes the tab's connection to id, if any.
