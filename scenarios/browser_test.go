@@ -117,8 +117,10 @@ limit: 60s
 func TestTheBrowserWorldRefusesWhatItCannotRunYet(t *testing.T) {
 	for name, text := range map[string]string{
 		"presence membership": "name: x\ncluster: {nodes: 3}\nmeasures: [{name: up, until: up}]\n",
-		"a partition": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
-			"faults: [{at: 1s, partition: {groups: [[1], [2, 3]]}}]\nmeasures: [{name: leader, until: leader}]\n",
+		"a datachannel mode per link": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
+			"world: {links: [{from: 1, to: 2, datachannel: unordered-reliable}]}\nmeasures: [{name: leader, until: leader}]\n",
+		"pion's SCTP timers": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
+			"world: {sctp: pion}\nmeasures: [{name: leader, until: leader}]\n",
 		"a hidden tab": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
 			"faults: [{at: 1s, visibility: {nodes: [1], state: hidden}}]\nmeasures: [{name: leader, until: leader}]\n",
 	} {
@@ -148,4 +150,31 @@ limit: 30s
 	require.True(t, res.OK, res.Violation)
 	requireMeasured(t, res, "leader", "replaced", "back")
 	assert.Less(t, *res.Measures["replaced"], 2.0, "a follower times out within 2 ET of the freeze")
+}
+
+// Through the relay: 5% loss on an unordered reliable channel (PeerJS's
+// default), a partition that cuts the cluster in two and its heal, then
+// the leader blackholed; KV clients run throughout and their history is
+// linearizable, and the cluster recovers from the blackhole.
+func TestLossPartitionsAndABlackholeInBrowserTabs(t *testing.T) {
+	res := runBrowser(t, `
+name: lossy-kv
+cluster: {nodes: 5, election_timeout: 500ms, bootstrap: static, membership: static}
+world: {datachannel: unordered-reliable, loss: 0.05}
+faults:
+  - {name: split, at: 2s, partition: {groups: [[1, 2], [3, 4, 5]]}}
+  - {name: heal, at: 4s, heal: true}
+  - {name: blackhole, at: 6s, blackhole: {leader: true}}
+workload:
+  kv: {at: 1s, clients: 3, keys: 3, ops: 60, think: 50ms}
+measures:
+  - {name: leader, until: leader, mode: exact}
+  - {name: recovered, from: blackhole, until: new-leader, mode: exact}
+  - {name: kv-done, from: workload, until: kv-done, mode: exact}
+limit: 60s
+`)
+	require.True(t, res.OK, res.Violation)
+	requireMeasured(t, res, "leader", "recovered", "kv-done")
+	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
+	assert.Equal(t, 180, res.Operations)
 }

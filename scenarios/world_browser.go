@@ -11,6 +11,7 @@ import (
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/netmodel/browserworld"
+	"github.com/raftsim/raftsim/netmodel/impair"
 	"github.com/raftsim/raftsim/netmodel/realkv"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
@@ -21,9 +22,15 @@ import (
 var ErrNotOnBrowser error = notOnWorld("browser")
 
 // browserFaults are the fault steps the browser world runs: a tab's page
-// closed (memory gone, localStorage kept) and reopened, and frozen and
-// thawed (visibility frozen, then foreground).
-var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true}
+// closed (memory gone, localStorage kept) and reopened; frozen and thawed
+// (visibility frozen, then foreground); and, through the relay, loss and
+// duplication, partitions and cuts, their heal, and a blackholed tab (its
+// packets dropped both ways, then its page closed unheard).
+var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true,
+	"loss": true, "partition": true, "heal": true, "blackhole": true}
+
+// relayFaults are the fault steps that need the relay.
+var relayFaults = map[string]bool{"loss": true, "partition": true, "heal": true, "blackhole": true}
 
 // RunBrowser runs the scenario once in real headless Chromium tabs
 // (netmodel/browserworld: raft/ and host/ compiled to WebAssembly, real
@@ -73,7 +80,7 @@ func browserSupported(sc *Scenario) error {
 	}
 	for _, f := range sc.Faults {
 		if f.Action != nil && !browserFaults[f.Action.Key()] {
-			return fmt.Errorf("fault %q: %s (only kill, restart and freezing so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
+			return fmt.Errorf("fault %q: %s (only kill, restart, freezing, loss, partitions, heal and blackhole so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
 		}
 		if v, ok := f.Action.(*VisibilityAction); ok && v.State != "frozen" && v.State != "foreground" {
 			return fmt.Errorf("fault %q: visibility %s (only frozen and foreground so far) is %w", f.Name, v.State, ErrNotOnBrowser)
@@ -81,6 +88,35 @@ func browserSupported(sc *Scenario) error {
 	}
 	if sc.Browser.Visibility.MeanForeground > 0 {
 		return fmt.Errorf("random visibility changes are %w", ErrNotOnBrowser)
+	}
+	for i, l := range sc.World.Links {
+		if l.Datachannel != nil {
+			return fmt.Errorf("world.links[%d].datachannel: a mode per directed link (a pair of tabs shares one negotiated channel, configured alike at both ends) is %w", i, ErrNotOnBrowser)
+		}
+	}
+	if sc.World.SCTP != "" && sc.World.SCTP != "chrome" {
+		return fmt.Errorf("world.sctp %q (Chromium's own SCTP runs) is %w", sc.World.SCTP, ErrNotOnBrowser)
+	}
+	return nil
+}
+
+// browserNetwork is what the relay does to the scenario's packets; nil if
+// nothing ever impairs them, when the tabs connect directly. The loopback
+// profile's latency is the real loopback's, so nothing is added for it.
+func browserNetwork(sc *Scenario, seed uint64) *impair.Network {
+	wo := sc.WorldOptions()
+	prof := wo.Profile
+	if sc.World.Profile == "loopback" && sc.World.Latency == nil {
+		prof.Latency = netmodel.Latency{}
+	}
+	nw := impair.New(sc.Cluster.Nodes, prof, wo.Channel.Links, seed)
+	if nw.Impaired() {
+		return nw
+	}
+	for _, f := range sc.Faults {
+		if f.Action != nil && relayFaults[f.Action.Key()] {
+			return nw
+		}
 	}
 	return nil
 }
@@ -93,6 +129,9 @@ type browserWorld struct {
 	seed uint64
 	c    *browserworld.Cluster
 	kv   *realkv.Clients
+	// net impairs the packets in the relay (nil: no relay; every fault
+	// that needs it is then absent).
+	net *impair.Network
 	// frozen: the tabs whose page is frozen (runner goroutine only).
 	frozen map[raft.ID]bool
 	// held are the run's trace events, written in time order when the run
@@ -104,7 +143,9 @@ type browserWorld struct {
 
 // open starts Chromium and the tabs the scenario describes.
 func (b *browserWorld) open() error {
+	b.net = browserNetwork(b.sc, b.seed)
 	c, err := browserworld.New(browserworld.Options{Nodes: b.sc.Cluster.Nodes, Raft: b.sc.WorldOptions().Raft,
+		Channel: b.sc.World.Datachannel.Mode, Network: b.net,
 		Seed: b.seed, Observer: b.observeBatch, Record: b.tabEvent})
 	if err != nil {
 		return err
@@ -263,17 +304,36 @@ func (b *browserWorld) Kill(id raft.ID) {
 
 func (b *browserWorld) Restart(id raft.ID) error {
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "restart (page reopened)"})
+	if b.net != nil {
+		b.net.CutOff(id, false) // a blackholed tab's packets flow again
+	}
 	return b.c.Restart(id)
 }
 
+// The network faults, in the relay (browserNetwork sets it up for them).
+func (b *browserWorld) Partition(groups [][]raft.ID) { b.net.Partition(groups) }
+func (b *browserWorld) Cut(from, to raft.ID)         { b.net.Cut(from, to) }
+func (b *browserWorld) Heal()                        { b.net.Heal() }
+
+// SetLoss sets the relay's loss and duplication on every link.
+func (b *browserWorld) SetLoss(loss, duplicate float64) {
+	b.net.SetLoss(loss)
+	b.net.SetDuplicate(duplicate)
+}
+
+// Blackhole ends a tab unheard: the relay drops its packets both ways,
+// then its page closes (its goodbye packets are dropped too), so its
+// peers learn of it only when ICE gives up.
+func (b *browserWorld) Blackhole(id raft.ID) {
+	b.net.CutOff(id, true)
+	delete(b.frozen, id)
+	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "blackhole (packets dropped, page closed)"})
+	b.c.Kill(id)
+}
+
 // The faults browserSupported refuses upfront: never called.
-func (b *browserWorld) Partition([][]raft.ID)              {}
-func (b *browserWorld) Cut(raft.ID, raft.ID)               {}
-func (b *browserWorld) Heal()                              {}
-func (b *browserWorld) SetLoss(float64, float64)           {}
 func (b *browserWorld) Discard(raft.ID, sim.Time)          {}
 func (b *browserWorld) Signaling(bool) error               { return ErrNotOnBrowser }
-func (b *browserWorld) Blackhole(raft.ID)                  {}
 func (b *browserWorld) PathChange(raft.ID) error           { return ErrNotOnBrowser }
 func (b *browserWorld) Transfer(raft.ID)                   {}
 func (b *browserWorld) Pause(raft.ID, sim.Time)            {}
