@@ -22,8 +22,8 @@ import (
 var ErrNotOnBrowser error = notOnWorld("browser")
 
 // browserFaults are the fault steps the browser world runs: a tab's page
-// closed (memory gone, localStorage kept) and reopened; frozen and thawed
-// (visibility frozen, then foreground); and, through the relay, loss and
+// closed (memory gone, localStorage kept) and reopened; hidden (its
+// window minimized), frozen and back in the foreground; and, through the relay, loss and
 // duplication, partitions and cuts, their heal, and a blackholed tab (its
 // packets dropped both ways, then its page closed unheard).
 var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true,
@@ -47,7 +47,8 @@ func RunBrowser(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err er
 	// Each tab reports over its own socket: a follower's acknowledgement
 	// may reach the checker after the commit it allowed.
 	r.safety.WithoutAckedCommit()
-	bw := &browserWorld{realTime: newRealTime(r, opts.Trace), sc: sc, seed: seed, frozen: map[raft.ID]bool{}}
+	bw := &browserWorld{realTime: newRealTime(r, opts.Trace), sc: sc, seed: seed,
+		vis: map[raft.ID]netmodel.Visibility{}, minimized: map[raft.ID]bool{}}
 	r.w = bw
 	if err := bw.open(); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -82,8 +83,8 @@ func browserSupported(sc *Scenario) error {
 		if f.Action != nil && !browserFaults[f.Action.Key()] {
 			return fmt.Errorf("fault %q: %s (only kill, restart, freezing, loss, partitions, heal and blackhole so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
 		}
-		if v, ok := f.Action.(*VisibilityAction); ok && v.State != "frozen" && v.State != "foreground" {
-			return fmt.Errorf("fault %q: visibility %s (only frozen and foreground so far) is %w", f.Name, v.State, ErrNotOnBrowser)
+		if v, ok := f.Action.(*VisibilityAction); ok && v.State != "frozen" && v.State != "foreground" && v.State != "hidden" {
+			return fmt.Errorf("fault %q: visibility %s (only hidden, frozen and foreground so far) is %w", f.Name, v.State, ErrNotOnBrowser)
 		}
 	}
 	if sc.Browser.Visibility.MeanForeground > 0 {
@@ -132,8 +133,12 @@ type browserWorld struct {
 	// net impairs the packets in the relay (nil: no relay; every fault
 	// that needs it is then absent).
 	net *impair.Network
-	// frozen: the tabs whose page is frozen (runner goroutine only).
-	frozen map[raft.ID]bool
+	// vis: the tabs' visibility as set (runner goroutine only; absent:
+	// foreground).
+	vis map[raft.ID]netmodel.Visibility
+	// minimized: the tabs whose window is minimized (hidden, or frozen
+	// while hidden).
+	minimized map[raft.ID]bool
 	// held are the run's trace events, written in time order when the run
 	// ends: the tabs report theirs a batch later, over separate sockets,
 	// stamped with the machine's clock (evMu guards it).
@@ -270,34 +275,44 @@ func (b *browserWorld) Start() error     { return b.c.Start() }
 func (b *browserWorld) Nodes() int       { return b.c.Nodes() }
 func (b *browserWorld) Violation() error { return b.c.Violation() }
 
-func (b *browserWorld) Status(id raft.ID) (raft.Status, bool) { return b.c.Status(id) }
-func (b *browserWorld) Leaders() []raft.ID                    { return b.c.Leaders() }
-func (b *browserWorld) Visibility(id raft.ID) netmodel.Visibility {
-	if b.frozen[id] {
-		return netmodel.Frozen
-	}
-	return netmodel.Foreground
-}
+func (b *browserWorld) Status(id raft.ID) (raft.Status, bool)     { return b.c.Status(id) }
+func (b *browserWorld) Leaders() []raft.ID                        { return b.c.Leaders() }
+func (b *browserWorld) Visibility(id raft.ID) netmodel.Visibility { return b.vis[id] }
 
-// SetVisibility freezes a tab's page or thaws it (the only states
-// browserSupported lets through).
+// SetVisibility hides a tab (its window minimized: Chromium's rules for
+// background pages apply), freezes it (Page.setWebLifecycleState) or
+// brings it back to the foreground (thawed, window restored): the states
+// browserSupported lets through.
 func (b *browserWorld) SetVisibility(id raft.ID, v netmodel.Visibility) {
-	frozen := v == netmodel.Frozen
-	if b.frozen[id] == frozen {
+	was := b.vis[id]
+	if was == v {
 		return
 	}
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "visibility " + v.String()})
-	if err := b.c.Freeze(id, frozen); err != nil {
+	var err error
+	switch {
+	case v == netmodel.Frozen: // the window stays as it is
+		err = b.c.Freeze(id, true)
+	case was == netmodel.Frozen:
+		err = b.c.Freeze(id, false)
+	}
+	if hide := v == netmodel.Hidden; err == nil && v != netmodel.Frozen && hide != b.minimized[id] {
+		if err = b.c.Hide(id, hide); err == nil {
+			b.minimized[id] = hide
+		}
+	}
+	if err != nil {
 		b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: err.Error()})
 		return
 	}
-	b.frozen[id] = frozen
+	b.vis[id] = v
 }
 func (b *browserWorld) ChatLines(raft.ID) int         { return 0 }
 func (b *browserWorld) Recent(raft.ID) []raft.Message { return nil }
 
 func (b *browserWorld) Kill(id raft.ID) {
-	delete(b.frozen, id) // a reopened page starts active
+	delete(b.vis, id) // a reopened page starts in the foreground
+	delete(b.minimized, id)
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "kill (page closed)"})
 	b.c.Kill(id)
 }
@@ -326,7 +341,8 @@ func (b *browserWorld) SetLoss(loss, duplicate float64) {
 // peers learn of it only when ICE gives up.
 func (b *browserWorld) Blackhole(id raft.ID) {
 	b.net.CutOff(id, true)
-	delete(b.frozen, id)
+	delete(b.vis, id)
+	delete(b.minimized, id)
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "blackhole (packets dropped, page closed)"})
 	b.c.Kill(id)
 }

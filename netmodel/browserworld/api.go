@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/raftsim/raftsim/app"
@@ -225,12 +226,9 @@ func (l mirrorLog) FirstIndex() uint64 { return l.s.Offset() + 1 }
 // datachannel message is handled and no timer fires until it thaws, when
 // what queued runs in order.
 func (c *Cluster) Freeze(id raft.ID, frozen bool) error {
-	c.mu.Lock()
-	t := c.tabs[id]
-	page, alive := t.page, t.alive
-	c.mu.Unlock()
-	if !alive || page == nil {
-		return fmt.Errorf("browserworld: tab %d is not open", id)
+	page, err := c.openPageOf(id)
+	if err != nil {
+		return err
 	}
 	state := cdppage.SetWebLifecycleStateStateActive
 	if frozen {
@@ -242,6 +240,57 @@ func (c *Cluster) Freeze(id raft.ID, frozen bool) error {
 		return fmt.Errorf("browserworld: tab %d: %s: %w", id, state, err)
 	}
 	return nil
+}
+
+// Hide minimizes tab id's window (hidden: document.visibilityState
+// becomes "hidden", and Chromium's rules for background pages apply to
+// it: timer alignment and throttling, unless an exemption such as open
+// peer connections holds) or restores it (hidden false).
+func (c *Cluster) Hide(id raft.ID, hidden bool) error {
+	page, err := c.openPageOf(id)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(page, 5*time.Second)
+	defer cancel()
+	tid := chromedp.FromContext(page).Target.TargetID
+	w, err := chromedp.CallBrowser(ctx, cdpbrowser.GetWindowForTarget, cdpbrowser.GetWindowForTargetParams{TargetID: tid})
+	if err != nil {
+		return fmt.Errorf("browserworld: tab %d's window: %w", id, err)
+	}
+	state := cdpbrowser.WindowStateNormal
+	if hidden {
+		state = cdpbrowser.WindowStateMinimized
+	}
+	_, err = chromedp.CallBrowser(ctx, cdpbrowser.SetWindowBounds, cdpbrowser.SetWindowBoundsParams{WindowID: w.WindowID, Bounds: &cdpbrowser.Bounds{WindowState: state}})
+	if err != nil {
+		return fmt.Errorf("browserworld: tab %d: window %s: %w", id, state, err)
+	}
+	return nil
+}
+
+// VisibilityState returns tab id's document.visibilityState ("visible",
+// "hidden").
+func (c *Cluster) VisibilityState(id raft.ID) (string, error) {
+	page, err := c.openPageOf(id)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(page, 5*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[string]("document.visibilityState"))
+}
+
+// openPageOf returns tab id's page, if it is open.
+func (c *Cluster) openPageOf(id raft.ID) (context.Context, error) {
+	c.mu.Lock()
+	t := c.tabs[id]
+	page, alive := t.page, t.alive
+	c.mu.Unlock()
+	if !alive || page == nil {
+		return nil, fmt.Errorf("browserworld: tab %d is not open", id)
+	}
+	return page, nil
 }
 
 // Bench measures committed writes per second at the leader of the

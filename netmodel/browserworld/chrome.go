@@ -49,6 +49,12 @@ func launch(path, dir string) (*browser, error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
+		// Chromium's own rules for background pages (timer alignment
+		// and throttling of hidden tabs), which chromedp's defaults
+		// turn off: a hidden tab here is hidden as in a real browser.
+		chromedp.Flag("disable-background-timer-throttling", false),
+		chromedp.Flag("disable-backgrounding-occluded-windows", false),
+		chromedp.Flag("disable-renderer-backgrounding", false),
 		// Chromium's crash handler leaves the process group (it is
 		// reparented to init, in a group of its own); with its config
 		// directory in the cluster's, its command line names the

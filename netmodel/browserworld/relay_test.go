@@ -16,6 +16,9 @@ import (
 // unordered one with at most 5 retransmissions, every put is applied:
 // Chromium's own SCTP retransmits what the relay drops.
 func TestWritesSurviveLossThroughTheRelay(t *testing.T) {
+	if !longTests {
+		t.Skip("two clusters at 10% loss: with -tags long")
+	}
 	modes := map[string]netmodel.ChannelMode{
 		"ordered reliable":                     netmodel.OrderedReliable,
 		"unordered, at most 5 retransmissions": {Unordered: true, Reliability: netmodel.LimitRetransmits, MaxRetransmits: 5},
