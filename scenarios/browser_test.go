@@ -116,7 +116,7 @@ limit: 60s
 
 func TestTheBrowserWorldRefusesWhatItCannotRunYet(t *testing.T) {
 	for name, text := range map[string]string{
-		"presence membership": "name: x\ncluster: {nodes: 3}\nmeasures: [{name: up, until: up}]\n",
+		"a chat workload": "name: x\ncluster: {nodes: 3}\nworkload: {chat: {at: 1s, lines: 1}}\nmeasures: [{name: up, until: up}]\n",
 		"a datachannel mode per link": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
 			"world: {links: [{from: 1, to: 2, datachannel: unordered-reliable}]}\nmeasures: [{name: leader, until: leader}]\n",
 		"pion's SCTP timers": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
@@ -197,4 +197,27 @@ limit: 30s
 	require.True(t, res.OK, res.Violation)
 	requireMeasured(t, res, "leader", "new-leader")
 	assert.Less(t, *res.Measures["new-leader"], 2.5, "a follower times out within about 2 s of the hiding")
+}
+
+// The paper's own setting in browser tabs: tab 1 bootstraps a one-server
+// cluster, its presence loop adds the others as the signaling server
+// lists them; the leader's page closes, the rest elect a new leader, and
+// the new leader's loop removes the closed tab; the page reopens and is
+// added back.
+func TestThePapersBootstrapAndPresenceRunInBrowserTabs(t *testing.T) {
+	res := runBrowser(t, `
+name: paper
+cluster: {nodes: 5, election_timeout: 500ms}
+faults:
+  - {name: kill, when: up, after: 1s, kill: {leader: true}}
+  - {name: reopen, when: recovered, after: 500ms, restart: {killed: true}}
+measures:
+  - {name: up, until: up}
+  - {name: recovered, from: kill, until: up}
+  - {name: back, from: reopen, until: up}
+limit: 30s
+`)
+	require.True(t, res.OK, res.Violation)
+	requireMeasured(t, res, "up", "recovered", "back")
+	assert.Less(t, *res.Measures["up"], 3.0, "four additions, one at a time")
 }

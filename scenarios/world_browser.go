@@ -69,13 +69,9 @@ func (b *browserWorld) finish() {
 
 // browserSupported reports what the browser world cannot run, and why.
 func browserSupported(sc *Scenario) error {
-	c := &sc.Cluster
 	switch {
 	case len(sc.Measures) == 0:
 		return fmt.Errorf("a run in the browser needs a measure")
-	case c.Bootstrap != "static" || c.Membership != "static":
-		return fmt.Errorf("the paper's bootstrap and presence membership (the leader's membership loop is not in the tab program yet; "+
-			"use cluster: {bootstrap: static, membership: static}) are %w", ErrNotOnBrowser)
 	case sc.Workload.Chat != nil:
 		return fmt.Errorf("a chat workload (the chat client is not in the tab program yet) is %w", ErrNotOnBrowser)
 	}
@@ -151,6 +147,7 @@ func (b *browserWorld) open() error {
 	b.net = browserNetwork(b.sc, b.seed)
 	c, err := browserworld.New(browserworld.Options{Nodes: b.sc.Cluster.Nodes, Raft: b.sc.WorldOptions().Raft,
 		Channel: b.sc.World.Datachannel.Mode, Network: b.net,
+		PaperBootstrap: b.sc.Cluster.Bootstrap == "paper", Presence: b.sc.Cluster.Membership == "presence",
 		Seed: b.seed, Observer: b.observeBatch, Record: b.tabEvent})
 	if err != nil {
 		return err

@@ -17,14 +17,14 @@ import (
 	"github.com/raftsim/raftsim/raft"
 )
 
-// Start starts Raft in every open tab, every member in the configuration
-// from the start.
+// Start starts Raft in every open tab: every member in the configuration
+// from the start, or the paper's bootstrap (Options.PaperBootstrap).
 func (c *Cluster) Start() error {
 	for i := 1; i <= c.opt.Nodes; i++ {
 		if !c.Alive(raft.ID(i)) {
 			return fmt.Errorf("browserworld: tab %d is not open", i)
 		}
-		c.send(raft.ID(i), ctl.Msg{Type: ctl.Start})
+		c.send(raft.ID(i), ctl.Msg{Type: ctl.Start, Campaign: c.opt.PaperBootstrap && i == 1})
 	}
 	return nil
 }

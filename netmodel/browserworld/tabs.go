@@ -68,15 +68,22 @@ func (c *Cluster) open(id raft.ID) error {
 	}
 }
 
-// initMsg is the Init of incarnation inc of tab id: every tab a voter
-// from the start, the Raft settings, the channel and the relay.
+// initMsg is the Init of incarnation inc of tab id: the configuration it
+// starts with if its storage holds none (every tab a voter, or the
+// paper's bootstrap), the Raft settings, the channel and the relay.
 func (c *Cluster) initMsg(id raft.ID, inc int) ctl.Msg {
-	voters := make([]raft.ID, 0, c.opt.Nodes)
-	for i := 1; i <= c.opt.Nodes; i++ {
-		voters = append(voters, raft.ID(i))
+	var voters []raft.ID
+	switch {
+	case !c.opt.PaperBootstrap:
+		for i := 1; i <= c.opt.Nodes; i++ {
+			voters = append(voters, raft.ID(i))
+		}
+	case id == 1 && inc == 0:
+		voters = []raft.ID{1}
 	}
 	m := ctl.Msg{Type: ctl.Init, ID: id, Voters: voters, Raft: &c.opt.Raft, Seed: c.opt.Seed, Inc: inc,
-		SignalURL: c.sig.URL(), Trace: c.opt.Record != nil, Channel: &c.opt.Channel}
+		SignalURL: c.sig.URL(), Trace: c.opt.Record != nil, Channel: &c.opt.Channel,
+		Presence: c.opt.Presence, Nodes: c.opt.Nodes}
 	if c.relay != nil {
 		m.Relay = &ctl.Relay{URL: c.relay.URL(), Username: username(id), Credential: relayPassword}
 	}

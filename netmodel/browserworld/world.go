@@ -54,6 +54,15 @@ type Options struct {
 	// connect through a TURN relay in the harness (relay.go) whose
 	// packets it decides; nil: they connect directly on loopback.
 	Network *impair.Network
+	// PaperBootstrap: the paper's bootstrap. Tab 1 starts as a
+	// one-server cluster and campaigns, the others with no
+	// configuration (Presence adds them).
+	PaperBootstrap bool
+	// Presence: the paper's membership. A leader's presence loop (in the
+	// tab) adds the tabs the signaling server lists and removes those it
+	// does not, one change at a time (netmodel.MembershipChange, as in
+	// the model).
+	Presence bool
 	// Chromium is the browser's path ("": chromium on PATH).
 	Chromium string
 	// Timeout bounds opening and connecting tabs (0: 60 s).

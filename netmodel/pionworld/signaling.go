@@ -111,6 +111,9 @@ func (s *SignalServer) peers(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Unlock()
 	slices.Sort(ids)
 	w.Header().Set("Content-Type", "application/json")
+	// Browser tabs read it from pages served elsewhere (the browser
+	// world's leader reads presence with fetch).
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	fmt.Fprint(w, "[")
 	for i, id := range ids {
 		if i > 0 {

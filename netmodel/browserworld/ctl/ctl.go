@@ -25,7 +25,8 @@ const (
 	Init = "init"
 	// Connect: offer a PeerConnection to each of Peers.
 	Connect = "connect"
-	// Start: start Raft from storage (the first batch arms the timers).
+	// Start: start Raft from storage (the first batch arms the timers);
+	// with Campaign, campaign at once.
 	Start = "start"
 	// Propose: submit Cmd; the tab answers Result with the same Req.
 	Propose = "propose"
@@ -57,12 +58,19 @@ type Msg struct {
 	Trace bool `json:"trace,omitempty"`
 	// Channel: the datachannel every pair of tabs shares.
 	Channel *netmodel.ChannelMode `json:"channel,omitempty"`
+	// Presence: the paper's membership; as leader, the tab adds and
+	// removes tabs 1..Nodes as the signaling server lists them.
+	Presence bool `json:"presence,omitempty"`
+	Nodes    int  `json:"nodes,omitempty"`
 	// Relay, if set: every connection goes through this TURN server
 	// (iceTransportPolicy "relay"), which impairs the packets.
 	Relay *Relay `json:"relay,omitempty"`
 
 	// Connect
 	Peers []raft.ID `json:"peers,omitempty"`
+
+	// Start: Campaign, the paper's first server campaigns at once.
+	Campaign bool `json:"campaign,omitempty"`
 
 	// Propose, Result
 	Req    uint64       `json:"req,omitempty"`

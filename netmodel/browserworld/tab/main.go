@@ -45,6 +45,9 @@ type tab struct {
 	// sends them as one frame when the task ends (report).
 	outbox  []ctl.Msg
 	flushFn js.Func
+	// presenceArmed: the presence loop's next read is scheduled
+	// (presence.go).
+	presenceArmed bool
 }
 
 // timer is one of Raft's timers as a setTimeout.
@@ -115,7 +118,7 @@ func (t *tab) onCtl(b []byte) {
 				t.offer(p)
 			}
 		case ctl.Start:
-			t.startRaft()
+			t.startRaft(m.Campaign)
 		case ctl.Propose:
 			if m.Cmd != nil {
 				props = append(props, m)
@@ -139,6 +142,7 @@ func (t *tab) start(m ctl.Msg) {
 		SetTimer:  t.setTimer,
 		Record:    t.record,
 		Changed: func(prev, cur raft.Status, rd *raft.Ready) {
+			t.leading(cur)
 			o := ctl.Observe(prev, cur, rd, now())
 			o.Events, t.events = t.events, nil
 			t.report(ctl.Msg{Type: ctl.Batch, Obs: o})
@@ -164,12 +168,16 @@ func (t *tab) record(e sim.Event) {
 }
 
 // startRaft starts Raft from storage; its first batch arms the timers.
-func (t *tab) startRaft() {
+// campaign: the paper's first server campaigns at once.
+func (t *tab) startRaft(campaign bool) {
 	m := &t.init
 	rnd := mrand.New(mrand.NewPCG(m.Seed, uint64(t.id)|uint64(m.Inc)<<32)) // each incarnation its own stream
 	if err := t.h.Start(m.Raft.Config(t.id, m.Voters, rnd, 0)); err != nil {
 		t.fail(err)
 		return
+	}
+	if campaign {
+		t.h.Raft.Campaign()
 	}
 	t.process()
 }
