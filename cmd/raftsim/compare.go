@@ -18,19 +18,21 @@ type compareFlags struct {
 	seeds   int
 	nodes   int
 	profile string
+	worlds  string
 }
 
 func newCompareCmd(stdout io.Writer) *cobra.Command {
 	var f compareFlags
 	cmd := &cobra.Command{
 		Use:   "compare FILE",
-		Short: "Run a scenario on the model and on the real stack, and compare the measures",
-		Long: `compare runs the scenario for --seeds seeds in the model and on the real
-stack (pion over vnet, in real time), then writes, per measure, a table of
-the two distributions and their Kolmogorov-Smirnov distance
-(DIR/compare-NAME.md), the samples (DIR/compare-NAME-MEASURE.csv) and a
-plot of both empirical distributions (DIR/compare-NAME-MEASURE.png and
-.svg).
+		Short: "Run a scenario in the model and in real worlds, and compare the measures",
+		Long: `compare runs the scenario for --seeds seeds in each of --worlds (default
+the model and the real stack, pion over vnet in real time; browser adds
+real headless Chromium tabs), then writes, per measure, a table of the
+distributions and each world's Kolmogorov-Smirnov distance from the first
+world's (DIR/compare-NAME.md), the samples (DIR/compare-NAME-MEASURE.csv)
+and a plot of every world's empirical distribution
+(DIR/compare-NAME-MEASURE.png and .svg).
 
 Output: every file goes inside DIR (created if need be). NAME and MEASURE
 come from the scenario and are reduced to safe file names (letters,
@@ -40,7 +42,8 @@ same name is replaced only if it is raftsim's output of the same kind (a
 compare report, a samples CSV beginning "world,seconds", a PNG, an SVG);
 anything else is refused with an error, as are two measures whose safe
 names are the same.`,
-		Example: `  raftsim compare scenarios/kill-leader.yaml --seeds 10 --out results/compare`,
+		Example: `  raftsim compare scenarios/kill-leader.yaml --seeds 10 --out results/compare
+  raftsim compare scenarios/kill-half.yaml --worlds model,pion,browser --seeds 5`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{fmt.Errorf("compare takes one scenario file, got %d arguments", len(args))}
@@ -53,10 +56,37 @@ names are the same.`,
 	cmd.Flags().IntVar(&f.seeds, "seeds", 10, "seeds in each world")
 	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "network `PROFILE` (overrides the file; the outputs' names end in -PROFILE)")
+	cmd.Flags().StringVar(&f.worlds, "worlds", "model,pion", "the `WORLDS` to run, comma-separated, 2 or 3 of model, pion, browser; the first is the one the others are measured against")
 	return cmd
 }
 
+// parseWorlds reads --worlds: two or three distinct known worlds.
+func parseWorlds(s string) ([]string, error) {
+	known := map[string]bool{scenarios.WorldModel: true, scenarios.WorldPion: true, scenarios.WorldBrowser: true}
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range strings.Split(s, ",") {
+		w = strings.TrimSpace(w)
+		switch {
+		case !known[w]:
+			return nil, fmt.Errorf("--worlds: unknown world %q (want model, pion or browser)", w)
+		case seen[w]:
+			return nil, fmt.Errorf("--worlds: %s named twice", w)
+		}
+		seen[w] = true
+		out = append(out, w)
+	}
+	if len(out) < 2 {
+		return nil, fmt.Errorf("--worlds: want at least two worlds to compare, got %q", s)
+	}
+	return out, nil
+}
+
 func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writer) error {
+	worlds, err := parseWorlds(f.worlds)
+	if err != nil {
+		return &usageError{err}
+	}
 	sc, err := scenarios.Load(path)
 	if err != nil {
 		return &exitError{exitUsage, err}
@@ -80,6 +110,9 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		name += "-" + f.profile
 		args += " --profile " + f.profile
 	}
+	if cmd.Flags().Changed("worlds") {
+		args += " --worlds " + strings.Join(worlds, ",")
+	}
 	var measures []string
 	for _, m := range sc.Measures {
 		measures = append(measures, m.Name)
@@ -87,19 +120,30 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 	if _, err := compareNames(name, measures); err != nil {
 		return &exitError{exitUsage, err} // before the runs, which take real time
 	}
-	samples := map[string]map[string][]float64{} // measure -> world -> seconds
+	samples, failed, err := compareRuns(sc, worlds)
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	report := compareReport(sc, path, args, f.out, name, worlds, samples, failed)
+	if err := writeCompare(f.out, name, sc, worlds, samples, report); err != nil {
+		return &exitError{exitFailed, err}
+	}
+	fmt.Fprint(stdout, report)
+	return nil
+}
+
+// compareRuns runs the scenario's seeds in each world and collects each
+// measure's samples (measure -> world -> seconds) and each world's runs
+// that failed a check.
+func compareRuns(sc *scenarios.Scenario, worlds []string) (map[string]map[string][]float64, map[string]int, error) {
+	samples := map[string]map[string][]float64{}
 	failed := map[string]int{}
 	for i := range sc.Seeds {
 		seed := sc.Seed + uint64(i)
-		for _, world := range []string{"model", "pion"} {
-			var res *scenarios.Result
-			if world == "pion" {
-				res, err = scenarios.RunPion(sc, seed)
-			} else {
-				res, err = scenarios.Run(sc, seed, scenarios.RunOptions{})
-			}
+		for _, world := range worlds {
+			res, err := scenarios.Run(sc, seed, scenarios.RunOptions{World: world})
 			if err != nil {
-				return &exitError{exitUsage, err}
+				return nil, nil, err
 			}
 			if !res.OK {
 				failed[world]++
@@ -115,27 +159,30 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 			}
 		}
 	}
-	report := compareReport(sc, path, args, f.out, name, samples, failed)
-	if err := writeCompare(f.out, name, sc, samples, report); err != nil {
-		return &exitError{exitFailed, err}
-	}
-	fmt.Fprint(stdout, report)
-	return nil
+	return samples, failed, nil
 }
 
-// compareReport is the markdown table of the measures' distributions.
-func compareReport(sc *scenarios.Scenario, path, args, out, name string, samples map[string]map[string][]float64, failed map[string]int) string {
+// compareReport is the markdown table of the measures' distributions:
+// each world's row, with its KS distance from the first world's.
+func compareReport(sc *scenarios.Scenario, path, args, out, name string, worlds []string, samples map[string]map[string][]float64, failed map[string]int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: model against the real stack\n\n", name)
-	fmt.Fprintf(&b, "`raftsim compare %s %s --out %s`: %d nodes, ET %v, profile %s, %d seeds in each world; runs that failed a check: model %d, pion %d.\n\n",
-		path, args, out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.World.Profile, sc.Seeds, failed["model"], failed["pion"])
+	var fails []string
+	for _, w := range worlds {
+		fails = append(fails, fmt.Sprintf("%s %d", w, failed[w]))
+	}
+	fmt.Fprintf(&b, "`raftsim compare %s %s --out %s`: %d nodes, ET %v, profile %s, %d seeds in each world; runs that failed a check: %s. KS distance: from %s's distribution.\n\n",
+		path, args, out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.World.Profile, sc.Seeds, strings.Join(fails, ", "), worlds[0])
 	fmt.Fprintf(&b, "| measure | world | runs | mean s | min s | median s | max s | KS distance |\n|---|---|---|---|---|---|---|---|\n")
 	for _, m := range sc.Measures {
 		s := samples[m.Name]
-		ks := figures.KS(s["model"], s["pion"])
-		for _, world := range []string{"model", "pion"} {
+		for i, world := range worlds {
 			sum := figures.Summarize(s[world])
-			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f |\n", m.Name, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
+			ks := "-"
+			if i > 0 {
+				ks = fmt.Sprintf("%.2f", figures.KS(s[worlds[0]], s[world]))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %s |\n", m.Name, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
 		}
 	}
 	return b.String()
@@ -166,7 +213,7 @@ var compareMarkdown = outfile.NewKind("raftsim compare report", func(h []byte) b
 })
 
 // writeCompare writes the samples, plots and report inside dir.
-func writeCompare(dir, name string, sc *scenarios.Scenario, samples map[string]map[string][]float64, report string) error {
+func writeCompare(dir, name string, sc *scenarios.Scenario, worlds []string, samples map[string]map[string][]float64, report string) error {
 	var measures []string
 	for _, m := range sc.Measures {
 		measures = append(measures, m.Name)
@@ -182,13 +229,13 @@ func writeCompare(dir, name string, sc *scenarios.Scenario, samples map[string]m
 	defer d.Close()
 	for i, m := range measures {
 		s := samples[m]
-		p, err := figures.ECDFPlot(fmt.Sprintf("%s: %s, model against pion", name, m), s, []string{"model", "pion"})
+		p, err := figures.ECDFPlot(fmt.Sprintf("%s: %s, %s", name, m, strings.Join(worlds, " / ")), s, worlds)
 		if err != nil {
 			return err
 		}
 		if _, err := d.Write(bases[i]+".csv", outfile.SamplesCSV, func(w io.Writer) error {
 			fmt.Fprintln(w, "world,seconds")
-			for _, world := range []string{"model", "pion"} {
+			for _, world := range worlds {
 				for _, v := range s[world] {
 					if _, err := fmt.Fprintf(w, "%s,%.6f\n", world, v); err != nil {
 						return err

@@ -527,3 +527,30 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "unknown network profile")
 }
+
+// Three worlds: the model, pion and real Chromium tabs, each against the
+// model; the samples name all three.
+func TestCompareRunsThreeWorlds(t *testing.T) {
+	if testing.Short() || !longTests {
+		t.Skip("real time and Chromium: with -tags long")
+	}
+	chromium.Require(t)
+	dir := t.TempDir()
+	code, stdout, stderr := raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--worlds", "model,pion,browser", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	for _, w := range []string{"| up | model |", "| up | pion |", "| up | browser |", "--worlds model,pion,browser"} {
+		assert.Contains(t, stdout, w)
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "compare-kill-leader-up.csv"))
+	require.NoError(t, err)
+	assert.Contains(t, string(csv), "browser,")
+}
+
+func TestCompareRefusesBadWorlds(t *testing.T) {
+	for _, worlds := range []string{"model", "model,mars", "pion,pion", ""} {
+		code, _, stderr := raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--worlds", worlds)
+		assert.Equal(t, exitUsage, code, worlds)
+		assert.Contains(t, stderr, "--worlds", worlds)
+		assert.Contains(t, stderr, "Usage:", worlds)
+	}
+}
