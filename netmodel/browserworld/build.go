@@ -17,13 +17,37 @@ import (
 //go:embed tab/index.html tab/rtc.js
 var pageFiles embed.FS
 
-// buildTab compiles the tab program (package ./tab, GOOS=js GOARCH=wasm)
-// into dir/tab.wasm and copies the toolchain's wasm_exec.js beside it.
-// It runs `go build` at start-up, from this package's source directory
-// (found through runtime.Caller, so the harness must run where its source
-// is: tests, `go run`); the Go build cache makes every build after the
-// first one fast. Embedding a prebuilt tab.wasm is later work.
+//go:generate go run ./gentab tabdist
+
+// buildTab puts the tab program (tab.wasm and Go's wasm_exec.js) in dir:
+// the embedded one if raftsim was built with -tags tabwasm, else a fresh
+// build (BuildTab).
 func buildTab(dir string) error {
+	if !tabEmbedded {
+		return BuildTab(dir)
+	}
+	for _, name := range []string{"tab.wasm", "wasm_exec.js"} {
+		b, err := tabDist.ReadFile("tabdist/" + name)
+		if err != nil {
+			return fmt.Errorf("browserworld: the embedded tab: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return fmt.Errorf("browserworld: %w", err)
+		}
+	}
+	return nil
+}
+
+// BuildTab compiles the tab program (package ./tab, GOOS=js GOARCH=wasm)
+// into dir/tab.wasm and copies the toolchain's wasm_exec.js beside it. It
+// runs `go build` from this package's source directory (found through
+// runtime.Caller, so it must run where its source is: tests, `go run`,
+// go generate); the Go build cache makes every build after the first one
+// fast.
+func BuildTab(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("browserworld: %w", err)
+	}
 	_, self, _, ok := runtime.Caller(0)
 	if !ok {
 		return fmt.Errorf("browserworld: cannot locate the harness's source")
@@ -36,7 +60,11 @@ func buildTab(dir string) error {
 			return fmt.Errorf("browserworld: no go command on PATH to build the tab: %w", err)
 		}
 	}
-	cmd := exec.Command(gobin, "build", "-o", filepath.Join(dir, "tab.wasm"), "./tab")
+	out, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("browserworld: %w", err)
+	}
+	cmd := exec.Command(gobin, "build", "-o", filepath.Join(out, "tab.wasm"), "./tab")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -50,7 +78,7 @@ func buildTab(dir string) error {
 	if err != nil {
 		return fmt.Errorf("browserworld: wasm_exec.js: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "wasm_exec.js"), js, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "wasm_exec.js"), js, 0o644); err != nil {
 		return fmt.Errorf("browserworld: %w", err)
 	}
 	return nil

@@ -215,31 +215,53 @@ func (c *Cluster) send(id raft.ID, m ctl.Msg) {
 // other open tab.
 func (c *Cluster) waitMesh(within time.Duration) error {
 	deadline := time.Now().Add(within)
+	retry := time.Now().Add(meshRetry)
 	for {
 		missing := c.missingChannels()
-		if missing == "" {
+		if len(missing) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("browserworld: datachannels not open within %v: %s", within, missing)
+			return fmt.Errorf("browserworld: datachannels not open within %v: %d to %d (and %d more)", within, missing[0][0], missing[0][1], len(missing)-1)
+		}
+		if time.Now().After(retry) {
+			// A set-up that failed (a lost offer, ICE giving up under the
+			// load of hundreds of set-ups at once) starts again: the
+			// lower id offers anew, which replaces both ends.
+			for _, p := range missing {
+				a, b := min(p[0], p[1]), max(p[0], p[1])
+				c.logf("tab %d: connection to %d not open after %v: offering again", a, b, meshRetry)
+				c.send(a, ctl.Msg{Type: ctl.Connect, Peers: []raft.ID{b}})
+			}
+			retry = time.Now().Add(meshRetry)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-// missingChannels names the first pair of open tabs without an open
-// datachannel ("" if none).
-func (c *Cluster) missingChannels() string {
+// meshRetry is how long a connection may take to open before it is set
+// up again: long, as set-ups that are merely slow (hundreds at once on a
+// small machine) would only start over.
+const meshRetry = 45 * time.Second
+
+// meshPerPair is the time the full mesh gets per pair of tabs, beyond
+// Options.Timeout.
+const meshPerPair = 250 * time.Millisecond
+
+// missingChannels lists the pairs of open tabs (each pair once, lower id
+// first) whose datachannel is not open at both ends.
+func (c *Cluster) missingChannels() [][2]raft.ID {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var out [][2]raft.ID
 	for _, a := range c.tabs[1:] {
 		for _, b := range c.tabs[1:] {
-			if a != b && a.alive && b.alive && !a.open[b.id] {
-				return fmt.Sprintf("%d to %d", a.id, b.id)
+			if a.id < b.id && a.alive && b.alive && (!a.open[b.id] || !b.open[a.id]) {
+				out = append(out, [2]raft.ID{a.id, b.id})
 			}
 		}
 	}
-	return ""
+	return out
 }
 
 // lost: incarnation inc of tab t closed its control socket without the
