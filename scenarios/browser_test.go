@@ -116,7 +116,7 @@ limit: 60s
 
 func TestTheBrowserWorldRefusesWhatItCannotRunYet(t *testing.T) {
 	for name, text := range map[string]string{
-		"a chat workload": "name: x\ncluster: {nodes: 3}\nworkload: {chat: {at: 1s, lines: 1}}\nmeasures: [{name: up, until: up}]\n",
+		"a signaling outage": "name: x\ncluster: {nodes: 3}\nfaults: [{at: 1s, signaling: down}]\nmeasures: [{name: up, until: up}]\n",
 		"a datachannel mode per link": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
 			"world: {links: [{from: 1, to: 2, datachannel: unordered-reliable}]}\nmeasures: [{name: leader, until: leader}]\n",
 		"pion's SCTP timers": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
@@ -220,4 +220,28 @@ limit: 30s
 	require.True(t, res.OK, res.Violation)
 	requireMeasured(t, res, "up", "recovered", "back")
 	assert.Less(t, *res.Measures["up"], 3.0, "four additions, one at a time")
+}
+
+// The paper's chat user lives in a tab's page (host.Chat in the tab
+// program): 20 lines from one tab reach every open tab's state machine
+// while another tab is discarded and reloads, and the user's seqAppend
+// history checks linearizable.
+func TestChatLinesPropagateInBrowserTabs(t *testing.T) {
+	res := runBrowser(t, `
+name: chat
+cluster: {nodes: 5, election_timeout: 1000ms}
+faults:
+  - {name: discard, when: up, after: 1200ms, discard: {nodes: [4], reload_after: 1s}}
+workload:
+  chat: {lines: 20, when: up, after: 1s}
+measures:
+  - {name: up, until: up}
+  - {name: propagated, from: workload, until: propagated}
+limit: 30s
+`)
+	require.True(t, res.OK, res.Violation)
+	requireMeasured(t, res, "up", "propagated")
+	assert.Equal(t, 1, res.FaultsApplied["discard"])
+	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
+	assert.GreaterOrEqual(t, res.Operations, 20)
 }

@@ -22,11 +22,12 @@ import (
 var ErrNotOnBrowser error = notOnWorld("browser")
 
 // browserFaults are the fault steps the browser world runs: a tab's page
-// closed (memory gone, localStorage kept) and reopened; hidden (its
+// closed (memory gone, localStorage kept) and reopened, or discarded
+// (closed, reopened later); hidden (its
 // window minimized), frozen and back in the foreground; and, through the relay, loss and
 // duplication, partitions and cuts, their heal, and a blackholed tab (its
 // packets dropped both ways, then its page closed unheard).
-var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true,
+var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true, "discard": true,
 	"loss": true, "partition": true, "heal": true, "blackhole": true}
 
 // relayFaults are the fault steps that need the relay.
@@ -72,12 +73,10 @@ func browserSupported(sc *Scenario) error {
 	switch {
 	case len(sc.Measures) == 0:
 		return fmt.Errorf("a run in the browser needs a measure")
-	case sc.Workload.Chat != nil:
-		return fmt.Errorf("a chat workload (the chat client is not in the tab program yet) is %w", ErrNotOnBrowser)
 	}
 	for _, f := range sc.Faults {
 		if f.Action != nil && !browserFaults[f.Action.Key()] {
-			return fmt.Errorf("fault %q: %s (only kill, restart, freezing, loss, partitions, heal and blackhole so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
+			return fmt.Errorf("fault %q: %s (only kill, restart, discard, visibility, loss, partitions, heal and blackhole so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
 		}
 		if v, ok := f.Action.(*VisibilityAction); ok && v.State != "frozen" && v.State != "foreground" && v.State != "hidden" {
 			return fmt.Errorf("fault %q: visibility %s (only hidden, frozen and foreground so far) is %w", f.Name, v.State, ErrNotOnBrowser)
@@ -304,7 +303,7 @@ func (b *browserWorld) SetVisibility(id raft.ID, v netmodel.Visibility) {
 	}
 	b.vis[id] = v
 }
-func (b *browserWorld) ChatLines(raft.ID) int         { return 0 }
+func (b *browserWorld) ChatLines(id raft.ID) int      { return b.c.ChatLines(id) }
 func (b *browserWorld) Recent(raft.ID) []raft.Message { return nil }
 
 func (b *browserWorld) Kill(id raft.ID) {
@@ -333,6 +332,16 @@ func (b *browserWorld) SetLoss(loss, duplicate float64) {
 	b.net.SetDuplicate(duplicate)
 }
 
+// Discard closes a tab's page and reopens it after reloadAfter (it
+// restores from localStorage), as Chrome's memory saver discards and a
+// visit reloads.
+func (b *browserWorld) Discard(id raft.ID, reloadAfter sim.Time) {
+	delete(b.vis, id)
+	delete(b.minimized, id)
+	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "discard (page closed, reopened after " + reloadAfter.String() + ")"})
+	b.c.Discard(id, time.Duration(reloadAfter))
+}
+
 // Blackhole ends a tab unheard: the relay drops its packets both ways,
 // then its page closes (its goodbye packets are dropped too), so its
 // peers learn of it only when ICE gives up.
@@ -345,16 +354,20 @@ func (b *browserWorld) Blackhole(id raft.ID) {
 }
 
 // The faults browserSupported refuses upfront: never called.
-func (b *browserWorld) Discard(raft.ID, sim.Time)          {}
-func (b *browserWorld) Signaling(bool) error               { return ErrNotOnBrowser }
-func (b *browserWorld) PathChange(raft.ID) error           { return ErrNotOnBrowser }
-func (b *browserWorld) Transfer(raft.ID)                   {}
-func (b *browserWorld) Pause(raft.ID, sim.Time)            {}
-func (b *browserWorld) Reconfigure(raft.ID, bool)          {}
-func (b *browserWorld) Delay(int, sim.Time) error          { return ErrNotOnBrowser }
-func (b *browserWorld) Replay(float64, sim.Time) error     { return ErrNotOnBrowser }
-func (b *browserWorld) Reorder(sim.Time) error             { return ErrNotOnBrowser }
-func (b *browserWorld) StartChat(raft.ID, uint64) ChatUser { return nil }
+func (b *browserWorld) Signaling(bool) error           { return ErrNotOnBrowser }
+func (b *browserWorld) PathChange(raft.ID) error       { return ErrNotOnBrowser }
+func (b *browserWorld) Transfer(raft.ID)               {}
+func (b *browserWorld) Pause(raft.ID, sim.Time)        {}
+func (b *browserWorld) Reconfigure(raft.ID, bool)      {}
+func (b *browserWorld) Delay(int, sim.Time) error      { return ErrNotOnBrowser }
+func (b *browserWorld) Replay(float64, sim.Time) error { return ErrNotOnBrowser }
+func (b *browserWorld) Reorder(sim.Time) error         { return ErrNotOnBrowser }
+
+// StartChat implements World: the user lives in the tab's page
+// (browserworld.ChatUser), on the page's clock from the run's start.
+func (b *browserWorld) StartChat(tab raft.ID, id uint64) ChatUser {
+	return b.c.StartChat(tab, id, b.start)
+}
 
 // StartKV implements World: the clients run in the harness on real
 // timers (realkv) and send every operation, reads too, through the log,

@@ -112,6 +112,27 @@ func (c *Cluster) Kill(id raft.ID) {
 	}
 }
 
+// Discard discards tab id as Chrome's memory saver does: the page
+// closes (memory gone, localStorage kept) and reopens reloadAfter later,
+// restoring from localStorage, unless the cluster closed meanwhile.
+func (c *Cluster) Discard(id raft.ID, reloadAfter time.Duration) {
+	if !c.Alive(id) {
+		return
+	}
+	c.Kill(id)
+	go func() {
+		t := time.NewTimer(reloadAfter)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			if err := c.Restart(id); err != nil {
+				c.logf("tab %d: reloading after a discard: %v", id, err)
+			}
+		case <-c.closed:
+		}
+	}()
+}
+
 // Restart reopens tab id in its browser context: the tab restores its
 // storage from localStorage, offers a connection to every open tab, and
 // starts Raft.
@@ -168,6 +189,7 @@ func (c *Cluster) Violation() error {
 // group: no process of it is left), the servers, the temporary files.
 func (c *Cluster) Close() {
 	c.closeOnce.Do(func() {
+		close(c.closed)
 		c.mu.Lock()
 		var closers []context.CancelFunc
 		for _, t := range c.tabs[1:] {

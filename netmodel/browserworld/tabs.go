@@ -154,6 +154,10 @@ func (c *Cluster) handle(t *tabState, inc int, m *ctl.Msg) {
 	case ctl.Result:
 		done = t.pending[m.Req]
 		delete(t.pending, m.Req)
+	case ctl.ChatReport:
+		if current && t.chat != nil && m.Chat != nil {
+			t.chat.reported(m.Chat)
+		}
 	}
 	c.mu.Unlock()
 	switch m.Type {
@@ -185,7 +189,7 @@ func (c *Cluster) batch(t *tabState, inc int, o *ctl.Observation) {
 	}
 	c.mu.Lock()
 	if t.inc == inc {
-		t.status, t.hasStatus = o.Cur, true
+		t.status, t.hasStatus, t.chatLines = o.Cur, true, o.ChatLines
 	}
 	c.mu.Unlock()
 	if c.opt.Record != nil {

@@ -102,6 +102,7 @@ type Cluster struct {
 	violation error
 	nextReq   uint64
 	closeOnce sync.Once
+	closed    chan struct{} // closed by Close
 }
 
 // tabState is the harness's side of one tab.
@@ -124,6 +125,10 @@ type tabState struct {
 	// mirror is the tab's storage as its batches wrote it (under obsMu);
 	// it survives Kill, as localStorage does.
 	mirror host.Storage
+	// chat is the chat user living in the tab (nil: none); chatLines the
+	// chat lines it had applied at its last batch.
+	chat      *ChatUser
+	chatLines int
 }
 
 // New builds the tab program, starts the page server, the signaling
@@ -140,7 +145,7 @@ func New(opt Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("browserworld: %w", err)
 	}
-	c := &Cluster{opt: opt, dir: dir, tabs: make([]*tabState, opt.Nodes+1)}
+	c := &Cluster{opt: opt, dir: dir, tabs: make([]*tabState, opt.Nodes+1), closed: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			c.Close()

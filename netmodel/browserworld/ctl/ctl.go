@@ -30,6 +30,12 @@ const (
 	Start = "start"
 	// Propose: submit Cmd; the tab answers Result with the same Req.
 	Propose = "propose"
+	// ChatStart: a chat user (host.Chat, ChatID) lives in the tab from
+	// now on, its clock's time 0 at Start (ns since the epoch); the tab
+	// reports ChatReport whenever it changes.
+	ChatStart = "chat-start"
+	// ChatPush: the user queues Lines lines.
+	ChatPush = "chat-push"
 )
 
 // Message types, tab to harness.
@@ -40,6 +46,7 @@ const (
 	Channel    = "channel" // a datachannel to Peer opened (Open) or closed
 	Log        = "log"     // Text: something the harness should know (an error)
 	Failed     = "failed"  // the node cannot go on (Text: why)
+	ChatReport = "chat"    // the chat user's state (Chat)
 )
 
 // Msg is one control message; Type says which fields are set.
@@ -90,6 +97,18 @@ type Msg struct {
 
 	// Log, Failed
 	Text string `json:"text,omitempty"`
+
+	// ChatStart, ChatPush, Chat
+	ChatID uint64     `json:"chat_id,omitempty"`
+	Start  int64      `json:"start,omitempty"`
+	Lines  int        `json:"lines,omitempty"`
+	Chat   *ChatState `json:"chat,omitempty"`
+}
+
+// ChatState is a tab's chat user as the runner reads it.
+type ChatState struct {
+	Pending, Acked int
+	History        []host.ChatRecord
 }
 
 // Relay is a TURN server as an RTCIceServer names it.
@@ -122,6 +141,8 @@ type Observation struct {
 	Snapshot         *raft.Snapshot `json:",omitempty"`
 	Messages         []raft.Message `json:",omitempty"`
 	Committed        []raft.Entry   `json:",omitempty"`
+	// ChatLines is how many chat lines the tab has applied.
+	ChatLines int `json:",omitempty"`
 	// At is the tab's clock (Date.now(), ms since the epoch) when the
 	// batch ended.
 	At float64

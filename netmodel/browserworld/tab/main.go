@@ -43,11 +43,13 @@ type tab struct {
 	rbuf, wbuf []byte
 	// outbox holds the control messages of the current task; a microtask
 	// sends them as one frame when the task ends (report).
-	outbox  []ctl.Msg
-	flushFn js.Func
+	outbox      []ctl.Msg
+	flushFn     js.Func
+	flushQueued bool
 	// presenceArmed: the presence loop's next read is scheduled
 	// (presence.go).
 	presenceArmed bool
+	user          *chatUser // the chat user living in the page (chat.go); nil: none
 }
 
 // timer is one of Raft's timers as a setTimeout.
@@ -83,14 +85,25 @@ func (t *tab) logf(format string, args ...any) {
 // as one frame when the task ends: a batch's observation and the results
 // it applied travel together.
 func (t *tab) report(m ctl.Msg) {
-	if len(t.outbox) == 0 {
-		global.Call("queueMicrotask", t.flushFn)
-	}
+	t.requestFlush()
 	t.outbox = append(t.outbox, m)
 }
 
-// flush sends the queued control messages as one frame.
+// requestFlush makes sure the outbox is sent when the current task ends.
+func (t *tab) requestFlush() {
+	if !t.flushQueued {
+		t.flushQueued = true
+		global.Call("queueMicrotask", t.flushFn)
+	}
+}
+
+// flush sends the queued control messages, and the chat user's state if
+// it changed, as one frame.
 func (t *tab) flush() {
+	t.flushQueued = false
+	if m, ok := t.chatReport(); ok {
+		t.outbox = append(t.outbox, m)
+	}
 	msgs := t.outbox
 	t.outbox = nil
 	if len(msgs) > 0 {
@@ -123,6 +136,12 @@ func (t *tab) onCtl(b []byte) {
 			if m.Cmd != nil {
 				props = append(props, m)
 			}
+		case ctl.ChatStart:
+			t.startChat(m.ChatID, m.Start)
+			t.requestFlush()
+		case ctl.ChatPush:
+			t.pushChat(m.Lines)
+			t.requestFlush()
 		}
 	}
 	if len(props) > 0 {
@@ -144,6 +163,7 @@ func (t *tab) start(m ctl.Msg) {
 		Changed: func(prev, cur raft.Status, rd *raft.Ready) {
 			t.leading(cur)
 			o := ctl.Observe(prev, cur, rd, now())
+			o.ChatLines = t.chatLines()
 			o.Events, t.events = t.events, nil
 			t.report(ctl.Msg{Type: ctl.Batch, Obs: o})
 		},
