@@ -116,7 +116,7 @@ limit: 60s
 
 func TestTheBrowserWorldRefusesWhatItCannotRunYet(t *testing.T) {
 	for name, text := range map[string]string{
-		"a signaling outage": "name: x\ncluster: {nodes: 3}\nfaults: [{at: 1s, signaling: down}]\nmeasures: [{name: up, until: up}]\n",
+		"a path change": "name: x\ncluster: {nodes: 3}\nfaults: [{at: 1s, path_change: {nodes: [1]}}]\nmeasures: [{name: up, until: up}]\n",
 		"a datachannel mode per link": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
 			"world: {links: [{from: 1, to: 2, datachannel: unordered-reliable}]}\nmeasures: [{name: leader, until: leader}]\n",
 		"pion's SCTP timers": "name: x\ncluster: {nodes: 3, bootstrap: static, membership: static}\n" +
@@ -244,4 +244,30 @@ limit: 30s
 	assert.Equal(t, 1, res.FaultsApplied["discard"])
 	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
 	assert.GreaterOrEqual(t, res.Operations, 20)
+}
+
+// The real signaling server goes down: chat lines still commit over the
+// established datachannels, a tab closed meanwhile stays a member until
+// the server is back (the leader cannot read presence), and then it is
+// removed; the tabs dial the server again.
+func TestASignalingOutageInBrowserTabs(t *testing.T) {
+	res := runBrowser(t, `
+name: outage
+cluster: {nodes: 5, election_timeout: 500ms}
+faults:
+  - {name: outage, when: up, after: 1s, signaling: down}
+  - {name: kill, when: up, after: 2s, kill: {nodes: [5]}}
+  - {name: back, when: up, after: 4s, signaling: up}
+workload:
+  chat: {lines: 5, when: up, after: 1500ms}
+measures:
+  - {name: up, until: up}
+  - {name: committed, from: workload, until: committed, mode: exact}
+  - {name: recovered, from: back, until: up}
+limit: 30s
+`)
+	require.True(t, res.OK, res.Violation)
+	requireMeasured(t, res, "up", "committed", "recovered")
+	assert.Less(t, *res.Measures["committed"], 2.0, "committed during the outage")
+	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
 }

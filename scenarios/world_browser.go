@@ -27,7 +27,7 @@ var ErrNotOnBrowser error = notOnWorld("browser")
 // window minimized), frozen and back in the foreground; and, through the relay, loss and
 // duplication, partitions and cuts, their heal, and a blackholed tab (its
 // packets dropped both ways, then its page closed unheard).
-var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true, "discard": true,
+var browserFaults = map[string]bool{"kill": true, "restart": true, "visibility": true, "discard": true, "signaling": true,
 	"loss": true, "partition": true, "heal": true, "blackhole": true}
 
 // relayFaults are the fault steps that need the relay.
@@ -76,7 +76,7 @@ func browserSupported(sc *Scenario) error {
 	}
 	for _, f := range sc.Faults {
 		if f.Action != nil && !browserFaults[f.Action.Key()] {
-			return fmt.Errorf("fault %q: %s (only kill, restart, discard, visibility, loss, partitions, heal and blackhole so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
+			return fmt.Errorf("fault %q: %s (only kill, restart, discard, visibility, signaling, loss, partitions, heal and blackhole so far) is %w", f.Name, f.Action.Key(), ErrNotOnBrowser)
 		}
 		if v, ok := f.Action.(*VisibilityAction); ok && v.State != "frozen" && v.State != "foreground" && v.State != "hidden" {
 			return fmt.Errorf("fault %q: visibility %s (only hidden, frozen and foreground so far) is %w", f.Name, v.State, ErrNotOnBrowser)
@@ -332,6 +332,19 @@ func (b *browserWorld) SetLoss(loss, duplicate float64) {
 	b.net.SetDuplicate(duplicate)
 }
 
+// Signaling takes the real signaling server down or brings it back: the
+// tabs' sockets close and they dial again; meanwhile presence cannot be
+// read, so the leader changes no membership, and no connection is set
+// up.
+func (b *browserWorld) Signaling(up bool) error {
+	detail := "signaling down"
+	if up {
+		detail = "signaling up"
+	}
+	b.Record(sim.Event{Kind: sim.KindFault, Detail: detail})
+	return b.c.Signaling(up)
+}
+
 // Discard closes a tab's page and reopens it after reloadAfter (it
 // restores from localStorage), as Chrome's memory saver discards and a
 // visit reloads.
@@ -354,7 +367,6 @@ func (b *browserWorld) Blackhole(id raft.ID) {
 }
 
 // The faults browserSupported refuses upfront: never called.
-func (b *browserWorld) Signaling(bool) error           { return ErrNotOnBrowser }
 func (b *browserWorld) PathChange(raft.ID) error       { return ErrNotOnBrowser }
 func (b *browserWorld) Transfer(raft.ID)               {}
 func (b *browserWorld) Pause(raft.ID, sim.Time)        {}

@@ -112,6 +112,20 @@ func (c *Cluster) Kill(id raft.ID) {
 	}
 }
 
+// Signaling takes the signaling server down (up false: every tab's
+// socket closes and the peer list is lost; established datachannels stay)
+// or brings it back on its address (the tabs dial again and register).
+func (c *Cluster) Signaling(up bool) error {
+	if !up {
+		c.sig.Stop()
+		return nil
+	}
+	if err := c.sig.Start(); err != nil {
+		return fmt.Errorf("browserworld: %w", err)
+	}
+	return nil
+}
+
 // Discard discards tab id as Chrome's memory saver does: the page
 // closes (memory gone, localStorage kept) and reopens reloadAfter later,
 // restoring from localStorage, unless the cluster closed meanwhile.

@@ -208,7 +208,27 @@ func (t *tab) onSignal(b []byte) {
 	}
 }
 
-// dialSignal registers the tab with the signaling server.
+// dialSignal registers the tab with the signaling server. A socket that
+// closes (the server went down, or could not be reached) is dialled
+// again every signalRetry, as PeerJS's reconnect would, until the tab
+// stops; established datachannels go on meanwhile.
 func (t *tab) dialSignal() {
-	t.sig = dial(t.signalURL+"/peerjs?id="+strconv.Itoa(int(t.id)), func() {}, t.onSignal, func() {})
+	t.sig = dial(t.signalURL+"/peerjs?id="+strconv.Itoa(int(t.id)), func() {}, t.onSignal, func() {
+		if t.dead {
+			return
+		}
+		var f js.Func
+		f = js.FuncOf(func(js.Value, []js.Value) any {
+			f.Release()
+			if !t.dead {
+				t.dialSignal()
+			}
+			return nil
+		})
+		global.Call("setTimeout", f, signalRetry)
+	})
 }
+
+// signalRetry is how long a tab waits before dialling the signaling
+// server again, in ms.
+const signalRetry = 500
