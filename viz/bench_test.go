@@ -154,17 +154,20 @@ const measureJS = `(() => {
 // test sees it; the first time, with -benchtime 1x the only one, this
 // includes starting Chromium), page-ms (the page's own clock: from its
 // navigation's start to ready, window.raftsim.readyMs) and the mean time
-// of a step and of a seek, in ms.
+// of a step and of a seek, in ms; the JavaScript heap once ready (MB),
+// and the time to write the page (write-ms).
 func BenchmarkPageOnAMillionEvents(b *testing.B) {
 	ctx := newBrowserFor(b, 10*time.Minute)
 	tr := syntheticTrace(b, 1_000_000, 41)
 	path := filepath.Join(b.TempDir(), "million.html")
 	fh, err := os.Create(path)
 	require.NoError(b, err)
+	t0 := time.Now()
 	require.NoError(b, WriteHTML(fh, tr))
 	require.NoError(b, fh.Close())
+	b.ReportMetric(float64(time.Since(t0))/1e6, "write-ms") // what viz --out adds to loading the trace
 	b.ResetTimer()
-	var ready, pageMs, step, seek float64
+	var ready, pageMs, step, seek, heap float64
 	for i := 0; i < b.N; i++ {
 		// A page of its own each time: a navigation to the same address
 		// with only the fragment changed would not reload it. (The first
@@ -178,6 +181,7 @@ func BenchmarkPageOnAMillionEvents(b *testing.B) {
 		require.NoError(b, err)
 		ready += float64(time.Since(start)) / 1e6
 		pageMs += js[float64](b, ctx, "window.raftsim.readyMs")
+		heap += js[float64](b, ctx, "performance.memory.usedJSHeapSize") / 1e6
 		m := js[struct{ Step, Seek float64 }](b, ctx, measureJS)
 		step, seek = step+m.Step, seek+m.Seek
 	}
@@ -186,4 +190,5 @@ func BenchmarkPageOnAMillionEvents(b *testing.B) {
 	b.ReportMetric(pageMs/n, "page-ms")
 	b.ReportMetric(step/n, "step-ms")
 	b.ReportMetric(seek/n, "seek-ms")
+	b.ReportMetric(heap/n, "heap-MB")
 }

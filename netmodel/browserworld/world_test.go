@@ -19,7 +19,7 @@ import (
 
 // needChromium skips the test without Debian's chromium on PATH (fails
 // it in CI), and in -short runs.
-func needChromium(t *testing.T) {
+func needChromium(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser cluster: not in -short")
@@ -56,13 +56,13 @@ func (a *applied) has(node raft.ID, data []byte) bool {
 }
 
 // newCluster starts a cluster of n tabs that Close ends with the test.
-func newCluster(t *testing.T, n int, a *applied) *Cluster {
+func newCluster(t testing.TB, n int, a *applied) *Cluster {
 	t.Helper()
 	return newClusterWith(t, n, a, func(*Options) {})
 }
 
 // newClusterWith is newCluster with options changed by set.
-func newClusterWith(t *testing.T, n int, a *applied, set func(*Options)) *Cluster {
+func newClusterWith(t testing.TB, n int, a *applied, set func(*Options)) *Cluster {
 	t.Helper()
 	needChromium(t)
 	opt := Options{Nodes: n, Seed: 1, Logf: t.Logf,
