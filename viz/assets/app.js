@@ -955,7 +955,11 @@
   window.raftsimGo = api.seek; // the older name
   try {
     const data = $("trace");
-    if (data) start(JSON.parse(data.textContent));
+    if (data) {
+      const parsed = JSON.parse(data.textContent);
+      data.remove(); // its text (tens of MB for a long trace) would stay in the DOM
+      start(parsed);
+    }
     else fetch("trace.json").then((r) => { if (!r.ok) throw new Error("trace.json: HTTP " + r.status); return r.json(); })
       .then(start).catch((e) => fail(e.message));
   } catch (e) {
