@@ -216,9 +216,12 @@ func TestStandalonePageReadsItsTraceFromAJSONBlock(t *testing.T) {
 		`{"t":5,"k":"fault","n":2,"d":"</script><script>window.pwned=1</script><!--"}` + "\n"
 	tr, err := Load(strings.NewReader(text), "close.jsonl")
 	require.NoError(t, err)
+	var page strings.Builder
+	require.NoError(t, WriteHTML(&page, tr))
+	assert.Contains(t, page.String(), `<script type="application/json" id="trace">`)
 	ctx := newBrowser(t)
 	openTrace(t, ctx, tr, 10*time.Second)
-	assert.Equal(t, "application/json", js[string](t, ctx, `document.getElementById("trace").type`))
+	assert.True(t, js[bool](t, ctx, `document.getElementById("trace") === null`), "the data block is dropped once parsed")
 	assert.Equal(t, 1, js[int](t, ctx, `document.querySelectorAll("script:not([type])").length`), "one script: the page's own")
 	line, _ := at(t, ctx, 2)
 	assert.Equal(t, "fault n2 </script><script>window.pwned=1</script><!--", line)
