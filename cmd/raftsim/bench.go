@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/netmodel/browserworld"
 	"github.com/raftsim/raftsim/netmodel/pionworld"
+	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/spf13/cobra"
@@ -135,6 +137,44 @@ func benchBrowser(f *benchFlags, stdout io.Writer) error {
 			return &exitError{exitFailed, err}
 		}
 		fmt.Fprintln(stdout, "browser:", res)
+		if err := printHandlerCosts(c, stdout); err != nil {
+			return &exitError{exitFailed, err}
+		}
+	}
+	return nil
+}
+
+// printHandlerCosts prints the distribution of the tabs' handling times
+// of a datachannel message during the measurement, at the leader and at
+// the followers (the model's world.handler_cost is one such time).
+func printHandlerCosts(c *browserworld.Cluster, stdout io.Writer) error {
+	var lead raft.ID
+	if ls := c.Leaders(); len(ls) == 1 {
+		lead = ls[0]
+	}
+	var atLeader, atFollowers []float64
+	for id := raft.ID(1); int(id) <= c.Nodes(); id++ {
+		costs, err := c.HandlerCosts(id)
+		if err != nil {
+			return err
+		}
+		if id == lead {
+			atLeader = append(atLeader, costs...)
+		} else {
+			atFollowers = append(atFollowers, costs...)
+		}
+	}
+	for _, s := range []struct {
+		who   string
+		costs []float64
+	}{{"leader", atLeader}, {"followers", atFollowers}} {
+		x := slices.Sorted(slices.Values(s.costs))
+		if len(x) == 0 {
+			continue
+		}
+		q := func(p float64) float64 { return x[int(p*float64(len(x)-1))] * 1000 }
+		fmt.Fprintf(stdout, "  handling a message at the %s: %d messages, median %.0f us, 90th %.0f us, 99th %.0f us, max %.0f us\n",
+			s.who, len(x), q(0.5), q(0.9), q(0.99), q(1))
 	}
 	return nil
 }

@@ -317,6 +317,19 @@ func (c *Cluster) VisibilityState(id raft.ID) (string, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[string]("document.visibilityState"))
 }
 
+// HandlerCosts returns how long tab id took to handle each datachannel
+// message since the last call (ms, in order: Raft's step, the batch it
+// caused, its localStorage writes and sends), up to the last 100,000.
+func (c *Cluster) HandlerCosts(id raft.ID) ([]float64, error) {
+	page, err := c.openPageOf(id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(page, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[[]float64]("window.raftsimHandlerCosts()"))
+}
+
 // openPageOf returns tab id's page, if it is open.
 func (c *Cluster) openPageOf(id raft.ID) (context.Context, error) {
 	c.mu.Lock()

@@ -130,6 +130,15 @@ func TestThreeTabsElectOneLeaderAndReplicate(t *testing.T) {
 	}
 	assert.Equal(t, []raft.ID{lead}, c.Leaders(), "still exactly one leader")
 	require.NoError(t, c.Violation())
+	costs, err := c.HandlerCosts(lead%3 + 1)
+	require.NoError(t, err)
+	require.NotEmpty(t, costs, "a follower handled the leader's appends")
+	for _, ms := range costs {
+		assert.True(t, ms >= 0 && ms < 1000, "a handling time of %v ms", ms)
+	}
+	again, err := c.HandlerCosts(lead%3 + 1)
+	require.NoError(t, err)
+	assert.Less(t, len(again), len(costs), "reading them forgets them")
 }
 
 func TestKilledLeaderIsReplacedAndRestoresFromLocalStorage(t *testing.T) {

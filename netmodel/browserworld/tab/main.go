@@ -50,6 +50,34 @@ type tab struct {
 	// (presence.go).
 	presenceArmed bool
 	user          *chatUser // the chat user living in the page (chat.go); nil: none
+	// handlerCosts are the last maxHandlerCosts datachannel messages'
+	// handling times (ms: Step, the batch, its storage and sends), which
+	// window.raftsimHandlerCosts() returns (Cluster.HandlerCosts).
+	handlerCosts []float64
+}
+
+// maxHandlerCosts bounds the handling times a tab keeps.
+const maxHandlerCosts = 100000
+
+// noteHandlerCost keeps one message's handling time.
+func (t *tab) noteHandlerCost(ms float64) {
+	if len(t.handlerCosts) == maxHandlerCosts {
+		t.handlerCosts = t.handlerCosts[:0]
+	}
+	t.handlerCosts = append(t.handlerCosts, ms)
+}
+
+// exposeHandlerCosts sets window.raftsimHandlerCosts(), which returns the
+// kept handling times (ms) and forgets them.
+func (t *tab) exposeHandlerCosts() {
+	global.Set("raftsimHandlerCosts", js.FuncOf(func(js.Value, []js.Value) any {
+		out := make([]any, len(t.handlerCosts))
+		for i, v := range t.handlerCosts {
+			out[i] = v
+		}
+		t.handlerCosts = t.handlerCosts[:0]
+		return js.ValueOf(out)
+	}))
 }
 
 // timer is one of Raft's timers as a setTimeout.
@@ -68,6 +96,7 @@ func main() {
 	}
 	t := &tab{id: raft.ID(id), peers: map[raft.ID]*peer{}}
 	t.flushFn = js.FuncOf(func(js.Value, []js.Value) any { t.flush(); return nil })
+	t.exposeHandlerCosts()
 	addr := global.Get("location").Get("host").String()
 	t.ctl = dial("ws://"+addr+"/ctl?id="+q.Get("id"), func() {}, t.onCtl, t.stop)
 	select {} // the callbacks run the tab

@@ -125,11 +125,14 @@ func (t *tab) channel(p *peer, open bool) {
 	}
 }
 
-// receive hands a datachannel message to Raft.
+// receive hands a datachannel message to Raft, and notes how long its
+// handling took (handlerCosts).
 func (t *tab) receive(data js.Value) {
 	if t.h.Raft == nil || t.dead {
 		return
 	}
+	start := performance.Call("now").Float()
+	defer func() { t.noteHandlerCost(performance.Call("now").Float() - start) }()
 	arr := uint8Array.New(data)
 	if n := arr.Length(); cap(t.rbuf) < n {
 		t.rbuf = make([]byte, n)
