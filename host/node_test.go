@@ -2,6 +2,7 @@ package host
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -87,4 +88,28 @@ func TestAFullStorageFailsTheNodeBeforeAnythingIsSent(t *testing.T) {
 	assert.ErrorIs(t, failed, ErrQuota)
 	assert.Zero(t, sent, "its acknowledgement is not sent")
 	assert.Len(t, n.Storage.Stored.Entries, 1, "storage unchanged")
+}
+
+func TestFormatIDs(t *testing.T) {
+	many := make([]raft.ID, 60)
+	want := ""
+	for i := range many {
+		many[i] = raft.ID(i + 1)
+		if i > 0 {
+			want += " "
+		}
+		want += strconv.Itoa(i + 1)
+	}
+	for _, tt := range []struct {
+		ids  []raft.ID
+		want string
+	}{
+		{nil, ""},
+		{[]raft.ID{7}, "7"},
+		{[]raft.ID{1, 20, 300}, "1 20 300"},
+		{[]raft.ID{18446744073709551615}, "18446744073709551615"},
+		{many, want}, // longer than the stack buffer
+	} {
+		require.Equal(t, tt.want, FormatIDs(tt.ids))
+	}
 }
