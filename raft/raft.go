@@ -541,7 +541,11 @@ func applyChange(voters []ID, cc ConfChange) []ID {
 		if ok {
 			return voters
 		}
-		return slices.Insert(slices.Clone(voters), i, cc.Node)
+		// A new slice (statuses and snapshots share the old one), made
+		// once at its final size.
+		out := make([]ID, 0, len(voters)+1)
+		out = append(append(append(out, voters[:i]...), cc.Node), voters[i:]...)
+		return out
 	case ConfRemoveNode:
 		i, ok := slices.BinarySearch(voters, cc.Node)
 		if !ok {
