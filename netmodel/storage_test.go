@@ -42,7 +42,7 @@ func unstartedTab(t *testing.T, opt Options) (*Tab, *strings.Builder) {
 func TestDefaultStorageOptions(t *testing.T) {
 	o := DefaultStorageOptions()
 	assert.Equal(t, 5*1024*1024, o.Quota)
-	assert.Equal(t, 50*sim.Microsecond, o.WriteCost)
+	assert.Equal(t, 300*sim.Microsecond, o.WriteCost, "measured in Chromium (docs/worlds.md)")
 	assert.NoError(t, o.validate())
 	o.Quota = -1
 	assert.Error(t, o.validate())

@@ -38,10 +38,12 @@ func defaultCore() *Scenario {
 		World: WorldConfig{
 			Profile:     "loopback",
 			Datachannel: Datachannel{Mode: netmodel.OrderedReliable},
-			// CPU time per handled message or timer (U: a modern browser
-			// handles a small datachannel message in well under a
-			// millisecond; calibrated per profile later).
-			HandlerCost: 100 * sim.Microsecond,
+			// CPU time per handled message or timer, storage aside (M:
+			// Chromium 156 on the project's VM handles a datachannel
+			// message that stores nothing, a Raft acknowledgement, in a
+			// median 30 us; docs/worlds.md, "Handling a datachannel
+			// message"; the model charged 100 us, U, before).
+			HandlerCost: 30 * sim.Microsecond,
 			// PeerJS checks broken connections every 300 ms (facts §5); a
 			// clean tab close is seen at the next check.
 			PresenceCloseDelay: 300 * sim.Millisecond,
