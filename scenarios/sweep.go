@@ -167,17 +167,47 @@ const trailerPrefix = "# raftsim sweep: "
 
 func trailer(rows int) string { return fmt.Sprintf("%s%d rows", trailerPrefix, rows) }
 
+// trailer is the table's closing line: the rows, and the shard it holds
+// ("# raftsim sweep: 5 rows (shard 2 of 8)"), so that merge can tell a
+// missing shard.
+func (t *Table) trailer() string {
+	if t.Shards > 0 {
+		return fmt.Sprintf("%s (shard %d of %d)", trailer(len(t.Rows)), t.Shard, t.Shards)
+	}
+	return trailer(len(t.Rows))
+}
+
+// readTrailer takes a closing line for a table of its rows: the rows'
+// count and, if it names one, the shard.
+func (t *Table) readTrailer(s string) bool {
+	if s == trailer(len(t.Rows)) {
+		return true
+	}
+	var k, n int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(s, trailer(len(t.Rows))), " (shard %d of %d)", &k, &n); err != nil || k < 1 || k > n {
+		return false
+	}
+	t.Shard, t.Shards = k, n
+	return t.trailer() == s
+}
+
 // WriteCSV writes one row per run: every parameter, the seed, each
 // measure in seconds (empty if it never completed), the checks, events,
 // virtual and wall time, and the trace hash; then a last line
 // "# raftsim sweep: N rows" (N the number of rows), which ReadCSV
 // requires. measures gives the measure columns' order.
 func WriteCSV(w io.Writer, sc *Scenario, results []*Result) error {
+	return WriteShardCSV(w, sc, results, 0, 0)
+}
+
+// WriteShardCSV is WriteCSV for shard k of n of a sweep (n 0: the whole
+// sweep): the closing line names the shard.
+func WriteShardCSV(w io.Writer, sc *Scenario, results []*Result, k, n int) error {
 	var measures []string
 	for _, m := range sc.Measures {
 		measures = append(measures, m.Name)
 	}
-	t := &Table{Header: append(append(slices.Clone(csvFixed), measures...), csvTail...)}
+	t := &Table{Header: append(append(slices.Clone(csvFixed), measures...), csvTail...), Shard: k, Shards: n}
 	for _, r := range results {
 		row := []string{r.Scenario, r.World, sc.World.Profile, sc.World.Datachannel.String(),
 			strconv.Itoa(r.Nodes), formatFloat(r.ElectionTimeoutMS), strconv.FormatUint(r.Seed, 10)}
@@ -206,6 +236,9 @@ type Table struct {
 	// errors (empty for a table not read from a file).
 	Name  string
 	Lines []int
+	// Shard k of Shards: the slice of a sweep the table holds (Shards
+	// 0: a whole sweep).
+	Shard, Shards int
 }
 
 // ReadCSV reads a sweep CSV, name naming it in errors, and checks it:
@@ -240,7 +273,7 @@ func ReadCSV(r io.Reader, name string) (*Table, error) {
 			}
 			t.Header = rec
 		case len(rec) == 1 && strings.HasPrefix(rec[0], "#"):
-			if rec[0] != trailer(len(t.Rows)) {
+			if !t.readTrailer(rec[0]) {
 				return nil, fmt.Errorf("%s:%d: closing line %q, want %q: rows are missing or the file is not a sweep CSV", name, line, rec[0], trailer(len(t.Rows)))
 			}
 			end = line
@@ -335,6 +368,9 @@ func MergeCSV(tables []*Table) (*Table, error) {
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("nothing to merge")
 	}
+	if err := completeShards(tables); err != nil {
+		return nil, err
+	}
 	out := &Table{Header: tables[0].Header}
 	seen := map[string]string{} // run key -> where
 	for _, t := range tables {
@@ -360,6 +396,35 @@ func MergeCSV(tables []*Table) (*Table, error) {
 	return out, nil
 }
 
+// completeShards checks that tables that are shards of a sweep are all
+// of its shards, each once: a missing shard would otherwise leave its
+// runs silently out of the merge.
+func completeShards(tables []*Table) error {
+	n := tables[0].Shards
+	have := map[int]string{}
+	for _, t := range tables {
+		switch {
+		case t.Shards != n && (t.Shards == 0 || n == 0):
+			return fmt.Errorf("%s: shard %d of %d beside %s, a whole sweep: merge joins the shards of one sweep", t.Name, max(t.Shard, tables[0].Shard), max(t.Shards, n), tables[0].Name)
+		case t.Shards != n:
+			return fmt.Errorf("%s: shard %d of %d, but %s is of %d shards", t.Name, t.Shard, t.Shards, tables[0].Name, n)
+		case n > 0 && have[t.Shard] != "":
+			return fmt.Errorf("%s: shard %d of %d, as is %s (the same shard given twice?)", t.Name, t.Shard, n, have[t.Shard])
+		}
+		have[t.Shard] = t.Name
+	}
+	var missing []string
+	for k := 1; k <= n; k++ {
+		if have[k] == "" {
+			missing = append(missing, strconv.Itoa(k))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("shard %s of %d missing: its runs would be left out of the merge", strings.Join(missing, ", "), n)
+	}
+	return nil
+}
+
 // Write writes the table as CSV, ending with the "# raftsim sweep: N
 // rows" line.
 func (t *Table) Write(w io.Writer) error {
@@ -370,6 +435,6 @@ func (t *Table) Write(w io.Writer) error {
 	if err := cw.WriteAll(t.Rows); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, trailer(len(t.Rows)))
+	_, err := fmt.Fprintln(w, t.trailer())
 	return err
 }

@@ -186,7 +186,9 @@ func TestMergeRefusesBadShards(t *testing.T) {
 		want  string
 	}{
 		{"a shard cut at a row boundary", []string{cut, two}, cut + ":2: the file ends without its closing line"},
-		{"the same shard twice", []string{one, two, one}, one + ":2: the run sw,"},
+		{"the same shard twice", []string{one, two, one}, one + ": shard 1 of 2, as is " + one},
+		{"a shard missing", []string{one}, "shard 2 of 2 missing"},
+		{"a shard beside the whole sweep", []string{one, filepath.Join(dir, "sw.csv")}, "a whole sweep: merge joins the shards of one sweep"},
 		{"a measure that is not a number", []string{nan, two}, nan + `:3: column up: "soon" is not a valid value`},
 		{"a row with a column missing", []string{short, two}, short + ":2: 15 columns, the header has 16"},
 		{"not a sweep CSV's header", []string{header, two}, header + ":1: not a sweep CSV header"},

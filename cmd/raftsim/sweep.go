@@ -109,7 +109,7 @@ func runSweep(cmd *cobra.Command, path string, f *sweepFlags, stdout, stderr io.
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
-	file, err := writeSweepCSV(f.out, sweepFileName(sc.Name, k, n), sc, res)
+	file, err := writeSweepCSV(f.out, sweepFileName(sc.Name, k, n), sc, res, k, n)
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
@@ -157,15 +157,18 @@ func sweepFileName(name string, k, n int) string {
 	return name + ".csv"
 }
 
-// writeSweepCSV writes the sweep's CSV as name inside dir and returns
-// its path.
-func writeSweepCSV(dir, name string, sc *scenarios.Scenario, res []*scenarios.Result) (string, error) {
+// writeSweepCSV writes the sweep's CSV (shard k of n; n 1: the whole
+// sweep) as name inside dir and returns its path.
+func writeSweepCSV(dir, name string, sc *scenarios.Scenario, res []*scenarios.Result, k, n int) (string, error) {
 	d, err := outfile.Open(dir)
 	if err != nil {
 		return "", err
 	}
 	defer d.Close()
-	return d.Write(name, outfile.SweepCSV, func(w io.Writer) error { return scenarios.WriteCSV(w, sc, res) })
+	if n <= 1 {
+		k, n = 0, 0
+	}
+	return d.Write(name, outfile.SweepCSV, func(w io.Writer) error { return scenarios.WriteShardCSV(w, sc, res, k, n) })
 }
 
 // writeFile writes path, a file the user named (viz --out), atomically:
@@ -188,7 +191,11 @@ between files, a row with the wrong number of columns, a number column
 that is not a finite number (a measure may be empty: never reached), a
 run (scenario, parameters, seed) present twice, in one file or across
 files, and a file without its closing "# raftsim sweep: N rows" line or
-with another number of rows (a cut or unfinished file).
+with another number of rows (a cut or unfinished file). Shards name
+themselves in that closing line ("# raftsim sweep: N rows (shard K of
+M)"), and merge refuses shards of different sweep sizes, a shard given
+twice, a shard mixed with a whole sweep, and an incomplete set (naming
+the missing shards).
 
 Output: --out FILE is written inside FILE's directory (created if need
 be), to a temporary file renamed into place. An existing FILE is replaced
