@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,46 @@ func TestWriteCSVEndsWithItsRowCount(t *testing.T) {
 	for n := 1; n < len(lines)-1; n++ {
 		_, err := ReadCSV(strings.NewReader(strings.Join(lines[:n], "")), "cut")
 		assert.Error(t, err, "cut after %d lines", n)
+	}
+}
+
+// A shard's closing line names it, reads back, and merge needs all of a
+// sweep's shards, each once.
+func TestShardsNameThemselvesAndMergeNeedsThemAll(t *testing.T) {
+	sc := smallSweep(t)
+	sc.Sweep.Nodes = sc.Sweep.Nodes[:1]
+	res, err := RunSweep(sc, SweepOptions{Workers: 2})
+	require.NoError(t, err)
+	shard := func(k, n int, rows []*Result) *Table {
+		var b bytes.Buffer
+		require.NoError(t, WriteShardCSV(&b, sc, rows, k, n))
+		assert.True(t, strings.HasSuffix(b.String(), fmt.Sprintf(" rows (shard %d of %d)\n", k, n)), "%s", b.String())
+		tab, err := ReadCSV(bytes.NewReader(b.Bytes()), fmt.Sprintf("s%d", k))
+		require.NoError(t, err)
+		assert.Equal(t, [2]int{k, n}, [2]int{tab.Shard, tab.Shards})
+		return tab
+	}
+	a, b, c := shard(1, 3, res[:2]), shard(2, 3, res[2:4]), shard(3, 3, res[4:])
+	merged, err := MergeCSV([]*Table{c, a, b})
+	require.NoError(t, err)
+	assert.Len(t, merged.Rows, len(res))
+	assert.Zero(t, merged.Shards, "the merge is a whole sweep")
+	for _, tt := range []struct {
+		name   string
+		tables []*Table
+		want   string
+	}{
+		{"one missing", []*Table{a, c}, "shard 2 of 3 missing"},
+		{"one twice", []*Table{a, b, b, c}, "s2: shard 2 of 3, as is s2"},
+		{"counts differ", []*Table{a, shard(2, 4, res[2:4])}, "s2: shard 2 of 4, but s1 is of 3 shards"},
+	} {
+		_, err := MergeCSV(tt.tables)
+		assert.ErrorContains(t, err, tt.want, tt.name)
+	}
+	for _, bad := range []string{"(shard 4 of 3)", "(shard 0 of 3)", "(shard one of 3)"} {
+		text := "scenario,world,profile,datachannel,nodes,election_timeout_ms,seed,up,safety,liveness,linearizability,ok,events,virtual_seconds,wall_seconds,trace_hash\n# raftsim sweep: 0 rows " + bad + "\n"
+		_, err := ReadCSV(strings.NewReader(text), "bad")
+		assert.ErrorContains(t, err, "closing line", bad)
 	}
 }
 
