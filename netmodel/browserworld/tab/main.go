@@ -97,6 +97,7 @@ func main() {
 	t := &tab{id: raft.ID(id), peers: map[raft.ID]*peer{}}
 	t.flushFn = js.FuncOf(func(js.Value, []js.Value) any { t.flush(); return nil })
 	t.exposeHandlerCosts()
+	global.Set("raftsimChannels", global.Get("Object").New())
 	addr := global.Get("location").Get("host").String()
 	t.ctl = dial("ws://"+addr+"/ctl?id="+q.Get("id"), func() {}, t.onCtl, t.stop)
 	select {} // the callbacks run the tab
