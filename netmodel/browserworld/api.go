@@ -330,6 +330,14 @@ func (c *Cluster) HandlerCosts(id raft.ID) ([]float64, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[[]float64]("window.raftsimHandlerCosts()"))
 }
 
+// ChannelOpen reports whether tab from has reported its datachannel to
+// tab to open (as of its last report).
+func (c *Cluster) ChannelOpen(from, to raft.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tabs[from].open[to]
+}
+
 // openPageOf returns tab id's page, if it is open.
 func (c *Cluster) openPageOf(id raft.ID) (context.Context, error) {
 	c.mu.Lock()

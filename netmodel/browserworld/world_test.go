@@ -200,3 +200,27 @@ func TestCloseLeavesNoChromium(t *testing.T) {
 	_, err := os.Stat(dir)
 	assert.True(t, os.IsNotExist(err), "the temporary directory is gone")
 }
+
+// A discarded tab's page closes, but its peers are not told: their
+// datachannels to it stay open (a killed page's close reached its peers
+// only about 15 s later, by timeout, in a probe), until the reloaded tab
+// offers again and replaces them; it connects again and restores its log.
+// (The model shows a clean close at once: netmodel/conn.go.)
+func TestADiscardedTabsPeersKeepTheirChannelsUntilItReconnects(t *testing.T) {
+	if !longTests {
+		t.Skip("5 s of real time: with -tags long")
+	}
+	c := newCluster(t, 3, nil)
+	require.NoError(t, c.Start())
+	waitLeader(t, c, raft.None, 10*time.Second)
+	require.True(t, c.ChannelOpen(1, 3))
+	t0 := time.Now()
+	c.Discard(3, 2*time.Second)
+	time.Sleep(time.Second)
+	assert.False(t, c.Alive(3))
+	assert.True(t, c.ChannelOpen(1, 3) && c.ChannelOpen(2, 3), "a second after the discard the peers still hold open channels to it")
+	require.Eventually(t, func() bool { return c.Alive(3) && c.ChannelOpen(1, 3) && c.ChannelOpen(3, 1) }, 20*time.Second, 5*time.Millisecond,
+		"the reloaded tab connects again")
+	t.Logf("connected again %v after the discard", time.Since(t0).Round(time.Millisecond))
+	assert.True(t, c.Restored(3).Found, "it restored its log from localStorage")
+}
