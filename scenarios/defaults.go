@@ -36,7 +36,7 @@ func defaultCore() *Scenario {
 			SnapshotAtQuota: 0.8,
 		},
 		World: WorldConfig{
-			Profile:     "loopback",
+			Profile:     "chromium",
 			Datachannel: Datachannel{Mode: netmodel.OrderedReliable},
 			// CPU time per handled message or timer, storage aside (M:
 			// Chromium 156 on the project's VM handles a datachannel

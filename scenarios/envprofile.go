@@ -14,12 +14,12 @@ import (
 // the harness polls, and which Raft.js behaviours to follow. They are
 // applied on top of a scenario file (raftsim figures --profile).
 var envProfiles = map[string]func(*Scenario){
-	// chrome-2026: a modern browser, all tabs on one machine (facts §4
-	// loopback; a datachannel message's handling and a localStorage
-	// write as measured in Chromium 156 by the browser world, M). These
-	// are the defaults.
+	// chrome-2026: a modern browser, all tabs on one machine: the
+	// latency between two Chromium pages, a datachannel message's
+	// handling and a localStorage write as measured in Chromium 156 by
+	// the browser world (M). These are the defaults.
 	"chrome-2026": func(sc *Scenario) {
-		sc.World.Profile = "loopback"
+		sc.World.Profile = "chromium"
 		sc.World.HandlerCost = 30 * sim.Microsecond
 		sc.Storage.WriteCost = netmodel.DefaultStorageOptions().WriteCost
 	},

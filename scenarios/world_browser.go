@@ -98,11 +98,12 @@ func browserSupported(sc *Scenario) error {
 
 // browserNetwork is what the relay does to the scenario's packets; nil if
 // nothing ever impairs them, when the tabs connect directly. The loopback
-// profile's latency is the real loopback's, so nothing is added for it.
+// and chromium profiles' latency is the real loopback's between pages, so
+// nothing is added for them.
 func browserNetwork(sc *Scenario, seed uint64) *impair.Network {
 	wo := sc.WorldOptions()
 	prof := wo.Profile
-	if sc.World.Profile == "loopback" && sc.World.Latency == nil {
+	if (sc.World.Profile == "loopback" || sc.World.Profile == "chromium") && sc.World.Latency == nil {
 		prof.Latency = netmodel.Latency{}
 	}
 	nw := impair.New(sc.Cluster.Nodes, prof, wo.Channel.Links, seed)

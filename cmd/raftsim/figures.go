@@ -341,7 +341,7 @@ func writeResultsReadme(w io.Writer, f *figuresFlags, done, modern []figureResul
 	}
 	if len(modern) > 0 {
 		p("\n## The same figures in a modern browser (chrome-2026)\n\n")
-		p("`chrome-2026/` holds figures 3-7 with the chrome-2026 profile (loopback links, 0.03 ms a message and 0.3 ms a storage write as measured in Chromium, fast backtracking), %d seeds a point. Means at the largest size:\n\n", f.seeds)
+		p("`chrome-2026/` holds figures 3-7 with the chrome-2026 profile (links between Chromium pages, 0.03 ms a message and 0.3 ms a storage write, all as measured in Chromium; fast backtracking), %d seeds a point. Means at the largest size:\n\n", f.seeds)
 		p("| figure | ET | slimerjs-2015 | chrome-2026 |\n|---|---|---|---|\n")
 		for i, fr := range modern {
 			for j, c := range fr.curves {
