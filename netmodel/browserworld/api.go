@@ -134,6 +134,9 @@ func (c *Cluster) Discard(id raft.ID, reloadAfter time.Duration) {
 		return
 	}
 	c.Kill(id)
+	c.mu.Lock()
+	c.tabs[id].discarded = true
+	c.mu.Unlock()
 	go func() {
 		t := time.NewTimer(reloadAfter)
 		defer t.Stop()

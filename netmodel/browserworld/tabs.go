@@ -22,7 +22,8 @@ func (c *Cluster) open(id raft.ID) error {
 	t.connected = make(chan *websocket.Conn, 1)
 	t.registered = make(chan *ctl.Restored, 1)
 	t.open, t.pending, t.hasStatus = map[raft.ID]bool{}, map[uint64]func(app.Result){}, false
-	connected, registered, inc := t.connected, t.registered, t.inc
+	connected, registered, inc, discarded := t.connected, t.registered, t.inc, t.discarded
+	t.discarded = false
 	old := t.closePage // a page whose control socket was lost
 	t.closePage = nil
 	c.mu.Unlock()
@@ -33,7 +34,11 @@ func (c *Cluster) open(id raft.ID) error {
 	if c.opt.Logf == nil {
 		logf = nil
 	}
-	page, closePage, err := c.b.openPage(t.bc, c.base+"/?id="+strconv.Itoa(int(id)), logf)
+	url := c.base + "/?id=" + strconv.Itoa(int(id))
+	if discarded {
+		url += "&discarded=1" // Chrome's document.wasDiscarded, for the reloaded page
+	}
+	page, closePage, err := c.b.openPage(t.bc, url, logf)
 	if err != nil {
 		return err
 	}

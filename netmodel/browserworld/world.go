@@ -129,6 +129,8 @@ type tabState struct {
 	// chat lines it had applied at its last batch.
 	chat      *ChatUser
 	chatLines int
+	// discarded: the next incarnation reopens after a discard.
+	discarded bool
 }
 
 // New builds the tab program, starts the page server, the signaling

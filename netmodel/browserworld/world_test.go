@@ -177,6 +177,7 @@ func killLeaderAndRestart(t *testing.T, n int) {
 	require.NoError(t, c.Restart(first))
 	r := c.Restored(first)
 	assert.True(t, r.Found, "the reopened tab found its storage")
+	assert.False(t, r.Discarded, "reopened after a kill, not a discard")
 	assert.Equal(t, before.LastIndex(), r.LastIndex, "it restored the log it had persisted")
 	assert.Equal(t, before.Stored.HardState.Term, r.HardState.Term)
 	require.Eventually(t, func() bool { return a.has(first, after.Encode()) }, 15*time.Second, 5*time.Millisecond,
@@ -223,4 +224,5 @@ func TestADiscardedTabsPeersKeepTheirChannelsUntilItReconnects(t *testing.T) {
 		"the reloaded tab connects again")
 	t.Logf("connected again %v after the discard", time.Since(t0).Round(time.Millisecond))
 	assert.True(t, c.Restored(3).Found, "it restored its log from localStorage")
+	assert.True(t, c.Restored(3).Discarded, "the reloaded page knows it was discarded")
 }

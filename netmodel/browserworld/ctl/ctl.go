@@ -124,6 +124,9 @@ type Restored struct {
 	HardState raft.HardState `json:"hard"`
 	LastIndex uint64         `json:"last"`
 	Bytes     int            `json:"bytes"` // the stored JSON's length
+	// Discarded: the page was loaded again after a discard (Chrome's
+	// document.wasDiscarded; here the page's ?discarded=1).
+	Discarded bool `json:"discarded,omitempty"`
 	// Storage is what the tab restored: the harness's mirror of the tab's
 	// storage starts again from it (a page closed between persisting a
 	// batch and reporting it would otherwise leave the mirror behind).

@@ -50,6 +50,7 @@ type tab struct {
 	// (presence.go).
 	presenceArmed bool
 	user          *chatUser // the chat user living in the page (chat.go); nil: none
+	discarded     bool      // loaded again after a discard (?discarded=1)
 	// handlerCosts are the last maxHandlerCosts datachannel messages'
 	// handling times (ms: Step, the batch, its storage and sends), which
 	// window.raftsimHandlerCosts() returns (Cluster.HandlerCosts).
@@ -94,7 +95,7 @@ func main() {
 		global.Get("console").Call("error", "raftsim tab: want ?id=N")
 		return
 	}
-	t := &tab{id: raft.ID(id), peers: map[raft.ID]*peer{}}
+	t := &tab{id: raft.ID(id), peers: map[raft.ID]*peer{}, discarded: q.Get("discarded") == "1"}
 	t.flushFn = js.FuncOf(func(js.Value, []js.Value) any { t.flush(); return nil })
 	t.exposeHandlerCosts()
 	global.Set("raftsimChannels", global.Get("Object").New())
@@ -203,6 +204,7 @@ func (t *tab) start(m ctl.Msg) {
 		t.fail(err)
 		return
 	}
+	r.Discarded = t.discarded
 	t.h.Storage, t.restored, t.saved = s, r, sv
 	t.dialSignal()
 }
