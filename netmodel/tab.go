@@ -220,6 +220,15 @@ type Leader interface {
 	Progress(id raft.ID) *raft.Progress
 }
 
+// The leader's presence loop reads the peer list every PresenceInterval,
+// every PresenceFastInterval while more than one change is pending (the
+// paper's methodology; Raft.js's rtc.js addRemoveServersAsync): the pace
+// of every world's loop.
+const (
+	PresenceInterval     = 100 * sim.Millisecond
+	PresenceFastInterval = 50 * sim.Millisecond
+)
+
 // MembershipChange is one round of the paper's presence-driven membership
 // (its harness, kept by both worlds): it compares the tabs present
 // (present[id], index 0 unused) with the leader's configuration and

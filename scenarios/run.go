@@ -239,8 +239,8 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		HandlerCost:            sc.World.HandlerCost,
 		PresenceCloseDelay:     sc.World.PresenceCloseDelay,
 		PresenceJoinDelay:      sc.World.PresenceJoinDelay,
-		MembershipInterval:     100 * sim.Millisecond,
-		MembershipFastInterval: 50 * sim.Millisecond,
+		MembershipInterval:     netmodel.PresenceInterval,
+		MembershipFastInterval: netmodel.PresenceFastInterval,
 		Raft:                   raftOptions(&c),
 	}
 	o.SessionTTL = c.SessionTTL

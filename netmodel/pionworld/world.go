@@ -403,9 +403,9 @@ func (n *Node) membership(present []bool, ok bool) {
 			_ = n.h.Raft.ProposeConfChange(cc)
 		}
 	}
-	next := 100 * time.Millisecond
+	next := time.Duration(netmodel.PresenceInterval)
 	if pending > 1 {
-		next = 50 * time.Millisecond
+		next = time.Duration(netmodel.PresenceFastInterval)
 	}
 	n.schedulePresence(next)
 }
@@ -543,7 +543,7 @@ func (n *Node) send(m raft.Message) {
 func (n *Node) changed(prev, cur raft.Status, rd *raft.Ready) {
 	c := n.c
 	if c.opt.PaperBootstrap && cur.Role == raft.Leader && n.memTimer == nil {
-		n.schedulePresence(100 * time.Millisecond)
+		n.schedulePresence(time.Duration(netmodel.PresenceInterval))
 	}
 	lines := len(n.h.SM.Chat.Lines(netmodel.ChatKey))
 	c.mu.Lock()

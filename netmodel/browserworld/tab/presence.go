@@ -18,11 +18,10 @@ import (
 // (netmodel.MembershipChange: the model's and pion's rule, so the three
 // worlds change membership alike).
 
-// Presence read intervals (the model's MembershipInterval and
-// MembershipFastInterval).
+// Presence read intervals: every world's (netmodel.PresenceInterval).
 const (
-	presenceInterval     = 100 * time.Millisecond
-	presenceFastInterval = 50 * time.Millisecond
+	presenceInterval     = time.Duration(netmodel.PresenceInterval)
+	presenceFastInterval = time.Duration(netmodel.PresenceFastInterval)
 )
 
 // leading starts the presence loop when the tab becomes leader.
