@@ -76,10 +76,13 @@ func (l Latency) Sample(r *rand.Rand) sim.Time {
 // Profile is a network profile: the one-way latency of every link and its
 // loss and duplication rates.
 type Profile struct {
-	Name      string
-	Latency   Latency
-	Loss      float64 // probability that one transmission of a message is lost
-	Duplicate float64 // probability that a message is delivered twice
+	Name string
+	// OneMachine: the path between tabs on one machine, which a real
+	// world's own loopback is (the browser world adds nothing to it).
+	OneMachine bool
+	Latency    Latency
+	Loss       float64 // probability that one transmission of a message is lost
+	Duplicate  float64 // probability that a message is delivered twice
 	// Burst, when set, replaces Loss with a Gilbert-Elliott model: losses
 	// come in bursts, as on wireless mesh links.
 	Burst *GilbertElliott
@@ -92,13 +95,13 @@ type Profile struct {
 // half the RTT given there).
 var Profiles = map[string]Profile{
 	// Two tabs on one machine: RTT 0.3 ms p50, p99 about 1 ms (M).
-	"loopback": {Name: "loopback", Latency: Latency{Dist: DistLognormal, Mean: 150 * sim.Microsecond, Jitter: 100 * sim.Microsecond}},
+	"loopback": {Name: "loopback", OneMachine: true, Latency: Latency{Dist: DistLognormal, Mean: 150 * sim.Microsecond, Jitter: 100 * sim.Microsecond}},
 	// Two Chromium tabs on one machine, page to page: RTT 0.695 ms
 	// median, 0.585-0.865 from the 10th to the 90th percentile (M: the
 	// browser world's BenchmarkDatachannelRoundTrip, Chromium 156 on the
 	// project's 2-core VM), so one way about 0.35 ms, spread about
 	// 0.07 ms. The loopback profile above is the wire alone (pion).
-	"chromium": {Name: "chromium", Latency: Latency{Dist: DistLognormal, Mean: 350 * sim.Microsecond, Jitter: 70 * sim.Microsecond}},
+	"chromium": {Name: "chromium", OneMachine: true, Latency: Latency{Dist: DistLognormal, Mean: 350 * sim.Microsecond, Jitter: 70 * sim.Microsecond}},
 	// Wired LAN: RTT 0.5 ms (0.2-2), small tail (U: engineering estimate).
 	"lan": {Name: "lan", Latency: Latency{Dist: DistLognormal, Mean: 250 * sim.Microsecond, Jitter: 150 * sim.Microsecond}},
 	// Wi-Fi: RTT p50 5 ms, p99 about 250 ms (WiFiSeer). A lognormal with

@@ -97,13 +97,13 @@ func browserSupported(sc *Scenario) error {
 }
 
 // browserNetwork is what the relay does to the scenario's packets; nil if
-// nothing ever impairs them, when the tabs connect directly. The loopback
-// and chromium profiles' latency is the real loopback's between pages, so
-// nothing is added for them.
+// nothing ever impairs them, when the tabs connect directly. A one-machine
+// profile's latency is the real loopback's between pages, so nothing is
+// added for it.
 func browserNetwork(sc *Scenario, seed uint64) *impair.Network {
 	wo := sc.WorldOptions()
 	prof := wo.Profile
-	if (sc.World.Profile == "loopback" || sc.World.Profile == "chromium") && sc.World.Latency == nil {
+	if prof.OneMachine && sc.World.Latency == nil {
 		prof.Latency = netmodel.Latency{}
 	}
 	nw := impair.New(sc.Cluster.Nodes, prof, wo.Channel.Links, seed)
