@@ -341,7 +341,7 @@ func writeResultsReadme(w io.Writer, f *figuresFlags, done, modern []figureResul
 	}
 	if len(modern) > 0 {
 		p("\n## The same figures in a modern browser (chrome-2026)\n\n")
-		p("`chrome-2026/` holds figures 3-7 with the chrome-2026 profile (links between Chromium pages, 0.03 ms a message and 0.3 ms a storage write, all as measured in Chromium; fast backtracking), %d seeds a point. Means at the largest size:\n\n", f.seeds)
+		p("`chrome-2026/` holds figures 3-7 with the chrome-2026 profile (%s), %d seeds a point. Means at the largest size:\n\n", chrome2026(), f.seeds)
 		p("| figure | ET | slimerjs-2015 | chrome-2026 |\n|---|---|---|---|\n")
 		for i, fr := range modern {
 			for j, c := range fr.curves {
@@ -423,3 +423,14 @@ figure 4 comes close. What the remaining gaps show:
   the dead servers, one membership round each, so figure 7 grows with the
   number of servers killed.
 `
+
+// chrome2026 describes the chrome-2026 profile from its values (measured
+// in Chromium by the browser world: docs/worlds.md).
+func chrome2026() string {
+	sc := scenarios.Default()
+	if err := sc.UseProfile("chrome-2026"); err != nil {
+		panic(err) // a built-in profile
+	}
+	return fmt.Sprintf("the %s network profile, %v a message and %v a storage write, all measured in Chromium; fast backtracking",
+		sc.World.Profile, sc.World.HandlerCost, sc.Storage.WriteCost)
+}
