@@ -276,6 +276,13 @@ func (b *browserWorld) Status(id raft.ID) (raft.Status, bool)     { return b.c.S
 func (b *browserWorld) Leaders() []raft.ID                        { return b.c.Leaders() }
 func (b *browserWorld) Visibility(id raft.ID) netmodel.Visibility { return b.vis[id] }
 
+// pageClosed forgets a closed page's visibility: a reopened page starts
+// in the foreground, in a normal window.
+func (b *browserWorld) pageClosed(id raft.ID) {
+	delete(b.vis, id)
+	delete(b.minimized, id)
+}
+
 // SetVisibility hides a tab (its window minimized: Chromium's rules for
 // background pages apply), freezes it (Page.setWebLifecycleState) or
 // brings it back to the foreground (thawed, window restored): the states
@@ -308,8 +315,7 @@ func (b *browserWorld) ChatLines(id raft.ID) int      { return b.c.ChatLines(id)
 func (b *browserWorld) Recent(raft.ID) []raft.Message { return nil }
 
 func (b *browserWorld) Kill(id raft.ID) {
-	delete(b.vis, id) // a reopened page starts in the foreground
-	delete(b.minimized, id)
+	b.pageClosed(id)
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "kill (page closed)"})
 	b.c.Kill(id)
 }
@@ -350,8 +356,7 @@ func (b *browserWorld) Signaling(up bool) error {
 // restores from localStorage), as Chrome's memory saver discards and a
 // visit reloads.
 func (b *browserWorld) Discard(id raft.ID, reloadAfter sim.Time) {
-	delete(b.vis, id)
-	delete(b.minimized, id)
+	b.pageClosed(id)
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "discard (page closed, reopened after " + reloadAfter.String() + ")"})
 	b.c.Discard(id, time.Duration(reloadAfter))
 }
@@ -361,8 +366,7 @@ func (b *browserWorld) Discard(id raft.ID, reloadAfter sim.Time) {
 // peers learn of it only when ICE gives up.
 func (b *browserWorld) Blackhole(id raft.ID) {
 	b.net.CutOff(id, true)
-	delete(b.vis, id)
-	delete(b.minimized, id)
+	b.pageClosed(id)
 	b.Record(sim.Event{Kind: sim.KindFault, Node: uint64(id), Detail: "blackhole (packets dropped, page closed)"})
 	b.c.Kill(id)
 }
