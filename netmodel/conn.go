@@ -45,11 +45,15 @@ func DefaultConnOptions() ConnOptions {
 		// public cloud server would be tens of ms. The scenarios'
 		// golden traces depend on this value.
 		SignalingLatency: 5 * sim.Millisecond,
-		// facts §3 pion/ice (V): disconnected after 5 s with nothing
-		// received, failed after 5 + 25 = 30 s; Chrome and Firefox also
-		// fail at 30 s (V constants, timing U).
+		// Measured in Chromium 156 (M: the browser world's
+		// BenchmarkClosedPageSeenByPeers, docs/worlds.md): a page whose
+		// peer went silent sees its connection "disconnected" after 5.06
+		// s and "failed" after 15.07 s, libwebrtc's
+		// CONNECTION_WRITE_CONNECT_TIMEOUT and CONNECTION_WRITE_TIMEOUT
+		// (p2p_constants, facts §3). pion's defaults (5 s, then 25 s
+		// more) and Firefox's (30 s) are longer.
 		ICEDisconnected: 5 * sim.Second,
-		ICEFailed:       30 * sim.Second,
+		ICEFailed:       15 * sim.Second,
 		// facts §5 (V): PeerJS client pingInterval 5 s; server
 		// alive_timeout 90 s and expire_timeout 5 s.
 		PingInterval:  5 * sim.Second,
@@ -109,6 +113,10 @@ type conn struct {
 	restartWaiting bool       // an ICE restart waits for the signaling server
 	iceTimer       *sim.Timer // the next ICE step of a dead connection
 	deadSince      sim.Time
+	// closedEnd is the tab whose page closed while the connection was
+	// open: its end is gone, but its peer was not told and keeps an open
+	// channel until ICE fails (tabClosed). 0 while both ends are there.
+	closedEnd raft.ID
 }
 
 // connState is the world's connection and signaling state.
@@ -161,6 +169,17 @@ func (w *World) connSend(m raft.Message) {
 		return
 	}
 	c := w.pair(m.From, m.To)
+	switch {
+	case c.closedEnd == m.From:
+		// A reopened page has no connection yet: it offers a new one,
+		// which replaces its peer's stale end.
+		w.drop(m, "not connected")
+		w.connect(m.From, m.To)
+		return
+	case c.closedEnd != 0:
+		w.drop(m, "sent to a closed page")
+		return
+	}
 	switch c.phase {
 	case connOpen, connDisconnected:
 		if c.pathBroken {
@@ -190,7 +209,7 @@ func (w *World) connectVoters(id raft.ID, voters []raft.ID) {
 		if p == id || !w.tabs[p].alive {
 			continue
 		}
-		if c := w.pair(id, p); c.phase == connNew || c.phase == connClosed {
+		if c := w.pair(id, p); c.phase == connNew || c.phase == connClosed || c.closedEnd == id {
 			w.connect(id, p)
 		}
 	}
@@ -209,6 +228,12 @@ func (w *World) connTrace(a, b raft.ID, what string) {
 // few round trips. Sends are refused until it opens (connSend).
 func (w *World) connect(a, b raft.ID) {
 	c := w.pair(a, b)
+	if c.closedEnd != 0 {
+		// The peer of a reopened page drops its stale connection for the
+		// new offer (the browser world's tab does so on an offer; here
+		// when the offer leaves, a signaling hop early).
+		w.closeConn(a, b, "replaced by a new offer")
+	}
 	c.phase = connConnecting
 	c.iceStarted, c.checking = false, false
 	c.pathBroken, c.restarting, c.restartWaiting = false, false, false
@@ -343,7 +368,8 @@ func (w *World) openChanged(id raft.ID, delta int) {
 func (w *World) closeConn(a, b raft.ID, why string) {
 	c := w.pair(a, b)
 	wasOpen := c.phase == connOpen || c.phase == connDisconnected
-	c.phase = connClosed
+	closedEnd := c.closedEnd
+	c.phase, c.closedEnd = connClosed, 0
 	c.iceStarted, c.checking = false, false
 	c.pathBroken, c.restarting, c.restartWaiting = false, false, false
 	c.gen++
@@ -355,36 +381,65 @@ func (w *World) closeConn(a, b raft.ID, why string) {
 	w.closeChannel(b, a)
 	w.connTrace(a, b, "closed: "+why)
 	if wasOpen {
-		w.openChanged(a, -1)
-		w.openChanged(b, -1)
+		for _, end := range [2]raft.ID{a, b} {
+			if end != closedEnd { // counted down when its page closed
+				w.openChanged(end, -1)
+			}
+		}
 	}
 }
 
 // linkDead reports whether packets fail to pass between a and b in either
 // direction: ICE needs both (a check and its response).
 func (w *World) linkDead(a, b raft.ID) bool {
-	return w.chans[a][b].cut || w.chans[b][a].cut || w.pair(a, b).pathBroken
+	c := w.pair(a, b)
+	return w.chans[a][b].cut || w.chans[b][a].cut || c.pathBroken || c.closedEnd != 0
 }
 
-// tabClosed is told that tab id closed cleanly: its datachannels close,
-// and the peers see the close event at once.
+// tabClosed is told that tab id's page closed. Its datachannels close
+// and what was in flight is lost. Its peers are not told: in Chromium
+// 156 a closed page's connections stayed open at the other end until
+// ICE failed, 15 s later (M: BenchmarkClosedPageSeenByPeers), so an open
+// connection keeps its peer's end (closedEnd) until ICE's timeouts close
+// it or the reopened page offers again. An attempt still setting up
+// ends at once (U: the peer's end would wait for its own give-up timer;
+// no Raft message passes either way).
 func (w *World) tabClosed(id raft.ID) {
 	for i := 1; i <= w.opt.Nodes; i++ {
-		if raft.ID(i) == id {
+		peer := raft.ID(i)
+		if peer == id {
 			continue
 		}
 		if !w.opt.Conn.Setup {
-			w.closeChannel(id, raft.ID(i))
-			w.closeChannel(raft.ID(i), id)
+			w.closeChannel(id, peer)
+			w.closeChannel(peer, id)
 			continue
 		}
-		if c := w.pair(id, raft.ID(i)); c.phase != connNew && c.phase != connClosed {
-			w.closeConn(id, raft.ID(i), "peer closed")
+		switch c := w.pair(id, peer); c.phase {
+		case connConnecting:
+			w.closeConn(id, peer, "peer closed")
+		case connOpen, connDisconnected:
+			if c.closedEnd == 0 {
+				w.endClosed(id, peer)
+			}
 		}
 	}
 	if w.opt.Conn.Setup {
 		w.tabGone(id)
 	}
+}
+
+// endClosed leaves the open connection between closed and peer with the
+// peer's end alone: nothing passes, and ICE at the peer's end starts
+// timing out.
+func (w *World) endClosed(closed, peer raft.ID) {
+	c := w.pair(closed, peer)
+	c.closedEnd = closed
+	w.closeChannel(closed, peer)
+	w.closeChannel(peer, closed)
+	w.openChanged(closed, -1)
+	w.connTrace(closed, peer, "page closed ("+strconv.Itoa(int(peer))+"'s end stays open)")
+	w.iceWatch(closed, peer)
 }
 
 // hasOpenChannel reports whether tab id has at least one open datachannel

@@ -41,7 +41,7 @@ func TestDefaultConnOptionsAreSourced(t *testing.T) {
 	assert.Equal(t, 4, o.SetupRTTsMin)
 	assert.Equal(t, 6, o.SetupRTTsMax)
 	assert.Equal(t, 5*sim.Second, o.ICEDisconnected)
-	assert.Equal(t, 30*sim.Second, o.ICEFailed)
+	assert.Equal(t, 15*sim.Second, o.ICEFailed)
 	assert.Equal(t, 5*sim.Second, o.PingInterval)
 	assert.Equal(t, 90*sim.Second, o.AliveTimeout)
 	assert.Equal(t, 5*sim.Second, o.ExpireTimeout)
@@ -138,7 +138,7 @@ func TestSetupOverACutLinkFailsOrOpensOnHeal(t *testing.T) {
 		want  string
 		state string
 	}{
-		{"never healed", 0, "30.021s 1: conn 2 closed: set-up failed", "closed"},
+		{"never healed", 0, "15.021s 1: conn 2 closed: set-up failed", "closed"},
 		{"healed during the checks", 10 * sim.Second, "10.1s 1: conn 2 open", "open"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,7 +171,7 @@ func TestICEDeclaresACutLinkDisconnectedThenFailed(t *testing.T) {
 	w.sim.RunUntil(2*sim.Minute, nil)
 	faults := connFaults(t, w, buf)
 	assert.Contains(t, faults, "6s 1: conn 2 disconnected")
-	assert.Contains(t, faults, "31s 1: conn 2 closed: ice failed")
+	assert.Contains(t, faults, "16s 1: conn 2 closed: ice failed")
 	assert.Equal(t, "closed", w.ConnState(1, 2))
 	got, dropped := deliveries(t, w, buf)
 	require.Len(t, got, 1)
@@ -186,25 +186,54 @@ func TestHealBeforeICEFailsKeepsTheConnection(t *testing.T) {
 		w.Partition([][]raft.ID{{1}, {2}})
 		w.send(probe(1, 2, 2))
 	})
-	w.sim.At(20*sim.Second, func() { w.Heal() })
+	w.sim.At(12*sim.Second, func() { w.Heal() })
 	w.sim.RunUntil(2*sim.Minute, nil)
 	faults := connFaults(t, w, buf)
 	assert.Contains(t, faults, "6s 1: conn 2 disconnected")
-	assert.Contains(t, faults, "20s 1: conn 2 open again")
+	assert.Contains(t, faults, "12s 1: conn 2 open again")
 	assert.Equal(t, "open", w.ConnState(1, 2))
 	got, _ := deliveries(t, w, buf)
 	require.Len(t, got, 1)
 	assert.Equal(t, uint64(2), got[0].index, "the held message arrives after the heal")
 }
 
-func TestCleanCloseIsSeenAtOnce(t *testing.T) {
+func TestAClosedPagesPeerKeepsItsEndUntilICEFails(t *testing.T) {
 	w, buf := newTestWorld(t, connOptions(2), 1)
 	w.sim.At(sim.Millisecond, func() { w.send(probe(1, 2, 1)) })
 	w.sim.At(sim.Second, func() { w.Kill(2) })
-	w.sim.RunUntil(2*sim.Second, nil)
-	assert.Contains(t, connFaults(t, w, buf), "1s 1: conn 2 closed: peer closed")
-	assert.Equal(t, "closed", w.ConnState(1, 2))
+	w.sim.At(2*sim.Second, func() { w.send(probe(1, 2, 2)) })
+	var openAt2s bool
+	w.sim.At(2*sim.Second, func() { openAt2s = w.hasOpenChannel(1) })
+	w.sim.RunUntil(sim.Minute, nil)
+	faults := connFaults(t, w, buf)
+	assert.Contains(t, faults, "1s 1: conn 2 page closed (1's end stays open)")
+	assert.Contains(t, faults, "6s 1: conn 2 disconnected")
+	assert.Contains(t, faults, "16s 1: conn 2 closed: ice failed", "as in Chromium: 15 s after the page went silent")
+	assert.True(t, openAt2s, "the peer still holds an open channel (and its throttling exemption)")
 	assert.False(t, w.hasOpenChannel(1))
+	assert.Equal(t, "closed", w.ConnState(1, 2))
+	_, dropped := deliveries(t, w, buf)
+	assert.Equal(t, 2, dropped, "the send into the closed page is lost (and the first was refused)")
+}
+
+func TestAReopenedPageReplacesItsPeersStaleEnd(t *testing.T) {
+	w, buf := newTestWorld(t, connOptions(2), 1)
+	w.sim.At(sim.Millisecond, func() { w.send(probe(1, 2, 1)) })
+	w.sim.At(sim.Second, func() { w.Kill(2) })
+	w.sim.At(2*sim.Second, func() { require.NoError(t, w.Restart(2)) })
+	w.sim.At(2500*sim.Millisecond, func() { w.send(probe(1, 2, 2)) }) // into the stale end
+	w.sim.At(3*sim.Second, func() { w.send(probe(2, 1, 3)) })         // the reopened page offers
+	w.sim.At(4*sim.Second, func() { w.send(probe(1, 2, 4)) })
+	w.sim.RunUntil(sim.Minute, nil)
+	faults := connFaults(t, w, buf)
+	assert.Contains(t, faults, "3s 1: conn 2 closed: replaced by a new offer")
+	assert.NotContains(t, strings.Join(faults, "\n"), "ice failed")
+	assert.Equal(t, "open", w.ConnState(1, 2))
+	got, _ := deliveries(t, w, buf)
+	require.Len(t, got, 1)
+	assert.Equal(t, uint64(4), got[0].index, "only the send over the new connection arrives")
+	assert.True(t, w.hasOpenChannel(1) && w.hasOpenChannel(2))
+	assert.Equal(t, 1, w.conns.open[2], "the closed end was counted once")
 }
 
 func TestBlackholedTabLeavesPresenceAfterAliveTimeout(t *testing.T) {
@@ -290,7 +319,7 @@ func TestPathChangeDuringAnOutageFailsAtICEFailed(t *testing.T) {
 	w.sim.At(45*sim.Second, func() { w.SignalingUp() })
 	w.sim.RunUntil(time60s, nil)
 	faults := connFaults(t, w, buf)
-	assert.Contains(t, faults, "31s 1: conn 2 closed: ice failed")
+	assert.Contains(t, faults, "16s 1: conn 2 closed: ice failed")
 	assert.NotContains(t, strings.Join(faults, "\n"), "ice restart")
 }
 

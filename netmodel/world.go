@@ -246,7 +246,11 @@ func (w *World) send(m raft.Message) {
 	from, to := w.tabs[m.From], w.tabs[m.To]
 	w.record(sim.Event{Kind: sim.KindSend, Node: uint64(m.From), Peer: uint64(m.To), Term: m.Term, Index: m.Index, Msg: m.Type.String()})
 	if to == nil || !to.alive || !from.alive {
-		w.drop(m, "peer closed")
+		why := "peer closed"
+		if to != nil && from.alive && w.opt.Conn.Setup && w.pair(m.From, m.To).closedEnd == m.To {
+			why = "sent to a closed page" // its peer was not told (conn.go tabClosed)
+		}
+		w.drop(m, why)
 		return
 	}
 	w.connSend(m)

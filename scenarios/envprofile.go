@@ -71,6 +71,9 @@ func slimerjs2015(sc *Scenario) {
 	// Raft.js (paper): one index back per rejected append, retried at the
 	// next heartbeat, which gives start-up its heartbeat-per-node slope;
 	// followers learn commits from the next append.
+	// Firefox declares a silent connection failed after 30 s (facts §3,
+	// V: blog.mozilla.org/webrtc/ice-disconnected-not), not Chromium's 15.
+	sc.Connection.ICEFailed = 30 * sim.Second
 	sc.Cluster.NaiveBacktrack = true
 	sc.Cluster.DeferCommitNotice = true
 	// Fitted: each poll of the harness (a page evaluation through

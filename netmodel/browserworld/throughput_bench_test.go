@@ -78,3 +78,43 @@ dc.addEventListener("message", (e) => dc.send(e.data)); true`))
 	b.ReportMetric(rtts[len(rtts)*9/10], "p90-rtt-ms")
 	b.ReportMetric(rtts[len(rtts)/10], "p10-rtt-ms")
 }
+
+// BenchmarkClosedPageSeenByPeers closes one of two connected tabs' pages
+// (a kill) and reports, in seconds from the close, when the other page's
+// RTCPeerConnection to it went "disconnected" and "failed" and when its
+// datachannel closed: how long a peer of a closed page goes on sending
+// into nothing. The model's connection options (ICEDisconnected,
+// ICEFailed, ClosedPageSilent) come from it. Run it with -bench
+// ClosedPageSeenByPeers -benchtime 1x (about 20 s).
+func BenchmarkClosedPageSeenByPeers(b *testing.B) {
+	c := newCluster(b, 2, nil)
+	require.NoError(b, c.WaitMesh(20*time.Second))
+	page, err := c.openPageOf(1)
+	require.NoError(b, err)
+	_, err = chromedp.Run(page, chromedp.Evaluate[bool](`window.seen = {};
+const pc = raftsimPeers["2"], dc = raftsimChannels["2"], mark = (what) => { if (!(what in seen)) seen[what] = performance.now(); };
+pc.addEventListener("connectionstatechange", () => mark("pc-" + pc.connectionState));
+pc.addEventListener("iceconnectionstatechange", () => mark("ice-" + pc.iceConnectionState));
+dc.addEventListener("close", () => mark("channel-closed")); true`))
+	require.NoError(b, err)
+	b.ResetTimer()
+	_, err = chromedp.Run(page, chromedp.Evaluate[bool](`window.closedAt = performance.now(); true`))
+	require.NoError(b, err)
+	c.Kill(2)
+	var seen map[string]float64
+	for range 120 { // up to 60 s
+		time.Sleep(500 * time.Millisecond)
+		seen, err = chromedp.Run(page, chromedp.Evaluate[map[string]float64](`(() => { const o = {};
+  for (const k in seen) o[k] = (seen[k] - closedAt) / 1000; return o; })()`))
+		require.NoError(b, err)
+		if _, ok := seen["channel-closed"]; ok {
+			break
+		}
+	}
+	b.StopTimer()
+	for what, secs := range seen {
+		b.ReportMetric(secs, what+"-s")
+	}
+	_, closed := seen["channel-closed"]
+	require.True(b, closed, "the channel to the closed page closed within a minute: %v", seen)
+}

@@ -203,10 +203,10 @@ func TestCloseLeavesNoChromium(t *testing.T) {
 }
 
 // A discarded tab's page closes, but its peers are not told: their
-// datachannels to it stay open (a killed page's close reached its peers
-// only about 15 s later, by timeout, in a probe), until the reloaded tab
-// offers again and replaces them; it connects again and restores its log.
-// (The model shows a clean close at once: netmodel/conn.go.)
+// datachannels to it stay open (ICE fails them 15 s later:
+// BenchmarkClosedPageSeenByPeers), until the reloaded tab offers again and
+// replaces them; it connects again and restores its log. The model does
+// the same (netmodel/conn.go tabClosed).
 func TestADiscardedTabsPeersKeepTheirChannelsUntilItReconnects(t *testing.T) {
 	if !longTests {
 		t.Skip("5 s of real time: with -tags long")

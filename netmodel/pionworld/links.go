@@ -70,7 +70,10 @@ func (c *Cluster) api(id raft.ID) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(false)
 	se.DisableCloseByDTLS(true) // facts: avoids a teardown hang in synctest
 	if c.opt.ICEDisconnected > 0 {
-		se.SetICETimeouts(c.opt.ICEDisconnected, c.opt.ICEFailed, c.opt.ICEDisconnected/4)
+		// pion/ice counts its failed timeout from disconnected
+		// (agent.go: totalTimeToFailure = failed + disconnected); ours
+		// counts both from the last packet heard, as the model does.
+		se.SetICETimeouts(c.opt.ICEDisconnected, max(c.opt.ICEFailed-c.opt.ICEDisconnected, 0), c.opt.ICEDisconnected/4)
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
 }

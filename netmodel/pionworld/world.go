@@ -38,8 +38,8 @@ type Options struct {
 	// mode (webrtc.DataChannelInit).
 	Ordered        bool
 	MaxRetransmits int
-	// ICEDisconnected and ICEFailed bound failure detection (0: pion's
-	// 5 s and 25 s).
+	// ICEDisconnected and ICEFailed bound failure detection, both
+	// counted from the last packet heard (0: pion's 5 s and 5 + 25 s).
 	ICEDisconnected, ICEFailed time.Duration
 	Seed                       uint64
 	// PaperBootstrap: node 1 starts as leader of a one-server cluster and

@@ -99,6 +99,7 @@ func main() {
 	t.flushFn = js.FuncOf(func(js.Value, []js.Value) any { t.flush(); return nil })
 	t.exposeHandlerCosts()
 	global.Set("raftsimChannels", global.Get("Object").New())
+	global.Set("raftsimPeers", global.Get("Object").New())
 	addr := global.Get("location").Get("host").String()
 	t.ctl = dial("ws://"+addr+"/ctl?id="+q.Get("id"), func() {}, t.onCtl, t.stop)
 	select {} // the callbacks run the tab

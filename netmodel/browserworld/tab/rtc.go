@@ -56,9 +56,11 @@ func (t *tab) newPeer(id raft.ID) *peer {
 	o := global.Get("raftsimRTC").Call("newPeer", t.peerConf())
 	p := &peer{id: id, pc: o.Get("pc"), dc: o.Get("dc")}
 	t.peers[id] = p
-	// For probes from the harness (the datachannel throughput benchmark):
-	// window.raftsimChannels[id] is the channel to tab id.
+	// For probes from the harness (the datachannel benchmarks):
+	// window.raftsimChannels[id] is the channel to tab id, and
+	// window.raftsimPeers[id] its RTCPeerConnection.
 	global.Get("raftsimChannels").Set(strconv.Itoa(int(id)), p.dc)
+	global.Get("raftsimPeers").Set(strconv.Itoa(int(id)), p.pc)
 	on := func(target js.Value, ev string, fn func(js.Value)) {
 		f := js.FuncOf(func(_ js.Value, args []js.Value) any {
 			if t.peers[id] == p { // not replaced since
