@@ -1,7 +1,11 @@
 package browserworld
 
 import (
+	"fmt"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,41 +13,79 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// BenchmarkDatachannelThroughput sends 16 KiB messages from one tab to
-// another over their ordered, reliable datachannel on loopback for 3 s,
-// keeping up to 4 MiB buffered (bufferedAmount), and reports what the
-// receiving page's own listener counted: MB/s and messages/s. Raft is not
-// started, so the tab program drops the messages at once (they are not
-// Raft messages) and the measure is the channel's. Run it with -bench
-// DatachannelThroughput -benchtime 1x.
+// BenchmarkDatachannelThroughput floods one tab's ordered, reliable
+// datachannel to another on loopback for 3 s (Raft not started: the tab
+// program drops what is not a Raft message) with messages of 1 or 16 KiB,
+// keeping at most 64 KiB or 4 MiB buffered (bufferedAmount), and reports
+// what the receiving page's own listener counted: messages/s, MB/s, the
+// pauses of 300 ms or more between two arrivals (stalls), and how busy the
+// machine's CPUs were (cpu-%). Run it with -bench DatachannelThroughput
+// -benchtime 1x. A 4 MiB flood stalls again and again for about 400 ms,
+// dcSCTP's minimum retransmission timeout, with the CPUs idle: Chromium
+// loses packets on the way under it, though the kernel drops none
+// (docs/worlds.md).
 func BenchmarkDatachannelThroughput(b *testing.B) {
+	for _, size := range []int{1 << 10, 16 << 10} {
+		for _, buffered := range []int{64 << 10, 4 << 20} {
+			b.Run(fmt.Sprintf("msg=%dKiB/buffered=%dKiB", size>>10, buffered>>10), func(b *testing.B) {
+				floodChannel(b, size, buffered)
+			})
+		}
+	}
+}
+
+// floodChannel runs one case of BenchmarkDatachannelThroughput.
+func floodChannel(b *testing.B, size, buffered int) {
 	c := newCluster(b, 2, nil)
 	rx, err := c.openPageOf(2)
 	require.NoError(b, err)
 	tx, err := c.openPageOf(1)
 	require.NoError(b, err)
-	_, err = chromedp.Run(rx, chromedp.Evaluate[bool](`window.rx = {bytes: 0, n: 0, first: 0, last: 0};
+	_, err = chromedp.Run(rx, chromedp.Evaluate[bool](`window.rx = {bytes: 0, n: 0, first: 0, last: 0, stalls: 0};
 raftsimChannels["1"].addEventListener("message", (e) => { const r = window.rx, now = performance.now();
-  if (r.n === 0) r.first = now; r.n++; r.bytes += e.data.byteLength; r.last = now; }); true`))
+  if (r.n === 0) r.first = now; else if (now - r.last >= 300) r.stalls++;
+  r.n++; r.bytes += e.data.byteLength; r.last = now; }); true`))
 	require.NoError(b, err)
 	b.ResetTimer()
-	_, err = chromedp.Run(tx, chromedp.Evaluate[bool](`new Promise((done) => {
-  const dc = raftsimChannels["2"], buf = new ArrayBuffer(16384), t0 = performance.now();
-  dc.bufferedAmountLowThreshold = 1 << 20;
+	busy0, idle0 := cpuTimes(b)
+	_, err = chromedp.Run(tx, chromedp.Evaluate[bool](fmt.Sprintf(`new Promise((done) => {
+  const dc = raftsimChannels["2"], buf = new ArrayBuffer(%d), limit = %d, t0 = performance.now();
+  dc.bufferedAmountLowThreshold = limit / 4;
   const pump = () => {
     if (performance.now() - t0 > 3000) { dc.onbufferedamountlow = null; done(true); return; }
-    while (dc.bufferedAmount < 4 << 20) dc.send(buf);
+    while (dc.bufferedAmount < limit) dc.send(buf);
   };
   dc.onbufferedamountlow = pump; pump();
-})`, chromedp.EvalAwaitPromise))
+})`, size, buffered), chromedp.EvalAwaitPromise))
 	require.NoError(b, err)
-	time.Sleep(time.Second) // what was buffered arrives
-	got, err := chromedp.Run(rx, chromedp.Evaluate[struct{ Bytes, N, First, Last float64 }](`window.rx`))
+	busy1, idle1 := cpuTimes(b)
+	time.Sleep(2 * time.Second) // what was buffered arrives
+	got, err := chromedp.Run(rx, chromedp.Evaluate[struct{ Bytes, N, First, Last, Stalls float64 }](`window.rx`))
 	require.NoError(b, err)
 	require.Positive(b, got.N)
 	secs := (got.Last - got.First) / 1000
 	b.ReportMetric(got.Bytes/secs/1e6, "MB/s")
 	b.ReportMetric(got.N/secs, "messages/s")
+	b.ReportMetric(got.Stalls, "stalls")
+	b.ReportMetric(100*float64(busy1-busy0)/float64(busy1-busy0+idle1-idle0), "cpu-%")
+}
+
+// cpuTimes reads the machine's busy and idle CPU time (/proc/stat, in
+// clock ticks).
+func cpuTimes(tb testing.TB) (busy, idle int64) {
+	raw, err := os.ReadFile("/proc/stat")
+	require.NoError(tb, err)
+	line, _, _ := strings.Cut(string(raw), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, err := strconv.ParseInt(f, 10, 64)
+		require.NoError(tb, err)
+		if i == 3 || i == 4 { // idle, iowait
+			idle += v
+		} else {
+			busy += v
+		}
+	}
+	return busy, idle
 }
 
 // BenchmarkDatachannelRoundTrip bounces a 100-byte message between two
