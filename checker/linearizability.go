@@ -107,25 +107,31 @@ type opMeta struct {
 //   - a get, which changes nothing;
 //   - a put or cas whose value no operation on its key can have observed:
 //     no returned get read it, no cas expected it, and no returned failed
-//     cas on the key ended after its call. Given any linearization in which
-//     it took effect, removing it only changes what the operations up to
-//     the next write saw, and by those conditions there are none that
-//     could tell (see TestCheckKVDropsOnlyUnobservableWrites).
+//     cas found it (a failed cas reports the value it found). Given any
+//     linearization in which it took effect, removing it only changes what
+//     the operations up to the next write saw, and by those conditions
+//     none of them can tell: a returned get or failed cas there would have
+//     reported its value, and an unanswered cas there may be taken as not
+//     having taken effect (see TestCheckKVDropsOnlyUnobservableWrites).
+//
+// A put or cas that never returned but whose value a returned operation
+// observed is given that operation's return instead, when no other
+// operation wrote the same value: it must have taken effect before the
+// value was seen, so the bound loses no linearization, and without it the
+// write is concurrent with everything after its call, which is what makes
+// such histories slow to search (writeDeadlines).
 func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
 	if len(ops) == 0 {
 		return LinResult{Result: LinNA, model: kvModel()}
 	}
 	type keyValue struct{ key, value string }
 	observed := map[keyValue]bool{}
-	lastFailedCas := map[string]int64{}
 	for _, op := range ops {
 		switch {
 		case op.Kind == KVCas:
 			observed[keyValue{op.Key, op.Expect}] = true
 			if op.Returned && !op.OK {
-				if t, ok := lastFailedCas[op.Key]; !ok || op.Return > t {
-					lastFailedCas[op.Key] = op.Return
-				}
+				observed[keyValue{op.Key, op.Out}] = true
 			}
 		case op.Kind == KVGet && op.Returned && op.Found:
 			observed[keyValue{op.Key, op.Out}] = true
@@ -133,16 +139,14 @@ func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
 	}
 	droppable := func(op KVOp) bool {
 		switch op.Kind {
-		case KVGet:
-			return true
 		case KVPut, KVCas:
-			t, failed := lastFailedCas[op.Key]
-			return !observed[keyValue{op.Key, op.Value}] && (!failed || t < op.Call)
+			return !observed[keyValue{op.Key, op.Value}]
 		}
-		return true // not an operation the model knows
+		return true // a get, or not an operation the model knows
 	}
 
 	end := endOfHistory(len(ops), func(i int) (int64, int64, bool) { return ops[i].Call, ops[i].Return, ops[i].Returned })
+	deadline := writeDeadlines(ops)
 	var c checkInput
 	for _, op := range ops {
 		if op.Kind < KVGet || op.Kind > KVCas {
@@ -151,6 +155,9 @@ func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
 		ret := op.Return
 		if !op.Returned {
 			ret = end
+			if t, ok := deadline[kvWrite{op.Key, op.Value}]; ok && op.Kind != KVGet && t > op.Call {
+				ret = t
+			}
 		}
 		c.add(porcupine.Operation{
 			Input:    kvInput{kind: op.Kind, key: op.Key, value: op.Value, expect: op.Expect},
@@ -161,6 +168,46 @@ func CheckKV(ops []KVOp, timeout time.Duration) LinResult {
 		}, !op.Returned && droppable(op))
 	}
 	return c.check(kvModel(), timeout, "key")
+}
+
+// kvWrite is a value written to a key.
+type kvWrite struct{ key, value string }
+
+// writeDeadlines returns, for each value written to a key by exactly one
+// put or cas, the earliest return of an operation that observed it: a get
+// that read it, a cas that expected it and succeeded, or a failed cas that
+// found it. That write took effect before then.
+func writeDeadlines(ops []KVOp) map[kvWrite]int64 {
+	writers := map[kvWrite]int{}
+	seen := map[kvWrite]int64{}
+	saw := func(w kvWrite, at int64) {
+		if t, ok := seen[w]; !ok || at < t {
+			seen[w] = at
+		}
+	}
+	for _, op := range ops {
+		switch op.Kind {
+		case KVPut, KVCas:
+			writers[kvWrite{op.Key, op.Value}]++
+		}
+		if !op.Returned {
+			continue
+		}
+		switch {
+		case op.Kind == KVGet && op.Found:
+			saw(kvWrite{op.Key, op.Out}, op.Return)
+		case op.Kind == KVCas && op.OK && op.Expect != "":
+			saw(kvWrite{op.Key, op.Expect}, op.Return)
+		case op.Kind == KVCas && !op.OK && op.Out != "":
+			saw(kvWrite{op.Key, op.Out}, op.Return)
+		}
+	}
+	for w := range seen {
+		if writers[w] != 1 {
+			delete(seen, w)
+		}
+	}
+	return seen
 }
 
 // CheckChat checks a chat history, partitioned by list key, within timeout

@@ -105,6 +105,10 @@ func TestCheckKVDropsOnlyUnobservableWrites(t *testing.T) {
 		// An unanswered cas expecting the unanswered put's value: with both
 		// taken, "y" can be read.
 		{"an unanswered cas expecting it", []checker.KVOp{lost(put(1, "a", "v", 0, 0)), lost(cas(2, "a", "v", "y", false, 1, 0)), get(3, "a", "y", 5, 6)}, checker.LinOK},
+		// Dropped: the failed cas found another value, so it was not
+		// between the put and the next write.
+		{"a failed cas after it that found another value", []checker.KVOp{put(1, "a", "w", 0, 1), lost(put(2, "a", "v", 2, 0)), failedCas(3, "a", "z", "x", "w", 3, 4)}, checker.LinOK},
+		{"a failed cas that found a value nobody wrote", []checker.KVOp{put(1, "a", "w", 0, 1), lost(put(2, "a", "v", 2, 0)), failedCas(3, "a", "z", "x", "u", 3, 4)}, checker.LinIllegal},
 		// Dropped: nothing can tell whether it took effect.
 		{"a failed cas before it", []checker.KVOp{put(1, "a", "w", 0, 1), failedCas(3, "a", "z", "x", "w", 2, 3), lost(put(2, "a", "v", 4, 0)), get(1, "a", "w", 5, 6)}, checker.LinOK},
 	}

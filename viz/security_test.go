@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,8 +170,9 @@ func TestServerAnswersOnlyItsOwnHostNames(t *testing.T) {
 	assert.Equal(t, 421, w.Code, "a malformed address refuses everything")
 }
 
-// newBrowser starts headless Chromium (skipping without it, failing in
-// CI) and returns a context for one tab.
+// newBrowser returns a context for a new tab, in a browser context of
+// its own, of the package's headless Chromium (skipping without it,
+// failing in CI).
 func newBrowser(t testing.TB) context.Context { return newBrowserFor(t, 90*time.Second) }
 
 // newBrowserFor is newBrowser with a context that ends after d.
@@ -180,14 +182,44 @@ func newBrowserFor(t testing.TB, d time.Duration) context.Context {
 		t.Skip("the page in Chromium: not in -short")
 	}
 	browser := chromium.Require(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 800))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancel := chromedp.NewContext(sharedBrowser(t, browser), chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	ctx, cancel = context.WithTimeout(ctx, d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// The package's tests share one Chromium: starting one takes about half
+// a second, and there are dozens of page tests. Each test gets its own
+// browser context (no shared storage) and tab; TestMain stops it.
+var shared struct {
+	once          sync.Once
+	ctx           context.Context
+	err           error
+	cancel, alloc context.CancelFunc
+}
+
+// sharedBrowser starts the shared Chromium on first use.
+func sharedBrowser(t testing.TB, path string) context.Context {
+	t.Helper()
+	shared.once.Do(func() {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 800))
+		var actx context.Context
+		actx, shared.alloc = chromedp.NewExecAllocator(context.Background(), opts...)
+		shared.ctx, shared.cancel = chromedp.NewContext(actx)
+		shared.err = chromedp.Do(shared.ctx)
+	})
+	require.NoError(t, shared.err, "starting chromium")
+	return shared.ctx
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.cancel != nil {
+		shared.cancel()
+		shared.alloc()
+	}
+	os.Exit(code)
 }
 
 // stepEverywhere steps through every event of the page and, at each,
