@@ -82,6 +82,19 @@ func kvHistory(records []netmodel.KVRecord) []checker.KVOp {
 	return ops
 }
 
+// commitLatencies returns, in seconds, the time from call to answer of
+// every answered put and cas: writes go through the log in every world,
+// so this is the commit latency a client sees.
+func commitLatencies(ops []checker.KVOp) []float64 {
+	var out []float64
+	for _, op := range ops {
+		if op.Returned && (op.Kind == checker.KVPut || op.Kind == checker.KVCas) {
+			out = append(out, float64(op.Return-op.Call)/float64(sim.Second))
+		}
+	}
+	return out
+}
+
 // chatHistory converts the chat users' records for the checker.
 func chatHistory(clients []ChatUser) []checker.ChatOp {
 	var ops []checker.ChatOp

@@ -166,6 +166,10 @@ type Result struct {
 	Replay        string         `json:"replay"`
 	// MeasureOrder lists the measures in the scenario's order.
 	MeasureOrder []string `json:"-"`
+	// CommitLatencies are the KV workload's answered writes' latencies
+	// (seconds from call to answer), in history order: what compare
+	// puts side by side as the commit-latency distribution.
+	CommitLatencies []float64 `json:"-"`
 }
 
 // RunOptions are per-run settings that do not change what happens.

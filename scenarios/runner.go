@@ -328,6 +328,7 @@ func (r *runner) checkLinearizability(res *Result, opts RunOptions) error {
 	if r.kv != nil {
 		ops := kvHistory(r.kv.History())
 		res.Operations += len(ops)
+		res.CommitLatencies = commitLatencies(ops)
 		results = append(results, checker.CheckKV(ops, timeout))
 	}
 	if len(r.chats) > 0 {

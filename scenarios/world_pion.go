@@ -246,8 +246,9 @@ func (p *pionWorld) StartChat(tab raft.ID, id uint64) ChatUser {
 // StartKV implements World: an operation's end marks the run changed
 // (it is reported from the clients' goroutines).
 func (p *pionWorld) StartKV(w *KVWorkload, _ func()) KVRun {
+	mode := netmodel.ReadMode(w.ReadMode)
 	p.kv = p.c.StartKV(realkv.Options{KVOptions: w.clientOptions(), Clients: w.Clients,
-		Seed: p.seed, Start: p.start, OnDone: p.changed}, netmodel.ReadMode(w.ReadMode))
+		Seed: p.seed, Start: p.start, OnDone: p.changed, LocalReads: mode == netmodel.ReadLocal}, mode)
 	return p.kv
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/raftsim/raftsim/figures"
@@ -14,12 +16,19 @@ import (
 )
 
 type compareFlags struct {
-	out     string
-	seeds   int
-	nodes   int
-	profile string
-	worlds  string
+	out         string
+	seeds       int
+	nodes       int
+	profile     string
+	worlds      string
+	measureMode string
+	loss        float64
+	datachannel string
 }
+
+// commitLatency is the pseudo-measure compare adds for a KV workload: one
+// sample per answered write (Result.CommitLatencies).
+const commitLatency = "commit-latency"
 
 func newCompareCmd(stdout io.Writer) *cobra.Command {
 	var f compareFlags
@@ -57,6 +66,9 @@ names are the same.`,
 	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "network `PROFILE` (overrides the file; the outputs' names end in -PROFILE)")
 	cmd.Flags().StringVar(&f.worlds, "worlds", "model,pion", "the `WORLDS` to run, comma-separated, 2 or 3 of model, pion, browser; the first is the one the others are measured against")
+	cmd.Flags().StringVar(&f.measureMode, "measure-mode", "exact", "`MODE` of every measure: exact (the instant its condition first holds), polled (as the paper's harness polled), or file (as the scenario says)")
+	cmd.Flags().Float64Var(&f.loss, "loss", 0, "loss rate `P` of every link, 0 to 1 (overrides the file and the profile; the outputs' names end in -lossP)")
+	cmd.Flags().StringVar(&f.datachannel, "datachannel", "", "datachannel `MODE`: ordered-reliable, unordered-reliable or unordered-unreliable (overrides the file; the outputs' names end in -MODE)")
 	return cmd
 }
 
@@ -113,10 +125,12 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 	if cmd.Flags().Changed("worlds") {
 		args += " --worlds " + strings.Join(worlds, ",")
 	}
-	var measures []string
-	for _, m := range sc.Measures {
-		measures = append(measures, m.Name)
+	suffix, more, err := compareSettings(cmd, sc, f)
+	if err != nil {
+		return err
 	}
+	name, args = name+suffix, args+more
+	measures := compareMeasures(sc)
 	if _, err := compareNames(name, measures); err != nil {
 		return &exitError{exitUsage, err} // before the runs, which take real time
 	}
@@ -124,12 +138,64 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
-	report := compareReport(sc, path, args, f.out, name, worlds, samples, failed)
-	if err := writeCompare(f.out, name, sc, worlds, samples, report); err != nil {
+	report := compareReport(sc, path, args, f.out, name, worlds, measures, samples, failed)
+	if err := writeCompare(f.out, name, worlds, measures, samples, report); err != nil {
 		return &exitError{exitFailed, err}
 	}
 	fmt.Fprint(stdout, report)
 	return nil
+}
+
+// compareSettings applies --measure-mode, --loss and --datachannel to sc
+// and returns what they add to the outputs' names and to the command line
+// the report gives.
+func compareSettings(cmd *cobra.Command, sc *scenarios.Scenario, f *compareFlags) (suffix, args string, err error) {
+	switch f.measureMode {
+	case "exact", "polled":
+		for i := range sc.Measures {
+			sc.Measures[i].Mode = f.measureMode
+		}
+	case "file":
+	default:
+		return "", "", &usageError{fmt.Errorf("--measure-mode: want exact, polled or file, got %q", f.measureMode)}
+	}
+	args = " --measure-mode " + f.measureMode
+	if cmd.Flags().Changed("loss") {
+		if !(f.loss >= 0 && f.loss <= 1) { // NaN fails both
+			return "", "", &usageError{fmt.Errorf("--loss: want a rate from 0 to 1, got %v", f.loss)}
+		}
+		loss := f.loss
+		sc.World.Loss = &loss
+		v := strconv.FormatFloat(f.loss, 'g', -1, 64)
+		suffix += "-loss" + v
+		args += " --loss " + v
+	}
+	if f.datachannel != "" {
+		m, err := netmodel.ParseChannelMode(f.datachannel)
+		if err != nil {
+			return "", "", &usageError{fmt.Errorf("--datachannel: %w", err)}
+		}
+		sc.World.Datachannel.Mode = m
+		suffix += "-" + f.datachannel
+		args += " --datachannel " + f.datachannel
+	}
+	if err := sc.Validate(); err != nil {
+		return "", "", &exitError{exitUsage, err}
+	}
+	return suffix, args, nil
+}
+
+// compareMeasures names what compare puts side by side: the scenario's
+// measures, then the commit latency if it runs a KV workload.
+func compareMeasures(sc *scenarios.Scenario) []string {
+	var names []string
+	for _, m := range sc.Measures {
+		names = append(names, m.Name)
+	}
+	if sc.Workload.KV != nil {
+		names = append(names, commitLatency)
+	}
+	return names
 }
 
 // compareRuns runs the scenario's seeds in each world and collects each
@@ -148,14 +214,19 @@ func compareRuns(sc *scenarios.Scenario, worlds []string) (map[string]map[string
 			if !res.OK {
 				failed[world]++
 			}
-			for name, v := range res.Measures {
-				if v == nil {
-					continue
-				}
+			add := func(name string, vs ...float64) {
 				if samples[name] == nil {
 					samples[name] = map[string][]float64{}
 				}
-				samples[name][world] = append(samples[name][world], *v)
+				samples[name][world] = append(samples[name][world], vs...)
+			}
+			for name, v := range res.Measures {
+				if v != nil {
+					add(name, *v)
+				}
+			}
+			if len(res.CommitLatencies) > 0 {
+				add(commitLatency, res.CommitLatencies...)
 			}
 		}
 	}
@@ -164,7 +235,7 @@ func compareRuns(sc *scenarios.Scenario, worlds []string) (map[string]map[string
 
 // compareReport is the markdown table of the measures' distributions:
 // each world's row, with its KS distance from the first world's.
-func compareReport(sc *scenarios.Scenario, path, args, out, name string, worlds []string, samples map[string]map[string][]float64, failed map[string]int) string {
+func compareReport(sc *scenarios.Scenario, path, args, out, name string, worlds, measures []string, samples map[string]map[string][]float64, failed map[string]int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: model against the real stack\n\n", name)
 	var fails []string
@@ -173,16 +244,19 @@ func compareReport(sc *scenarios.Scenario, path, args, out, name string, worlds 
 	}
 	fmt.Fprintf(&b, "`raftsim compare %s %s --out %s`: %d nodes, ET %v, profile %s, %d seeds in each world; runs that failed a check: %s. KS distance: from %s's distribution.\n\n",
 		path, args, out, sc.Cluster.Nodes, sc.Cluster.ElectionTimeout, sc.World.Profile, sc.Seeds, strings.Join(fails, ", "), worlds[0])
-	fmt.Fprintf(&b, "| measure | world | runs | mean s | min s | median s | max s | KS distance |\n|---|---|---|---|---|---|---|---|\n")
-	for _, m := range sc.Measures {
-		s := samples[m.Name]
+	if slices.Contains(measures, commitLatency) {
+		fmt.Fprintf(&b, "%s: one sample per answered put or cas, from the client's call to its answer.\n\n", commitLatency)
+	}
+	fmt.Fprintf(&b, "| measure | world | samples | mean s | min s | median s | max s | KS distance |\n|---|---|---|---|---|---|---|---|\n")
+	for _, m := range measures {
+		s := samples[m]
 		for i, world := range worlds {
 			sum := figures.Summarize(s[world])
 			ks := "-"
 			if i > 0 {
 				ks = fmt.Sprintf("%.2f", figures.KS(s[worlds[0]], s[world]))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %s |\n", m.Name, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
+			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %s |\n", m, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
 		}
 	}
 	return b.String()
@@ -213,11 +287,7 @@ var compareMarkdown = outfile.NewKind("raftsim compare report", func(h []byte) b
 })
 
 // writeCompare writes the samples, plots and report inside dir.
-func writeCompare(dir, name string, sc *scenarios.Scenario, worlds []string, samples map[string]map[string][]float64, report string) error {
-	var measures []string
-	for _, m := range sc.Measures {
-		measures = append(measures, m.Name)
-	}
+func writeCompare(dir, name string, worlds, measures []string, samples map[string]map[string][]float64, report string) error {
 	bases, err := compareNames(name, measures)
 	if err != nil {
 		return err

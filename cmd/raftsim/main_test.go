@@ -546,6 +546,39 @@ func TestCompareRunsThreeWorlds(t *testing.T) {
 	assert.Contains(t, string(csv), "browser,")
 }
 
+// A KV workload adds the commit latency, one sample per answered write;
+// --loss and --datachannel name the variant in the outputs.
+func TestCompareAddsTheCommitLatencyOfAKVWorkload(t *testing.T) {
+	if testing.Short() || !longTests {
+		t.Skip("real time: with -tags long")
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := raftsim(t, "compare", "../../scenarios/kv-commit-latency.yaml", "--seeds", "1", "--loss", "0.05", "--datachannel", "unordered-reliable", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	for _, w := range []string{"| commit-latency | model | 300 |", "| commit-latency | pion | 300 |", "--measure-mode exact --loss 0.05 --datachannel unordered-reliable"} {
+		assert.Contains(t, stdout, w)
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "compare-kv-commit-latency-loss0.05-unordered-reliable-commit-latency.csv"))
+	require.NoError(t, err)
+	assert.Contains(t, string(csv), "pion,")
+}
+
+func TestCompareRefusesBadSettings(t *testing.T) {
+	for _, tc := range []struct{ flag, value string }{
+		{"--measure-mode", "sometimes"},
+		{"--loss", "NaN"},
+		{"--loss", "-0.1"},
+		{"--loss", "1.5"},
+		{"--loss", "+Inf"},
+		{"--datachannel", "carrier-pigeon"},
+	} {
+		code, _, stderr := raftsim(t, "compare", "../../scenarios/kv-commit-latency.yaml", tc.flag, tc.value)
+		assert.Equal(t, exitUsage, code, tc)
+		assert.Contains(t, stderr, tc.flag, tc)
+		assert.Contains(t, stderr, "Usage:", tc)
+	}
+}
+
 func TestCompareRefusesBadWorlds(t *testing.T) {
 	for _, worlds := range []string{"model", "model,mars", "pion,pion", ""} {
 		code, _, stderr := raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--worlds", worlds)

@@ -5,6 +5,7 @@
 package realkv
 
 import (
+	"github.com/raftsim/raftsim/app"
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
@@ -40,6 +41,10 @@ type Options struct {
 	// OnDone, if set, is called (from any goroutine) when an operation
 	// ends, answered or given up.
 	OnDone func()
+	// LocalReads: a get goes to the tab the client's tab believes leads,
+	// which answers from its own state (the paper's reads), as the
+	// model's clients do; everything else goes to the client's own tab.
+	LocalReads bool
 }
 
 // Clients runs KV clients against a cluster.
@@ -122,14 +127,22 @@ func (e *env) After(d sim.Time, fn func()) func() {
 
 // Send delivers the attempt; the reply comes back under the lock.
 func (e *env) Send(a host.KVAttempt) {
-	e.k.c.Send(e.pick(), a, func(found bool, out string) {
+	to := e.pick()
+	if a.Cmd.Op == app.OpGet && e.k.opt.LocalReads {
+		to = e.k.c.Lead(to)
+		if to == raft.None || !e.k.c.Alive(to) {
+			return // no leader known: left to the client's timeout
+		}
+	}
+	e.k.c.Send(to, a, func(found bool, out string) {
 		e.k.locked(func() { a.Reply(found, out) })
 	})
 }
 
-// pick chooses the tab the client sends to: the leader its tab believes
-// in (as the model's clients: a tab that believes a deposed leader still
-// leads keeps its clients asking that one), else its tab itself.
+// pick chooses the tab the client sends to: its own tab, as the model's
+// clients do (a write is proposed there and Raft forwards it to the
+// leader; the answer comes when that tab applies it), or the next open
+// tab if its own closed.
 func (e *env) pick() raft.ID {
 	c := e.k.c
 	if !c.Alive(e.home) {
@@ -140,9 +153,6 @@ func (e *env) pick() raft.ID {
 				break
 			}
 		}
-	}
-	if lead := c.Lead(e.home); lead != raft.None && c.Alive(lead) {
-		return lead
 	}
 	return e.home
 }
