@@ -302,6 +302,12 @@ type flight struct {
 	timer     *sim.Timer
 	done      bool
 	m         raft.Message
+	// reports are when the earliest SACKs reporting it missing reach the
+	// sender, nReports how many came (fastRetransmit); fastDone: it was
+	// fast-retransmitted, which SCTP does once.
+	reports  [fastRetransmitReports]sim.Time
+	nReports int
+	fastDone bool
 }
 
 // late is what held a message on its way, for its deliver event (the
@@ -640,6 +646,7 @@ func (g *GilbertElliott) Step(bad bool, r *rand.Rand) (nowBad, lost bool) {
 // retransmitted, and on an ordered one every message behind it, is kept
 // as a flight (returned; nil if not).
 func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival, sent, lastTx sim.Time, why late) *flight {
+	own := arrival
 	var f *flight
 	if why.atSender() {
 		why.tx = lastTx
@@ -655,7 +662,70 @@ func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival, sent, la
 	if f != nil {
 		f.timer = timer
 	}
+	if l.mode.Reliability == Reliable && len(ch.flights) > 0 {
+		w.fastRetransmit(ch, l, m.From, m.To, sent, own)
+	}
 	return f
+}
+
+// fastRetransmitReports is how many SACKs must report a chunk missing
+// before its sender retransmits it without waiting for its timer (RFC
+// 9260 §7.2.4: "three further miss indications"; dcSCTP and pion/sctp
+// implement it).
+const fastRetransmitReports = 3
+
+// fastRetransmit is told that a message first sent at sent reaches the
+// receiver at own: each earlier flight still missing there then gets a
+// SACK reporting it missing, which reaches the sender one mean latency
+// later. At the third the sender retransmits it at once, once (lost or
+// not at the link's rate; lost, it is left to its timer), so a steady
+// flow recovers a loss in about a round trip instead of the timer's
+// 400 ms or more. The draws come from their own stream.
+func (w *World) fastRetransmit(ch *channel, l *link, from, to raft.ID, sent, own sim.Time) {
+	back := w.link(to, from).Latency.Mean
+	moved := false
+	for _, f := range ch.flights {
+		if f.done || f.fastDone || f.sent >= sent || f.lastTx <= f.sent || f.own <= own {
+			continue
+		}
+		if !f.report(own + back) {
+			continue
+		}
+		f.fastDone = true
+		at := f.reports[fastRetransmitReports-1]
+		if at >= f.lastTx || at < w.sim.Now() {
+			continue
+		}
+		if w.fastRand == nil {
+			w.fastRand = w.sim.Rand("net-fast-retransmit")
+		}
+		if lostOn(ch, l, w.fastRand) {
+			continue
+		}
+		_, k := w.links.sctp.retransmissionAt(f.sent, at)
+		f.lastTx, f.own = at, at+l.Latency.Sample(w.fastRand)+f.extra
+		f.why.retx, f.why.tx = k+1, at
+		moved = true
+	}
+	if moved {
+		w.reflow(ch, l)
+	}
+}
+
+// report adds a SACK reporting f missing, reaching the sender at at,
+// keeping the earliest ones; it reports whether there are enough.
+func (f *flight) report(at sim.Time) bool {
+	n := min(f.nReports, fastRetransmitReports)
+	i := n
+	for i > 0 && f.reports[i-1] > at {
+		i--
+	}
+	if i < fastRetransmitReports {
+		copy(f.reports[i+1:], f.reports[i:])
+		f.reports[i] = at
+	}
+	f.nReports++
+	return f.nReports >= fastRetransmitReports
 }
 
 // behind puts a message reaching the receiver at arrival on an ordered
@@ -782,13 +852,6 @@ func (w *World) redrawFlights() {
 // back to what it was before the first flight, and each flight moves it
 // again.
 func (w *World) redrawChannel(ch *channel, l *link, rng *rand.Rand, now sim.Time) {
-	first := ch.flights[0]
-	if !l.mode.Unordered {
-		ch.lastArrival, ch.lateFloor = first.floor, -1
-		if first.floorLate {
-			ch.lateFloor = first.floor
-		}
-	}
 	for _, f := range ch.flights {
 		if f.done {
 			continue
@@ -804,6 +867,24 @@ func (w *World) redrawChannel(ch *channel, l *link, rng *rand.Rand, now sim.Time
 			if f.why.atSender() {
 				f.why.tx = t
 			}
+		}
+	}
+	w.reflow(ch, l)
+}
+
+// reflow schedules again the delivery of every flight on ch from its own
+// arrival, in order behind one another on an ordered channel.
+func (w *World) reflow(ch *channel, l *link) {
+	first := ch.flights[0]
+	if !l.mode.Unordered {
+		ch.lastArrival, ch.lateFloor = first.floor, -1
+		if first.floorLate {
+			ch.lateFloor = first.floor
+		}
+	}
+	for _, f := range ch.flights {
+		if f.done {
+			continue
 		}
 		arrival, why := f.own, f.why
 		if !l.mode.Unordered {

@@ -64,8 +64,8 @@ const probeLatency = 10 * sim.Millisecond
 
 // lateCounts counts what a late-message test saw.
 type lateCounts struct {
-	lost, abandoned, retransmitted, behind, partitioned int
-	at                                                  map[sim.Time]int // deliveries at each instant
+	lost, abandoned, retransmitted, behind, partitioned, fast int
+	at                                                        map[sim.Time]int // deliveries at each instant
 }
 
 // lateTest is a channel, its loss and faults, what each probe's fate must
@@ -109,7 +109,15 @@ var lateTests = []lateTest{
 			require.Equal(t, sim.KindDeliver, f.end.Kind)
 			k := retransmissions(f.end.Detail)
 			if k > 0 {
-				assert.Equal(t, f.send.Time+backoff(k), f.end.Tx)
+				// By its timer, or fast: when the third SACK reporting it
+				// missing came back, a later probe's arrival (probes every
+				// 50 ms) plus the way back (10 ms).
+				if tx := f.end.Tx - f.send.Time; tx != backoff(k) {
+					assert.Less(t, tx, backoff(k), "a fast retransmission comes before the timer")
+					assert.Equal(t, 2*probeLatency, tx%(50*sim.Millisecond), "at a SACK's return: %v", tx)
+					assert.GreaterOrEqual(t, tx, 3*50*sim.Millisecond+2*probeLatency, "after three later probes")
+					c.fast++
+				}
 				c.retransmitted++
 			} else {
 				assert.Zero(t, f.end.Tx)
@@ -123,7 +131,11 @@ var lateTests = []lateTest{
 				assert.Equal(t, max(f.end.Tx, f.send.Time)+probeLatency, f.end.Time)
 			}
 		},
-		func(t *testing.T, c lateCounts) { assert.Positive(t, c.retransmitted); assert.Positive(t, c.behind) }},
+		func(t *testing.T, c lateCounts) {
+			assert.Positive(t, c.retransmitted)
+			assert.Positive(t, c.behind)
+			assert.Positive(t, c.fast, "a steady flow fast-retransmits")
+		}},
 	{"unordered reliable: nothing waits behind", UnorderedReliable, 0.3, false, 0,
 		func(t *testing.T, f *probeFate, c *lateCounts) {
 			assert.Zero(t, f.end.Rx)
@@ -249,5 +261,29 @@ func TestRetransmissionAtCountsEveryRetransmission(t *testing.T) {
 		at, k := chrome.retransmissionAt(0, tt.now)
 		assert.Equal(t, tt.at, at, "now %v", tt.now)
 		assert.Equal(t, tt.k, k, "now %v", tt.now)
+	}
+}
+
+func TestAFlightCountsTheEarliestSACKsReportingItMissing(t *testing.T) {
+	ms := func(n int) sim.Time { return sim.Time(n) * sim.Millisecond }
+	for _, tt := range []struct {
+		name    string
+		reports []int
+		want    [fastRetransmitReports]sim.Time
+		enough  bool
+	}{
+		{"two are not enough", []int{30, 10}, [fastRetransmitReports]sim.Time{ms(10), ms(30)}, false},
+		{"three in order", []int{10, 20, 30}, [fastRetransmitReports]sim.Time{ms(10), ms(20), ms(30)}, true},
+		{"a late-sent one that came back first", []int{40, 30, 20, 10}, [fastRetransmitReports]sim.Time{ms(10), ms(20), ms(30)}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var f flight
+			enough := false
+			for _, r := range tt.reports {
+				enough = f.report(ms(r))
+			}
+			assert.Equal(t, tt.enough, enough)
+			assert.Equal(t, tt.want, f.reports)
+		})
 	}
 }

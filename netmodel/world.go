@@ -141,7 +141,8 @@ type World struct {
 	tabs     []*Tab // index = node id; tabs[0] unused
 	chans    [][]channel
 	netRand  *rand.Rand
-	delays   delays // delays.go
+	fastRand *rand.Rand // fast retransmissions' draws (channel.go), made on first use
+	delays   delays     // delays.go
 	observer Observer
 	present  []bool
 	// Violation is the first error an observer returned.
