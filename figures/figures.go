@@ -114,6 +114,12 @@ func Means(samples []Sample) []Sample {
 // MeanRelativeError is the mean over the sizes both have of
 // |ours - paper| / paper, comparing means; NaN if none is shared.
 func MeanRelativeError(ours, paper []Sample) float64 {
+	e, _ := relativeError(ours, paper)
+	return e
+}
+
+// relativeError is MeanRelativeError and the number of sizes it averages.
+func relativeError(ours, paper []Sample) (float64, int) {
 	p := map[int]float64{}
 	for _, s := range Means(paper) {
 		p[s.Nodes] = s.Seconds
@@ -126,9 +132,71 @@ func MeanRelativeError(ours, paper []Sample) float64 {
 		}
 	}
 	if n == 0 {
-		return math.NaN()
+		return math.NaN(), 0
 	}
-	return total / float64(n)
+	return total / float64(n), n
+}
+
+// CurveError is one curve's mean relative error against the paper's data.
+type CurveError struct {
+	Figure int
+	ET     sim.Time
+	// Single: the curve is its figure's only one (named without its ET).
+	Single bool
+	Error  float64 // MeanRelativeError; NaN if no size is shared
+	Sizes  int     // the sizes both have
+}
+
+// Label names the curve: "fig3", or "fig5 ET 250ms" in a figure of
+// several curves.
+func (e CurveError) Label() string {
+	if e.Single {
+		return fmt.Sprintf("fig%d", e.Figure)
+	}
+	return fmt.Sprintf("fig%d ET %v", e.Figure, e.ET)
+}
+
+// Errors returns the mean relative error of each of the figure's curves
+// that has the paper's data, in curve order: what raftsim figures
+// reports and raftsim calibrate fits.
+func (f Figure) Errors(curves []Curve) []CurveError {
+	var out []CurveError
+	for _, c := range curves {
+		if len(c.Paper) == 0 {
+			continue
+		}
+		e, n := relativeError(c.Ours, c.Paper)
+		out = append(out, CurveError{Figure: f.Number, ET: c.ET, Single: len(f.ETs) == 1, Error: e, Sizes: n})
+	}
+	return out
+}
+
+// PaperPoints returns how many of the paper's per-size means the figure's
+// sizes cover, over its curves: the data points a fit to it fits.
+func (f Figure) PaperPoints() (int, error) {
+	n := 0
+	for _, et := range f.ETs {
+		file, ok := f.Paper[et]
+		if !ok {
+			continue
+		}
+		p, err := ReadPaper(file)
+		if err != nil {
+			return 0, fmt.Errorf("figure %d: %w", f.Number, err)
+		}
+		for _, m := range Means(p) {
+			if slices.Contains(f.Nodes, m.Nodes) {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// UpTo returns the figure with only its sizes up to n nodes.
+func (f Figure) UpTo(n int) Figure {
+	f.Nodes = slices.DeleteFunc(slices.Clone(f.Nodes), func(s int) bool { return s > n })
+	return f
 }
 
 // ReadPaper parses one of the paper's data files.

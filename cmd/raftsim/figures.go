@@ -294,10 +294,8 @@ func writeResultsReadme(w io.Writer, f *figuresFlags, done, modern []figureResul
 		p("![figure %d](fig%d.png)\n\n", fr.fig.Number, fr.fig.Number)
 		p("`%s`, measure `%s`, %d runs, %d failed a check, %.1f s.\n\n", fr.fig.File, fr.fig.Measure, fr.runs, fr.failed, fr.wall.Seconds())
 		var errs []string
-		for _, c := range fr.curves {
-			if len(c.Paper) > 0 {
-				errs = append(errs, fmt.Sprintf("ET %v: **%.0f%%**", time.Duration(c.ET), 100*figures.MeanRelativeError(c.Ours, c.Paper)))
-			}
+		for _, e := range fr.fig.Errors(fr.curves) {
+			errs = append(errs, fmt.Sprintf("ET %v: **%.0f%%**", e.ET, 100*e.Error))
 		}
 		if len(errs) > 0 {
 			p("Mean relative error per curve: %s.\n\n", strings.Join(errs, ", "))

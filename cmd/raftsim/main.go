@@ -106,7 +106,7 @@ for Raft's safety properties; and measures start-up, commit and recovery.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(stdout, stderr), newSweepCmd(stdout, stderr), newMergeCmd(stdout), newFiguresCmd(stdout, stderr), newVizCmd(stdout), newBenchCmd(stdout), newCompareCmd(stdout), newFuzzCmd(stdout, stderr), &cobra.Command{
+	root.AddCommand(newRunCmd(stdout, stderr), newSweepCmd(stdout, stderr), newMergeCmd(stdout), newFiguresCmd(stdout, stderr), newCalibrateCmd(stdout, stderr), newVizCmd(stdout), newBenchCmd(stdout), newCompareCmd(stdout), newFuzzCmd(stdout, stderr), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  noArgs,
