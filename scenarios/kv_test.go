@@ -11,6 +11,7 @@ import (
 )
 
 func TestKVUnderFaultsIsLinearizable(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	sc := load(t, "kv-linearizable.yaml", 5)
 	for seed := uint64(1); seed <= 20; seed++ {
 		res := requireRunOK(t, sc, seed)
@@ -23,6 +24,7 @@ func TestKVUnderFaultsIsLinearizable(t *testing.T) {
 // an illegal history (13 of 20 did when this was written); with ReadIndex
 // the same runs are all linearizable.
 func TestStaleLocalReadsAreFoundIllegal(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	sc := load(t, "stale-reads.yaml", 5)
 	illegal := 0
 	for seed := uint64(1); seed <= 20; seed++ {
@@ -59,6 +61,7 @@ func TestHistoryPageShowsAnnotations(t *testing.T) {
 // three keys throughout, and three chat users sending 8 lines each: every
 // KV and chat history checks linearizable.
 func TestRandomFaultsKeepKVLinearizable(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	seeds := sized(50, 150, propertySeeds)
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		sc := randomFaultScenario(seed)
@@ -76,6 +79,7 @@ func TestRandomFaultsKeepKVLinearizable(t *testing.T) {
 }
 
 func TestCompactionKeepsTheLogUnderTheQuota(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	sc := load(t, "compaction.yaml", 5)
 	count := func(events []sim.Event, kind sim.Kind, detail string) int {
 		n := 0

@@ -37,6 +37,7 @@ func requireRunOK(t *testing.T, sc *Scenario, seed uint64) *Result {
 }
 
 func TestKillHalfRecoversAt41Nodes(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	sc := load(t, "kill-half.yaml", 41)
 	for seed := uint64(1); seed <= 20; seed++ {
 		requireRunOK(t, sc, seed)
@@ -66,10 +67,12 @@ func requireOKAtEveryOddSize(t *testing.T, file string, from int) {
 }
 
 func TestStartupComesUpAtEveryOddSize(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	requireOKAtEveryOddSize(t, "startup.yaml", 1)
 }
 
 func TestKillLeaderRecoversAtEveryOddSize(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	requireOKAtEveryOddSize(t, "kill-leader.yaml", 3)
 }
 
@@ -157,6 +160,7 @@ func TestSameSeedSameTraceHashAcrossProcesses(t *testing.T) {
 // With catch-up on, joiners come in as learners and are promoted once
 // they hold the log; start-up and recovery still work at 41 nodes.
 func TestCatchUpAddsLearnersThenPromotesThem(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	for _, file := range []string{"startup.yaml", "kill-half.yaml"} {
 		sc := load(t, file, 41)
 		sc.Cluster.CatchUp = true

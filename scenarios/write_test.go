@@ -19,6 +19,7 @@ func sameScenario(t *testing.T, want, got *Scenario, msg string) {
 // Marshal then Parse gives the same scenario back, for every scenario file
 // and for random ones with every kind of field set.
 func TestMarshalRoundTrips(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	files, err := filepath.Glob("*.yaml")
 	require.NoError(t, err)
 	var all []*Scenario
