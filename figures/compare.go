@@ -2,7 +2,6 @@ package figures
 
 import (
 	"fmt"
-	"image/color"
 	"slices"
 
 	"gonum.org/v1/plot"
@@ -57,7 +56,7 @@ func ECDFPlot(title string, samples map[string][]float64, order []string) (*plot
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "seconds"
-	p.Y.Label.Text = "fraction of runs"
+	p.Y.Label.Text = "fraction of samples"
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = true, true
@@ -74,9 +73,9 @@ func ECDFPlot(title string, samples map[string][]float64, order []string) (*plot
 		if err != nil {
 			return nil, err
 		}
-		l.Color, l.Width = []color.Color{palette[0], palette[1]}[i%2], vg.Points(1.5)
+		l.Color, l.Width = palette[i%len(palette)], vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (%d runs)", name, len(x)), l)
+		p.Legend.Add(fmt.Sprintf("%s (%d samples)", name, len(x)), l)
 	}
 	return p, nil
 }

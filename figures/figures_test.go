@@ -1,6 +1,7 @@
 package figures
 
 import (
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 func TestMeansAndRelativeError(t *testing.T) {
@@ -56,4 +59,23 @@ func TestKS(t *testing.T) {
 	assert.Equal(t, 1.0, KS(nil, []float64{1}))
 	s := Summarize([]float64{3, 1, 2})
 	assert.Equal(t, Summary{N: 3, Mean: 2, Min: 1, P50: 2, Max: 3}, s)
+}
+
+func TestECDFPlotGivesEachWorldItsOwnColour(t *testing.T) {
+	samples := map[string][]float64{"model": {1, 2}, "pion": {1.5, 3}, "browser": {2.5, 3.5}}
+	p, err := ECDFPlot("t", samples, []string{"model", "pion", "browser"})
+	require.NoError(t, err)
+	c := vgimg.New(400, 300)
+	p.Draw(draw.New(c))
+	img := c.Image()
+	for i := range 3 {
+		want := color.RGBAModel.Convert(palette[i])
+		found := false
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y && !found; y++ {
+			for x := img.Bounds().Min.X; x < img.Bounds().Max.X && !found; x++ {
+				found = color.RGBAModel.Convert(img.At(x, y)) == want
+			}
+		}
+		assert.True(t, found, "world %d is drawn in colour %v", i, want)
+	}
 }
