@@ -43,6 +43,14 @@ world's (DIR/compare-NAME.md), the samples (DIR/compare-NAME-MEASURE.csv)
 and a plot of every world's empirical distribution
 (DIR/compare-NAME-MEASURE.png and .svg).
 
+Measures are taken at the instant their condition first holds
+(--measure-mode exact), not on the paper's polling grid, unless
+--measure-mode says polled (or file: as the scenario says). A scenario
+with a KV workload adds the commit-latency measure: one sample per
+answered write, from the client's call to its answer. --loss and
+--datachannel override the file's network, and the outputs' names say
+so (NAME-lossP-MODE).
+
 Output: every file goes inside DIR (created if need be). NAME and MEASURE
 come from the scenario and are reduced to safe file names (letters,
 digits, '.', '_', '-'; e.g. "a/b" becomes "a-b"). Each file is written to
@@ -52,7 +60,8 @@ compare report, a samples CSV beginning "world,seconds", a PNG, an SVG);
 anything else is refused with an error, as are two measures whose safe
 names are the same.`,
 		Example: `  raftsim compare scenarios/kill-leader.yaml --seeds 10 --out results/compare
-  raftsim compare scenarios/kill-half.yaml --worlds model,pion,browser --seeds 5`,
+  raftsim compare scenarios/kill-half.yaml --worlds model,pion,browser --seeds 5
+  raftsim compare scenarios/kv-commit-latency.yaml --loss 0.05 --datachannel unordered-reliable`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{fmt.Errorf("compare takes one scenario file, got %d arguments", len(args))}
