@@ -1,6 +1,7 @@
 package browserworld
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -36,12 +37,8 @@ func BenchmarkDatachannelThroughput(b *testing.B) {
 
 // floodChannel runs one case of BenchmarkDatachannelThroughput.
 func floodChannel(b *testing.B, size, buffered int) {
-	c := newCluster(b, 2, nil)
-	rx, err := c.openPageOf(2)
-	require.NoError(b, err)
-	tx, err := c.openPageOf(1)
-	require.NoError(b, err)
-	_, err = chromedp.Run(rx, chromedp.Evaluate[bool](`window.rx = {bytes: 0, n: 0, first: 0, last: 0, stalls: 0};
+	tx, rx := twoPages(b)
+	_, err := chromedp.Run(rx, chromedp.Evaluate[bool](`window.rx = {bytes: 0, n: 0, first: 0, last: 0, stalls: 0};
 raftsimChannels["1"].addEventListener("message", (e) => { const r = window.rx, now = performance.now();
   if (r.n === 0) r.first = now; else if (now - r.last >= 300) r.stalls++;
   r.n++; r.bytes += e.data.byteLength; r.last = now; }); true`))
@@ -95,12 +92,8 @@ func cpuTimes(tb testing.TB) (busy, idle int64) {
 // half of it is the one-way latency the model's loopback profile stands
 // for. Run it with -bench DatachannelRoundTrip -benchtime 1x.
 func BenchmarkDatachannelRoundTrip(b *testing.B) {
-	c := newCluster(b, 2, nil)
-	echo, err := c.openPageOf(2)
-	require.NoError(b, err)
-	ping, err := c.openPageOf(1)
-	require.NoError(b, err)
-	_, err = chromedp.Run(echo, chromedp.Evaluate[bool](`const dc = raftsimChannels["1"];
+	ping, echo := twoPages(b)
+	_, err := chromedp.Run(echo, chromedp.Evaluate[bool](`const dc = raftsimChannels["1"];
 dc.addEventListener("message", (e) => dc.send(e.data)); true`))
 	require.NoError(b, err)
 	b.ResetTimer()
@@ -171,11 +164,8 @@ dc.addEventListener("close", () => mark("channel-closed")); true`))
 // deliveries. Run it with -bench FrozenPage -benchtime 1x.
 func BenchmarkFrozenPageGetsItsMessagesOnThaw(b *testing.B) {
 	c := newCluster(b, 2, nil)
-	rx, err := c.openPageOf(2)
-	require.NoError(b, err)
-	tx, err := c.openPageOf(1)
-	require.NoError(b, err)
-	_, err = chromedp.Run(rx, chromedp.Evaluate[bool](`window.got = [];
+	tx, rx := pagesOf(b, c)
+	_, err := chromedp.Run(rx, chromedp.Evaluate[bool](`window.got = [];
 document.addEventListener("resume", () => { window.thawedAt = performance.now(); });
 raftsimChannels["1"].addEventListener("message", (e) => got.push([new DataView(e.data).getUint32(0), performance.now()])); true`))
 	require.NoError(b, err)
@@ -202,4 +192,19 @@ raftsimChannels["1"].addEventListener("message", (e) => got.push([new DataView(e
 	b.ReportMetric(got.First, "first-after-thaw-ms")
 	b.ReportMetric(got.Last, "last-after-thaw-ms")
 	require.Equal(b, float64(sent), got.N, "every message arrives")
+}
+
+// twoPages opens a cluster of two tabs (Raft not started) and returns
+// their pages, tab 1's first.
+func twoPages(b *testing.B) (first, second context.Context) {
+	return pagesOf(b, newCluster(b, 2, nil))
+}
+
+// pagesOf returns the pages of a two-tab cluster's tabs, tab 1's first.
+func pagesOf(b *testing.B, c *Cluster) (first, second context.Context) {
+	first, err := c.openPageOf(1)
+	require.NoError(b, err)
+	second, err = c.openPageOf(2)
+	require.NoError(b, err)
+	return first, second
 }
