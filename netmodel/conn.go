@@ -161,6 +161,10 @@ func (w *World) ConnState(a, b raft.ID) string {
 	return connPhaseNames[w.pair(a, b).phase]
 }
 
+// sentToClosedPage is the drop reason of a message sent into a connection
+// whose far end's page closed unseen (tabClosed).
+const sentToClosedPage = "sent to a closed page"
+
 // connSend sends m over the connection between its two tabs, opening one
 // first if there is none.
 func (w *World) connSend(m raft.Message) {
@@ -177,7 +181,7 @@ func (w *World) connSend(m raft.Message) {
 		w.connect(m.From, m.To)
 		return
 	case c.closedEnd != 0:
-		w.drop(m, "sent to a closed page")
+		w.drop(m, sentToClosedPage)
 		return
 	}
 	switch c.phase {

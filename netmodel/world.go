@@ -249,7 +249,7 @@ func (w *World) send(m raft.Message) {
 	if to == nil || !to.alive || !from.alive {
 		why := "peer closed"
 		if to != nil && from.alive && w.opt.Conn.Setup && w.pair(m.From, m.To).closedEnd == m.To {
-			why = "sent to a closed page" // its peer was not told (conn.go tabClosed)
+			why = sentToClosedPage // its peer was not told (conn.go tabClosed)
 		}
 		w.drop(m, why)
 		return
