@@ -74,6 +74,9 @@ type local struct {
 	// noAckedCommit: AckedCommit is off (a world that reports a
 	// follower's acknowledgements after the leader's commit may arrive).
 	noAckedCommit bool
+	// halfCommitQuorum: a commit needs half the voters, rounded up
+	// (Safety.WithHalfCommitQuorum).
+	halfCommitQuorum bool
 	// exercised counts, per invariant, the cases it really decided (a
 	// restart with an acknowledgement to keep, a leader's commit with
 	// acks to count), so a swarm can show it reached them.
@@ -322,7 +325,7 @@ func (l *local) checkAckedCommit(node raft.ID, cur raft.Status) error {
 			backing = append(backing, id)
 		}
 	}
-	if have >= len(cur.Voters)/2+1 {
+	if have >= commitQuorum(len(cur.Voters), l.halfCommitQuorum) {
 		return nil
 	}
 	return &Violation{Property: AckedCommit, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,

@@ -33,7 +33,11 @@ func logOf(terms ...uint64) *fakeLog {
 
 func run(t *testing.T, batches ...batch) error {
 	t.Helper()
-	s := checker.NewSafety()
+	return runOn(t, checker.NewSafety(), batches...)
+}
+
+func runOn(t *testing.T, s *checker.Safety, batches ...batch) error {
+	t.Helper()
 	for _, b := range batches {
 		s.Sending(b.node, &b.rd, b.log)
 		if err := s.Changed(b.node, b.prev, b.cur, &b.rd, b.log); err != nil {
@@ -135,6 +139,29 @@ func TestALeaderCommitNeedsAMajorityOfAcknowledgements(t *testing.T) {
 	staleTerm := ackOf(2, 3)
 	staleTerm.rd.Messages[0].Term = 1
 	requireViolation(t, run(t, staleTerm, alone), checker.AckedCommit)
+}
+
+func TestRaftJSsCommitRuleNeedsHalfTheVotersRoundedUp(t *testing.T) {
+	voters := []raft.ID{1, 2, 3, 4}
+	leading := status(1, raft.Leader, 2, 1, 1, 2, voters...)
+	committed := status(1, raft.Leader, 2, 2, 1, 2, voters...)
+	alone := batch{1, leading, committed, raft.Ready{}, logOf(1, 2)}
+	ackOf2 := batch{2, status(2, raft.Follower, 2, 1, 1, 2, voters...), status(2, raft.Follower, 2, 1, 1, 2, voters...),
+		raft.Ready{Messages: []raft.Message{{Type: raft.MsgAppResp, From: 2, To: 1, Term: 2, Index: 2}}}, logOf(1, 2)}
+	half := func() *checker.Safety { return checker.NewSafety().WithHalfCommitQuorum() }
+
+	requireViolation(t, run(t, ackOf2, alone), checker.AckedCommit)
+	assert.NoError(t, runOn(t, half(), ackOf2, alone), "itself and node 2: half of four")
+	requireViolation(t, runOn(t, half(), alone), checker.AckedCommit)
+
+	// CommitQuorum counts the logs that hold the entry, by the same rule.
+	shared := func(s *checker.Safety) *checker.Safety { s.SharedLogs = true; return s.WithoutLocalChecks() }
+	requireViolation(t, runOn(t, shared(checker.NewSafety()), ackOf2, alone), checker.CommitQuorum)
+	assert.NoError(t, runOn(t, shared(half()), ackOf2, alone))
+
+	three := []raft.ID{1, 2, 3}
+	alone3 := batch{1, status(1, raft.Leader, 2, 1, 1, 2, three...), status(1, raft.Leader, 2, 2, 1, 2, three...), raft.Ready{}, logOf(1, 2)}
+	requireViolation(t, runOn(t, half(), alone3), checker.AckedCommit)
 }
 
 func TestChecksSayWhatRan(t *testing.T) {

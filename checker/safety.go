@@ -36,7 +36,8 @@ const (
 	// replicas, never an older one (Raft §5.4.2, the figure 8 rule).
 	CommitRule = "commit rule"
 	// CommitQuorum: when a leader commits an entry, a majority of its
-	// configuration stores it (what "committed" means, Raft §5.3).
+	// configuration stores it (what "committed" means, Raft §5.3), or
+	// half of it under Raft.js's rule (WithHalfCommitQuorum).
 	CommitQuorum = "commit quorum"
 )
 
@@ -100,6 +101,9 @@ type Safety struct {
 	// CommitQuorum check. The real stack, where each log belongs to its
 	// node's goroutine, leaves it off.
 	SharedLogs bool
+	// halfCommitQuorum: the protocol commits with half its voters,
+	// rounded up (WithHalfCommitQuorum).
+	halfCommitQuorum bool
 	// local holds the invariants checked from each node's own
 	// observations (local.go); nil switches them off (a test that
 	// replays a bare history of statuses without messages or voters).
@@ -119,6 +123,29 @@ func (s *Safety) WithoutAckedCommit() *Safety {
 		s.local.noAckedCommit = true
 	}
 	return s
+}
+
+// WithHalfCommitQuorum makes CommitQuorum and AckedCommit hold a leader's
+// commit to half its voters rounded up, the leader included, for a
+// cluster that commits by Raft.js's rule (raft.Config.HalfCommitQuorum):
+// the rule under test, not a weaker check of Raft's. The properties that
+// make Raft safe (election safety, leader completeness, state machine
+// safety) are checked as always.
+func (s *Safety) WithHalfCommitQuorum() *Safety {
+	s.halfCommitQuorum = true
+	if s.local != nil {
+		s.local.halfCommitQuorum = true
+	}
+	return s
+}
+
+// commitQuorum is how many of voters must hold an entry for a commit:
+// more than half, or half rounded up under Raft.js's rule.
+func commitQuorum(voters int, half bool) int {
+	if half {
+		return (voters + 1) / 2
+	}
+	return voters/2 + 1
 }
 
 // NewSafety returns a checker with nothing seen.
@@ -376,7 +403,7 @@ func (s *Safety) checkLeaderCommit(node raft.ID, cur raft.Status, log LogReader)
 			holders = append(holders, v)
 		}
 	}
-	if len(holders) < len(cur.Voters)/2+1 {
+	if len(holders) < commitQuorum(len(cur.Voters), s.halfCommitQuorum) {
 		return &Violation{Property: CommitQuorum, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,
 			Detail: fmt.Sprintf("committed with the entry stored on %v only, of voters %v", holders, cur.Voters)}
 	}

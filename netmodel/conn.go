@@ -20,6 +20,12 @@ type ConnOptions struct {
 	// and the server's heartbeats (signaling.go).
 	Setup                      bool
 	SetupRTTsMin, SetupRTTsMax int
+	// OpenAtStart: with Setup, every pair of tabs is connected when Raft
+	// starts, as when the pages meshed before the harness started Raft
+	// (the paper's pages connected through PeerJS as they loaded, 5 s
+	// before startChat); a connection closed later is set up again as
+	// usual. Without it, tabs connect as their configurations name peers.
+	OpenAtStart bool
 	// SignalingLatency is the one-way delay between a tab and the server.
 	SignalingLatency sim.Time
 	// ICEDisconnected and ICEFailed: how long a connection hears nothing
@@ -139,6 +145,23 @@ func (w *World) initConns() {
 	w.conns.open = make([]int, n+1)
 	w.conns.rand = w.sim.Rand("conn")
 	w.initSignaling()
+}
+
+// openAll opens every connection between live tabs at once, in pair
+// order (OpenAtStart).
+func (w *World) openAll() {
+	for a := 1; a <= w.opt.Nodes; a++ {
+		for b := a + 1; b <= w.opt.Nodes; b++ {
+			ta, tb := raft.ID(a), raft.ID(b)
+			if !w.tabs[ta].alive || !w.tabs[tb].alive {
+				continue
+			}
+			w.pair(ta, tb).phase = connOpen
+			w.connTrace(ta, tb, "open")
+			w.openChanged(ta, 1)
+			w.openChanged(tb, 1)
+		}
+	}
 }
 
 func (w *World) pair(a, b raft.ID) *conn {

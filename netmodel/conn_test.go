@@ -68,6 +68,29 @@ func TestFirstMessageOpensAConnectionThroughSignaling(t *testing.T) {
 	assert.Equal(t, []string{"1ms 1: conn 2 connecting", "121ms 1: conn 2 open"}, connFaults(t, w, buf))
 }
 
+func TestPagesMeshedBeforeStartSendAtOnceAndReconnectAfterAClose(t *testing.T) {
+	opt := connOptions(3)
+	opt.Conn.OpenAtStart = true
+	w, buf := newTestWorld(t, opt, 1)
+	for _, p := range [][2]raft.ID{{1, 2}, {1, 3}, {2, 3}} {
+		assert.Equal(t, "open", w.ConnState(p[0], p[1]))
+	}
+	assert.Equal(t, 2, w.conns.open[3], "each tab counts its open channels (the throttling exemption)")
+	w.sim.At(sim.Millisecond, func() { w.send(probe(1, 2, 1)) })
+	w.sim.At(sim.Second, func() { w.Kill(2) })
+	w.sim.At(2*sim.Second, func() { require.NoError(t, w.Restart(2)) })
+	w.sim.At(3*sim.Second, func() { w.send(probe(2, 1, 2)) }) // refused: the reopened page connects anew
+	w.sim.At(4*sim.Second, func() { w.send(probe(2, 1, 3)) })
+	w.sim.RunUntil(5*sim.Second, nil)
+	got, dropped := deliveries(t, w, buf)
+	require.Len(t, got, 2)
+	assert.Equal(t, []uint64{1, 3}, []uint64{got[0].index, got[1].index}, "the first send needed no set-up")
+	assert.Equal(t, 1, dropped)
+	faults := connFaults(t, w, buf)
+	assert.Equal(t, []string{"0s 1: conn 2 open", "0s 1: conn 3 open", "0s 2: conn 3 open"}, faults[:3])
+	assert.Contains(t, faults, "3s 1: conn 2 connecting")
+}
+
 func TestSetupTakesFourToSixRoundTrips(t *testing.T) {
 	seen := map[sim.Time]bool{}
 	for seed := uint64(1); seed <= 40; seed++ {

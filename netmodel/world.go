@@ -37,6 +37,12 @@ type RaftOptions struct {
 	DeferCommitNotice   bool
 	// NaiveBacktrack: Raft.js's one-index-per-heartbeat backtracking.
 	NaiveBacktrack bool
+	// HalfCommitQuorum: Raft.js's commit rule, half the voters rounded up
+	// (raft.Config.HalfCommitQuorum).
+	HalfCommitQuorum bool
+	// HeartbeatOnPropose: Raft.js sends a new entry by a heartbeat run
+	// 1 ms later (raft.Config.HeartbeatOnPropose).
+	HeartbeatOnPropose bool
 	// CatchUp: new servers join as learners and are promoted once caught
 	// up; otherwise they join as voters at once (the paper).
 	CatchUp bool
@@ -232,6 +238,9 @@ func (w *World) Start() error {
 			return err
 		}
 	}
+	if w.opt.Conn.Setup && w.opt.Conn.OpenAtStart {
+		w.openAll() // once every tab is up, before any sends
+	}
 	if w.opt.Bootstrap == BootstrapPaper {
 		t := w.tabs[1]
 		t.run(func() { t.host.Raft.Campaign() })
@@ -362,6 +371,8 @@ func (o *RaftOptions) Config(id raft.ID, voters []raft.ID, rnd *rand.Rand, maxSn
 		MaxBytesPerAppend:   o.MaxBytesPerAppend,
 		DeferCommitNotice:   o.DeferCommitNotice,
 		NaiveBacktrack:      o.NaiveBacktrack,
+		HalfCommitQuorum:    o.HalfCommitQuorum,
+		HeartbeatOnPropose:  o.HeartbeatOnPropose,
 		Bugs:                o.Bugs,
 		MaxSnapshotChunk:    maxSnapshotChunk,
 		Rand:                rnd,

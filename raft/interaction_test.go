@@ -23,6 +23,7 @@ import (
 //
 //	add-nodes N [voters=(..)] [learners=(..)] [joiner] [prevote]
 //	          [checkquorum] [snapchunk=B] [defer-commit] [naive-backtrack]
+//	          [half-commit] [heartbeat-on-propose]
 //	    start N servers with the next free ids; by default their
 //	    configuration is the N new servers; joiner: empty storage, no
 //	    configuration (they wait to be contacted)
@@ -450,6 +451,10 @@ func (it *interaction) addNodes(args []ddArg) error {
 				mods = append(mods, func(c *Config) { c.DeferCommitNotice = true })
 			case "naive-backtrack":
 				mods = append(mods, func(c *Config) { c.NaiveBacktrack = true })
+			case "half-commit":
+				mods = append(mods, func(c *Config) { c.HalfCommitQuorum = true })
+			case "heartbeat-on-propose":
+				mods = append(mods, func(c *Config) { c.HeartbeatOnPropose = true })
 			default:
 				return fmt.Errorf("unknown option %q", a.Vals[0])
 			}

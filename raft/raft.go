@@ -45,6 +45,21 @@ type Config struct {
 	// again (no conflict hint, no immediate resend). Off: fast
 	// backtracking with the follower's hint, resent at once.
 	NaiveBacktrack bool
+	// HalfCommitQuorum follows Raft.js's commit rule: an entry is
+	// committed once half the voters, rounded up and the leader
+	// included, hold it (getMajorityIndex takes the element at n/2 of
+	// the sorted match indexes, the upper middle for an even n: 1 of 2,
+	// 2 of 4). Elections still need more than half (check_vote), so a
+	// committed entry and a later winner's voters still meet in a fixed
+	// configuration. Off: more than half, as in Raft.
+	HalfCommitQuorum bool
+	// HeartbeatOnPropose follows Raft.js: a new entry (a command or a
+	// membership change) is not sent at once; the leader runs its
+	// heartbeat ProposeHeartbeatDelay later instead (base.js
+	// clientRequest and addServer: setTimeout(leader_heartbeat, 1)),
+	// which sends every follower what it lacks and restarts the
+	// heartbeat period. Off: the leader sends new entries at once.
+	HeartbeatOnPropose bool
 	// MaxSnapshotChunk bounds the data in one MsgSnap (0: 16 KiB, the
 	// datachannel message cap).
 	MaxSnapshotChunk int
@@ -154,6 +169,9 @@ type Status struct {
 type Raft struct {
 	cfg       Config
 	heartbeat time.Duration
+	// beatBroughtForward: the armed heartbeat was brought forward by a
+	// proposal (HeartbeatOnPropose); it does not count as a silent beat.
+	beatBroughtForward bool
 
 	id      ID
 	role    Role
@@ -327,6 +345,16 @@ func (r *Raft) quorum() int {
 	return len(r.voters)/2 + 1
 }
 
+// commitQuorum is how many voters, the leader included, must hold an
+// entry for it to commit: a quorum, or half rounded up under
+// HalfCommitQuorum (the same for an odd configuration).
+func (r *Raft) commitQuorum() int {
+	if r.cfg.HalfCommitQuorum {
+		return (len(r.voters) + 1) / 2
+	}
+	return r.quorum()
+}
+
 func (r *Raft) isVoter(id ID) bool {
 	_, ok := slices.BinarySearch(r.voters, id)
 	return ok
@@ -467,6 +495,7 @@ func (r *Raft) becomeLeader() {
 		r.timers = append(r.timers, TimerRequest{Kind: TimerElection, After: r.cfg.ElectionTimeout})
 	}
 	r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: r.heartbeat})
+	r.beatBroughtForward = false
 	// The no-op lets the new leader commit, and so learn, everything its
 	// predecessors committed (Raft §5.4.2, §8).
 	r.appendEntry(Entry{Type: EntryNoop})
@@ -593,7 +622,7 @@ func (r *Raft) maybeCommit() bool {
 	}
 	slices.Sort(matches)
 	r.matchBuf = matches
-	n := matches[len(matches)-r.quorum()]
+	n := matches[len(matches)-r.commitQuorum()]
 	if n <= r.commit {
 		return false
 	}
@@ -718,7 +747,7 @@ func (r *Raft) ProposeBatch(data [][]byte) error {
 		for _, d := range data {
 			r.appendEntry(Entry{Type: EntryNormal, Data: d})
 		}
-		r.bcastAppend()
+		r.sendNew()
 		return nil
 	case r.lead != None:
 		ents := make([]Entry, len(data))
@@ -765,7 +794,7 @@ func (r *Raft) ProposeConfChange(cc ConfChange) error {
 	}
 	r.appendEntry(Entry{Type: EntryConfChange, Change: ConfChange{Type: cc.Type, Node: cc.Node}})
 	if r.role == Leader {
-		r.bcastAppend()
+		r.sendNew()
 	}
 	return nil
 }
@@ -789,30 +818,55 @@ func (r *Raft) Fire(k TimerKind) {
 		}
 		r.campaign(r.cfg.PreVote)
 	case TimerHeartbeat:
-		if r.role != Leader {
-			return
+		if r.role == Leader {
+			r.beat()
 		}
-		r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: r.heartbeat})
+	}
+}
+
+// ProposeHeartbeatDelay is how long after a proposal the leader runs its
+// heartbeat under HeartbeatOnPropose: Raft.js's setTimeout(…, 1).
+const ProposeHeartbeatDelay = time.Millisecond
+
+// sendNew sends the entries just appended: at once, or by the heartbeat
+// brought forward under HeartbeatOnPropose.
+func (r *Raft) sendNew() {
+	if !r.cfg.HeartbeatOnPropose {
+		r.bcastAppend()
+		return
+	}
+	r.beatBroughtForward = true
+	r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: ProposeHeartbeatDelay})
+}
+
+// beat is the leader's heartbeat: an append to every member, carrying
+// what flow control allows, and the next heartbeat a period later. A
+// follower that answered none of its last two beats is probed again.
+func (r *Raft) beat() {
+	counts := !r.beatBroughtForward
+	r.beatBroughtForward = false
+	r.timers = append(r.timers, TimerRequest{Kind: TimerHeartbeat, After: r.heartbeat})
+	if counts {
 		r.transferTick()
-		for _, id := range r.members() {
-			pr := r.prs[id]
-			if pr == nil {
-				continue
-			}
-			if len(pr.inflight) > 0 || (!pr.Replicating && pr.probeSent) {
-				pr.silentBeats++
-				if pr.silentBeats >= 2 {
-					if pr.Replicating {
-						r.resetToProbe(pr)
-					} else {
-						pr.probeSent = false
-						pr.silentBeats = 0
-						pr.snapSent = 0 // resend a snapshot that got no answer
-					}
+	}
+	for _, id := range r.members() {
+		pr := r.prs[id]
+		if pr == nil {
+			continue
+		}
+		if counts && (len(pr.inflight) > 0 || (!pr.Replicating && pr.probeSent)) {
+			pr.silentBeats++
+			if pr.silentBeats >= 2 {
+				if pr.Replicating {
+					r.resetToProbe(pr)
+				} else {
+					pr.probeSent = false
+					pr.silentBeats = 0
+					pr.snapSent = 0 // resend a snapshot that got no answer
 				}
 			}
-			r.sendAppend(id, pr, true)
 		}
+		r.sendAppend(id, pr, true)
 	}
 }
 
@@ -1024,7 +1078,7 @@ func (r *Raft) stepLeader(m Message) {
 		for _, e := range m.Entries {
 			r.appendEntry(Entry{Type: EntryNormal, Data: e.Data})
 		}
-		r.bcastAppend()
+		r.sendNew()
 		return
 	case MsgAppResp:
 	default:

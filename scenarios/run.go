@@ -266,6 +266,8 @@ func raftOptions(c *Cluster) netmodel.RaftOptions {
 		DeferCommitNotice:   c.DeferCommitNotice,
 		CatchUp:             c.CatchUp,
 		NaiveBacktrack:      c.NaiveBacktrack,
+		HalfCommitQuorum:    c.HalfCommitQuorum,
+		HeartbeatOnPropose:  c.HeartbeatOnPropose,
 	}
 	if c.PlantedBug != "" {
 		b, _ := raft.ParseBug(c.PlantedBug) // validated

@@ -51,7 +51,11 @@ type runner struct {
 }
 
 func newRunner(sc *Scenario, faults *rand.Rand) *runner {
-	return &runner{sc: sc, safety: checker.NewSafety(), faults: faults, waiting: map[string][]func(){}, applied: map[string]int{}}
+	safety := checker.NewSafety()
+	if sc.Cluster.HalfCommitQuorum {
+		safety.WithHalfCommitQuorum()
+	}
+	return &runner{sc: sc, safety: safety, faults: faults, waiting: map[string][]func(){}, applied: map[string]int{}}
 }
 
 // Changed implements netmodel.Observer: the safety checker first, then a

@@ -69,6 +69,14 @@ type Cluster struct {
 	// back by one and retries at the next heartbeat, as Raft.js did;
 	// false: fast backtracking with the follower's hint.
 	NaiveBacktrack bool `yaml:"naive_backtrack"`
+	// HalfCommitQuorum: an entry commits once half the voters, rounded
+	// up, hold it (Raft.js's getMajorityIndex: 1 of 2, 2 of 4); false:
+	// more than half. Elections need more than half either way.
+	HalfCommitQuorum bool `yaml:"half_commit_quorum"`
+	// HeartbeatOnPropose: a new entry goes out with a heartbeat the
+	// leader runs 1 ms later, which restarts the heartbeat period
+	// (Raft.js); false: at once.
+	HeartbeatOnPropose bool `yaml:"heartbeat_on_propose"`
 	// CatchUp: new servers join as non-voting learners and are promoted
 	// once caught up (false: they vote at once, as in the paper).
 	CatchUp         bool    `yaml:"catch_up"`

@@ -172,9 +172,12 @@ type Storage struct {
 // Connection is connection set-up, ICE failure detection and the
 // signaling server.
 type Connection struct {
-	Setup            bool     `yaml:"setup"`
-	SetupRTTsMin     int      `yaml:"setup_rtts_min" bound:"0,100"`
-	SetupRTTsMax     int      `yaml:"setup_rtts_max" bound:"0,100"`
+	Setup        bool `yaml:"setup"`
+	SetupRTTsMin int  `yaml:"setup_rtts_min" bound:"0,100"`
+	SetupRTTsMax int  `yaml:"setup_rtts_max" bound:"0,100"`
+	// OpenAtStart: every pair of tabs is connected when Raft starts (the
+	// pages meshed first, as the paper's harness and the real worlds do).
+	OpenAtStart      bool     `yaml:"open_at_start"`
 	SignalingLatency sim.Time `yaml:"signaling_latency" bound:"0,1h"`
 	ICEDisconnected  sim.Time `yaml:"ice_disconnected" bound:"0,1h"`
 	ICEFailed        sim.Time `yaml:"ice_failed" bound:"0,1h"`
@@ -237,7 +240,7 @@ func (sc *Scenario) worldOptions3(o *netmodel.Options) {
 			FreezeAfterHidden: v.FreezeAfterHidden, DiscardAfterHidden: v.DiscardAfterHidden, ReloadAfter: v.ReloadAfter}}
 	o.Storage = netmodel.StorageOptions{Quota: int(sc.Storage.Quota), WriteCost: sc.Storage.WriteCost, WriteCostPerKiB: sc.Storage.WriteCostPerKiB}
 	c := &sc.Connection
-	o.Conn = netmodel.ConnOptions{Setup: c.Setup, SetupRTTsMin: c.SetupRTTsMin, SetupRTTsMax: c.SetupRTTsMax,
+	o.Conn = netmodel.ConnOptions{Setup: c.Setup, SetupRTTsMin: c.SetupRTTsMin, SetupRTTsMax: c.SetupRTTsMax, OpenAtStart: c.OpenAtStart,
 		SignalingLatency: c.SignalingLatency, ICEDisconnected: c.ICEDisconnected, ICEFailed: c.ICEFailed,
 		PingInterval: c.PingInterval, AliveTimeout: c.AliveTimeout, ExpireTimeout: c.ExpireTimeout}
 }

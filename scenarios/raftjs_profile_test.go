@@ -1,0 +1,74 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/raftsim/raftsim/sim"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// startupTrace runs figure 5's start-up at 3 tabs under the paper's
+// profile, changed by mod, and returns its trace.
+func startupTrace(t *testing.T, mod func(*Scenario)) []sim.Event {
+	t.Helper()
+	sc := load(t, "startup.yaml", 3)
+	require.NoError(t, sc.UseProfile("slimerjs-2015"))
+	mod(sc)
+	var buf strings.Builder
+	res, err := Run(sc, 1, RunOptions{Trace: &buf})
+	require.NoError(t, err)
+	require.True(t, res.OK, res.Violation)
+	events, err := sim.ReadTrace(strings.NewReader(buf.String()))
+	require.NoError(t, err)
+	return events
+}
+
+// secondServerAdded returns when the leader appended the configuration
+// {1 2} and when it committed it.
+func secondServerAdded(t *testing.T, events []sim.Event) (appended, committed sim.Time) {
+	t.Helper()
+	var index uint64
+	for i, e := range events {
+		if e.Kind == sim.KindConfig && e.Node == 1 && e.Detail == "1 2" {
+			appended = e.Time
+			for _, a := range events[:i] {
+				if a.Kind == sim.KindAppend && a.Node == 1 {
+					index = a.Index // the last append before it
+				}
+			}
+			break
+		}
+	}
+	require.NotZero(t, index, "the leader never added server 2")
+	for _, e := range events {
+		if e.Kind == sim.KindCommit && e.Node == 1 && e.Index >= index {
+			return appended, e.Time
+		}
+	}
+	t.Fatal("the leader never committed the addition of server 2")
+	return 0, 0
+}
+
+func TestThePaperProfileCommitsTheSecondServersAdditionWithoutIt(t *testing.T) {
+	appended, committed := secondServerAdded(t, startupTrace(t, func(*Scenario) {}))
+	assert.Equal(t, appended, committed, "half of two servers is the leader: Raft.js's getMajorityIndex")
+
+	appended, committed = secondServerAdded(t, startupTrace(t, func(sc *Scenario) { sc.Cluster.HalfCommitQuorum = false }))
+	assert.Greater(t, committed-appended, 100*sim.Millisecond, "with Raft's majority it waits for server 2 to catch up")
+}
+
+func TestThePaperProfileStartsWithThePagesMeshed(t *testing.T) {
+	events := startupTrace(t, func(*Scenario) {})
+	opened := 0
+	for _, e := range events {
+		if e.Kind != sim.KindFault || !strings.HasPrefix(e.Detail, "conn ") {
+			continue
+		}
+		assert.Zero(t, e.Time, "every connection opened at the start: %s", e.Detail)
+		assert.True(t, strings.HasSuffix(e.Detail, " open"), e.Detail)
+		opened++
+	}
+	assert.Equal(t, 3, opened, "three pairs")
+}
