@@ -61,6 +61,42 @@ func TestTraceHashWithoutInstantsIsUnchanged(t *testing.T) {
 	assert.Equal(t, uint64(0xcd5d816e935d366f), hashOf(sample[:3]...))
 }
 
+// RecordDetail hashes and writes exactly what Record does with the parts
+// joined, and builds no string without a writer.
+func TestRecordDetailMatchesRecord(t *testing.T) {
+	cases := [][]string{
+		nil,
+		{""},
+		{"conn ", "12", " ", "open"},
+		{"", "a", "", "bc", ""},
+		{"page closed (", "7", "'s end stays open)"},
+	}
+	for _, parts := range cases {
+		for _, base := range sample {
+			whole := base
+			whole.Detail = strings.Join(parts, "")
+			var wantOut, gotOut strings.Builder
+			want, got := NewTrace(&wantOut), NewTrace(&gotOut)
+			want.Record(whole)
+			got.RecordDetail(base, parts...)
+			require.NoError(t, want.Flush())
+			require.NoError(t, got.Flush())
+			assert.Equal(t, want.Hash(), got.Hash(), "%q", parts)
+			hashOnly := NewTrace(nil)
+			hashOnly.RecordDetail(base, parts...)
+			assert.Equal(t, hashOf(whole), hashOnly.Hash(), "%q without a writer", parts)
+			assert.Equal(t, wantOut.String(), gotOut.String())
+			assert.Equal(t, want.Count(), got.Count())
+		}
+	}
+	tr := NewTrace(nil)
+	id := "41"
+	allocs := testing.AllocsPerRun(100, func() {
+		tr.RecordDetail(Event{Kind: KindFault, Node: 3}, "conn ", id, " ", "open")
+	})
+	assert.Zero(t, allocs)
+}
+
 func TestTraceRoundTrip(t *testing.T) {
 	var buf strings.Builder
 	tr := NewTrace(&buf)
