@@ -40,11 +40,14 @@ type Tab struct {
 }
 
 // task is one unit of work on a tab's thread: a message to step, a timer
-// to fire, or a function (workloads, the membership loop).
+// to fire, or a function (workloads, the membership loop), or a bound
+// function and its argument (connection set-up: connevents.go).
 type task struct {
-	msg  raft.Message
-	fire raft.TimerKind
-	fn   func()
+	msg   raft.Message
+	fire  raft.TimerKind
+	fn    func()
+	fnArg func(uint64)
+	arg   uint64
 }
 
 // newHost returns the tab's host: the world's side of each batch.
@@ -85,6 +88,9 @@ func (t *Tab) boot(voters []raft.ID) error {
 // run queues fn on the tab's thread.
 func (t *Tab) run(fn func()) { t.enqueue(task{fn: fn}) }
 
+// runArg queues fn(arg) on the tab's thread.
+func (t *Tab) runArg(fn func(uint64), arg uint64) { t.enqueue(task{fnArg: fn, arg: arg}) }
+
 // enqueue queues a task. It runs once the tab is free and the task's
 // handler cost has elapsed; its outputs leave then.
 func (t *Tab) enqueue(tk task) {
@@ -121,6 +127,8 @@ func (t *Tab) wakeUp() {
 	switch {
 	case tk.fn != nil:
 		tk.fn()
+	case tk.fnArg != nil:
+		tk.fnArg(tk.arg)
 	case tk.fire != 0:
 		if t.startFire(tk.fire) { // timers.go: chain count, cleared timers
 			t.host.Raft.Fire(tk.fire)

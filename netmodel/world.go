@@ -92,6 +92,9 @@ func (o *Options) Validate() error {
 	if o.Nodes < 1 {
 		return fmt.Errorf("nodes must be at least 1, got %d", o.Nodes)
 	}
+	if o.Conn.Setup && o.Nodes > maxConnNodes {
+		return fmt.Errorf("nodes must be at most %d with connection set-up, got %d", maxConnNodes, o.Nodes)
+	}
 	if err := o.Profile.Latency.Validate(); err != nil {
 		return err
 	}
