@@ -55,16 +55,21 @@ func (w *World) bindConnFns() {
 }
 
 // connTrace records a connection event under the pair's lower id: "conn
-// <higher id> " and what, which comes in pieces so that a run that only
-// hashes its trace builds no string (sim.Trace.RecordDetail).
+// <higher id> " and what, which comes in pieces. The detail is put
+// together in a buffer on the stack, so that a run that only hashes its
+// trace builds no string (sim.Trace.RecordBytes).
 func (w *World) connTrace(a, b raft.ID, what ...string) {
 	if a > b {
 		a, b = b, a
 	}
-	var num [20]byte
-	parts := [6]string{"conn ", string(strconv.AppendUint(num[:0], uint64(b), 10)), " "}
-	n := 3 + copy(parts[3:], what)
-	w.sim.Trace().RecordDetail(sim.Event{Time: w.sim.Now(), Kind: sim.KindFault, Node: uint64(a)}, parts[:n]...)
+	var buf [96]byte
+	d := append(buf[:0], "conn "...)
+	d = strconv.AppendUint(d, uint64(b), 10)
+	d = append(d, ' ')
+	for _, p := range what {
+		d = append(d, p...)
+	}
+	w.sim.Trace().RecordBytes(sim.Event{Time: w.sim.Now(), Kind: sim.KindFault, Node: uint64(a)}, d)
 }
 
 // setupFailed: the give-up timer of an attempt (armSetup) fired.

@@ -56,9 +56,10 @@ func (t *Tab) newHost() *host.Node {
 	cfg := host.Config{SessionTTL: w.opt.SessionTTL, Bugs: w.opt.Raft.Bugs, SnapshotEvery: w.opt.SnapshotEvery,
 		SnapshotAtQuota: w.opt.SnapshotAtQuota, Quota: w.opt.Storage.Quota}
 	return host.NewNode(t.ID, cfg, host.Hooks{
-		Record:    w.record,
-		Persisted: t.persisted,
-		Failed:    t.failed,
+		Record:      w.record,
+		RecordBytes: w.recordBytes,
+		Persisted:   t.persisted,
+		Failed:      t.failed,
 		Sending: func(rd *raft.Ready) {
 			if w.observer != nil {
 				w.observer.Sending(t.ID, rd, t.host)

@@ -211,6 +211,13 @@ func (w *World) record(e sim.Event) {
 	w.sim.Trace().Record(e)
 }
 
+// recordBytes is record with detail as e's Detail, built only if the
+// trace is written (sim.Trace.RecordBytes).
+func (w *World) recordBytes(e sim.Event, detail []byte) {
+	e.Time = w.sim.Now()
+	w.sim.Trace().RecordBytes(e, detail)
+}
+
 // Fault records a fault in the trace.
 func (w *World) Fault(node raft.ID, detail string) {
 	w.record(sim.Event{Kind: sim.KindFault, Node: uint64(node), Detail: detail})

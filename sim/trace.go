@@ -146,16 +146,16 @@ func (t *Trace) Record(e Event) {
 	t.finish(h, &e)
 }
 
-// RecordDetail records e with its Detail the concatenation of parts: the
+// RecordBytes records e with its Detail the string of detail's bytes: the
 // same hash and line as Record with that Detail, but the string is built
-// only when the trace has a writer. It is for details made of pieces
-// (an id formatted into a sentence) that a hash-only run would otherwise
-// build, and allocate, for every event.
-func (t *Trace) RecordDetail(e Event, parts ...string) {
+// only when the trace has a writer. It is for details formatted in a
+// buffer (an id in a sentence, a list of ids) that a run which only hashes
+// its trace would otherwise allocate for every event. detail is not kept.
+func (t *Trace) RecordBytes(e Event, detail []byte) {
 	h := hashHead(t.hash, &e)
-	h = hashParts(h, parts)
+	h = hashBytes(h, detail)
 	if t.enc != nil {
-		e.Detail = strings.Join(parts, "")
+		e.Detail = string(detail)
 	}
 	t.finish(h, &e)
 }
@@ -205,18 +205,11 @@ func hashString(h uint64, s string) uint64 {
 	return h
 }
 
-// hashParts is hashString of the concatenation of parts, without building
-// it: the total length first, then every part's bytes.
-func hashParts(h uint64, parts []string) uint64 {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	h = (h ^ uint64(n)) * fnvPrime
-	for _, p := range parts {
-		for i := 0; i < len(p); i++ {
-			h = (h ^ uint64(p[i])) * fnvPrime
-		}
+// hashBytes is hashString of string(b).
+func hashBytes(h uint64, b []byte) uint64 {
+	h = (h ^ uint64(len(b))) * fnvPrime
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return h
 }
