@@ -42,7 +42,17 @@ type connFns struct {
 	// A signaling message reaching the server, then its addressee, or
 	// expiring (signaling.go); the argument is its index in sig.msgs.
 	atServer, arrive, expire func(uint64)
+	// A tab's socket (signaling.go): heartbeats, the server's timeout,
+	// registering; the argument is the tab's id, with its incarnation
+	// where the step checks it (tabArg).
+	beat, beatTask, pinged, unheard, reconnect, register func(uint64)
 }
+
+// tabArg packs a tab's id and incarnation into an event's argument.
+func tabArg(id raft.ID, inc int) uint64 { return uint64(id) | uint64(inc)<<16 }
+
+// unpackTab is tabArg's inverse.
+func unpackTab(arg uint64) (id raft.ID, inc uint64) { return raft.ID(arg & 0xffff), arg >> 16 }
 
 func (w *World) bindConnFns() {
 	w.conns.fn = connFns{
@@ -51,6 +61,8 @@ func (w *World) bindConnFns() {
 		answer: w.answerOffer, answered: w.answered, restartOffer: w.restartOffer,
 		restartAnswer: w.restartAnswer, restartAnswered: w.restartAnswered,
 		atServer: w.signalAtServer, arrive: w.signalArrive, expire: w.signalExpire,
+		beat: w.beat, beatTask: w.beatTask, pinged: w.pinged, unheard: w.unheard,
+		reconnect: w.reconnect, register: w.register,
 	}
 }
 

@@ -202,23 +202,35 @@ func (w *World) scheduleBeat(id raft.ID) {
 	s.beatChain[id]++
 	now := w.sim.Now()
 	at := sim.Max(now, t.wakeTime(now+w.opt.Conn.PingInterval, s.beatChain[id]))
-	s.beat[id] = w.sim.At(at, func() {
-		s.beat[id] = nil
-		inc := t.inc
-		t.run(func() {
-			if t.inc != inc || !t.alive {
-				return
-			}
-			if w.signalingReachable(id) {
-				w.sim.After(w.opt.Conn.SignalingLatency, func() {
-					if w.signalingReachable(id) {
-						w.heard(id)
-					}
-				})
-			}
-			w.scheduleBeat(id)
-		})
-	})
+	s.beat[id] = w.sim.AtArg(at, w.conns.fn.beat, uint64(id))
+}
+
+// beat: tab id's heartbeat timer fired; the page sends the ping (beatTask).
+func (w *World) beat(arg uint64) {
+	id := raft.ID(arg)
+	w.conns.sig.beat[id] = nil
+	t := w.tabs[id]
+	t.runArg(w.conns.fn.beatTask, tabArg(id, t.inc))
+}
+
+// beatTask sends the ping, if the page that armed the beat is still there,
+// and arms the next beat.
+func (w *World) beatTask(arg uint64) {
+	id, inc := unpackTab(arg)
+	if t := w.tabs[id]; uint64(t.inc) != inc || !t.alive {
+		return
+	}
+	if w.signalingReachable(id) {
+		w.sim.ScheduleArg(w.sim.Now()+w.opt.Conn.SignalingLatency, w.conns.fn.pinged, uint64(id))
+	}
+	w.scheduleBeat(id)
+}
+
+// pinged: tab id's ping reached the server, if it still can.
+func (w *World) pinged(arg uint64) {
+	if id := raft.ID(arg); w.signalingReachable(id) {
+		w.heard(id)
+	}
 }
 
 // heard tells the server it heard from tab id: it is listed, and dropped
@@ -237,11 +249,15 @@ func (w *World) heard(id raft.ID) {
 		w.flushSignals()
 	}
 	s.expiry[id].Cancel()
-	s.expiry[id] = w.sim.After(w.opt.Conn.AliveTimeout, func() {
-		s.expiry[id] = nil
-		w.present[id] = false
-		w.Fault(id, "signaling drops (no heartbeat)")
-	})
+	s.expiry[id] = w.sim.AtArg(w.sim.Now()+w.opt.Conn.AliveTimeout, w.conns.fn.unheard, uint64(id))
+}
+
+// unheard: the server heard nothing from tab id for AliveTimeout.
+func (w *World) unheard(arg uint64) {
+	id := raft.ID(arg)
+	w.conns.sig.expiry[id] = nil
+	w.present[id] = false
+	w.Fault(id, "signaling drops (no heartbeat)")
 }
 
 // tabGone is told that tab id closed cleanly: its socket closed, so its
@@ -259,16 +275,9 @@ func (w *World) tabGone(id raft.ID) {
 // PresenceJoinDelay if it can reach the server (otherwise when the server
 // returns or its network heals) and starts its heartbeat.
 func (w *World) tabBack(id raft.ID) {
-	s := &w.conns.sig
-	t := w.tabs[id]
-	inc := t.inc
-	s.beatChain[id] = 0
+	w.conns.sig.beatChain[id] = 0
 	w.scheduleBeat(id)
-	w.sim.After(w.opt.PresenceJoinDelay, func() {
-		if t.inc == inc && t.alive && !s.down && !s.blackholed[id] {
-			w.heard(id)
-		}
-	})
+	w.sim.ScheduleArg(w.sim.Now()+w.opt.PresenceJoinDelay, w.conns.fn.register, tabArg(id, w.tabs[id].inc))
 }
 
 // SignalingDown stops the signaling server (an outage). Established
@@ -340,20 +349,26 @@ func (w *World) reregister(id raft.ID) {
 	if !t.alive {
 		return
 	}
-	inc := t.inc
-	register := func() {
-		s := &w.conns.sig
-		if t.inc == inc && t.alive && !s.down && !s.blackholed[id] {
-			w.heard(id)
-		}
+	w.sim.ScheduleArg(w.sim.Now()+w.opt.PresenceJoinDelay, w.conns.fn.reconnect, tabArg(id, t.inc))
+}
+
+// reconnect: the page's reconnect runs (a frozen page's when thawed).
+func (w *World) reconnect(arg uint64) {
+	if t := w.tabs[raft.ID(arg&0xffff)]; t.frozen() {
+		t.runArg(w.conns.fn.register, arg)
+		return
 	}
-	w.sim.After(w.opt.PresenceJoinDelay, func() {
-		if t.frozen() {
-			t.run(register)
-			return
-		}
-		register()
-	})
+	w.register(arg)
+}
+
+// register: the tab registers with the server, if the page that
+// (re)connected is still there and can reach it.
+func (w *World) register(arg uint64) {
+	id, inc := unpackTab(arg)
+	s := &w.conns.sig
+	if t := w.tabs[id]; uint64(t.inc) == inc && t.alive && !s.down && !s.blackholed[id] {
+		w.heard(id)
+	}
 }
 
 // healSignaling reconnects the sockets of blackholed tabs (Heal).

@@ -34,6 +34,8 @@ type Tab struct {
 	wake   *sim.Timer
 	wakeFn func()    // t.wakeUp, bound once
 	fireFn [3]func() // per timer kind, bound once
+	// The membership loop's timer and task, bound once.
+	memFired, memRound func()
 
 	browser tabBrowser // timers.go: visibility, throttling, freezing
 	storage tabStorage // storage.go: quota and write cost
@@ -188,21 +190,28 @@ func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 // signaling peer list with the configuration, issue at most one change per
 // round, adds before removes (paper methodology).
 func (t *Tab) scheduleMembership(after sim.Time) {
-	w := t.w
 	t.memTimer.Cancel()
-	t.memTimer = w.sim.After(after, func() {
-		t.memTimer = nil
-		t.run(func() {
-			if t.host.Raft.Status().Role != raft.Leader {
-				return
-			}
-			next := w.opt.MembershipInterval
-			if t.membershipRound() > 1 {
-				next = w.opt.MembershipFastInterval
-			}
-			t.scheduleMembership(next)
-		})
-	})
+	if t.memFired == nil {
+		t.memFired = func() {
+			t.memTimer = nil
+			t.run(t.memRound)
+		}
+		t.memRound = t.membershipTask
+	}
+	t.memTimer = t.w.sim.After(after, t.memFired)
+}
+
+// membershipTask is the leader's round on its thread; it arms the next.
+func (t *Tab) membershipTask() {
+	w := t.w
+	if t.host.Raft.Status().Role != raft.Leader {
+		return
+	}
+	next := w.opt.MembershipInterval
+	if t.membershipRound() > 1 {
+		next = w.opt.MembershipFastInterval
+	}
+	t.scheduleMembership(next)
 }
 
 // membershipRound proposes at most one change and returns how many changes
@@ -247,42 +256,57 @@ const (
 func MembershipChange(lead Leader, present []bool, catchUp bool) (cc raft.ConfChange, pending int) {
 	st := lead.Status()
 	n := len(present) - 1
-	member := make([]bool, n+1)
-	learner := make([]bool, n+1)
+	// Who is a member or a learner, on the stack up to 255 tabs: the
+	// leader runs a round every 50-100 ms.
+	const member, learner = 1, 2
+	var stack [256]uint8
+	var role []uint8
+	if n < len(stack) {
+		role = stack[:n+1]
+	} else {
+		role = make([]uint8, n+1)
+	}
 	for _, id := range st.Voters {
-		member[id] = true
+		role[id] |= member
 	}
 	for _, id := range st.Learners {
-		learner[id] = true
+		role[id] |= learner
 	}
-	var adds, promotions, removes []raft.ID
+	// The changes pending, and the first of each kind (the lowest id).
+	var promotion, add, remove raft.ID
+	first := func(kind *raft.ID, id raft.ID) {
+		pending++
+		if *kind == 0 {
+			*kind = id
+		}
+	}
 	for i := 1; i <= n; i++ {
+		id := raft.ID(i)
 		switch {
-		case present[i] && learner[i]:
+		case present[i] && role[i]&learner != 0:
 			// Caught up: it holds everything committed (Raft dissertation
 			// §4.2.1 waits for a round that ends within an election
 			// timeout; one round at the commit index is the simple form).
-			if pr := lead.Progress(raft.ID(i)); pr != nil && pr.Match >= st.Commit {
-				promotions = append(promotions, raft.ID(i))
+			if pr := lead.Progress(id); pr != nil && pr.Match >= st.Commit {
+				first(&promotion, id)
 			}
-		case present[i] && !member[i]:
-			adds = append(adds, raft.ID(i))
-		case !present[i] && (member[i] || learner[i]) && raft.ID(i) != st.ID:
-			removes = append(removes, raft.ID(i))
+		case present[i] && role[i]&member == 0:
+			first(&add, id)
+		case !present[i] && role[i] != 0 && id != st.ID:
+			first(&remove, id)
 		}
 	}
-	add := raft.ConfAddNode
+	addType := raft.ConfAddNode
 	if catchUp {
-		add = raft.ConfAddLearner
+		addType = raft.ConfAddLearner
 	}
-	pending = len(adds) + len(promotions) + len(removes)
 	switch {
-	case len(promotions) > 0:
-		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: promotions[0]}
-	case len(adds) > 0:
-		cc = raft.ConfChange{Type: add, Node: adds[0]}
-	case len(removes) > 0:
-		cc = raft.ConfChange{Type: raft.ConfRemoveNode, Node: removes[0]}
+	case promotion != 0:
+		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: promotion}
+	case add != 0:
+		cc = raft.ConfChange{Type: addType, Node: add}
+	case remove != 0:
+		cc = raft.ConfChange{Type: raft.ConfRemoveNode, Node: remove}
 	}
 	return cc, pending
 }
