@@ -28,6 +28,13 @@ type Hooks struct {
 	// role, append, commit, config, apply and snapshot, in the order they
 	// happen within a batch. The world stamps the time.
 	Record func(e sim.Event)
+	// RecordBytes, if set, receives the events whose detail the node
+	// formats (a configuration's ids) with the detail as bytes, valid
+	// only during the call: the node formats into a buffer it reuses,
+	// so a world that only hashes its trace (sim.Trace.RecordBytes)
+	// allocates nothing for them. Without it Record gets them with
+	// Detail set.
+	RecordBytes func(e sim.Event, detail []byte)
 	// Persisted: a write of written bytes took storage from before to
 	// Storage.Used bytes (the model's write cost and storage trace).
 	Persisted func(written, before int)
@@ -75,6 +82,7 @@ type Node struct {
 	recent  []raft.Message
 	pending map[clientKey]func(app.Result)
 	rd      raft.Ready // the batch being processed
+	detail  []byte     // the buffer config events are formatted in
 }
 
 type clientKey struct{ client, seq uint64 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -112,4 +113,28 @@ func TestFormatIDs(t *testing.T) {
 	} {
 		require.Equal(t, tt.want, FormatIDs(tt.ids))
 	}
+}
+
+// A config event reaches RecordBytes with the detail Record would have
+// had, and Record alone when RecordBytes is not set.
+func TestConfigEventDetail(t *testing.T) {
+	prev := raft.Status{Term: 1, Voters: []raft.ID{1}}
+	cur := raft.Status{Term: 1, Voters: []raft.ID{1, 2, 300}, Learners: []raft.ID{4}}
+	want := sim.Event{Kind: sim.KindConfig, Node: 1, Term: 1, Detail: "1 2 300 learners 4"}
+	var viaRecord []sim.Event
+	plain := NewNode(1, Config{}, Hooks{Record: func(e sim.Event) { viaRecord = append(viaRecord, e) }})
+	plain.recordBatch(prev, cur, &raft.Ready{})
+	assert.Equal(t, []sim.Event{want}, viaRecord)
+
+	var viaBytes []sim.Event
+	n := NewNode(1, Config{}, Hooks{
+		Record: func(e sim.Event) { t.Errorf("Record got %v", e) },
+		RecordBytes: func(e sim.Event, detail []byte) {
+			e.Detail = string(detail)
+			viaBytes = append(viaBytes, e)
+		},
+	})
+	n.recordBatch(prev, cur, &raft.Ready{})
+	n.recordBatch(cur, prev, &raft.Ready{}) // the buffer reused
+	assert.Equal(t, []sim.Event{want, {Kind: sim.KindConfig, Node: 1, Term: 1, Detail: "1"}}, viaBytes)
 }

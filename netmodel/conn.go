@@ -101,7 +101,7 @@ var connPhaseNames = [...]string{"new", "connecting", "open", "disconnected", "c
 // conn is the connection between a pair of tabs (stored once, at [lo][hi]).
 type conn struct {
 	phase connPhase
-	gen   int // bumped by every attempt and close: stale callbacks check it
+	gen   uint32 // bumped by every attempt and close: stale steps check it
 	// setup is the host's give-up timer of an attempt that has not opened;
 	// iceStarted says the offer and answer are through and ICE, DTLS and
 	// SCTP are running (they take setupDur if packets pass); checking says
@@ -115,10 +115,14 @@ type conn struct {
 	// restart learns that the path changed again while it ran.
 	pathBroken     bool
 	path           int
-	restarting     bool       // an ICE restart is under way
-	restartWaiting bool       // an ICE restart waits for the signaling server
-	iceTimer       *sim.Timer // the next ICE step of a dead connection
-	deadSince      sim.Time
+	restarting     bool // an ICE restart is under way
+	restartWaiting bool // an ICE restart waits for the signaling server
+	// restartPath is path when the restart under way began. (Kept here
+	// rather than in its steps: one restart at most is under way per
+	// generation, since a restart starts only when none is.)
+	restartPath int
+	iceTimer    *sim.Timer // the next ICE step of a dead connection
+	deadSince   sim.Time
 	// closedEnd is the tab whose page closed while the connection was
 	// open: its end is gone, but its peer was not told and keeps an open
 	// channel until ICE fails (tabClosed). 0 while both ends are there.
@@ -131,6 +135,7 @@ type connState struct {
 	open  []int    // open connections per tab (the WebRTC exemption)
 	rand  *rand.Rand
 	sig   signaling
+	fn    connFns // connevents.go
 }
 
 func (w *World) initConns() {
@@ -144,6 +149,7 @@ func (w *World) initConns() {
 	}
 	w.conns.open = make([]int, n+1)
 	w.conns.rand = w.sim.Rand("conn")
+	w.bindConnFns()
 	w.initSignaling()
 }
 
@@ -242,14 +248,6 @@ func (w *World) connectVoters(id raft.ID, voters []raft.ID) {
 	}
 }
 
-// connTrace records a connection event under the pair's lower id.
-func (w *World) connTrace(a, b raft.ID, what string) {
-	if a > b {
-		a, b = b, a
-	}
-	w.Fault(a, "conn "+strconv.Itoa(int(b))+" "+what)
-}
-
 // connect starts a connection from a to b: the offer goes through the
 // signaling server, the answer comes back, then ICE, DTLS and SCTP take a
 // few round trips. Sends are refused until it opens (connSend).
@@ -265,51 +263,27 @@ func (w *World) connect(a, b raft.ID) {
 	c.iceStarted, c.checking = false, false
 	c.pathBroken, c.restarting, c.restartWaiting = false, false, false
 	c.gen++
-	gen := c.gen
 	w.connTrace(a, b, "connecting")
 	if !w.conns.sig.down {
 		w.armSetup(a, b) // during an outage the offer waits (resumeSetups)
 	}
-	// EXPIRE: the peer is not listed; a later send tries again.
-	expired := func() {
-		if c.gen == gen && c.phase == connConnecting {
-			w.closeConn(a, b, "offer expired")
-		}
-	}
-	w.signal(a, b, func() {
-		// The offer reached b's page; its JavaScript answers (a frozen
-		// page answers when thawed).
-		w.tabs[b].run(func() {
-			if c.gen != gen {
-				return
-			}
-			w.signal(b, a, func() {
-				w.tabs[a].run(func() {
-					if c.gen == gen {
-						w.iceConnect(a, b, gen)
-					}
-				})
-			}, expired)
-		})
-	}, expired)
+	// The offer reaches b's page, which answers (answerOffer); the
+	// answer reaches a's, which starts ICE (answered). If the server
+	// does not list the addressee, the attempt closes (signalExpire)
+	// and a later send tries again.
+	w.signal(sigOffer, a, b, c.gen)
 }
 
 // armSetup (re)arms the give-up timer of the attempt between a and b: if it
 // has not opened ICEFailed from now, the host closes it and a later send
-// tries again. Armed when the offer leaves, and again when ICE starts,
-// whose check list fails after about that long with no working pair
-// (facts §3: 30 s). Giving up on an offer nobody answers is the host's
-// choice (U): PeerJS itself waits for ever.
+// tries again (setupFailed). Armed when the offer leaves, and again when
+// ICE starts, whose check list fails after about that long with no
+// working pair (facts §3: 30 s). Giving up on an offer nobody answers is
+// the host's choice (U): PeerJS itself waits for ever.
 func (w *World) armSetup(a, b raft.ID) {
 	c := w.pair(a, b)
 	c.setup.Cancel()
-	gen := c.gen
-	c.setup = w.sim.After(w.opt.Conn.ICEFailed, func() {
-		c.setup = nil
-		if c.gen == gen && c.phase == connConnecting {
-			w.closeConn(a, b, "set-up failed")
-		}
-	})
+	c.setup = w.sim.AtArg(w.sim.Now()+w.opt.Conn.ICEFailed, w.conns.fn.setupFailed, connArg(a, b, c.gen))
 }
 
 // pauseSetups stops the give-up timers of attempts still in the signaling
@@ -347,7 +321,7 @@ func (w *World) eachPair(fn func(a, b raft.ID, c *conn)) {
 // known: a uniform number of round trips (facts §3 Setup: 4-6 RTTs, U).
 // The RTT is the mean of the two links' latencies, which is twice the
 // profile's mean latency unless a link override says otherwise.
-func (w *World) iceConnect(a, b raft.ID, gen int) {
+func (w *World) iceConnect(a, b raft.ID, gen uint32) {
 	o := &w.opt.Conn
 	c := w.pair(a, b)
 	c.iceStarted = true
@@ -355,13 +329,13 @@ func (w *World) iceConnect(a, b raft.ID, gen int) {
 	rtts := o.SetupRTTsMin + w.conns.rand.IntN(o.SetupRTTsMax-o.SetupRTTsMin+1)
 	rtt := w.link(a, b).Latency.Mean + w.link(b, a).Latency.Mean
 	c.setupDur = sim.Time(rtts) * rtt
-	w.sim.After(c.setupDur, func() { w.iceDone(a, b, gen) })
+	w.sim.ScheduleArg(w.sim.Now()+c.setupDur, w.conns.fn.iceDone, connArg(a, b, gen))
 }
 
 // iceDone ends the set-up: the connection opens if packets pass both ways
 // (ICE needs a check and its response). Otherwise ICE keeps checking until
 // the link heals (linkHealed) or the set-up timer gives up.
-func (w *World) iceDone(a, b raft.ID, gen int) {
+func (w *World) iceDone(a, b raft.ID, gen uint32) {
 	c := w.pair(a, b)
 	if c.gen != gen || c.phase != connConnecting || !w.tabs[a].alive || !w.tabs[b].alive {
 		return
@@ -406,7 +380,7 @@ func (w *World) closeConn(a, b raft.ID, why string) {
 	c.iceTimer = nil
 	w.closeChannel(a, b)
 	w.closeChannel(b, a)
-	w.connTrace(a, b, "closed: "+why)
+	w.connTrace(a, b, "closed: ", why)
 	if wasOpen {
 		for _, end := range [2]raft.ID{a, b} {
 			if end != closedEnd { // counted down when its page closed
@@ -465,7 +439,8 @@ func (w *World) endClosed(closed, peer raft.ID) {
 	w.closeChannel(closed, peer)
 	w.closeChannel(peer, closed)
 	w.openChanged(closed, -1)
-	w.connTrace(closed, peer, "page closed ("+strconv.Itoa(int(peer))+"'s end stays open)")
+	var num [20]byte
+	w.connTrace(closed, peer, "page closed (", string(strconv.AppendUint(num[:0], uint64(peer), 10)), "'s end stays open)")
 	w.iceWatch(closed, peer)
 }
 
@@ -506,8 +481,7 @@ func (w *World) linkHealed(from, to raft.ID) {
 	}
 	if c.phase == connConnecting && c.checking {
 		c.checking = false
-		gen := c.gen
-		w.sim.After(c.setupDur, func() { w.iceDone(from, to, gen) })
+		w.sim.ScheduleArg(w.sim.Now()+c.setupDur, w.conns.fn.iceDone, connArg(from, to, c.gen))
 		return
 	}
 	if c.iceTimer == nil {
@@ -529,19 +503,10 @@ func (w *World) iceWatch(a, b raft.ID) {
 	if (c.phase != connOpen && c.phase != connDisconnected) || c.iceTimer != nil {
 		return
 	}
-	o := &w.opt.Conn
 	c.deadSince = w.sim.Now()
-	c.iceTimer = w.sim.After(o.ICEDisconnected, func() {
-		c.phase = connDisconnected
-		w.connTrace(a, b, "disconnected")
-		c.iceTimer = w.sim.At(c.deadSince+o.ICEFailed, func() {
-			c.iceTimer = nil
-			w.closeConn(a, b, "ice failed")
-		})
-		if c.pathBroken && !c.restarting {
-			w.iceRestart(a, b)
-		}
-	})
+	// iceDisconnected, then iceFailed; the generation is not needed, as
+	// every close cancels iceTimer.
+	c.iceTimer = w.sim.AtArg(c.deadSince+w.opt.Conn.ICEDisconnected, w.conns.fn.iceDisconnected, connArg(a, b, 0))
 }
 
 // Blackhole cuts tab id off the network, both ways and from signaling,
@@ -615,37 +580,21 @@ func (w *World) iceRestart(a, b raft.ID) {
 		return
 	}
 	c.restartWaiting, c.restarting = false, true
-	gen, path := c.gen, c.path
+	c.restartPath = c.path
 	w.connTrace(a, b, "ice restart")
-	lost := func() {} // EXPIRE: the ICE failure timeout closes the connection
-	w.tabs[a].run(func() {
-		if c.gen != gen {
-			return
-		}
-		w.signal(a, b, func() {
-			w.tabs[b].run(func() {
-				if c.gen != gen {
-					return
-				}
-				w.signal(b, a, func() {
-					w.tabs[a].run(func() {
-						if c.gen != gen {
-							return
-						}
-						rtt := w.link(a, b).Latency.Mean + w.link(b, a).Latency.Mean
-						w.sim.After(2*rtt, func() { w.iceRestarted(a, b, gen, path) })
-					})
-				}, lost)
-			})
-		}, lost)
-	})
+	// The offer leaves from a's page (restartOffer) and reaches b's,
+	// which answers (restartAnswer); the answer reaches a's, where ICE
+	// checks the new path (restartAnswered), then iceRestarted. If the
+	// server does not list the addressee, the ICE failure timeout closes
+	// the connection.
+	w.tabs[a].runArg(w.conns.fn.restartOffer, connArg(a, b, c.gen))
 }
 
 // iceRestarted ends an ICE restart: the connection carries packets again
 // and the reliable channels send what they held, unless the path changed
 // again meanwhile (another restart) or a link is cut (ICE still fails
 // unless it heals).
-func (w *World) iceRestarted(a, b raft.ID, gen, path int) {
+func (w *World) iceRestarted(a, b raft.ID, gen uint32, path int) {
 	c := w.pair(a, b)
 	if c.gen != gen || !c.restarting {
 		return

@@ -23,7 +23,39 @@ type signaling struct {
 	expiry     []*sim.Timer // the server drops the tab when this fires
 	// waiting holds messages sent while the server was down; PeerJS's
 	// client queues them until its socket opens again.
-	waiting []func()
+	waiting []uint32
+	// msgs are the messages in flight or waiting (signal), named by their
+	// index; free lists the indices of those delivered, expired or lost,
+	// for reuse.
+	msgs []sigMsg
+	free []uint32
+}
+
+// sigKind is what a signaling message carries.
+type sigKind uint8
+
+const (
+	sigOffer         sigKind = iota // a connection's offer (connect)
+	sigAnswer                       // its answer
+	sigRestartOffer                 // an ICE restart's offer (iceRestart)
+	sigRestartAnswer                // its answer
+)
+
+// sigMsg is a message through the signaling server.
+type sigMsg struct {
+	kind     sigKind
+	from, to raft.ID
+	inc      int    // the sending page's incarnation: its queue dies with it
+	gen      uint32 // the generation of the connection it sets up
+}
+
+// initiator returns the pair of a message's connection with the tab that
+// started the attempt or restart first.
+func (m *sigMsg) initiator() (a, b raft.ID) {
+	if m.kind == sigOffer || m.kind == sigRestartOffer {
+		return m.from, m.to
+	}
+	return m.to, m.from
 }
 
 func (w *World) initSignaling() {
@@ -61,53 +93,100 @@ func (w *World) presenceReadable(id raft.ID) bool {
 // signal sends a message (an offer, an answer) from one tab to another
 // through the server. While the server is down it waits for it. A message
 // for a tab the server does not list expires after ExpireTimeout and the
-// sender hears EXPIRE (expired runs); one for a tab whose socket is silent
-// is lost.
-func (w *World) signal(from, to raft.ID, deliver, expired func()) {
-	w.signalFrom(from, w.tabs[from].inc, to, deliver, expired)
+// sender hears EXPIRE (signalExpire); one for a tab whose socket is silent
+// is lost. On arrival the addressee's page handles it (signalArrive).
+func (w *World) signal(kind sigKind, from, to raft.ID, gen uint32) {
+	s := &w.conns.sig
+	m := sigMsg{kind: kind, from: from, to: to, inc: w.tabs[from].inc, gen: gen}
+	var i uint32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.msgs[i] = m
+	} else {
+		i = uint32(len(s.msgs))
+		s.msgs = append(s.msgs, m)
+	}
+	w.signalFrom(i)
 }
 
-// signalFrom is signal from incarnation inc of the sending page: what a
-// closed page had queued dies with it.
-func (w *World) signalFrom(from raft.ID, inc int, to raft.ID, deliver, expired func()) {
-	o := &w.opt.Conn
-	if t := w.tabs[from]; !t.alive || t.inc != inc {
-		return // the page and its socket's queue are gone
+// signalFrom sends message i, or sends it again once the socket is back:
+// what the sending page had queued dies with it (its incarnation).
+func (w *World) signalFrom(i uint32) {
+	s := &w.conns.sig
+	m := &s.msgs[i]
+	if t := w.tabs[m.from]; !t.alive || t.inc != m.inc {
+		w.signalDone(i) // the page and its socket's queue are gone
+		return
 	}
-	if !w.signalingReachable(from) {
+	if !w.signalingReachable(m.from) {
 		// Held until the socket (re)opens: a modelling choice (U, not
 		// in the facts) standing for a host that sends again once its
 		// socket is back.
-		w.conns.sig.waiting = append(w.conns.sig.waiting, w.resignal(from, inc, to, deliver, expired))
+		s.waiting = append(s.waiting, i)
 		return
 	}
-	w.sim.After(o.SignalingLatency, func() {
-		s := &w.conns.sig
-		switch {
-		case s.down:
-			s.waiting = append(s.waiting, w.resignal(from, inc, to, deliver, expired))
-		case !w.present[to]:
-			// EXPIRE after expire_timeout (facts §5).
-			w.sim.After(o.ExpireTimeout+o.SignalingLatency, func() {
-				if w.signalingReachable(from) {
-					expired()
-				}
-			})
-		default:
-			w.sim.After(o.SignalingLatency, func() {
-				if w.signalingReachable(to) {
-					deliver()
-				}
-			})
-		}
-	})
+	w.sim.ScheduleArg(w.sim.Now()+w.opt.Conn.SignalingLatency, w.conns.fn.atServer, uint64(i))
 }
 
-// resignal is signalFrom again, for a message held while signaling is
-// unreachable. (Made only then: a closure made for every message was a
-// sixth of kill-half's allocations at 41 tabs.)
-func (w *World) resignal(from raft.ID, inc int, to raft.ID, deliver, expired func()) func() {
-	return func() { w.signalFrom(from, inc, to, deliver, expired) }
+// signalAtServer: message i reached the server, which passes it on, holds
+// it through an outage, or lets it expire.
+func (w *World) signalAtServer(arg uint64) {
+	o := &w.opt.Conn
+	s := &w.conns.sig
+	i := uint32(arg)
+	switch {
+	case s.down:
+		s.waiting = append(s.waiting, i)
+	case !w.present[s.msgs[i].to]:
+		// EXPIRE after expire_timeout (facts §5).
+		w.sim.ScheduleArg(w.sim.Now()+o.ExpireTimeout+o.SignalingLatency, w.conns.fn.expire, arg)
+	default:
+		w.sim.ScheduleArg(w.sim.Now()+o.SignalingLatency, w.conns.fn.arrive, arg)
+	}
+}
+
+// signalExpire: the server tells the sender of message i that its
+// addressee is not listed. A connection's attempt closes (a later send
+// tries again); an ICE restart's is left to the ICE failure timeout.
+func (w *World) signalExpire(arg uint64) {
+	m := w.signalDone(uint32(arg))
+	if !w.signalingReachable(m.from) || (m.kind != sigOffer && m.kind != sigAnswer) {
+		return
+	}
+	a, b := m.initiator()
+	if c := w.pair(a, b); c.gen == m.gen && c.phase == connConnecting {
+		w.closeConn(a, b, "offer expired")
+	}
+}
+
+// signalArrive: message i reached its addressee's socket. Its page's
+// JavaScript handles it (a frozen page when thawed).
+func (w *World) signalArrive(arg uint64) {
+	m := w.signalDone(uint32(arg))
+	if !w.signalingReachable(m.to) {
+		return
+	}
+	var step func(uint64)
+	switch m.kind {
+	case sigOffer:
+		step = w.conns.fn.answer
+	case sigAnswer:
+		step = w.conns.fn.answered
+	case sigRestartOffer:
+		step = w.conns.fn.restartAnswer
+	case sigRestartAnswer:
+		step = w.conns.fn.restartAnswered
+	}
+	a, b := m.initiator()
+	w.tabs[m.to].runArg(step, connArg(a, b, m.gen))
+}
+
+// signalDone frees message i's index and returns the message.
+func (w *World) signalDone(i uint32) sigMsg {
+	s := &w.conns.sig
+	s.free = append(s.free, i)
+	return s.msgs[i]
 }
 
 // scheduleBeat arms tab id's heartbeat: a self-re-arming setTimeout in
@@ -123,23 +202,35 @@ func (w *World) scheduleBeat(id raft.ID) {
 	s.beatChain[id]++
 	now := w.sim.Now()
 	at := sim.Max(now, t.wakeTime(now+w.opt.Conn.PingInterval, s.beatChain[id]))
-	s.beat[id] = w.sim.At(at, func() {
-		s.beat[id] = nil
-		inc := t.inc
-		t.run(func() {
-			if t.inc != inc || !t.alive {
-				return
-			}
-			if w.signalingReachable(id) {
-				w.sim.After(w.opt.Conn.SignalingLatency, func() {
-					if w.signalingReachable(id) {
-						w.heard(id)
-					}
-				})
-			}
-			w.scheduleBeat(id)
-		})
-	})
+	s.beat[id] = w.sim.AtArg(at, w.conns.fn.beat, uint64(id))
+}
+
+// beat: tab id's heartbeat timer fired; the page sends the ping (beatTask).
+func (w *World) beat(arg uint64) {
+	id := raft.ID(arg)
+	w.conns.sig.beat[id] = nil
+	t := w.tabs[id]
+	t.runArg(w.conns.fn.beatTask, tabArg(id, t.inc))
+}
+
+// beatTask sends the ping, if the page that armed the beat is still there,
+// and arms the next beat.
+func (w *World) beatTask(arg uint64) {
+	id, inc := unpackTab(arg)
+	if t := w.tabs[id]; uint64(t.inc) != inc || !t.alive {
+		return
+	}
+	if w.signalingReachable(id) {
+		w.sim.ScheduleArg(w.sim.Now()+w.opt.Conn.SignalingLatency, w.conns.fn.pinged, uint64(id))
+	}
+	w.scheduleBeat(id)
+}
+
+// pinged: tab id's ping reached the server, if it still can.
+func (w *World) pinged(arg uint64) {
+	if id := raft.ID(arg); w.signalingReachable(id) {
+		w.heard(id)
+	}
 }
 
 // heard tells the server it heard from tab id: it is listed, and dropped
@@ -158,11 +249,15 @@ func (w *World) heard(id raft.ID) {
 		w.flushSignals()
 	}
 	s.expiry[id].Cancel()
-	s.expiry[id] = w.sim.After(w.opt.Conn.AliveTimeout, func() {
-		s.expiry[id] = nil
-		w.present[id] = false
-		w.Fault(id, "signaling drops (no heartbeat)")
-	})
+	s.expiry[id] = w.sim.AtArg(w.sim.Now()+w.opt.Conn.AliveTimeout, w.conns.fn.unheard, uint64(id))
+}
+
+// unheard: the server heard nothing from tab id for AliveTimeout.
+func (w *World) unheard(arg uint64) {
+	id := raft.ID(arg)
+	w.conns.sig.expiry[id] = nil
+	w.present[id] = false
+	w.Fault(id, "signaling drops (no heartbeat)")
 }
 
 // tabGone is told that tab id closed cleanly: its socket closed, so its
@@ -180,16 +275,9 @@ func (w *World) tabGone(id raft.ID) {
 // PresenceJoinDelay if it can reach the server (otherwise when the server
 // returns or its network heals) and starts its heartbeat.
 func (w *World) tabBack(id raft.ID) {
-	s := &w.conns.sig
-	t := w.tabs[id]
-	inc := t.inc
-	s.beatChain[id] = 0
+	w.conns.sig.beatChain[id] = 0
 	w.scheduleBeat(id)
-	w.sim.After(w.opt.PresenceJoinDelay, func() {
-		if t.inc == inc && t.alive && !s.down && !s.blackholed[id] {
-			w.heard(id)
-		}
-	})
+	w.sim.ScheduleArg(w.sim.Now()+w.opt.PresenceJoinDelay, w.conns.fn.register, tabArg(id, w.tabs[id].inc))
 }
 
 // SignalingDown stops the signaling server (an outage). Established
@@ -248,8 +336,8 @@ func (w *World) flushSignals() {
 	s := &w.conns.sig
 	waiting := s.waiting
 	s.waiting = nil
-	for _, fn := range waiting {
-		fn()
+	for _, i := range waiting {
+		w.signalFrom(i)
 	}
 	w.resumeRestarts()
 }
@@ -261,20 +349,26 @@ func (w *World) reregister(id raft.ID) {
 	if !t.alive {
 		return
 	}
-	inc := t.inc
-	register := func() {
-		s := &w.conns.sig
-		if t.inc == inc && t.alive && !s.down && !s.blackholed[id] {
-			w.heard(id)
-		}
+	w.sim.ScheduleArg(w.sim.Now()+w.opt.PresenceJoinDelay, w.conns.fn.reconnect, tabArg(id, t.inc))
+}
+
+// reconnect: the page's reconnect runs (a frozen page's when thawed).
+func (w *World) reconnect(arg uint64) {
+	if t := w.tabs[raft.ID(arg&0xffff)]; t.frozen() {
+		t.runArg(w.conns.fn.register, arg)
+		return
 	}
-	w.sim.After(w.opt.PresenceJoinDelay, func() {
-		if t.frozen() {
-			t.run(register)
-			return
-		}
-		register()
-	})
+	w.register(arg)
+}
+
+// register: the tab registers with the server, if the page that
+// (re)connected is still there and can reach it.
+func (w *World) register(arg uint64) {
+	id, inc := unpackTab(arg)
+	s := &w.conns.sig
+	if t := w.tabs[id]; uint64(t.inc) == inc && t.alive && !s.down && !s.blackholed[id] {
+		w.heard(id)
+	}
 }
 
 // healSignaling reconnects the sockets of blackholed tabs (Heal).

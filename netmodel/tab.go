@@ -34,17 +34,22 @@ type Tab struct {
 	wake   *sim.Timer
 	wakeFn func()    // t.wakeUp, bound once
 	fireFn [3]func() // per timer kind, bound once
+	// The membership loop's timer and task, bound once.
+	memFired, memRound func()
 
 	browser tabBrowser // timers.go: visibility, throttling, freezing
 	storage tabStorage // storage.go: quota and write cost
 }
 
 // task is one unit of work on a tab's thread: a message to step, a timer
-// to fire, or a function (workloads, the membership loop).
+// to fire, or a function (workloads, the membership loop), or a bound
+// function and its argument (connection set-up: connevents.go).
 type task struct {
-	msg  raft.Message
-	fire raft.TimerKind
-	fn   func()
+	msg   raft.Message
+	fire  raft.TimerKind
+	fn    func()
+	fnArg func(uint64)
+	arg   uint64
 }
 
 // newHost returns the tab's host: the world's side of each batch.
@@ -53,9 +58,10 @@ func (t *Tab) newHost() *host.Node {
 	cfg := host.Config{SessionTTL: w.opt.SessionTTL, Bugs: w.opt.Raft.Bugs, SnapshotEvery: w.opt.SnapshotEvery,
 		SnapshotAtQuota: w.opt.SnapshotAtQuota, Quota: w.opt.Storage.Quota}
 	return host.NewNode(t.ID, cfg, host.Hooks{
-		Record:    w.record,
-		Persisted: t.persisted,
-		Failed:    t.failed,
+		Record:      w.record,
+		RecordBytes: w.recordBytes,
+		Persisted:   t.persisted,
+		Failed:      t.failed,
 		Sending: func(rd *raft.Ready) {
 			if w.observer != nil {
 				w.observer.Sending(t.ID, rd, t.host)
@@ -84,6 +90,9 @@ func (t *Tab) boot(voters []raft.ID) error {
 
 // run queues fn on the tab's thread.
 func (t *Tab) run(fn func()) { t.enqueue(task{fn: fn}) }
+
+// runArg queues fn(arg) on the tab's thread.
+func (t *Tab) runArg(fn func(uint64), arg uint64) { t.enqueue(task{fnArg: fn, arg: arg}) }
 
 // enqueue queues a task. It runs once the tab is free and the task's
 // handler cost has elapsed; its outputs leave then.
@@ -121,6 +130,8 @@ func (t *Tab) wakeUp() {
 	switch {
 	case tk.fn != nil:
 		tk.fn()
+	case tk.fnArg != nil:
+		tk.fnArg(tk.arg)
 	case tk.fire != 0:
 		if t.startFire(tk.fire) { // timers.go: chain count, cleared timers
 			t.host.Raft.Fire(tk.fire)
@@ -179,21 +190,28 @@ func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 // signaling peer list with the configuration, issue at most one change per
 // round, adds before removes (paper methodology).
 func (t *Tab) scheduleMembership(after sim.Time) {
-	w := t.w
 	t.memTimer.Cancel()
-	t.memTimer = w.sim.After(after, func() {
-		t.memTimer = nil
-		t.run(func() {
-			if t.host.Raft.Status().Role != raft.Leader {
-				return
-			}
-			next := w.opt.MembershipInterval
-			if t.membershipRound() > 1 {
-				next = w.opt.MembershipFastInterval
-			}
-			t.scheduleMembership(next)
-		})
-	})
+	if t.memFired == nil {
+		t.memFired = func() {
+			t.memTimer = nil
+			t.run(t.memRound)
+		}
+		t.memRound = t.membershipTask
+	}
+	t.memTimer = t.w.sim.After(after, t.memFired)
+}
+
+// membershipTask is the leader's round on its thread; it arms the next.
+func (t *Tab) membershipTask() {
+	w := t.w
+	if t.host.Raft.Status().Role != raft.Leader {
+		return
+	}
+	next := w.opt.MembershipInterval
+	if t.membershipRound() > 1 {
+		next = w.opt.MembershipFastInterval
+	}
+	t.scheduleMembership(next)
 }
 
 // membershipRound proposes at most one change and returns how many changes
@@ -238,42 +256,57 @@ const (
 func MembershipChange(lead Leader, present []bool, catchUp bool) (cc raft.ConfChange, pending int) {
 	st := lead.Status()
 	n := len(present) - 1
-	member := make([]bool, n+1)
-	learner := make([]bool, n+1)
+	// Who is a member or a learner, on the stack up to 255 tabs: the
+	// leader runs a round every 50-100 ms.
+	const member, learner = 1, 2
+	var stack [256]uint8
+	var role []uint8
+	if n < len(stack) {
+		role = stack[:n+1]
+	} else {
+		role = make([]uint8, n+1)
+	}
 	for _, id := range st.Voters {
-		member[id] = true
+		role[id] |= member
 	}
 	for _, id := range st.Learners {
-		learner[id] = true
+		role[id] |= learner
 	}
-	var adds, promotions, removes []raft.ID
+	// The changes pending, and the first of each kind (the lowest id).
+	var promotion, add, remove raft.ID
+	first := func(kind *raft.ID, id raft.ID) {
+		pending++
+		if *kind == 0 {
+			*kind = id
+		}
+	}
 	for i := 1; i <= n; i++ {
+		id := raft.ID(i)
 		switch {
-		case present[i] && learner[i]:
+		case present[i] && role[i]&learner != 0:
 			// Caught up: it holds everything committed (Raft dissertation
 			// §4.2.1 waits for a round that ends within an election
 			// timeout; one round at the commit index is the simple form).
-			if pr := lead.Progress(raft.ID(i)); pr != nil && pr.Match >= st.Commit {
-				promotions = append(promotions, raft.ID(i))
+			if pr := lead.Progress(id); pr != nil && pr.Match >= st.Commit {
+				first(&promotion, id)
 			}
-		case present[i] && !member[i]:
-			adds = append(adds, raft.ID(i))
-		case !present[i] && (member[i] || learner[i]) && raft.ID(i) != st.ID:
-			removes = append(removes, raft.ID(i))
+		case present[i] && role[i]&member == 0:
+			first(&add, id)
+		case !present[i] && role[i] != 0 && id != st.ID:
+			first(&remove, id)
 		}
 	}
-	add := raft.ConfAddNode
+	addType := raft.ConfAddNode
 	if catchUp {
-		add = raft.ConfAddLearner
+		addType = raft.ConfAddLearner
 	}
-	pending = len(adds) + len(promotions) + len(removes)
 	switch {
-	case len(promotions) > 0:
-		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: promotions[0]}
-	case len(adds) > 0:
-		cc = raft.ConfChange{Type: add, Node: adds[0]}
-	case len(removes) > 0:
-		cc = raft.ConfChange{Type: raft.ConfRemoveNode, Node: removes[0]}
+	case promotion != 0:
+		cc = raft.ConfChange{Type: raft.ConfAddNode, Node: promotion}
+	case add != 0:
+		cc = raft.ConfChange{Type: addType, Node: add}
+	case remove != 0:
+		cc = raft.ConfChange{Type: raft.ConfRemoveNode, Node: remove}
 	}
 	return cc, pending
 }

@@ -98,6 +98,9 @@ func (o *Options) Validate() error {
 	if o.Nodes < 1 {
 		return fmt.Errorf("nodes must be at least 1, got %d", o.Nodes)
 	}
+	if o.Conn.Setup && o.Nodes > maxConnNodes {
+		return fmt.Errorf("nodes must be at most %d with connection set-up, got %d", maxConnNodes, o.Nodes)
+	}
 	if err := o.Profile.Latency.Validate(); err != nil {
 		return err
 	}
@@ -212,6 +215,13 @@ func (w *World) Tab(id raft.ID) *Tab { return w.tabs[id] }
 func (w *World) record(e sim.Event) {
 	e.Time = w.sim.Now()
 	w.sim.Trace().Record(e)
+}
+
+// recordBytes is record with detail as e's Detail, built only if the
+// trace is written (sim.Trace.RecordBytes).
+func (w *World) recordBytes(e sim.Event, detail []byte) {
+	e.Time = w.sim.Now()
+	w.sim.Trace().RecordBytes(e, detail)
 }
 
 // Fault records a fault in the trace.

@@ -20,6 +20,23 @@ func BenchmarkTimerEvents(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
+// BenchmarkArgEvents: BenchmarkTimerEvents with AtArg, the callback bound
+// once and the loop's number passed as the argument.
+func BenchmarkArgEvents(b *testing.B) {
+	s := New(1, nil)
+	const loops = 64
+	var tick func(uint64)
+	tick = func(i uint64) { s.AtArg(s.Now()+Millisecond, tick, i) }
+	for i := range loops {
+		s.AtArg(Time(i), tick, uint64(i))
+	}
+	b.ResetTimer()
+	for range b.N {
+		s.Step()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
 // BenchmarkMessageEvents: a ring of nodes passing messages with latency
 // drawn from a stream, every event traced (hashed, not written).
 func BenchmarkMessageEvents(b *testing.B) {

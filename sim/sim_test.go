@@ -157,6 +157,39 @@ func TestScheduleOrdersWithAt(t *testing.T) {
 	assert.Equal(t, []string{"clamped", "first", "a", "b", "c", "d"}, order)
 }
 
+func TestArgEventsOrderWithAtAndCancel(t *testing.T) {
+	s := New(1, nil)
+	var order []uint64
+	note := func(arg uint64) { order = append(order, arg) }
+	s.At(10, func() { note(1) })
+	s.ScheduleArg(10, note, 2)
+	gone := s.AtArg(10, note, 99)
+	s.AtArg(5, note, 0)
+	s.Schedule(10, func() { note(3) })
+	kept := s.AtArg(10, note, 4)
+	s.ScheduleArg(-1, func(arg uint64) { s.ScheduleArg(0, note, arg) }, 5) // both clamp to now
+	assert.True(t, gone.Pending())
+	assert.True(t, gone.Cancel())
+	assert.False(t, gone.Pending())
+	s.Run()
+	assert.Equal(t, []uint64{5, 0, 1, 2, 3, 4}, order)
+	assert.False(t, kept.Pending())
+	assert.False(t, kept.Cancel(), "a fired event cannot be cancelled")
+	assert.Equal(t, uint64(7), s.Events())
+}
+
+func TestArgEventsAllocateNothing(t *testing.T) {
+	s := New(1, nil)
+	fn := func(uint64) {}
+	s.AtArg(0, fn, 0) // the first slab
+	allocs := testing.AllocsPerRun(100, func() {
+		s.ScheduleArg(1, fn, 1)
+		s.AtArg(2, fn, 2).Cancel()
+		s.Run()
+	})
+	assert.Less(t, allocs, 0.1, "only the handles' slabs, one in %d events", timerSlab)
+}
+
 func TestStaleTimerCannotCancelALaterEvent(t *testing.T) {
 	s := New(1, nil)
 	old := s.At(1, func() {})

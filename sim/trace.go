@@ -141,20 +141,44 @@ func NewTrace(w io.Writer) *Trace {
 // Record hashes e and writes it if the trace has a writer. With no writer
 // it allocates nothing and builds no string.
 func (t *Trace) Record(e Event) {
+	h := hashHead(t.hash, &e)
+	h = hashString(h, e.Detail)
+	t.finish(h, &e)
+}
+
+// RecordBytes records e with its Detail the string of detail's bytes: the
+// same hash and line as Record with that Detail, but the string is built
+// only when the trace has a writer. It is for details formatted in a
+// buffer (an id in a sentence, a list of ids) that a run which only hashes
+// its trace would otherwise allocate for every event. detail is not kept.
+func (t *Trace) RecordBytes(e Event, detail []byte) {
+	h := hashHead(t.hash, &e)
+	h = hashBytes(h, detail)
+	if t.enc != nil {
+		e.Detail = string(detail)
+	}
+	t.finish(h, &e)
+}
+
+// hashHead folds e's fields up to its Detail into h.
+func hashHead(h uint64, e *Event) uint64 {
 	// Fixed-width fields are folded a word at a time, strings byte-wise
 	// after their length: a canonical encoding, cheap enough to hash every
 	// event of a run. FNV-1a is a chain of dependent multiplications, so
 	// the cost is one multiply per word and per byte; the folds are
 	// written out to keep it at that.
-	h := t.hash
 	h = (h ^ uint64(e.Kind)) * fnvPrime
 	h = (h ^ uint64(e.Time)) * fnvPrime
 	h = (h ^ e.Node) * fnvPrime
 	h = (h ^ e.Peer) * fnvPrime
 	h = (h ^ e.Term) * fnvPrime
 	h = (h ^ e.Index) * fnvPrime
-	h = hashString(h, e.Msg)
-	h = hashString(h, e.Detail)
+	return hashString(h, e.Msg)
+}
+
+// finish folds e's fields after its Detail into h, keeps the hash, and
+// writes e if the trace has a writer.
+func (t *Trace) finish(h uint64, e *Event) {
 	if e.Lost|e.Tx|e.Rx != 0 {
 		// Folded only when set, so that a trace without them (a run
 		// without loss or partitions) keeps the hash it had before
@@ -168,7 +192,7 @@ func (t *Trace) Record(e Event) {
 	t.hash = h
 	t.count++
 	if t.enc != nil {
-		t.write(e)
+		t.write(*e)
 	}
 }
 
@@ -177,6 +201,15 @@ func hashString(h uint64, s string) uint64 {
 	h = (h ^ uint64(len(s))) * fnvPrime
 	for i := 0; i < len(s); i++ {
 		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// hashBytes is hashString of string(b).
+func hashBytes(h uint64, b []byte) uint64 {
+	h = (h ^ uint64(len(b))) * fnvPrime
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return h
 }

@@ -61,6 +61,37 @@ func TestTraceHashWithoutInstantsIsUnchanged(t *testing.T) {
 	assert.Equal(t, uint64(0xcd5d816e935d366f), hashOf(sample[:3]...))
 }
 
+// RecordBytes hashes and writes exactly what Record does with the bytes
+// as Detail, and builds no string without a writer.
+func TestRecordBytesMatchesRecord(t *testing.T) {
+	for _, detail := range []string{"", "a", "conn 12 open", "page closed (7's end stays open)", "1 2 3 learners 4 5"} {
+		for _, base := range sample {
+			whole := base
+			whole.Detail = detail
+			var wantOut, gotOut strings.Builder
+			want, got := NewTrace(&wantOut), NewTrace(&gotOut)
+			want.Record(whole)
+			got.RecordBytes(base, []byte(detail))
+			require.NoError(t, want.Flush())
+			require.NoError(t, got.Flush())
+			assert.Equal(t, want.Hash(), got.Hash(), "%q", detail)
+			assert.Equal(t, wantOut.String(), gotOut.String())
+			assert.Equal(t, want.Count(), got.Count())
+			hashOnly := NewTrace(nil)
+			hashOnly.RecordBytes(base, []byte(detail))
+			assert.Equal(t, hashOf(whole), hashOnly.Hash(), "%q without a writer", detail)
+		}
+	}
+	tr := NewTrace(nil)
+	allocs := testing.AllocsPerRun(100, func() {
+		var buf [32]byte
+		d := append(buf[:0], "conn "...)
+		d = append(d, '4', '1')
+		tr.RecordBytes(Event{Kind: KindFault, Node: 3}, append(d, " open"...))
+	})
+	assert.Zero(t, allocs)
+}
+
 func TestTraceRoundTrip(t *testing.T) {
 	var buf strings.Builder
 	tr := NewTrace(&buf)
