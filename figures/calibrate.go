@@ -12,16 +12,20 @@ import (
 // CalibratedProfile is the environment profile raftsim calibrate fits.
 const CalibratedProfile = "slimerjs-2015"
 
-// The bounds of the calibration's two free parameters. Handler cost: from
-// a tenth of a millisecond (a modern engine handles a message in 0.03
-// ms) to 5 ms a message, past which figure 4's 100 commands at 41 nodes
-// would take several times the paper's 12.8 s. Poll cost: from nothing to
-// 200 ms a poll, twice the start-up harness's 100 ms wait.
+// The bounds of the calibration's three free parameters. Handler cost:
+// from a tenth of a millisecond (a modern engine handles a message in
+// 0.03 ms) to 5 ms a message, past which figure 4's 100 commands at 41
+// nodes would take several times the paper's 12.8 s. Poll cost: from
+// nothing to 200 ms a poll, twice the start-up harness's 100 ms wait.
+// Tab load: from nothing to a whole core per browser
+// (world.tab_load's own bounds).
 const (
 	MinHandlerCost = 100 * sim.Microsecond
 	MaxHandlerCost = 5 * sim.Millisecond
 	MinPollCost    = 0
 	MaxPollCost    = 200 * sim.Millisecond
+	MinTabLoad     = 0.0
+	MaxTabLoad     = 1.0
 )
 
 // FitTargets are the figures a calibration fits: those the paper gives
@@ -44,16 +48,23 @@ func PaperFigures(numbers []int, maxNodes int) []Figure {
 	return out
 }
 
-// Costs are a profile's two fitted values.
+// Costs are a profile's fitted values.
 type Costs struct {
 	HandlerCost sim.Time // every handled message or timer
-	PollCost    sim.Time // every poll of a measure
+	PollCost    sim.Time // every poll of a measure (its mean)
+	TabLoad     float64  // each browser's background share of a core
 }
 
-// Apply sets the costs on sc: its world's handler cost and every
-// measure's poll cost.
+// String gives the costs as a report names them.
+func (c Costs) String() string {
+	return fmt.Sprintf("handler cost %v, poll cost %v, tab load %.3f", c.HandlerCost, c.PollCost, c.TabLoad)
+}
+
+// Apply sets the costs on sc: its world's handler cost and tab load, and
+// every measure's poll cost.
 func (c Costs) Apply(sc *scenarios.Scenario) {
 	sc.World.HandlerCost = c.HandlerCost
+	sc.World.TabLoad = c.TabLoad
 	for i := range sc.Measures {
 		sc.Measures[i].PollCost = c.PollCost
 	}
@@ -69,19 +80,22 @@ func ProfileCosts(dir, profile string) (Costs, error) {
 	if len(sc.Measures) == 0 {
 		return Costs{}, fmt.Errorf("reading profile %s's costs: %s has no measure", profile, Paper()[0].File)
 	}
-	return Costs{HandlerCost: sc.World.HandlerCost, PollCost: sc.Measures[0].PollCost}, nil
+	return Costs{HandlerCost: sc.World.HandlerCost, PollCost: sc.Measures[0].PollCost, TabLoad: sc.World.TabLoad}, nil
 }
 
 // CostParams returns the calibration's free parameters, starting at c
-// (clamped into the bounds): handler cost in µs (step 500, whole µs) and
-// poll cost in ms (step 20, whole µs).
+// (clamped into the bounds): handler cost in µs (step 500, whole µs),
+// poll cost in ms (step 20, whole µs) and tab load in cores (step 0.1,
+// to a thousandth).
 func CostParams(c Costs) []Param {
 	us, msf := float64(sim.Microsecond), float64(sim.Millisecond)
 	h := min(max(c.HandlerCost, MinHandlerCost), MaxHandlerCost)
 	p := min(max(c.PollCost, MinPollCost), MaxPollCost)
+	l := min(max(c.TabLoad, MinTabLoad), MaxTabLoad)
 	return []Param{
 		{Name: "handler cost", Unit: "µs", Start: float64(h) / us, Lo: float64(MinHandlerCost) / us, Hi: float64(MaxHandlerCost) / us, Step: 500, Round: 1},
 		{Name: "poll cost", Unit: "ms", Start: float64(p) / msf, Lo: float64(MinPollCost) / msf, Hi: float64(MaxPollCost) / msf, Step: 20, Round: 0.001},
+		{Name: "tab load", Unit: "cores", Start: l, Lo: MinTabLoad, Hi: MaxTabLoad, Step: 0.1, Round: 0.001},
 	}
 }
 
@@ -90,6 +104,7 @@ func CostsAt(x []float64) Costs {
 	return Costs{
 		HandlerCost: sim.Time(math.Round(x[0] * float64(sim.Microsecond))),
 		PollCost:    sim.Time(math.Round(x[1] * float64(sim.Millisecond))),
+		TabLoad:     x[2],
 	}
 }
 

@@ -10,10 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// calibrationLike are parameters shaped like the calibration's: handler
-// cost in µs, poll cost in ms.
+// calibrationLike are two parameters shaped like the calibration's first
+// two: handler cost in µs, poll cost in ms (a plane the tests can reason
+// about; the third, tab load, behaves alike).
 func calibrationLike() []Param {
-	return CostParams(Costs{HandlerCost: 1500 * sim.Microsecond, PollCost: 30 * sim.Millisecond})
+	return CostParams(Costs{HandlerCost: 1500 * sim.Microsecond, PollCost: 30 * sim.Millisecond})[:2]
 }
 
 // bowl is a cheap synthetic objective with its minimum at (a, b), scaled
@@ -138,11 +139,12 @@ func TestWorstAndCosts(t *testing.T) {
 	assert.Equal(t, "fig5 ET 250ms", errs[1].Label())
 	assert.True(t, math.IsInf(Worst(nil), 1))
 	assert.True(t, math.IsInf(Worst(append(errs, CurveError{Error: math.NaN()})), 1))
-	c := Costs{HandlerCost: 1234 * sim.Microsecond, PollCost: 31500 * sim.Microsecond}
-	assert.Equal(t, c, CostsAt([]float64{1234, 31.5}))
+	c := Costs{HandlerCost: 1234 * sim.Microsecond, PollCost: 31500 * sim.Microsecond, TabLoad: 0.25}
+	assert.Equal(t, c, CostsAt([]float64{1234, 31.5, 0.25}))
 	p := CostParams(c)
-	assert.Equal(t, []float64{1234, 31.5}, []float64{p[0].Start, p[1].Start})
-	assert.Equal(t, []float64{100, 5000, 0, 200}, []float64{p[0].Lo, p[0].Hi, p[1].Lo, p[1].Hi})
+	assert.Equal(t, []float64{1234, 31.5, 0.25}, []float64{p[0].Start, p[1].Start, p[2].Start})
+	assert.Equal(t, []float64{100, 5000, 0, 200, 0, 1}, []float64{p[0].Lo, p[0].Hi, p[1].Lo, p[1].Hi, p[2].Lo, p[2].Hi})
+	assert.Equal(t, 1.0, CostParams(Costs{TabLoad: 7})[2].Start, "clamped into its bounds")
 }
 
 func TestCalibrationFiguresAndPoints(t *testing.T) {

@@ -79,9 +79,11 @@ func (t *Tab) newHost() *host.Node {
 // boot starts the tab's node from its storage.
 func (t *Tab) boot(voters []raft.ID) error {
 	t.alive = true
+	t.w.live++
 	t.busyUntil = t.w.sim.Now()
 	if err := t.host.Start(t.w.raftConfig(t.ID, voters)); err != nil {
 		t.alive = false
+		t.w.live--
 		return fmt.Errorf("tab %d: %w", t.ID, err)
 	}
 	t.process()
@@ -108,7 +110,7 @@ func (t *Tab) scheduleWake() {
 	if t.frozen() {
 		return // a frozen tab runs nothing; thawing schedules the wake
 	}
-	done := sim.Max(w.sim.Now(), t.busyUntil) + w.opt.HandlerCost
+	done := sim.Max(w.sim.Now(), t.busyUntil) + w.cpuTime(w.opt.HandlerCost)
 	t.busyUntil = done
 	if t.wakeFn == nil {
 		t.wakeFn = t.wakeUp

@@ -64,6 +64,8 @@ type Options struct {
 	// HandlerCost is the CPU time a tab spends on each message or timer it
 	// handles; later work waits behind it on the tab's single thread.
 	HandlerCost sim.Time
+	// Machine: the cores the tabs' browsers share (machine.go).
+	Machine MachineOptions
 	// PresenceCloseDelay is how long the signaling server takes to report a
 	// closed tab as gone; PresenceJoinDelay how long a (re)started tab takes
 	// to register.
@@ -113,7 +115,7 @@ func (o *Options) Validate() error {
 	if o.MembershipInterval <= 0 || o.MembershipFastInterval <= 0 {
 		return fmt.Errorf("membership intervals must be positive")
 	}
-	for _, check := range []func() error{o.Channel.validate, o.Browser.validate, o.Storage.validate, o.Conn.validate} {
+	for _, check := range []func() error{o.Channel.validate, o.Browser.validate, o.Storage.validate, o.Conn.validate, o.Machine.validate} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -159,6 +161,7 @@ type World struct {
 	links     linkState     // channel.go
 	conns     connState     // conn.go, signaling.go
 	takeover  *takeoverHook // churn.go
+	live      int           // tabs alive (machine.go)
 }
 
 // New builds a world of opt.Nodes tabs, registered with signaling, Raft not
@@ -285,6 +288,7 @@ func (w *World) Kill(id raft.ID) {
 		return
 	}
 	t.alive = false
+	w.live--
 	t.inc++
 	for k := range t.timers {
 		t.timers[k].Cancel()

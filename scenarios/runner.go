@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type runner struct {
 	w       World
 	safety  *checker.Safety
 	faults  *rand.Rand
+	polls   *rand.Rand // the poll costs' draws
 	ms      []*measureState
 	pending int // measures not done
 	dirty   bool
@@ -50,12 +52,14 @@ type runner struct {
 	crashAfter *CrashAfterAckAction
 }
 
-func newRunner(sc *Scenario, faults *rand.Rand) *runner {
+// newRunner returns the runner of sc's run with seed; its random streams
+// are its own, so a world's draws never shift them.
+func newRunner(sc *Scenario, seed uint64) *runner {
 	safety := checker.NewSafety()
 	if sc.Cluster.HalfCommitQuorum {
 		safety.WithHalfCommitQuorum()
 	}
-	return &runner{sc: sc, safety: safety, faults: faults, waiting: map[string][]func(){}, applied: map[string]int{}}
+	return &runner{sc: sc, safety: safety, faults: sim.NewStream(seed, "faults"), polls: sim.NewStream(seed, "polls"), waiting: map[string][]func(){}, applied: map[string]int{}}
 }
 
 // Changed implements netmodel.Observer: the safety checker first, then a
@@ -142,7 +146,7 @@ func (r *runner) happened(name string, at sim.Time) {
 			m.leaderAtStart = ls[0]
 		}
 		if m.Mode == "polled" {
-			r.schedulePoll(m, at+m.PollCost)
+			r.schedulePoll(m, at+r.pollCost(m))
 		} else {
 			r.dirty = true
 		}
@@ -158,8 +162,24 @@ func (r *runner) schedulePoll(m *measureState, at sim.Time) {
 			r.complete(m)
 			return
 		}
-		r.schedulePoll(m, r.w.Now()+m.Poll+m.PollCost)
+		r.schedulePoll(m, r.w.Now()+m.Poll+r.pollCost(m))
 	})
+}
+
+// pollCost is what one poll of m costs the harness before it reads the
+// state: drawn uniformly in [½, 1½] of the measure's poll_cost (a
+// collect is a round trip through every page, and its time varies; the
+// spread is assumed, U), and slowed as the tabs' work is when the
+// harness shares their crowded machine (netmodel.MachineOptions).
+func (r *runner) pollCost(m *measureState) sim.Time {
+	if m.PollCost == 0 {
+		return 0
+	}
+	c := float64(m.PollCost) * (0.5 + r.polls.Float64())
+	if s, ok := r.w.(interface{ CPUSlowdown() float64 }); ok {
+		c *= s.CPUSlowdown()
+	}
+	return sim.Time(math.Round(c))
 }
 
 func (r *runner) checkExact() {

@@ -105,6 +105,11 @@ type WorldConfig struct {
 	Links []Link `yaml:"links" maxlen:"10000"`
 	// HandlerCost is the CPU time of every handled message or timer.
 	HandlerCost sim.Time `yaml:"handler_cost" bound:"0,10s"`
+	// Cores and TabLoad: the tabs' browsers share Cores cores, each busy
+	// TabLoad of a core in the background; their work slows by the
+	// excess (netmodel.MachineOptions). Cores 0: a core each.
+	Cores   int     `yaml:"cores" bound:"0,4096"`
+	TabLoad float64 `yaml:"tab_load" bound:"0,1"`
 	// Latency overrides the profile's one-way latency distribution.
 	Latency *Latency `yaml:"latency"`
 	// Loss and Duplicate override the profile's rates when set.

@@ -44,7 +44,7 @@ func RunBrowser(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err er
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	wallStart := time.Now()
-	r := newRunner(sc, sim.NewStream(seed, "faults"))
+	r := newRunner(sc, seed)
 	// Each tab reports over its own socket: a follower's acknowledgement
 	// may reach the checker after the commit it allowed.
 	r.safety.WithoutAckedCommit()

@@ -30,7 +30,7 @@ func runModel(sc *Scenario, seed uint64, opts RunOptions) (res *Result, err erro
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	mw := &modelWorld{World: w, s: s, trace: tr, opts: opts, start: time.Now()}
-	r := newRunner(sc, s.Rand("faults"))
+	r := newRunner(sc, seed)
 	r.safety.SharedLogs = true // one thread: every tab's log can be read at any time
 	r.w = mw
 	w.SetObserver(r)

@@ -59,7 +59,7 @@ func RunPionWith(sc *Scenario, seed uint64, po PionOptions) (res *Result, err er
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	wallStart := time.Now()
-	r := newRunner(sc, sim.NewStream(seed, "faults"))
+	r := newRunner(sc, seed)
 	pw := &pionWorld{realTime: newRealTime(r, po.Trace), sc: sc, seed: seed}
 	r.w = pw
 	if err := pw.open(po.InProcessSignaling); err != nil {

@@ -45,7 +45,7 @@ func writeCalibrationSetup(p func(string, ...any), c *calibration) {
 	for _, q := range c.params {
 		p("| %s | %g %s | %g..%g %s | %g %s |\n", q.Name, q.Start, q.Unit, q.Lo, q.Hi, q.Unit, q.Step, q.Unit)
 	}
-	p("\nThe handler cost is every handled message's or timer's main-thread time (`world.handler_cost`); the poll cost, every measure's cost of one poll of the harness (`poll_cost`).\n\n")
+	p("\nThe handler cost is every handled message's or timer's main-thread time (`world.handler_cost`); the poll cost, every measure's mean cost of one poll of the harness (`poll_cost`); the tab load, each browser's background share of a core on the paper's 8 (`world.tab_load`, `world.cores`).\n\n")
 	var by []string
 	for i, fig := range c.targets {
 		by = append(by, fmt.Sprintf("figure %d: %d", fig.Number, c.pointsBy[i]))
@@ -64,18 +64,18 @@ func writeCalibrationSetup(p func(string, ...any), c *calibration) {
 func writeCalibrationEvals(p func(string, ...any), c *calibration) {
 	p("## Every evaluation, in order\n\n")
 	first := c.fit.Evals[0].Detail
-	p("| # | handler cost | poll cost |")
+	p("| # | handler cost | poll cost | tab load |")
 	for _, e := range first {
 		p(" %s |", e.Label())
 	}
-	p(" worst | |\n|---|---|---|")
+	p(" worst | |\n|---|---|---|---|")
 	for range first {
 		p("---|")
 	}
 	p("---|---|\n")
 	for i, e := range c.fit.Evals {
 		costs := figures.CostsAt(e.X)
-		p("| %d | %v | %v |", i+1, costs.HandlerCost, costs.PollCost)
+		p("| %d | %v | %v | %.3f |", i+1, costs.HandlerCost, costs.PollCost, costs.TabLoad)
 		for _, ce := range e.Detail {
 			p(" %s |", percent(ce.Error))
 		}
@@ -98,7 +98,7 @@ func writeCalibrationEvals(p func(string, ...any), c *calibration) {
 func writeCalibrationBest(p func(string, ...any), c *calibration) {
 	best, start := c.fit.Evals[c.fit.Best], c.fit.Evals[0]
 	p("## The best point\n\n")
-	p("Evaluation #%d: **handler cost %v, poll cost %v**: worst error **%s** (at the start, %s). ", c.fit.Best+1, c.best().HandlerCost, c.best().PollCost, percent(best.Value), percent(start.Value))
+	p("Evaluation #%d: **%v**: worst error **%s** (at the start, %s). ", c.fit.Best+1, c.best(), percent(best.Value), percent(start.Value))
 	p("Written to `%s`.\n\n", fitFileName)
 	p("| curve | start | best | sizes |\n|---|---|---|---|\n")
 	for i, e := range best.Detail {

@@ -19,6 +19,7 @@ type calibrateFit struct {
 	Profile     string  `yaml:"profile"`
 	HandlerCost string  `yaml:"handler_cost"`
 	PollCost    string  `yaml:"poll_cost"`
+	TabLoad     float64 `yaml:"tab_load"`
 	WorstError  float64 `yaml:"worst_error"`
 	Seeds       int     `yaml:"seeds"`
 	MaxNodes    int     `yaml:"max_nodes"`
@@ -58,10 +59,11 @@ func TestCalibrateWritesAReportAndAFit(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, handler >= 100*time.Microsecond && handler <= 5*time.Millisecond, "handler cost %v", handler)
 	assert.True(t, poll >= 0 && poll <= 200*time.Millisecond, "poll cost %v", poll)
+	assert.True(t, fit.TabLoad >= 0 && fit.TabLoad <= 1, "tab load %v", fit.TabLoad)
 	assert.True(t, fit.WorstError > 0 && fit.WorstError < 10, "worst error %v", fit.WorstError)
 
 	assert.Contains(t, report, "raftsim calibrate --seeds 1 --max-evals 3 --out ")
-	assert.Contains(t, report, "**2 free parameters**")
+	assert.Contains(t, report, "**3 free parameters**")
 	assert.Contains(t, report, "**94 data points**", "21 + 21 (figures 3, 4) + 17 + 17 + 18 (figure 5's curves)")
 	assert.Contains(t, report, "Predictions (not fitted)")
 	assert.Contains(t, report, "does **not** edit `scenarios/envprofile.go`")

@@ -390,7 +390,7 @@ func TestFiguresWritesEverything(t *testing.T) {
 	}
 	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
 	require.NoError(t, err)
-	assert.Regexp(t, `Mean relative error per curve: ET 250ms: \*\*\d+%\*\*`, string(readme))
+	assert.Regexp(t, `Mean relative error per curve: ET 250ms: \*\*\d+\.\d%\*\*`, string(readme))
 	code, _, _ = raftsim(t, "figures", "--profile", "netscape-1996")
 	assert.Equal(t, exitUsage, code)
 }
