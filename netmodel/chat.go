@@ -41,10 +41,14 @@ func (c *ChatClient) Tab() *Tab { return c.tab }
 func (c *ChatClient) Now() sim.Time { return c.tab.w.sim.Now() }
 
 // ArmFlush implements host.ChatEnv: the HTML clamp for chained timers,
-// then the hidden tab's alignment.
-func (c *ChatClient) ArmFlush(after sim.Time, chain int) {
+// then the hidden tab's alignment. The chain is the tab's own count, as
+// a browser keeps it: one past the running task's if that task is a
+// timer's, whatever timer armed it (the client's count, which knows only
+// its own flushes, is for worlds that do not track the page's tasks).
+func (c *ChatClient) ArmFlush(after sim.Time, _ int) {
 	w := c.tab.w
 	c.flush.Cancel()
+	chain := c.tab.browser.level + 1
 	o := &w.opt.Browser
 	if o.Throttling && chain >= ChainedLevel && after < o.NestedClampMin {
 		after = o.NestedClampMin
@@ -53,7 +57,7 @@ func (c *ChatClient) ArmFlush(after sim.Time, chain int) {
 	at := sim.Max(now, c.tab.wakeTime(now+after, chain))
 	c.flush = w.sim.At(at, func() {
 		c.flush = nil
-		c.tab.run(c.Flush)
+		c.tab.enqueue(task{fn: c.Flush, level: chain})
 	})
 }
 

@@ -50,6 +50,9 @@ type task struct {
 	fn    func()
 	fnArg func(uint64)
 	arg   uint64
+	// level is the timer nesting level of a function run as a page
+	// timer's task (the chat client's flush); 0 for other functions.
+	level int
 }
 
 // newHost returns the tab's host: the world's side of each batch.
@@ -131,6 +134,7 @@ func (t *Tab) wakeUp() {
 	}
 	switch {
 	case tk.fn != nil:
+		t.browser.level = tk.level
 		tk.fn()
 	case tk.fnArg != nil:
 		tk.fnArg(tk.arg)

@@ -94,11 +94,11 @@ type tabBrowser struct {
 	chain [3]int
 	at    [3]sim.Time
 
-	// running is the timer kind whose task is running (0: none), and
-	// runningChain that timer's chain count: a timer of the same kind armed
-	// by this task is chained.
-	running      raft.TimerKind
-	runningChain int
+	// level is the running task's timer nesting level (HTML): its
+	// timer's chain count if the task is a timer's (a Raft timer's fire,
+	// the chat client's flush), 0 otherwise. A timer armed by the task,
+	// whatever its kind, is chained one further.
+	level int
 
 	// HTML clearTimeout: a timer task already queued does nothing once its
 	// timer was cleared or re-armed. queued counts a kind's fire tasks in
@@ -125,7 +125,7 @@ func (t *Tab) syncTimerCounts() {
 		b.inc = t.inc
 		b.queued = [3]int{}
 		b.stale = [3]int{}
-		b.running = 0
+		b.level = 0
 	}
 }
 
@@ -143,13 +143,10 @@ func (t *Tab) setTimer(tr raft.TimerRequest) {
 		return
 	}
 	d := sim.FromDuration(tr.After)
-	// Chain counting (HTML timer nesting level, facts §1): a timer armed by
-	// its own fire task is chained; one armed by any other task (a message
-	// handler, another timer) starts at 1.
-	chain := 1
-	if b.running == k {
-		chain = b.runningChain + 1
-	}
+	// Chain counting (HTML timer nesting level, facts §1): a timer armed
+	// by a timer's task, of any kind, is chained one further than that
+	// task; one armed by a message handler starts at 1.
+	chain := b.level + 1
 	b.chain[k] = chain
 	o := &w.opt.Browser
 	if o.Throttling && chain >= ChainedLevel && d < o.NestedClampMin {
@@ -205,12 +202,12 @@ func (t *Tab) startFire(k raft.TimerKind) bool {
 			return false
 		}
 	}
-	b.running, b.runningChain = k, b.chain[k]
+	b.level = b.chain[k]
 	return true
 }
 
 // endTask is called when a task and its batch are done.
-func (t *Tab) endTask() { t.browser.running = 0 }
+func (t *Tab) endTask() { t.browser.level = 0 }
 
 // wakeTime returns when a timer that the browser would run at due in the
 // foreground, with chain count chain, runs given the tab's visibility now.

@@ -58,7 +58,11 @@ type Config struct {
 	// heartbeat ProposeHeartbeatDelay later instead (base.js
 	// clientRequest and addServer: setTimeout(leader_heartbeat, 1)),
 	// which sends every follower what it lacks and restarts the
-	// heartbeat period. Off: the leader sends new entries at once.
+	// heartbeat period. The leader counts replicas when an
+	// acknowledgement comes and at each heartbeat (leader_heartbeat ends
+	// with checkCommits), not when it appends: a one-server cluster
+	// commits a command at the heartbeat it brought forward. Off: the
+	// leader sends new entries at once and counts at every change.
 	HeartbeatOnPropose bool
 	// MaxSnapshotChunk bounds the data in one MsgSnap (0: 16 KiB, the
 	// datachannel message cap).
@@ -500,6 +504,9 @@ func (r *Raft) becomeLeader() {
 	// predecessors committed (Raft §5.4.2, §8).
 	r.appendEntry(Entry{Type: EntryNoop})
 	r.bcastAppend()
+	if r.cfg.HeartbeatOnPropose {
+		r.maybeCommit() // Raft.js's become_leader runs its heartbeat at once
+	}
 }
 
 func (r *Raft) addProgress(id ID) {
@@ -518,7 +525,9 @@ func (r *Raft) appendEntry(e Entry) {
 	if e.Type == EntryConfChange {
 		r.applyConfEntry(e)
 	}
-	r.maybeCommit()
+	if !r.cfg.HeartbeatOnPropose {
+		r.maybeCommit()
+	}
 }
 
 // applyConfEntry puts the change in e into effect on this server.
@@ -867,6 +876,9 @@ func (r *Raft) beat() {
 			}
 		}
 		r.sendAppend(id, pr, true)
+	}
+	if r.cfg.HeartbeatOnPropose {
+		r.maybeCommit() // base.js leader_heartbeat ends with checkCommits
 	}
 }
 

@@ -69,3 +69,19 @@ func TestWithoutHeartbeatOnProposeAProposalLeavesAtOnce(t *testing.T) {
 	_, armed := timerOf(rd, TimerHeartbeat)
 	assert.False(t, armed)
 }
+
+// Under HeartbeatOnPropose a one-server leader commits a command at the
+// heartbeat the proposal brought forward, as Raft.js's leader_heartbeat
+// ends with checkCommits, not when it appends.
+func TestHeartbeatOnProposeCommitsAtTheHeartbeat(t *testing.T) {
+	r := newTestRaft(t, 1, ids(1), func(c *Config) { c.HeartbeatOnPropose = true })
+	becomeLeaderAt(r, 2)
+	require.Equal(t, uint64(2), r.commit, "the no-op commits as the leader takes over")
+	require.NoError(t, r.Propose(put("k", "v")))
+	rd := r.Ready()
+	assert.Empty(t, rd.Committed, "not yet: the heartbeat counts")
+	r.Fire(TimerHeartbeat)
+	rd = r.Ready()
+	require.Len(t, rd.Committed, 1)
+	assert.Equal(t, uint64(3), rd.Committed[0].Index)
+}

@@ -59,20 +59,20 @@ func slimerjs2015(sc *Scenario) {
 	// path (facts §4 loopback, M); what the browsers' network code adds is
 	// folded into HandlerCost.
 	sc.World.Profile = "loopback"
-	// Fitted: 1.046 ms of main-thread time per handled message or timer
+	// Fitted: 1.071 ms of main-thread time per handled message or timer
 	// on an uncrowded machine, a 2015 JavaScript engine in a headless
 	// XULRunner (JSON and BinaryPack on every RPC, raftjs-notes §9). The
 	// three fitted values here are raftsim calibrate's best point
-	// (--seeds 20 --max-evals 40, evaluation 34; docs/figures.md).
-	sc.World.HandlerCost = 1046 * sim.Microsecond
+	// (--seeds 20 --max-evals 40, evaluation 39; docs/figures.md).
+	sc.World.HandlerCost = 1071 * sim.Microsecond
 	// All the browsers ran on one 8-core host (paper.tex), each page
 	// busy in the background too (rtc.js redraws its statistics every
 	// animation frame; the harness's twst client mirrors its console):
 	// with 41 of them the cores were crowded, and every page's work
 	// slowed (figure 4's time per line grows about quadratically with
-	// the size). Fitted: 0.465 of a core per browser.
+	// the size). Fitted: 0.432 of a core per browser.
 	sc.World.Cores = 8
-	sc.World.TabLoad = 0.465
+	sc.World.TabLoad = 0.432
 	// The fit above was made with storage writes at 50 us each (the
 	// defaults then); a 2015 engine's storage costs are folded into the
 	// fitted handler cost, so they stay as the fit had them.
@@ -103,8 +103,8 @@ func slimerjs2015(sc *Scenario) {
 	// period: followers learn the commit a full period later.
 	sc.Cluster.HeartbeatOnPropose = true
 	// Fitted: each poll of the harness (a page evaluation through
-	// SlimerJS) costs 51.43 ms on average before its fixed wait.
+	// SlimerJS) costs 58.092 ms on average before its fixed wait.
 	for i := range sc.Measures {
-		sc.Measures[i].PollCost = 51430 * sim.Microsecond
+		sc.Measures[i].PollCost = 58092 * sim.Microsecond
 	}
 }

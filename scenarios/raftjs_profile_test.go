@@ -53,7 +53,10 @@ func secondServerAdded(t *testing.T, events []sim.Event) (appended, committed si
 
 func TestThePaperProfileCommitsTheSecondServersAdditionWithoutIt(t *testing.T) {
 	appended, committed := secondServerAdded(t, startupTrace(t, func(*Scenario) {}))
-	assert.Equal(t, appended, committed, "half of two servers is the leader: Raft.js's getMajorityIndex")
+	// Half of two servers is the leader (Raft.js's getMajorityIndex): it
+	// commits at the heartbeat the change brought forward, 1 ms and a
+	// handler's cost later.
+	assert.Less(t, committed-appended, 5*sim.Millisecond)
 
 	appended, committed = secondServerAdded(t, startupTrace(t, func(sc *Scenario) { sc.Cluster.HalfCommitQuorum = false }))
 	assert.Greater(t, committed-appended, 100*sim.Millisecond, "with Raft's majority it waits for server 2 to catch up")

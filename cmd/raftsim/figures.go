@@ -393,8 +393,8 @@ func meanAt(s []figures.Sample, n int) string {
 // when the model or the profile changes.
 const resultsNotes = `## What explains the differences
 
-The slimerjs-2015 profile has three fitted values (handler cost 1.046 ms
-a message, poll cost 51.43 ms on average, 0.465 of a core of background
+The slimerjs-2015 profile has three fitted values (handler cost 1.071 ms
+a message, poll cost 58.09 ms on average, 0.432 of a core of background
 load per browser on the paper's 8 shared cores), chosen on figures 3-5
 by raftsim calibrate, and Raft.js's own behaviours, each read from its
 code and never fitted: one index back per rejected append, followers
@@ -402,9 +402,8 @@ learning commits from the next append, half the servers committing
 (base.js getMajorityIndex), appends sent by a heartbeat run 1 ms after a
 proposal (which restarts the period), and the pages meshed before Raft
 starts (docs/raftjs-notes.md says where each comes from; docs/figures.md
-what each changed). Figure 3 and figure 5 at ET 500 ms and 1 s are
-within the 10% goal; figure 4 (10.1%) and figure 5 at ET 250 ms (10.2%)
-miss it by a fraction of a point. What the remaining gaps show:
+what each changed). Every curve of figures 3-5 is within the 10% goal,
+the worst three by less than a point. What the remaining gaps show:
 
 - **Figure 5 (start-up)**: a heartbeat and a membership round per node,
   as in the paper: the second server's addition commits at once (half of
@@ -414,13 +413,13 @@ miss it by a fraction of a point. What the remaining gaps show:
   full heartbeat before followers learn the commit, then the harness's
   polls, which slow as the browsers crowd the 8 cores. Flat at 0.3 s up
   to 27 nodes in both; past that the paper rises to 0.5 s at 41 nodes and
-  we only to 0.35-0.37 s: the largest gaps of this figure.
+  we only to 0.34-0.38 s: the largest gaps of this figure.
 - **Figure 4 (100 commands)**: the time per line grows with the size,
   then faster once the browsers' background load passes 8 cores (about
-  17 browsers), as the paper's does. At one node the paper's 1.3 s comes
-  from the browser's 4 ms clamp on Raft.js's chain of timers armed by
-  timers, which the model counts per timer kind (0.30 s): the largest
-  single error left.
+  18 browsers), as the paper's does. At one node each line waits for the
+  browser's 4 ms clamp twice (Raft.js's chain of timers armed by
+  timers: the flush, then the heartbeat that commits): 1.08 s against
+  the paper's 1.32 s.
 - **Figures 6 and 7** are predictions from the same profile, not fitted:
   recovery takes about one to two election timeouts plus the removals of
   the dead servers, one membership round each, so figure 7 grows with the
