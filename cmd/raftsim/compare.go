@@ -72,7 +72,7 @@ names are the same.`,
 	}
 	cmd.Flags().StringVar(&f.out, "out", "out/compare", "write into `DIR` (results/compare only when a maintainer names it)")
 	cmd.Flags().IntVar(&f.seeds, "seeds", 10, "seeds in each world")
-	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file)")
+	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file; the outputs' names get -nN after the scenario's)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "network `PROFILE` (overrides the file; the outputs' names end in -PROFILE)")
 	cmd.Flags().StringVar(&f.worlds, "worlds", "model,pion", "the `WORLDS` to run, comma-separated, 2 or 3 of model, pion, browser; the first is the one the others are measured against")
 	cmd.Flags().StringVar(&f.measureMode, "measure-mode", "exact", "`MODE` of every measure: exact (the instant its condition first holds), polled (as the paper's harness polled), or file (as the scenario says)")
@@ -121,6 +121,7 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 	}
 	name, args := sc.Name, fmt.Sprintf("--seeds %d", sc.Seeds)
 	if cmd.Flags().Changed("nodes") {
+		name += fmt.Sprintf("-n%d", f.nodes)
 		args += fmt.Sprintf(" --nodes %d", f.nodes)
 	}
 	if f.profile != "" {

@@ -513,7 +513,7 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	code, stdout, stderr := raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--out", dir)
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	assert.Contains(t, stdout, "KS distance")
-	for _, f := range []string{"compare-kill-leader.md", "compare-kill-leader-up.png", "compare-kill-leader-recovered.svg", "compare-kill-leader-up.csv"} {
+	for _, f := range []string{"compare-kill-leader-n3.md", "compare-kill-leader-n3-up.png", "compare-kill-leader-n3-recovered.svg", "compare-kill-leader-n3-up.csv"} {
 		_, err := os.Stat(filepath.Join(dir, f))
 		assert.NoError(t, err, f)
 	}
@@ -521,7 +521,7 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	code, stdout, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--profile", "lan", "--out", dir)
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	assert.Contains(t, stdout, "profile lan")
-	_, err := os.Stat(filepath.Join(dir, "compare-kill-leader-lan.md"))
+	_, err := os.Stat(filepath.Join(dir, "compare-kill-leader-n3-lan.md"))
 	assert.NoError(t, err)
 	code, _, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--profile", "mars")
 	assert.Equal(t, exitUsage, code)
@@ -541,7 +541,7 @@ func TestCompareRunsThreeWorlds(t *testing.T) {
 	for _, w := range []string{"| up | model |", "| up | pion |", "| up | browser |", "--worlds model,pion,browser"} {
 		assert.Contains(t, stdout, w)
 	}
-	csv, err := os.ReadFile(filepath.Join(dir, "compare-kill-leader-up.csv"))
+	csv, err := os.ReadFile(filepath.Join(dir, "compare-kill-leader-n3-up.csv"))
 	require.NoError(t, err)
 	assert.Contains(t, string(csv), "browser,")
 }
