@@ -11,7 +11,7 @@ import (
 // defaults are set; the README's scenario reference lists the same values.
 func Default() *Scenario {
 	sc := defaultCore()
-	defaultWorld3(sc)
+	defaultTabEnvironment(sc)
 	return sc
 }
 

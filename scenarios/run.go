@@ -250,7 +250,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 	}
 	o.SessionTTL = c.SessionTTL
 	o.SnapshotEvery, o.SnapshotAtQuota = c.SnapshotEvery, c.SnapshotAtQuota
-	sc.worldOptions3(&o)
+	sc.tabEnvironmentOptions(&o)
 	return o
 }
 

@@ -368,7 +368,7 @@ func (sc *Scenario) Validate() error {
 	if l := sc.World.Loss; l != nil && *l == 1 {
 		return sc.errAt("world.loss", "must be below 1 (a link that loses everything is a partition)")
 	}
-	if err := sc.validateWorld3(); err != nil {
+	if err := sc.validateTabEnvironment(); err != nil {
 		return err
 	}
 	measures := map[string]bool{}

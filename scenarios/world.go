@@ -186,10 +186,11 @@ type Connection struct {
 	ExpireTimeout    sim.Time `yaml:"expire_timeout" bound:"0,24h"`
 }
 
-// defaultWorld3 sets the realistic-world defaults, each taken from
+// defaultTabEnvironment sets the defaults of the tabs' environment (the
+// channels, browser timers, storage and connections), each taken from
 // netmodel's sourced defaults (cited there, from
 // docs/facts/netmodel-parameters.md).
-func defaultWorld3(sc *Scenario) {
+func defaultTabEnvironment(sc *Scenario) {
 	ch := netmodel.DefaultChannelOptions()
 	sc.World.MaxMessageSize = Bytes(ch.MaxMessageSize)
 	sc.World.SCTP = ch.SCTP
@@ -205,8 +206,8 @@ func defaultWorld3(sc *Scenario) {
 		PingInterval: c.PingInterval, AliveTimeout: c.AliveTimeout, ExpireTimeout: c.ExpireTimeout}
 }
 
-// worldOptions3 fills the realistic-world parts of the netmodel options.
-func (sc *Scenario) worldOptions3(o *netmodel.Options) {
+// tabEnvironmentOptions fills the tabs' environment in the netmodel options.
+func (sc *Scenario) tabEnvironmentOptions(o *netmodel.Options) {
 	w := &sc.World
 	o.Mode = w.Datachannel.Mode
 	if w.Bandwidth != nil {
@@ -245,9 +246,9 @@ func (sc *Scenario) worldOptions3(o *netmodel.Options) {
 		PingInterval: c.PingInterval, AliveTimeout: c.AliveTimeout, ExpireTimeout: c.ExpireTimeout}
 }
 
-// validateWorld3 checks the realistic-world parts. Errors that only
+// validateTabEnvironment checks the tabs' environment. Errors that only
 // netmodel can judge (a whole option set) are positioned at the section.
-func (sc *Scenario) validateWorld3() error {
+func (sc *Scenario) validateTabEnvironment() error {
 	w := &sc.World
 	if w.MaxMessageSize > 64<<10 {
 		// facts §2: the default cap is 16 KiB and 64 KiB is the most a
