@@ -29,13 +29,21 @@ func (c *Cluster) Start() error {
 	return nil
 }
 
-// Status returns tab id's status as of its last batch; false if the tab
-// is closed or has reported no batch since it opened.
+// Status returns tab id's status as of its last batch, and whether its
+// page is open. An open page that has reported no batch yet (its Raft
+// not started, or its first report on its way) is live with a blank
+// status: a follower with no configuration, which no condition counts as
+// a member. (Reported as closed instead, it let "up" hold before the
+// other pages had reported: 3 of 10 runs of a 3-tab start-up were "up"
+// at 7 ms.)
 func (c *Cluster) Status(id raft.ID) (raft.Status, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.tabs[id]
-	return t.status, t.alive && t.hasStatus
+	if !t.hasStatus {
+		return raft.Status{ID: id}, t.alive
+	}
+	return t.status, t.alive
 }
 
 // Alive reports whether tab id's page is open.
