@@ -318,15 +318,19 @@ func (l *local) checkAckedCommit(node raft.ID, cur raft.Status) error {
 	l.exercised[AckedCommit]++
 	acks := l.acked[cur.Term][node]
 	have := 0
-	var backing []raft.ID
 	for _, id := range cur.Voters {
 		if id == node || acks[id] >= cur.Commit {
 			have++
-			backing = append(backing, id)
 		}
 	}
 	if have >= commitQuorum(len(cur.Voters), l.halfCommitQuorum) {
 		return nil
+	}
+	var backing []raft.ID // listed for the report only
+	for _, id := range cur.Voters {
+		if id == node || acks[id] >= cur.Commit {
+			backing = append(backing, id)
+		}
 	}
 	return &Violation{Property: AckedCommit, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,
 		Detail: fmt.Sprintf("leader %d committed index %d with acknowledgements from only %v of voters %v", node, cur.Commit, backing, cur.Voters)}

@@ -390,24 +390,34 @@ func (s *Safety) checkLeaderCommit(node raft.ID, cur raft.Status, log LogReader)
 	if !s.SharedLogs || !slices.Contains(cur.Voters, node) {
 		return nil
 	}
-	var holders []raft.ID
-	for _, v := range cur.Voters {
+	holds := func(v raft.ID) bool {
 		l := s.logs[v]
 		if v == node {
 			l = log
 		}
 		if l == nil {
-			continue
+			return false
 		}
-		if vt, ok := l.Term(cur.Commit); (ok && vt == t) || (!ok && l.FirstIndex() > cur.Commit) {
+		vt, ok := l.Term(cur.Commit)
+		return (ok && vt == t) || (!ok && l.FirstIndex() > cur.Commit)
+	}
+	n := 0
+	for _, v := range cur.Voters {
+		if holds(v) {
+			n++
+		}
+	}
+	if n >= commitQuorum(len(cur.Voters), s.halfCommitQuorum) {
+		return nil
+	}
+	var holders []raft.ID // listed for the report only
+	for _, v := range cur.Voters {
+		if holds(v) {
 			holders = append(holders, v)
 		}
 	}
-	if len(holders) < commitQuorum(len(cur.Voters), s.halfCommitQuorum) {
-		return &Violation{Property: CommitQuorum, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,
-			Detail: fmt.Sprintf("committed with the entry stored on %v only, of voters %v", holders, cur.Voters)}
-	}
-	return nil
+	return &Violation{Property: CommitQuorum, Nodes: []raft.ID{node}, Term: cur.Term, Index: cur.Commit,
+		Detail: fmt.Sprintf("committed with the entry stored on %v only, of voters %v", holders, cur.Voters)}
 }
 
 // checkNewLeader: a new leader's log holds every entry committed in an

@@ -121,6 +121,9 @@ const RecentCount = 5
 // Step hands m to the node, remembering it among the last RecentCount
 // messages received.
 func (n *Node) Step(m raft.Message) {
+	if n.recent == nil {
+		n.recent = make([]raft.Message, 0, RecentCount) // once, not grown
+	}
 	if len(n.recent) == RecentCount {
 		copy(n.recent, n.recent[1:])
 		n.recent = n.recent[:RecentCount-1]

@@ -22,11 +22,19 @@ type condWorld interface {
 	kvDone() bool
 }
 
-// conditionHolds evaluates condition cond (CondUp, ...) over the live
-// nodes; leaderAtStart is the leader when the measure started.
-func conditionHolds(w condWorld, cond string, leaderAtStart raft.ID) bool {
-	var live []raft.ID
-	var voters [][]raft.ID
+// condScratch holds a condition's lists between checks, so that checking
+// after every event allocates nothing (a runner keeps one; conditions are
+// checked on its loop only).
+type condScratch struct {
+	live   []raft.ID
+	voters [][]raft.ID
+}
+
+// holds evaluates condition cond (CondUp, ...) over w's live nodes;
+// leaderAtStart is the leader when the measure started.
+func (c *condScratch) holds(w condWorld, cond string, leaderAtStart raft.ID) bool {
+	live, voters := c.live[:0], c.voters[:0]
+	defer func() { c.live, c.voters = live, voters[:0] }()
 	leaders, followers := 0, 0
 	var leader raft.ID
 	for i := 1; i <= w.nodes(); i++ {

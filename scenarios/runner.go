@@ -34,6 +34,7 @@ type runner struct {
 	safety  *checker.Safety
 	faults  *rand.Rand
 	polls   *rand.Rand // the poll costs' draws
+	cond    condScratch
 	ms      []*measureState
 	pending int // measures not done
 	dirty   bool
@@ -207,7 +208,7 @@ func (r *runner) note(id raft.ID, detail string) {
 }
 
 // holds evaluates a measure's condition (conditions.go).
-func (r *runner) holds(m *measureState) bool { return conditionHolds(r, m.Until, m.leaderAtStart) }
+func (r *runner) holds(m *measureState) bool { return r.cond.holds(r, m.Until, m.leaderAtStart) }
 
 // The world as conditions read it. A frozen tab counts as not live: it
 // cannot answer the harness's poll, and what it last believed (leading,
