@@ -368,8 +368,24 @@ func writeResultsReadme(w io.Writer, f *figuresFlags, done, modern []figureResul
 			p("At %d nodes: %s (%d runs, %d failed a check). %s\n\n", n, strings.Join(parts, "; "), b.runs, b.failed, b.b.Summary)
 		}
 	}
+	p("%s", realWorldsNote)
 	return nil
 }
+
+// realWorldsNote points from the figures to the comparisons with the
+// real worlds, which raftsim figures does not write.
+const realWorldsNote = `## Against the real worlds
+
+` + "`compare/`" + ` holds the model (chrome-2026) against pion's WebRTC stack and
+real Chromium tabs: start-up, recovery, one chat line and the KV commit
+latency at 3, 9 and 21 tabs, with tables, ECDF plots and the
+Kolmogorov-Smirnov distance of each real world from the model. raftsim
+figures does not write it: each file there is written by one command,
+` + "`raftsim compare scenarios/NAME.yaml --worlds model,pion,browser --out results/compare`" + `
+with the options its name says (` + "`-nN`" + `: --nodes N; a profile, a loss rate,
+a channel mode); compare/README.md lists every command with its date and
+what the runs show.
+`
 
 func lastMean(s []figures.Sample) string {
 	m := figures.Means(s)
