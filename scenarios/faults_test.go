@@ -114,6 +114,7 @@ func TestTheSwarmDrawsEveryNetworkProfile(t *testing.T) {
 // of fault step the default swarm draws is applied in some run, and every
 // world-independent invariant decides real cases.
 func TestTheSwarmReachesEveryFaultStepAndInvariant(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	rep, err := Fuzz(FuzzOptions{Seeds: 150})
 	require.NoError(t, err)
 	for _, key := range FaultKeys() {

@@ -18,6 +18,7 @@ const swarmSeeds = 2000
 // TestSwarmFindsNoViolations: over the bounded swarm, no run breaks a
 // safety invariant, linearizability, or liveness after the final heal.
 func TestSwarmFindsNoViolations(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	seeds := sized(200, 300, swarmSeeds)
 	rep, err := Fuzz(FuzzOptions{Seeds: seeds})
 	require.NoError(t, err)
@@ -37,6 +38,7 @@ const plantedBugBound = 200
 // bugs within plantedBugBound seeds; the failure shrinks, and the written
 // reproducer replays it through Load and Run as `raftsim run` does.
 func TestEveryPlantedBugIsCaught(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	for _, bug := range raft.Bugs() {
 		t.Run(bug.String(), func(t *testing.T) {
 			rep, err := Fuzz(FuzzOptions{Seeds: plantedBugBound, StopAtFirst: true, Swarm: SwarmOptions{PlantedBug: bug.String()}})
@@ -100,6 +102,7 @@ func TestSwarmIsDeterministic(t *testing.T) {
 // Every fault kind appears in the swarm (the opt-in ones when asked
 // for), and swarm scenarios are valid and round-trip through Marshal.
 func TestSwarmScenariosCoverEveryKindAndRoundTrip(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	seen := map[string]bool{}
 	sizes := map[int]bool{}
 	for seed := uint64(1); seed <= 300; seed++ {

@@ -90,7 +90,11 @@ func TestCompactionKeepsTheLogUnderTheQuota(t *testing.T) {
 		}
 		return n
 	}
-	for seed := uint64(1); seed <= 3; seed++ {
+	seeds := uint64(3)
+	if testing.Short() {
+		seeds = 1
+	}
+	for seed := uint64(1); seed <= seeds; seed++ {
 		res, events := traced(t, sc, seed)
 		require.True(t, res.OK, "seed %d: %+v", seed, res)
 		assert.Equal(t, checker.LinOK, res.Linearizability)
@@ -106,6 +110,7 @@ func TestCompactionKeepsTheLogUnderTheQuota(t *testing.T) {
 }
 
 func TestChatWithFiveUsersIsLinearizable(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	sc := load(t, "chat.yaml", 5)
 	for seed := uint64(1); seed <= 20; seed++ {
 		res := requireRunOK(t, sc, seed)

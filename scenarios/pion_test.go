@@ -197,6 +197,9 @@ limit: 60s
 // follower that closed is not removed; once the server is back and the
 // tabs have registered again, the leader removes it.
 func TestSignalingOutageOnTheRealStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a signaling outage of seconds in real time: not with -short")
+	}
 	sc, err := Parse("signaling-outage-short.yaml", []byte(`
 name: signaling-outage-short
 cluster: {nodes: 3, election_timeout: 300ms}
@@ -323,6 +326,9 @@ func TestFrozenLeaderIsReplacedThenFollowsOnTheRealStack(t *testing.T) {
 // leader's snapshot. The history stays linearizable, every operation
 // completes, and the safety checker sees nothing wrong.
 func TestRestartedAndDiscardedTabsRejoinOnTheRealStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts and reloads in real time: not with -short")
+	}
 	res := runPionInBubble(t, `
 name: restarts
 cluster: {nodes: 5, election_timeout: 500ms, snapshot_every: 20}

@@ -53,13 +53,17 @@ func oddSizes(from int) []int {
 	return out
 }
 
-// requireOKAtEveryOddSize runs file for 20 seeds at every odd size from
-// `from` to 41.
+// requireOKAtEveryOddSize runs file for 20 seeds (3 with -short) at every
+// odd size from `from` to 41.
 func requireOKAtEveryOddSize(t *testing.T, file string, from int) {
+	seeds := uint64(20)
+	if testing.Short() {
+		seeds = 3
+	}
 	for _, n := range oddSizes(from) {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			sc := load(t, file, n)
-			for seed := uint64(1); seed <= 20; seed++ {
+			for seed := uint64(1); seed <= seeds; seed++ {
 				requireRunOK(t, sc, seed)
 			}
 		})
@@ -77,6 +81,7 @@ func TestKillLeaderRecoversAtEveryOddSize(t *testing.T) {
 }
 
 func TestKillHalfRecoversAtEveryOddSize(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	for _, n := range oddSizes(3) {
 		sc := load(t, "kill-half.yaml", n)
 		requireRunOK(t, sc, 1)
@@ -84,6 +89,7 @@ func TestKillHalfRecoversAtEveryOddSize(t *testing.T) {
 }
 
 func TestPropagateAppliesEveryLineEverywhere(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
 	for _, file := range []string{"propagate-1.yaml", "propagate-100.yaml"} {
 		for _, n := range []int{1, 3, 21, 41} {
 			requireRunOK(t, load(t, file, n), 1)

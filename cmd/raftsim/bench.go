@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"time"
 
@@ -91,33 +92,47 @@ func runBench(f *benchFlags, stdout io.Writer) error {
 	case "browser":
 		return benchBrowser(f, stdout)
 	case "model":
-		sc, err := scenarios.Load("scenarios/kill-half.yaml")
-		if err != nil {
-			return &exitError{exitUsage, err}
-		}
-		n := 41
-		if err := sc.Apply(scenarios.Overrides{Nodes: &n}); err != nil {
-			return &exitError{exitUsage, err}
-		}
-		var virt, wall float64
-		var events uint64
-		for i := range f.runs {
-			res, err := scenarios.Run(sc, uint64(i+1), scenarios.RunOptions{})
-			if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			if res.Panic != "" {
-				return &exitError{exitInternal, fmt.Errorf("seed %d panicked: %s\n%s", i+1, res.Panic, res.PanicStack)}
-			}
-			virt += res.VirtualSeconds
-			wall += res.WallSeconds
-			events += res.Events
-		}
-		fmt.Fprintf(stdout, "kill-half, 41 nodes, %d runs: %.1f virtual s in %.3f wall s = %.0fx real time, %.2f M events/s\n",
-			f.runs, virt, wall, virt/wall, float64(events)/wall/1e6)
-		return nil
+		return benchModel(f, stdout)
 	}
 	return &usageError{fmt.Errorf("--world wants pion, browser or model, got %q", f.world)}
+}
+
+// benchModel measures the simulator: kill-half at 41 tabs, f.runs seeds,
+// one after the other on one goroutine, the first run's warm-up counted.
+// It reports virtual time over wall time, events a second, and the heap
+// allocations (objects and bytes) a run makes, all of them: the runs'
+// own and the checkers', as the benchmark counts them.
+func benchModel(f *benchFlags, stdout io.Writer) error {
+	sc, err := scenarios.Load("scenarios/kill-half.yaml")
+	if err != nil {
+		return &exitError{exitUsage, err}
+	}
+	n := 41
+	if err := sc.Apply(scenarios.Overrides{Nodes: &n}); err != nil {
+		return &exitError{exitUsage, err}
+	}
+	var virt, wall float64
+	var events uint64
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range f.runs {
+		res, err := scenarios.Run(sc, uint64(i+1), scenarios.RunOptions{})
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		if res.Panic != "" {
+			return &exitError{exitInternal, fmt.Errorf("seed %d panicked: %s\n%s", i+1, res.Panic, res.PanicStack)}
+		}
+		virt += res.VirtualSeconds
+		wall += res.WallSeconds
+		events += res.Events
+	}
+	runtime.ReadMemStats(&after)
+	runs := float64(f.runs)
+	fmt.Fprintf(stdout, "kill-half, 41 nodes, %d runs: %.1f virtual s in %.3f wall s = %.0fx real time, %.2f M events/s, %.0f allocations and %.2f MB a run\n",
+		f.runs, virt, wall, virt/wall, float64(events)/wall/1e6,
+		float64(after.Mallocs-before.Mallocs)/runs, float64(after.TotalAlloc-before.TotalAlloc)/runs/1e6)
+	return nil
 }
 
 // benchBrowser measures writes per second in real Chromium tabs: one

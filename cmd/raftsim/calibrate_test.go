@@ -31,6 +31,9 @@ type calibrateFit struct {
 // files.
 func quickCalibrate(t *testing.T, extra ...string) (report, fit string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("three evaluations of figures 3-5: not with -short")
+	}
 	dir := t.TempDir()
 	args := append([]string{"calibrate", "--scenarios", "../../scenarios", "--seeds", "1", "--max-evals", "3", "--out", dir}, extra...)
 	code, stdout, stderr := raftsim(t, args...)

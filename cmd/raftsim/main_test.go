@@ -425,6 +425,7 @@ func TestBenchModelAndMisuse(t *testing.T) {
 	code, stdout, stderr := raftsim(t, "bench", "--world", "model", "--runs", "2")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "x real time")
+	assert.Regexp(t, `M events/s, [1-9][0-9]* allocations and [0-9.]+ MB a run`, stdout)
 	code, stdout, stderr = raftsim(t, "bench", "--world", "pion", "--duration", "200ms")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "serialized")

@@ -31,6 +31,9 @@ const (
 // returns its path.
 func buildRaftsim(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the raftsim binary: not with -short")
+	}
 	bin := filepath.Join(t.TempDir(), "raftsim")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)

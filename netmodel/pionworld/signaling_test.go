@@ -90,6 +90,9 @@ func TestClusterThroughTheSignalingServer(t *testing.T) {
 // closes is not removed: the leader cannot read presence. Once the server
 // is back and the tabs registered again, the leader removes it.
 func TestSignalingOutageFreezesMembershipNotCommits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a signaling outage in real time: not with -short")
+	}
 	before := runtime.NumGoroutine()
 	defer func() {
 		for deadline := time.Now().Add(3 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
