@@ -42,3 +42,20 @@ func TestPollCostIsDrawnAroundItsMeanAndSlowedOnACrowdedMachine(t *testing.T) {
 		})
 	}
 }
+
+// On a crowded machine every tab's work takes longer, and so does what
+// waits on it: 21 tabs at 0.8 of a core each on 8 cores run their work
+// 2.1 times slower, and start-up takes longer than with a core each.
+func TestACrowdedMachineSlowsStartUp(t *testing.T) {
+	t.Parallel() // model runs only: no real time to disturb
+	up := func(cores int) float64 {
+		sc := load(t, "startup.yaml", 21)
+		sc.World.HandlerCost = sim.Millisecond
+		sc.World.Cores, sc.World.TabLoad = cores, 0.8
+		sc.Measures[0].Mode = "exact"
+		return *requireRunOK(t, sc, 1).Measures["up"]
+	}
+	alone, crowded := up(0), up(8)
+	t.Logf("alone %.3f s, crowded %.3f s", alone, crowded)
+	assert.Greater(t, crowded, alone*1.05, "crowded %.3f s against %.3f s", crowded, alone)
+}
