@@ -838,10 +838,16 @@ func (r *Raft) Fire(k TimerKind) {
 const ProposeHeartbeatDelay = time.Millisecond
 
 // sendNew sends the entries just appended: at once, or by the heartbeat
-// brought forward under HeartbeatOnPropose.
+// brought forward under HeartbeatOnPropose. A heartbeat already brought
+// forward stays when it is: it will carry these entries too, and moving
+// it again on every proposal would let a steady stream of proposals
+// hold it back for ever.
 func (r *Raft) sendNew() {
 	if !r.cfg.HeartbeatOnPropose {
 		r.bcastAppend()
+		return
+	}
+	if r.beatBroughtForward {
 		return
 	}
 	r.beatBroughtForward = true

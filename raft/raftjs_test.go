@@ -85,3 +85,26 @@ func TestHeartbeatOnProposeCommitsAtTheHeartbeat(t *testing.T) {
 	require.Len(t, rd.Committed, 1)
 	assert.Equal(t, uint64(3), rd.Committed[0].Index)
 }
+
+// Proposals that come while a brought-forward heartbeat is pending leave
+// it where it is: a steady stream of them cannot hold it back.
+func TestHeartbeatOnProposeIsNotHeldBackByMoreProposals(t *testing.T) {
+	r := newTestRaft(t, 1, ids(3), func(c *Config) { c.HeartbeatOnPropose = true })
+	becomeLeaderAt(r, 2)
+	for _, id := range []ID{2, 3} { // both hold the no-op: replicating
+		r.Step(Message{Type: MsgAppResp, From: id, To: 1, Term: 2, Index: 2})
+	}
+	r.Ready()
+	require.NoError(t, r.Propose(put("k", "1")))
+	_, armed := timerOf(r.Ready(), TimerHeartbeat)
+	require.True(t, armed)
+	require.NoError(t, r.Propose(put("k", "2")))
+	_, rearmed := timerOf(r.Ready(), TimerHeartbeat)
+	assert.False(t, rearmed, "the pending heartbeat keeps its time")
+	r.Fire(TimerHeartbeat)
+	apps := msgsOf(r.Ready(), MsgApp)
+	require.Len(t, apps, 2)
+	for _, m := range apps {
+		assert.Len(t, m.Entries, 2, "it carries both")
+	}
+}
