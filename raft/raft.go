@@ -51,7 +51,9 @@ type Config struct {
 	// the sorted match indexes, the upper middle for an even n: 1 of 2,
 	// 2 of 4). Elections still need more than half (check_vote), so a
 	// committed entry and a later winner's voters still meet in a fixed
-	// configuration. Off: more than half, as in Raft.
+	// configuration, but not across a membership change: with it on, the
+	// swarm finds committed entries lost (scenarios/testdata/findings).
+	// For modelling the paper only. Off: more than half, as in Raft.
 	HalfCommitQuorum bool
 	// HeartbeatOnPropose follows Raft.js: a new entry (a command or a
 	// membership change) is not sent at once; the leader runs its
