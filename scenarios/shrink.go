@@ -243,6 +243,7 @@ func (s *shrinker) options() (bool, error) {
 		{"prevote", func(sc *Scenario) { sc.Cluster.PreVote = def.Cluster.PreVote }},
 		{"check_quorum", func(sc *Scenario) { sc.Cluster.CheckQuorum = def.Cluster.CheckQuorum }},
 		{"naive_backtrack", func(sc *Scenario) { sc.Cluster.NaiveBacktrack = def.Cluster.NaiveBacktrack }},
+		{"heartbeat_on_propose", func(sc *Scenario) { sc.Cluster.HeartbeatOnPropose = def.Cluster.HeartbeatOnPropose }},
 		{"catch_up", func(sc *Scenario) { sc.Cluster.CatchUp = def.Cluster.CatchUp }},
 		{"defer_commit_notice", func(sc *Scenario) { sc.Cluster.DeferCommitNotice = def.Cluster.DeferCommitNotice }},
 		{"max_inflight", func(sc *Scenario) { sc.Cluster.MaxInflight = def.Cluster.MaxInflight }},
