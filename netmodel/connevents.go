@@ -123,35 +123,39 @@ func (w *World) iceRestartedEvent(arg uint64) {
 	w.iceRestarted(a, b, gen, w.pair(a, b).restartPath)
 }
 
+// current unpacks a page task's argument and reports whether the attempt
+// it belongs to is still the pair's: a task of a closed or replaced
+// attempt does nothing.
+func (w *World) current(arg uint64) (a, b raft.ID, gen uint32, ok bool) {
+	a, b, gen = unpackConn(arg)
+	return a, b, gen, w.pair(a, b).gen == gen
+}
+
 // answerOffer runs on the page of b, whom a's offer reached (a frozen page
 // answers when thawed): the answer goes back through the server.
 func (w *World) answerOffer(arg uint64) {
-	a, b, gen := unpackConn(arg)
-	if w.pair(a, b).gen == gen {
+	if a, b, gen, ok := w.current(arg); ok {
 		w.signal(sigAnswer, b, a, gen)
 	}
 }
 
 // answered runs on the page of a once b's answer reached it: ICE starts.
 func (w *World) answered(arg uint64) {
-	a, b, gen := unpackConn(arg)
-	if w.pair(a, b).gen == gen {
+	if a, b, gen, ok := w.current(arg); ok {
 		w.iceConnect(a, b, gen)
 	}
 }
 
 // restartOffer runs on the page of a, which restarts ICE: the new offer.
 func (w *World) restartOffer(arg uint64) {
-	a, b, gen := unpackConn(arg)
-	if w.pair(a, b).gen == gen {
+	if a, b, gen, ok := w.current(arg); ok {
 		w.signal(sigRestartOffer, a, b, gen)
 	}
 }
 
 // restartAnswer runs on the page of b, whom the restart's offer reached.
 func (w *World) restartAnswer(arg uint64) {
-	a, b, gen := unpackConn(arg)
-	if w.pair(a, b).gen == gen {
+	if a, b, gen, ok := w.current(arg); ok {
 		w.signal(sigRestartAnswer, b, a, gen)
 	}
 }
@@ -159,8 +163,8 @@ func (w *World) restartAnswer(arg uint64) {
 // restartAnswered runs on the page of a once the restart's answer reached
 // it: ICE checks the new path, two round trips.
 func (w *World) restartAnswered(arg uint64) {
-	a, b, gen := unpackConn(arg)
-	if w.pair(a, b).gen != gen {
+	a, b, _, ok := w.current(arg)
+	if !ok {
 		return
 	}
 	rtt := w.link(a, b).Latency.Mean + w.link(b, a).Latency.Mean

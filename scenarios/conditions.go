@@ -33,8 +33,7 @@ type condScratch struct {
 // holds evaluates condition cond (CondUp, ...) over w's live nodes;
 // leaderAtStart is the leader when the measure started.
 func (c *condScratch) holds(w condWorld, cond string, leaderAtStart raft.ID) bool {
-	live, voters := c.live[:0], c.voters[:0]
-	defer func() { c.live, c.voters = live, voters[:0] }()
+	c.live, c.voters = c.live[:0], c.voters[:0]
 	leaders, followers := 0, 0
 	var leader raft.ID
 	for i := 1; i <= w.nodes(); i++ {
@@ -43,8 +42,8 @@ func (c *condScratch) holds(w condWorld, cond string, leaderAtStart raft.ID) boo
 		if !ok {
 			continue
 		}
-		live = append(live, id)
-		voters = append(voters, st.Voters)
+		c.live = append(c.live, id)
+		c.voters = append(c.voters, st.Voters)
 		switch st.Role {
 		case raft.Leader:
 			leaders++
@@ -61,7 +60,7 @@ func (c *condScratch) holds(w condWorld, cond string, leaderAtStart raft.ID) boo
 	case CondPropagated:
 		// Every line a user had acknowledged is on every live tab.
 		want := w.chatsAcked()
-		for _, id := range live {
+		for _, id := range c.live {
 			if w.chatLines(id) < want {
 				return false
 			}
@@ -72,11 +71,11 @@ func (c *condScratch) holds(w condWorld, cond string, leaderAtStart raft.ID) boo
 	case CondKVDone:
 		return w.kvDone()
 	case CondUp:
-		if leaders != 1 || followers != len(live)-1 {
+		if leaders != 1 || followers != len(c.live)-1 {
 			return false
 		}
-		for _, vs := range voters {
-			if !slices.Equal(vs, live) {
+		for _, vs := range c.voters {
+			if !slices.Equal(vs, c.live) {
 				return false
 			}
 		}

@@ -176,10 +176,7 @@ func (r *runner) pollCost(m *measureState) sim.Time {
 	if m.PollCost == 0 {
 		return 0
 	}
-	c := float64(m.PollCost) * (0.5 + r.polls.Float64())
-	if s, ok := r.w.(interface{ CPUSlowdown() float64 }); ok {
-		c *= s.CPUSlowdown()
-	}
+	c := float64(m.PollCost) * (0.5 + r.polls.Float64()) * r.w.CPUSlowdown()
 	return sim.Time(math.Round(c))
 }
 

@@ -267,10 +267,11 @@ func causal(events []sim.Event) []sim.Event {
 	return out
 }
 
-func (b *browserWorld) Name() string     { return WorldBrowser }
-func (b *browserWorld) Start() error     { return b.c.Start() }
-func (b *browserWorld) Nodes() int       { return b.c.Nodes() }
-func (b *browserWorld) Violation() error { return b.c.Violation() }
+func (b *browserWorld) Name() string         { return WorldBrowser }
+func (b *browserWorld) Start() error         { return b.c.Start() }
+func (b *browserWorld) CPUSlowdown() float64 { return 1 } // real tabs on a real CPU
+func (b *browserWorld) Nodes() int           { return b.c.Nodes() }
+func (b *browserWorld) Violation() error     { return b.c.Violation() }
 
 func (b *browserWorld) Status(id raft.ID) (raft.Status, bool)     { return b.c.Status(id) }
 func (b *browserWorld) Leaders() []raft.ID                        { return b.c.Leaders() }

@@ -166,6 +166,9 @@ func (p *pionWorld) Name() string { return "pion" }
 
 func (p *pionWorld) Start() error { return p.c.Start() }
 
+// CPUSlowdown is 1: the real stack's CPU is real.
+func (p *pionWorld) CPUSlowdown() float64 { return 1 }
+
 func (p *pionWorld) Nodes() int { return p.c.Nodes() }
 func (p *pionWorld) Status(id raft.ID) (raft.Status, bool) {
 	if !p.c.Alive(id) {

@@ -46,6 +46,11 @@ type World interface {
 	// Recent returns the last messages tab id received (for diagnoses;
 	// called once the run is over).
 	Recent(id raft.ID) []raft.Message
+	// CPUSlowdown is how many times longer a tab's work, and the
+	// harness's, takes on the world's crowded machine (the model's
+	// world.cores and world.tab_load); 1 on a real stack, whose CPU is
+	// real.
+	CPUSlowdown() float64
 
 	// Faults (faults.go lists them): each world applies what it can, and
 	// returns ErrNotOnWorld for what it cannot.
