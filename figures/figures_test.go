@@ -61,6 +61,35 @@ func TestKS(t *testing.T) {
 	assert.Equal(t, Summary{N: 3, Mean: 2, Min: 1, P50: 2, Max: 3}, s)
 }
 
+func TestKSSignificance(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		d        float64
+		n, m     int
+		wantP    float64
+		maxError float64
+	}{
+		// Tabulated Kolmogorov survival values: Q(1.36) = 0.0495,
+		// Q(1.63) = 0.0098; ne = 50 gives the factor
+		// sqrt(50) + 0.12 + 0.11/sqrt(50) = 7.2066.
+		{"5% point at 100 a side", 1.36 / 7.2066, 100, 100, 0.0495, 0.001},
+		{"1% point at 100 a side", 1.63 / 7.2066, 100, 100, 0.0098, 0.001},
+		{"no distance", 0, 10, 10, 1, 0},
+		{"disjoint at 10 a side", 1, 10, 10, 0, 0.0001},
+		{"empty", 0.5, 0, 10, 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			assert.InDelta(t, c.wantP, KSPValue(c.d, c.n, c.m), c.maxError)
+		})
+	}
+	assert.InDelta(t, 0.607, KSCritical(0.05, 10, 10), 0.001)
+	assert.InDelta(t, 0.192, KSCritical(0.05, 100, 100), 0.001)
+	// The 5% critical distance is the distance whose p-value is about 5%.
+	assert.InDelta(t, 0.05, KSPValue(KSCritical(0.05, 200, 200), 200, 200), 0.005)
+	assert.Less(t, KSCritical(0.05, 200, 200), 0.15)
+	assert.Greater(t, KSCritical(0.05, 150, 150), 0.15)
+}
+
 func TestECDFPlotGivesEachWorldItsOwnColour(t *testing.T) {
 	samples := map[string][]float64{"model": {1, 2}, "pion": {1.5, 3}, "browser": {2.5, 3.5}}
 	p, err := ECDFPlot("t", samples, []string{"model", "pion", "browser"})

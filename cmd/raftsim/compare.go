@@ -12,6 +12,7 @@ import (
 	"github.com/raftsim/raftsim/internal/outfile"
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/spf13/cobra"
 )
 
@@ -24,11 +25,19 @@ type compareFlags struct {
 	measureMode string
 	loss        float64
 	datachannel string
+	// modelProfile, if set, is the network profile of the model's runs
+	// alone (the real worlds keep the file's or --profile's).
+	modelProfile string
 }
 
 // commitLatency is the pseudo-measure compare adds for a KV workload: one
 // sample per answered write (Result.CommitLatencies).
 const commitLatency = "commit-latency"
+
+// messageDelay is the pseudo-measure compare adds for every scenario: one
+// sample per delivered Raft message, from its send to its delivery, read
+// from the run's trace (sim.MessageDelays).
+const messageDelay = "message-delay"
 
 func newCompareCmd(stdout io.Writer) *cobra.Command {
 	var f compareFlags
@@ -47,7 +56,13 @@ Measures are taken at the instant their condition first holds
 (--measure-mode exact), not on the paper's polling grid, unless
 --measure-mode says polled (or file: as the scenario says). A scenario
 with a KV workload adds the commit-latency measure: one sample per
-answered write, from the client's call to its answer. --loss and
+answered write, from the client's call to its answer. Every scenario adds
+the message-delay measure: one sample per delivered Raft message, from
+its send to its delivery, as each world's trace stamps them: the
+transport each world gives Raft, to tell its part in a difference from
+the rest. --model-profile runs the model alone on another network profile
+(one measured from a real world, say) and the outputs' names say so
+(NAME-model-PROFILE). --loss and
 --datachannel override the file's network, and the outputs' names say
 so (NAME-lossP-MODE).
 
@@ -61,7 +76,8 @@ anything else is refused with an error, as are two measures whose safe
 names are the same.`,
 		Example: `  raftsim compare scenarios/kill-leader.yaml --seeds 10 --out results/compare
   raftsim compare scenarios/kill-half.yaml --worlds model,pion,browser --seeds 5
-  raftsim compare scenarios/kv-commit-latency.yaml --loss 0.05 --datachannel unordered-reliable`,
+  raftsim compare scenarios/kv-commit-latency.yaml --loss 0.05 --datachannel unordered-reliable
+  raftsim compare scenarios/kill-leader.yaml --model-profile pion-vnet --seeds 30`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{fmt.Errorf("compare takes one scenario file, got %d arguments", len(args))}
@@ -74,6 +90,7 @@ names are the same.`,
 	cmd.Flags().IntVar(&f.seeds, "seeds", 10, "seeds in each world")
 	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file; the outputs' names get -nN after the scenario's)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "network `PROFILE` (overrides the file; the outputs' names end in -PROFILE)")
+	cmd.Flags().StringVar(&f.modelProfile, "model-profile", "", "network `PROFILE` of the model's runs alone (the outputs' names end in -model-PROFILE)")
 	cmd.Flags().StringVar(&f.worlds, "worlds", "model,pion", "the `WORLDS` to run, comma-separated, 2 or 3 of model, pion, browser; the first is the one the others are measured against")
 	cmd.Flags().StringVar(&f.measureMode, "measure-mode", "exact", "`MODE` of every measure: exact (the instant its condition first holds), polled (as the paper's harness polled), or file (as the scenario says)")
 	cmd.Flags().Float64Var(&f.loss, "loss", 0, "loss rate `P` of every link, 0 to 1 (overrides the file and the profile; the outputs' names end in -lossP)")
@@ -132,6 +149,13 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		name += "-" + f.profile
 		args += " --profile " + f.profile
 	}
+	if f.modelProfile != "" {
+		if _, err := netmodel.LookupProfile(f.modelProfile); err != nil {
+			return &usageError{fmt.Errorf("--model-profile: %w", err)}
+		}
+		name += "-model-" + f.modelProfile
+		args += " --model-profile " + f.modelProfile
+	}
 	if cmd.Flags().Changed("worlds") {
 		args += " --worlds " + strings.Join(worlds, ",")
 	}
@@ -144,7 +168,7 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 	if _, err := compareNames(name, measures); err != nil {
 		return &exitError{exitUsage, err} // before the runs, which take real time
 	}
-	samples, failed, err := compareRuns(sc, worlds)
+	samples, failed, err := compareRuns(sc, worlds, f.modelProfile)
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
@@ -205,19 +229,28 @@ func compareMeasures(sc *scenarios.Scenario) []string {
 	if sc.Workload.KV != nil {
 		names = append(names, commitLatency)
 	}
-	return names
+	return append(names, messageDelay)
 }
 
 // compareRuns runs the scenario's seeds in each world and collects each
 // measure's samples (measure -> world -> seconds) and each world's runs
-// that failed a check.
-func compareRuns(sc *scenarios.Scenario, worlds []string) (map[string]map[string][]float64, map[string]int, error) {
+// that failed a check. modelProfile, if set, is the model's network
+// profile.
+func compareRuns(sc *scenarios.Scenario, worlds []string, modelProfile string) (map[string]map[string][]float64, map[string]int, error) {
 	samples := map[string]map[string][]float64{}
 	failed := map[string]int{}
+	model := *sc
+	if modelProfile != "" {
+		model.World.Profile = modelProfile
+	}
 	for i := range sc.Seeds {
 		seed := sc.Seed + uint64(i)
 		for _, world := range worlds {
-			res, err := scenarios.Run(sc, seed, scenarios.RunOptions{World: world})
+			run := sc
+			if world == scenarios.WorldModel {
+				run = &model
+			}
+			res, delays, err := compareRun(run, seed, world)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -238,9 +271,29 @@ func compareRuns(sc *scenarios.Scenario, worlds []string) (map[string]map[string
 			if len(res.CommitLatencies) > 0 {
 				add(commitLatency, res.CommitLatencies...)
 			}
+			add(messageDelay, delays...)
 		}
 	}
 	return samples, failed, nil
+}
+
+// compareRun runs one seed in one world and returns its result and the
+// delays of its delivered messages (seconds), read from its trace.
+func compareRun(sc *scenarios.Scenario, seed uint64, world string) (*scenarios.Result, []float64, error) {
+	var trace bytes.Buffer
+	res, err := scenarios.Run(sc, seed, scenarios.RunOptions{World: world, Trace: &trace})
+	if err != nil {
+		return nil, nil, err
+	}
+	events, err := sim.ReadTrace(&trace)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s seed %d: reading its trace: %w", world, seed, err)
+	}
+	var delays []float64
+	for _, d := range sim.MessageDelays(events) {
+		delays = append(delays, d.Seconds())
+	}
+	return res, delays, nil
 }
 
 // compareReport is the markdown table of the measures' distributions:
@@ -257,19 +310,32 @@ func compareReport(sc *scenarios.Scenario, path, args, out, name string, worlds,
 	if slices.Contains(measures, commitLatency) {
 		fmt.Fprintf(&b, "%s: one sample per answered put or cas, from the client's call to its answer.\n\n", commitLatency)
 	}
-	fmt.Fprintf(&b, "| measure | world | samples | mean s | min s | median s | max s | KS distance |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "%s: one sample per delivered Raft message, from its send to its delivery as the world's trace stamps them.\n\n", messageDelay)
+	fmt.Fprintf(&b, "KS p: the chance of a distance at least this large if both worlds drew from one distribution; 5%% critical: the distance these sample sizes need to tell two worlds apart at 5%% (figures.KSPValue, figures.KSCritical).\n\n")
+	fmt.Fprintf(&b, "| measure | world | samples | mean s | min s | median s | max s | KS distance | KS p | 5%% critical |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, m := range measures {
 		s := samples[m]
 		for i, world := range worlds {
 			sum := figures.Summarize(s[world])
-			ks := "-"
+			ks := "- | - | -"
 			if i > 0 {
-				ks = fmt.Sprintf("%.2f", figures.KS(s[worlds[0]], s[world]))
+				ks = ksCells(s[worlds[0]], s[world])
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %s |\n", m, world, sum.N, sum.Mean, sum.Min, sum.P50, sum.Max, ks)
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", m, world, sum.N, seconds(sum.Mean), seconds(sum.Min), seconds(sum.P50), seconds(sum.Max), ks)
 		}
 	}
 	return b.String()
+}
+
+// seconds formats a time in seconds to four significant digits, so a
+// message's fraction of a millisecond reads as well as a start-up.
+func seconds(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+// ksCells are a world's KS distance from the reference sample, its
+// p-value and the 5% critical distance, as three table cells.
+func ksCells(ref, s []float64) string {
+	d := figures.KS(ref, s)
+	return fmt.Sprintf("%.2f | %.3f | %.2f", d, figures.KSPValue(d, len(ref), len(s)), figures.KSCritical(0.05, len(ref), len(s)))
 }
 
 // compareNames returns the base name of each measure's files

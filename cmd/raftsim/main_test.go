@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -506,6 +507,25 @@ func TestPionRunsWriteATraceAndSweep(t *testing.T) {
 	assert.Contains(t, string(csv), "kill-leader,pion,")
 }
 
+func TestCompareRowsSayWhetherAKSDistanceIsSignificant(t *testing.T) {
+	ten := func(from float64) []float64 {
+		var s []float64
+		for i := range 10 {
+			s = append(s, from+float64(i))
+		}
+		return s
+	}
+	// Disjoint samples of 10: distance 1, p about 0, and 0.61 needed.
+	assert.Equal(t, "1.00 | 0.000 | 0.61", ksCells(ten(0), ten(100)))
+	// Shifted by half their spread: 0.50 apart, not significant at 10.
+	cells := strings.Split(ksCells(ten(0), ten(5)), " | ")
+	require.Len(t, cells, 3)
+	assert.Equal(t, "0.50", cells[0])
+	p, err := strconv.ParseFloat(cells[1], 64)
+	require.NoError(t, err)
+	assert.Greater(t, p, 0.05, "0.5 apart at 10 samples a side is within chance")
+}
+
 func TestCompareWritesTablesAndPlots(t *testing.T) {
 	if testing.Short() || !longTests {
 		t.Skip("real time: with -tags long")
@@ -514,7 +534,8 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	code, stdout, stderr := raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--out", dir)
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	assert.Contains(t, stdout, "KS distance")
-	for _, f := range []string{"compare-kill-leader-n3.md", "compare-kill-leader-n3-up.png", "compare-kill-leader-n3-recovered.svg", "compare-kill-leader-n3-up.csv"} {
+	assert.Contains(t, stdout, "| message-delay | pion |", "every compare gives the transport's delays")
+	for _, f := range []string{"compare-kill-leader-n3.md", "compare-kill-leader-n3-message-delay.csv", "compare-kill-leader-n3-up.png", "compare-kill-leader-n3-recovered.svg", "compare-kill-leader-n3-up.csv"} {
 		_, err := os.Stat(filepath.Join(dir, f))
 		assert.NoError(t, err, f)
 	}
@@ -523,6 +544,12 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	assert.Contains(t, stdout, "profile lan")
 	_, err := os.Stat(filepath.Join(dir, "compare-kill-leader-n3-lan.md"))
+	assert.NoError(t, err)
+	// The model alone on another profile: the name and command say so.
+	code, stdout, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--model-profile", "lan", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stdout, "--model-profile lan")
+	_, err = os.Stat(filepath.Join(dir, "compare-kill-leader-n3-model-lan.md"))
 	assert.NoError(t, err)
 	code, _, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--profile", "mars")
 	assert.Equal(t, exitUsage, code)
@@ -572,6 +599,7 @@ func TestCompareRefusesBadSettings(t *testing.T) {
 		{"--loss", "1.5"},
 		{"--loss", "+Inf"},
 		{"--datachannel", "carrier-pigeon"},
+		{"--model-profile", "mars"},
 	} {
 		code, _, stderr := raftsim(t, "compare", "../../scenarios/kv-commit-latency.yaml", tc.flag, tc.value)
 		assert.Equal(t, exitUsage, code, tc)
