@@ -9,6 +9,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/raftsim/raftsim/raft"
 )
@@ -135,7 +136,15 @@ func (s *Storage) commit(rd *raft.Ready, entries []raft.Entry, off uint64) {
 		s.HardStateWritten = true
 	}
 	if len(rd.Entries) > 0 {
-		entries = append(entries[:rd.Entries[0].Index-1-off], rd.Entries...)
+		entries = entries[:rd.Entries[0].Index-1-off]
+		if n := len(entries) + len(rd.Entries); n > 2*cap(entries) {
+			// append would size the array to fit exactly (a joining
+			// server storing the log in a few large writes): room for as
+			// many again spares a copy at the writes of one entry that
+			// follow.
+			entries = slices.Grow(entries, 2*n-len(entries))
+		}
+		entries = append(entries, rd.Entries...)
 	}
 	s.Stored.Entries = entries
 }

@@ -131,7 +131,7 @@ type conn struct {
 
 // connState is the world's connection and signaling state.
 type connState struct {
-	pairs [][]conn // [lo][hi]
+	pairs [][]conn // [lo][hi-lo-1]: each pair once (pair)
 	open  []int    // open connections per tab (the WebRTC exemption)
 	rand  *rand.Rand
 	sig   signaling
@@ -143,9 +143,11 @@ func (w *World) initConns() {
 		return
 	}
 	n := w.opt.Nodes
+	// One array for all pairs, row lo holding the pairs (lo, hi > lo).
+	all := make([]conn, n*(n-1)/2)
 	w.conns.pairs = make([][]conn, n+1)
-	for i := range w.conns.pairs {
-		w.conns.pairs[i] = make([]conn, n+1)
+	for lo := 1; lo < n; lo++ {
+		w.conns.pairs[lo], all = all[:n-lo:n-lo], all[n-lo:]
 	}
 	w.conns.open = make([]int, n+1)
 	w.conns.rand = w.sim.Rand("conn")
@@ -170,11 +172,12 @@ func (w *World) openAll() {
 	}
 }
 
+// pair returns the connection between two different tabs.
 func (w *World) pair(a, b raft.ID) *conn {
 	if a > b {
 		a, b = b, a
 	}
-	return &w.conns.pairs[a][b]
+	return &w.conns.pairs[a][b-a-1]
 }
 
 // ConnState returns the state of the connection between two tabs: "new",
@@ -312,7 +315,7 @@ func (w *World) eachPair(fn func(a, b raft.ID, c *conn)) {
 	n := w.opt.Nodes
 	for a := 1; a <= n; a++ {
 		for b := a + 1; b <= n; b++ {
-			fn(raft.ID(a), raft.ID(b), &w.conns.pairs[a][b])
+			fn(raft.ID(a), raft.ID(b), w.pair(raft.ID(a), raft.ID(b)))
 		}
 	}
 }

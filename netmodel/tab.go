@@ -29,8 +29,12 @@ type Tab struct {
 
 	// The tab's task queue: work waits here while the thread is busy. One
 	// wake event at a time runs the head task once its cost has elapsed.
+	// It is a ring: queued tasks from inbox[head] on, wrapping around, so
+	// that a tab that stays busy through a burst reuses the slots of the
+	// tasks it ran instead of growing the array.
 	inbox  []task
 	head   int
+	queued int
 	wake   *sim.Timer
 	wakeFn func()    // t.wakeUp, bound once
 	fireFn [3]func() // per timer kind, bound once
@@ -102,7 +106,16 @@ func (t *Tab) runArg(fn func(uint64), arg uint64) { t.enqueue(task{fnArg: fn, ar
 // enqueue queues a task. It runs once the tab is free and the task's
 // handler cost has elapsed; its outputs leave then.
 func (t *Tab) enqueue(tk task) {
-	t.inbox = append(t.inbox, tk)
+	if t.queued == len(t.inbox) {
+		// Full: unroll the ring into an array twice the size (at least
+		// 8 tasks: most tabs queue that many while connections open).
+		ring := make([]task, max(8, 2*len(t.inbox)))
+		n := copy(ring, t.inbox[t.head:])
+		copy(ring[n:], t.inbox[:t.head])
+		t.inbox, t.head = ring, 0
+	}
+	t.inbox[(t.head+t.queued)%len(t.inbox)] = tk
+	t.queued++
 	if t.wake == nil {
 		t.scheduleWake()
 	}
@@ -123,15 +136,13 @@ func (t *Tab) scheduleWake() {
 
 func (t *Tab) wakeUp() {
 	t.wake = nil
-	if !t.alive || t.head >= len(t.inbox) {
+	if !t.alive || t.queued == 0 {
 		return
 	}
 	tk := t.inbox[t.head]
 	t.inbox[t.head] = task{}
-	t.head++
-	if t.head == len(t.inbox) {
-		t.inbox, t.head = t.inbox[:0], 0
-	}
+	t.head = (t.head + 1) % len(t.inbox)
+	t.queued--
 	switch {
 	case tk.fn != nil:
 		t.browser.level = tk.level
@@ -147,7 +158,7 @@ func (t *Tab) wakeUp() {
 	}
 	t.process()
 	t.endTask()
-	if t.alive && t.head < len(t.inbox) {
+	if t.alive && t.queued > 0 {
 		t.scheduleWake()
 	}
 }
@@ -157,7 +168,7 @@ func (t *Tab) clearQueue() {
 	t.wake.Cancel()
 	t.wake = nil
 	clear(t.inbox)
-	t.inbox, t.head = t.inbox[:0], 0
+	t.head, t.queued = 0, 0
 }
 
 // deliver traces m's arrival, with what held it on its way (why), and

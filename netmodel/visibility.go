@@ -162,7 +162,7 @@ func (w *World) SetVisibility(id raft.ID, v Visibility) {
 	w.Fault(id, "visibility "+v.String())
 	t.hiddenTimers(old, v)
 	t.retime()
-	if old == Frozen && t.alive && t.wake == nil && t.head < len(t.inbox) {
+	if old == Frozen && t.alive && t.wake == nil && t.queued > 0 {
 		t.scheduleWake() // thawed: work through the queue
 	}
 }

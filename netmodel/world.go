@@ -178,8 +178,11 @@ func New(s *sim.Sim, opt Options) (*World, error) {
 	w.tabs = make([]*Tab, n+1)
 	w.present = make([]bool, n+1)
 	w.chans = make([][]channel, n+1)
+	// One array for all the rows: a row per tab would each round up to
+	// an allocation size class.
+	allChans := make([]channel, n*(n+1))
 	for i := 1; i <= n; i++ {
-		w.chans[i] = make([]channel, n+1)
+		w.chans[i], allChans = allChans[:n+1:n+1], allChans[n+1:]
 		t := &Tab{ID: raft.ID(i), w: w}
 		t.host = t.newHost()
 		w.tabs[i] = t

@@ -1,6 +1,9 @@
 package raft
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // raftLog is a server's in-memory log. ents[0] is a sentinel at index
 // offset, so that the entry before the first real one always has a term.
@@ -102,7 +105,19 @@ func (l *raftLog) append(ents ...Entry) {
 		return
 	}
 	l.markUnstable(ents[0].Index)
-	l.ents = append(l.ents, ents...)
+	l.ents = appendRoom(l.ents, ents)
+}
+
+// appendRoom appends ents to dst. Where append would size a new array to
+// fit exactly (ents more than doubles dst's capacity: a joining server
+// gets the log in a few large appends), it makes room for as many again,
+// so that the appends of one entry that follow do not copy the log again
+// at once.
+func appendRoom(dst, ents []Entry) []Entry {
+	if n := len(dst) + len(ents); n > 2*cap(dst) {
+		dst = slices.Grow(dst, 2*n-len(dst))
+	}
+	return append(dst, ents...)
 }
 
 // truncateAndAppend writes ents, which start at ents[0].Index <=
@@ -117,7 +132,7 @@ func (l *raftLog) truncateAndAppend(ents []Entry) bool {
 		kept := l.ents[:first-l.offset]
 		l.ents = append(make([]Entry, 0, len(kept)+len(ents)), kept...)
 	}
-	l.ents = append(l.ents, ents...)
+	l.ents = appendRoom(l.ents, ents)
 	l.markUnstable(first)
 	return truncated
 }

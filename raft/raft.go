@@ -167,8 +167,8 @@ type Status struct {
 	Applied   uint64
 	LastIndex uint64
 	LastTerm  uint64
-	Voters    []ID // shared; do not modify
-	Learners  []ID // non-voting members; shared; do not modify
+	Voters    []ID // shared; do not modify or append to
+	Learners  []ID // non-voting members; shared; do not modify or append to
 }
 
 // Raft is one server.
@@ -188,7 +188,7 @@ type Raft struct {
 	commit  uint64
 	applied uint64
 
-	voters         []ID   // the configuration in effect: the last in the log
+	voters         []ID   // the configuration in effect: the last in the log (own: applyConf appends to it)
 	learners       []ID   // non-voting members (catch-up before voting)
 	pendingConf    uint64 // index of the latest membership change entry
 	contacted      bool   // a joiner arms no election timer before this
@@ -553,7 +553,9 @@ func (r *Raft) applyConfEntry(e Entry) {
 }
 
 // applyConf applies cc to a configuration of voters and learners. A
-// server is in at most one of the two.
+// server is in at most one of the two. The slices passed must be the
+// caller's own (applyChange may append to them in place); others may hold
+// shorter views of them, and read them.
 func applyConf(voters, learners []ID, cc ConfChange) ([]ID, []ID) {
 	switch cc.Type {
 	case ConfInit:
@@ -572,6 +574,10 @@ func applyConf(voters, learners []ID, cc ConfChange) ([]ID, []ID) {
 	return voters, learners
 }
 
+// applyChange applies an addition or removal to a sorted list of IDs.
+// Elements are never changed in place, as statuses share the list: an ID
+// that sorts last is appended (in place when there is room, which a
+// shorter view cannot see), and any other change makes a new slice.
 func applyChange(voters []ID, cc ConfChange) []ID {
 	switch cc.Type {
 	case ConfInit:
@@ -581,8 +587,13 @@ func applyChange(voters []ID, cc ConfChange) []ID {
 		if ok {
 			return voters
 		}
-		// A new slice (statuses and snapshots share the old one), made
-		// once at its final size.
+		if i == len(voters) {
+			// Servers usually join in ID order: growing the slice
+			// geometrically spares a copy per join.
+			return append(voters, cc.Node)
+		}
+		// Inserted before the end: a new slice, made once at its final
+		// size.
 		out := make([]ID, 0, len(voters)+1)
 		out = append(append(append(out, voters[:i]...), cc.Node), voters[i:]...)
 		return out

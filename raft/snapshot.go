@@ -54,17 +54,18 @@ func (r *Raft) Compact(index uint64, data []byte) error {
 }
 
 // configAt returns the configuration in effect at index (which the log
-// holds or the snapshot covers).
+// holds or the snapshot covers), in new slices.
 func (r *Raft) configAt(index uint64) (voters, learners []ID) {
 	if r.snapshot != nil {
-		voters, learners = r.snapshot.Voters, r.snapshot.Learners
+		// Copied first: applyConf may append to what it is given.
+		voters, learners = slices.Clone(r.snapshot.Voters), slices.Clone(r.snapshot.Learners)
 	}
 	for i := r.log.offset + 1; i <= index; i++ {
 		if e := r.log.entry(i); e.Type == EntryConfChange {
 			voters, learners = applyConf(voters, learners, e.Change)
 		}
 	}
-	return slices.Clone(voters), slices.Clone(learners)
+	return voters, learners
 }
 
 // FirstIndex returns the first index the log still holds entries for;

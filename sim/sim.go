@@ -14,6 +14,7 @@ type Sim struct {
 	timers  []Timer    // unused handles, allocated a slab at a time
 	argEvs  []argEvent // the same for AtArg and ScheduleArg
 	ctx     timerCtx   // the context of At's handles
+	argFree []*Timer   // handles of ScheduleArg events that have run, to reuse
 	seed    uint64
 	streams map[string]*rand.Rand
 	trace   *Trace
@@ -67,7 +68,8 @@ type Timer struct {
 }
 
 // timerCtx is what a handle's event needs besides its queue entry: the
-// simulation, and the callback of an AtArg or ScheduleArg event. The
+// simulation (nil for a ScheduleArg event, whose handle is reused once it
+// has run), and the callback of an AtArg or ScheduleArg event. The
 // handles of At share their Sim's; each AtArg event has its own, next to
 // its handle (argEvent). The callback is kept out of the queue's entry,
 // which stays four words so that the compiler keeps one in registers
@@ -163,9 +165,24 @@ func fromSlab[T any](slab *[]T) *T {
 }
 
 // ScheduleArg is AtArg for an event that is never cancelled: it returns
-// no handle (the event has one all the same, which holds its callback).
+// no handle (the event has one all the same, which holds its callback;
+// since no one else holds it, it is reused once the event has run).
 func (s *Sim) ScheduleArg(at Time, fn func(uint64), arg uint64) {
-	s.AtArg(at, fn, arg)
+	if at < s.now {
+		at = s.now
+	}
+	var t *Timer
+	if n := len(s.argFree); n > 0 {
+		t = s.argFree[n-1]
+		s.argFree = s.argFree[:n-1]
+	} else {
+		ev := fromSlab(&s.argEvs)
+		ev.t.ctx = &ev.ctx
+		t = &ev.t
+	}
+	*t.ctx = timerCtx{fn: fn, arg: arg}
+	s.seq++
+	s.queue.push(entry{at: at, seq: s.seq, t: t})
 }
 
 // After schedules fn after the span d.
@@ -188,8 +205,13 @@ func (s *Sim) Step() bool {
 	if e.fn != nil {
 		e.fn()
 	} else {
-		c := e.t.ctx // AtArg
-		c.fn(c.arg)
+		c := e.t.ctx // AtArg or ScheduleArg
+		fn, arg := c.fn, c.arg
+		if c.sim == nil { // ScheduleArg: its handle can be reused
+			c.fn = nil
+			s.argFree = append(s.argFree, e.t)
+		}
+		fn(arg)
 	}
 	return true
 }

@@ -269,3 +269,22 @@ func cmpItems(a, b Time, sa, sb int) int {
 	}
 	return sa - sb
 }
+
+func TestScheduleArgReusesRunEvents(t *testing.T) {
+	s := New(1, nil)
+	var got []uint64
+	var next func(uint64)
+	next = func(arg uint64) {
+		got = append(got, arg)
+		if arg < 3*timerSlab {
+			s.ScheduleArg(s.Now()+1, next, arg+1)
+		}
+	}
+	s.ScheduleArg(0, next, 1)
+	s.Run()
+	require.Len(t, got, 3*timerSlab)
+	for i, arg := range got {
+		assert.Equal(t, uint64(i+1), arg, "each event ran once, with its own argument")
+	}
+	assert.Len(t, s.argEvs, timerSlab-1, "a chain of events reuses one handle")
+}
