@@ -103,8 +103,9 @@ func (t *Timer) Cancel() bool {
 func (t *Timer) Pending() bool { return t != nil && t.slot != 0 }
 
 // timerSlab is how many handles are allocated at once: a handle outlives
-// its event for as long as its holder keeps it, so handles are not reused,
-// but allocating them in slabs makes one allocation of many.
+// its event for as long as its holder keeps it, so At's and AtArg's
+// handles are not reused (ScheduleArg's, which nobody holds, are), but
+// allocating them in slabs makes one allocation of many.
 const timerSlab = 128
 
 // At schedules fn at virtual time at (never earlier than now) and returns
