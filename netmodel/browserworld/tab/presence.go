@@ -31,29 +31,29 @@ func (t *tab) leading(cur raft.Status) {
 	}
 }
 
-// schedulePresence reads the list after d.
+// schedulePresence reads the list after d (at once if d is negative).
 func (t *tab) schedulePresence(d time.Duration) {
 	t.presenceArmed = true
 	var f js.Func
 	f = js.FuncOf(func(js.Value, []js.Value) any {
 		f.Release()
-		t.readPresence()
+		t.readPresence(time.Now())
 		return nil
 	})
-	global.Call("setTimeout", f, float64(d.Milliseconds()))
+	global.Call("setTimeout", f, float64(max(d, 0))/float64(time.Millisecond))
 }
 
 // readPresence fetches the signaling server's list; membership gets it
-// (null if it could not be read).
-func (t *tab) readPresence() {
+// (null if it could not be read) and the time the read's timer fired.
+func (t *tab) readPresence(fired time.Time) {
 	url := "http" + strings.TrimPrefix(t.signalURL, "ws") + "/peers"
-	fail := func(string) { t.membership(js.Null()) }
+	fail := func(string) { t.membership(js.Null(), fired) }
 	await(global.Call("fetch", url), func(resp js.Value) {
 		if !resp.Get("ok").Bool() {
-			t.membership(js.Null())
+			t.membership(js.Null(), fired)
 			return
 		}
-		await(resp.Call("json"), func(list js.Value) { t.membership(list) }, fail)
+		await(resp.Call("json"), func(list js.Value) { t.membership(list, fired) }, fail)
 	}, fail)
 }
 
@@ -61,7 +61,12 @@ func (t *tab) readPresence() {
 // at most one change; then it schedules the next read, unless the tab no
 // longer leads. A list it cannot read, or one without this tab (it is not
 // registered), changes nothing.
-func (t *tab) membership(list js.Value) {
+//
+// The next read is due next after this one's timer fired, not after the
+// list came back: Raft.js's round is synchronous, so its period starts
+// when its timer fires; timing it from the answer would add the fetch's
+// round trip to every round.
+func (t *tab) membership(list js.Value, fired time.Time) {
 	if t.dead || t.h == nil || t.h.Raft == nil || t.h.Raft.Status().Role != raft.Leader {
 		t.presenceArmed = false
 		return
@@ -86,5 +91,5 @@ func (t *tab) membership(list js.Value) {
 			next = presenceFastInterval
 		}
 	}
-	t.schedulePresence(next)
+	t.schedulePresence(next - time.Since(fired))
 }
