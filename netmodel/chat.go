@@ -54,7 +54,7 @@ func (c *ChatClient) ArmFlush(after sim.Time, _ int) {
 		after = o.NestedClampMin
 	}
 	now := w.sim.Now()
-	at := sim.Max(now, c.tab.wakeTime(now+after, chain))
+	at := sim.Max(now, c.tab.wakeTime(now+after+w.timerLate(), chain))
 	c.flush = w.sim.At(at, func() {
 		c.flush = nil
 		c.tab.enqueue(task{fn: c.Flush, level: chain})

@@ -102,21 +102,6 @@ var Profiles = map[string]Profile{
 	// project's 2-core VM), so one way about 0.35 ms, spread about
 	// 0.07 ms. The loopback profile above is the wire alone (pion).
 	"chromium": {Name: "chromium", OneMachine: true, Latency: Latency{Dist: DistLognormal, Mean: 350 * sim.Microsecond, Jitter: 70 * sim.Microsecond}},
-	// The transport each real world gave Raft in a scenario, one way from
-	// a tab's send to the peer's delivery as the world's trace stamps it
-	// (M: raftsim compare scenarios/kill-leader.yaml --seeds 10 --worlds
-	// model,pion,browser, its message-delay measure, 2026-11-25; lognormal
-	// fits well: log-sd 0.64 and 0.71). For compare --model-profile: they
-	// give the model a real world's transport, so what differs besides it
-	// shows. pion-vnet: pion's stack on vnet under the loopback profile's
-	// filter, 6,287 messages: mean 0.82 ms, sd 0.54 (median 0.67, p99
-	// 2.6). chromium-9-tabs: 9 Chromium pages and the harness on the
-	// project's 2-core VM, 6,463 messages: mean 8.2 ms, sd 9.0 (median
-	// 6.8, p99 34), 24 times the two idle pages' round trip above; it
-	// grows with the pages (median about 2 ms at 3 tabs, 13 at 21), so it
-	// holds at 9 only (docs/worlds.md, "What a message costs in Chromium").
-	"pion-vnet":       {Name: "pion-vnet", OneMachine: true, Latency: Latency{Dist: DistLognormal, Mean: 820 * sim.Microsecond, Jitter: 540 * sim.Microsecond}},
-	"chromium-9-tabs": {Name: "chromium-9-tabs", OneMachine: true, Latency: Latency{Dist: DistLognormal, Mean: 8200 * sim.Microsecond, Jitter: 9000 * sim.Microsecond}},
 	// Wired LAN: RTT 0.5 ms (0.2-2), small tail (U: engineering estimate).
 	"lan": {Name: "lan", Latency: Latency{Dist: DistLognormal, Mean: 250 * sim.Microsecond, Jitter: 150 * sim.Microsecond}},
 	// Wi-Fi: RTT p50 5 ms, p99 about 250 ms (WiFiSeer). A lognormal with

@@ -215,7 +215,7 @@ func (t *Tab) scheduleMembership(after sim.Time) {
 		}
 		t.memRound = t.membershipTask
 	}
-	t.memTimer = t.w.sim.After(after, t.memFired)
+	t.memTimer = t.w.sim.After(after+t.w.timerLate(), t.memFired)
 }
 
 // membershipTask is the leader's round on its thread; it arms the next.

@@ -35,6 +35,12 @@ type BrowserOptions struct {
 	WebRTCExemption bool
 	// Process changes the tabs' visibility at random (visibility.go).
 	Process VisibilityProcess
+	// TimerLateness is how late a page's timer runs after it is due
+	// (a Raft timer, the presence loop's, the chat client's flush), drawn
+	// for each timer armed: a real event loop wakes a little after the
+	// deadline, and a periodic timer re-armed as it fires drifts by as
+	// much each period. The zero value: timers run when due.
+	TimerLateness Latency
 }
 
 // ChainedLevel is the chain (nesting) count from which a timer is clamped
@@ -78,7 +84,26 @@ func (o *BrowserOptions) validate() error {
 			return fmt.Errorf("browser: %s must not be negative, got %v", f.name, f.v)
 		}
 	}
+	if o.TimerLateness != (Latency{}) {
+		if err := o.TimerLateness.Validate(); err != nil {
+			return fmt.Errorf("browser: timer lateness: %w", err)
+		}
+	}
 	return o.Process.validate()
+}
+
+// timerLate is how late a page timer armed now runs (BrowserOptions.
+// TimerLateness), drawn from a stream of its own so that no other draw
+// moves; 0, with nothing drawn, when timers run on time.
+func (w *World) timerLate() sim.Time {
+	l := &w.opt.Browser.TimerLateness
+	if l.Mean == 0 && l.Jitter == 0 {
+		return 0
+	}
+	if w.lateRand == nil {
+		w.lateRand = w.sim.Rand("timer-lateness")
+	}
+	return max(l.Sample(w.lateRand), 0)
 }
 
 // tabBrowser is a tab's browser-side state.
@@ -153,7 +178,7 @@ func (t *Tab) setTimer(tr raft.TimerRequest) {
 		d = o.NestedClampMin
 	}
 	now := w.sim.Now()
-	b.due[k] = now + d
+	b.due[k] = now + d + w.timerLate()
 	at := sim.Max(now, t.wakeTime(b.due[k], chain))
 	b.at[k] = at
 	ev := sim.Event{Kind: sim.KindTimerSet, Node: uint64(t.ID), Msg: k.String(), Index: uint64(sim.FromDuration(tr.After))}

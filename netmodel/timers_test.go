@@ -450,3 +450,37 @@ func TestVisibilityProcessFreezesAndDiscardsLongHiddenTabs(t *testing.T) {
 	assert.Equal(t, hidden+310*sim.Second, times[4], "reloaded after ReloadAfter")
 	assert.Greater(t, times[5], times[4], "and in the foreground until hidden again")
 }
+
+// A late timer re-armed as it fires (the heartbeat) drifts by its
+// lateness every period, as a real event loop's does.
+func TestLateTimersDriftAPeriodicHeartbeat(t *testing.T) {
+	heartbeatGaps := func(lateness Latency, seed uint64) []sim.Time {
+		opt := browserOptions(3)
+		opt.Browser.TimerLateness = lateness
+		w, buf := newTestWorld(t, opt, seed)
+		w.sim.RunUntil(5*sim.Second, nil)
+		leader := onlyLeader(t, w)
+		return gaps(timerEvents(traceEvents(t, w, buf), sim.KindTimerFire, leader, raft.TimerHeartbeat, 3*sim.Second, 5*sim.Second))
+	}
+	onTime := heartbeatGaps(Latency{}, 21)
+	require.NotEmpty(t, onTime)
+	late := heartbeatGaps(Latency{Dist: DistConstant, Mean: sim.Millisecond}, 21)
+	require.NotEmpty(t, late)
+	for i := range late {
+		assert.Equal(t, onTime[0]+sim.Millisecond, late[i], "every period 1 ms longer")
+	}
+	drawn := heartbeatGaps(Latency{Dist: DistLognormal, Mean: sim.Millisecond, Jitter: 500 * sim.Microsecond}, 21)
+	for _, g := range drawn {
+		assert.Greater(t, g, onTime[0], "a timer is never early")
+	}
+	assert.NotEqual(t, drawn[0], drawn[1], "each period draws its own lateness")
+	assert.Equal(t, drawn, heartbeatGaps(Latency{Dist: DistLognormal, Mean: sim.Millisecond, Jitter: 500 * sim.Microsecond}, 21), "same seed, same draws")
+}
+
+func TestTimerLatenessIsValidated(t *testing.T) {
+	o := DefaultBrowserOptions()
+	o.TimerLateness = Latency{Dist: DistLognormal, Mean: -1}
+	assert.ErrorContains(t, o.validate(), "timer lateness")
+	o.TimerLateness = Latency{Dist: "sometimes", Mean: sim.Millisecond}
+	assert.ErrorContains(t, o.validate(), "timer lateness")
+}

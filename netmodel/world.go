@@ -154,6 +154,7 @@ type World struct {
 	netRand  *rand.Rand
 	fastRand *rand.Rand // fast retransmissions' draws (channel.go), made on first use
 	delays   delays     // delays.go
+	lateRand *rand.Rand // timer lateness (timers.go), made at its first draw
 	observer Observer
 	present  []bool
 	// Violation is the first error an observer returned.

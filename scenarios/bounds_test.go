@@ -89,6 +89,8 @@ func TestHostileValuesAreRefusedWithAPositionedError(t *testing.T) {
 		{"max_retransmits beyond an unsigned short", "world: {datachannel: {ordered: false, max_retransmits: 70000}}", "world.datachannel.max_retransmits"},
 		{"ping every nanosecond", "connection: {ping_interval: 1ns}", "connection.ping_interval"},
 		{"a negative kill count", "faults: [{at: 1s, kill: {count: -1}}]", "faults[0].kill.count"},
+		{"timer lateness of a day", "browser: {timer_lateness: {dist: lognormal, mean: 24h}}", "browser.timer_lateness.mean"},
+		{"timer lateness of an unknown shape", "browser: {timer_lateness: {dist: sometimes, mean: 1ms}}", "browser.timer_lateness"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,40 @@ var envProfiles = map[string]func(*Scenario){
 	},
 	// slimerjs-2015: the paper's environment. See slimerjs2015 below.
 	"slimerjs-2015": slimerjs2015,
+	// pion-vm and chromium-vm-9-tabs: what a real world gave Raft on the
+	// project's 2-core VM, measured in its own traces (M, 2026-11-25;
+	// docs/worlds.md, "What the real worlds give Raft"), for compare
+	// --model-environment: the model run on a real world's transport and
+	// timers, so that what differs besides them shows. Only the tabs'
+	// path (on the loopback profile) and their timers are set; the rest
+	// stays as the scenario has it.
+	//
+	// The path: one way from a tab's send to the peer's delivery as the
+	// world's trace stamps it (raftsim compare scenarios/kill-leader.yaml
+	// --seeds 10 --worlds model,pion,browser, its message-delay measure;
+	// a lognormal fits, log-sd 0.64 and 0.71). pion's stack on vnet
+	// under the loopback filter, 6,287 messages: mean 0.82 ms, sd 0.54
+	// (median 0.67, p99 2.6). 9 Chromium pages and the harness, 6,463
+	// messages: mean 8.2 ms, sd 9.0 (median 6.8, p99 34), 24 times two
+	// idle pages' (the chromium profile); it grows with the pages (median
+	// about 2 ms at 3 tabs, 13 at 21), so it holds at 9 only.
+	//
+	// The timers: a periodic timer re-armed as it fires (the leader's
+	// heartbeat) ran its periods late by p10-p90 0.39-1.77 ms, mean 1.08,
+	// on pion (Go timers handed to the node's goroutine; 21 periods of
+	// kill-leader at 9 tabs, and 0.55-2.03, mean 1.15, in 10 of
+	// propagate-1); by 0.67-1.22 ms, mean 1.01, in Chromium at 9 tabs
+	// (21 periods; 0.63-0.87, mean 0.72, in 10 of propagate-1).
+	"pion-vm": func(sc *Scenario) {
+		sc.World.Profile = "loopback"
+		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 820 * sim.Microsecond, Jitter: 540 * sim.Microsecond}
+		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 1100 * sim.Microsecond, Jitter: 550 * sim.Microsecond}
+	},
+	"chromium-vm-9-tabs": func(sc *Scenario) {
+		sc.World.Profile = "loopback"
+		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 8200 * sim.Microsecond, Jitter: 9000 * sim.Microsecond}
+		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 900 * sim.Microsecond, Jitter: 250 * sim.Microsecond}
+	},
 }
 
 // EnvProfileNames lists the environment profiles.

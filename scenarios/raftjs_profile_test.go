@@ -93,3 +93,39 @@ func TestRaftJSsHalfCommitQuorumLosesACommittedEntry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ok", res.Safety, "with Raft's majority the same run is safe: %s", res.Violation)
 }
+
+// The measured environments give the model a real world's path and
+// timers: its messages take as long as that world's did.
+func TestMeasuredEnvironmentsGiveTheModelARealWorldsPathAndTimers(t *testing.T) {
+	for _, c := range []struct {
+		env            string
+		meanLo, meanHi sim.Time
+	}{
+		{"pion-vm", 600 * sim.Microsecond, 1100 * sim.Microsecond},
+		{"chromium-vm-9-tabs", 6 * sim.Millisecond, 11 * sim.Millisecond},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			sc := load(t, "kill-leader.yaml", 5)
+			require.NoError(t, sc.UseProfile(c.env))
+			require.NoError(t, sc.Validate())
+			require.NotNil(t, sc.Browser.TimerLateness)
+			var buf strings.Builder
+			res, err := Run(sc, 1, RunOptions{Trace: &buf})
+			require.NoError(t, err)
+			require.True(t, res.OK, res.Violation)
+			events, err := sim.ReadTrace(strings.NewReader(buf.String()))
+			require.NoError(t, err)
+			delays := sim.MessageDelays(events)
+			require.NotEmpty(t, delays)
+			var sum sim.Time
+			for _, d := range delays {
+				sum += d
+			}
+			mean := sum / sim.Time(len(delays))
+			assert.True(t, mean >= c.meanLo && mean <= c.meanHi, "mean message delay %v", mean)
+			again, err := Run(sc, 1, RunOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, res.TraceHash, again.TraceHash, "same seed, same run")
+		})
+	}
+}

@@ -149,6 +149,10 @@ type Browser struct {
 	IntensiveGrace  sim.Time   `yaml:"intensive_grace" bound:"0,24h"`
 	WebRTCExemption bool       `yaml:"webrtc_exemption"`
 	Visibility      Visibility `yaml:"visibility"`
+	// TimerLateness: how late each page timer runs after it is due (the
+	// model's; a real world's timers are late by themselves). Unset:
+	// timers run when due.
+	TimerLateness *Latency `yaml:"timer_lateness"`
 }
 
 // Visibility is the random visibility process of every tab (all zero:
@@ -239,6 +243,9 @@ func (sc *Scenario) tabEnvironmentOptions(o *netmodel.Options) {
 		IntensiveAlign: b.IntensiveAlign, IntensiveGrace: b.IntensiveGrace, WebRTCExemption: b.WebRTCExemption,
 		Process: netmodel.VisibilityProcess{MeanForeground: v.MeanForeground, MeanHidden: v.MeanHidden,
 			FreezeAfterHidden: v.FreezeAfterHidden, DiscardAfterHidden: v.DiscardAfterHidden, ReloadAfter: v.ReloadAfter}}
+	if b.TimerLateness != nil {
+		o.Browser.TimerLateness = b.TimerLateness.model()
+	}
 	o.Storage = netmodel.StorageOptions{Quota: int(sc.Storage.Quota), WriteCost: sc.Storage.WriteCost, WriteCostPerKiB: sc.Storage.WriteCostPerKiB}
 	c := &sc.Connection
 	o.Conn = netmodel.ConnOptions{Setup: c.Setup, SetupRTTsMin: c.SetupRTTsMin, SetupRTTsMax: c.SetupRTTsMax, OpenAtStart: c.OpenAtStart,
@@ -289,6 +296,11 @@ func (sc *Scenario) validateTabEnvironment() error {
 	}{{"nested_clamp_min", b.NestedClampMin}, {"hidden_align", b.HiddenAlign}, {"intensive_align", b.IntensiveAlign}} {
 		if t.v > 60*sim.Minute {
 			return sc.errAt("browser."+t.name, "more than an hour (%v) is surely a mistake", t.v)
+		}
+	}
+	if b.TimerLateness != nil {
+		if err := b.TimerLateness.model().Validate(); err != nil {
+			return sc.errAt("browser.timer_lateness", "%v", err)
 		}
 	}
 	c := &sc.Connection

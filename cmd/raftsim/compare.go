@@ -25,9 +25,9 @@ type compareFlags struct {
 	measureMode string
 	loss        float64
 	datachannel string
-	// modelProfile, if set, is the network profile of the model's runs
-	// alone (the real worlds keep the file's or --profile's).
-	modelProfile string
+	// modelEnv, if set, is the environment profile of the model's runs
+	// alone (scenarios.UseProfile); the real worlds run the file as is.
+	modelEnv string
 }
 
 // commitLatency is the pseudo-measure compare adds for a KV workload: one
@@ -60,9 +60,10 @@ answered write, from the client's call to its answer. Every scenario adds
 the message-delay measure: one sample per delivered Raft message, from
 its send to its delivery, as each world's trace stamps them: the
 transport each world gives Raft, to tell its part in a difference from
-the rest. --model-profile runs the model alone on another network profile
-(one measured from a real world, say) and the outputs' names say so
-(NAME-model-PROFILE). --loss and
+the rest. --model-environment runs the model alone in an environment
+profile (pion-vm, chromium-vm-9-tabs: a real world's transport and
+timers as measured on the project's VM) and the outputs' names say so
+(NAME-model-ENV). --loss and
 --datachannel override the file's network, and the outputs' names say
 so (NAME-lossP-MODE).
 
@@ -77,7 +78,7 @@ names are the same.`,
 		Example: `  raftsim compare scenarios/kill-leader.yaml --seeds 10 --out results/compare
   raftsim compare scenarios/kill-half.yaml --worlds model,pion,browser --seeds 5
   raftsim compare scenarios/kv-commit-latency.yaml --loss 0.05 --datachannel unordered-reliable
-  raftsim compare scenarios/kill-leader.yaml --model-profile pion-vnet --seeds 30`,
+  raftsim compare scenarios/kill-leader.yaml --model-environment pion-vm --seeds 20`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{fmt.Errorf("compare takes one scenario file, got %d arguments", len(args))}
@@ -90,7 +91,7 @@ names are the same.`,
 	cmd.Flags().IntVar(&f.seeds, "seeds", 10, "seeds in each world")
 	cmd.Flags().IntVar(&f.nodes, "nodes", 0, "cluster size (overrides the file; the outputs' names get -nN after the scenario's)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "network `PROFILE` (overrides the file; the outputs' names end in -PROFILE)")
-	cmd.Flags().StringVar(&f.modelProfile, "model-profile", "", "network `PROFILE` of the model's runs alone (the outputs' names end in -model-PROFILE)")
+	cmd.Flags().StringVar(&f.modelEnv, "model-environment", "", "environment `PROFILE` of the model's runs alone: "+strings.Join(scenarios.EnvProfileNames(), ", ")+" (the outputs' names end in -model-PROFILE)")
 	cmd.Flags().StringVar(&f.worlds, "worlds", "model,pion", "the `WORLDS` to run, comma-separated, 2 or 3 of model, pion, browser; the first is the one the others are measured against")
 	cmd.Flags().StringVar(&f.measureMode, "measure-mode", "exact", "`MODE` of every measure: exact (the instant its condition first holds), polled (as the paper's harness polled), or file (as the scenario says)")
 	cmd.Flags().Float64Var(&f.loss, "loss", 0, "loss rate `P` of every link, 0 to 1 (overrides the file and the profile; the outputs' names end in -lossP)")
@@ -149,12 +150,12 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		name += "-" + f.profile
 		args += " --profile " + f.profile
 	}
-	if f.modelProfile != "" {
-		if _, err := netmodel.LookupProfile(f.modelProfile); err != nil {
-			return &usageError{fmt.Errorf("--model-profile: %w", err)}
+	if f.modelEnv != "" {
+		if !slices.Contains(scenarios.EnvProfileNames(), f.modelEnv) {
+			return &usageError{fmt.Errorf("--model-environment: unknown environment profile %q (known: %s)", f.modelEnv, strings.Join(scenarios.EnvProfileNames(), ", "))}
 		}
-		name += "-model-" + f.modelProfile
-		args += " --model-profile " + f.modelProfile
+		name += "-model-" + f.modelEnv
+		args += " --model-environment " + f.modelEnv
 	}
 	if cmd.Flags().Changed("worlds") {
 		args += " --worlds " + strings.Join(worlds, ",")
@@ -168,7 +169,7 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 	if _, err := compareNames(name, measures); err != nil {
 		return &exitError{exitUsage, err} // before the runs, which take real time
 	}
-	samples, failed, err := compareRuns(sc, worlds, f.modelProfile)
+	samples, failed, err := compareRuns(sc, worlds, f.modelEnv)
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
@@ -234,14 +235,19 @@ func compareMeasures(sc *scenarios.Scenario) []string {
 
 // compareRuns runs the scenario's seeds in each world and collects each
 // measure's samples (measure -> world -> seconds) and each world's runs
-// that failed a check. modelProfile, if set, is the model's network
-// profile.
-func compareRuns(sc *scenarios.Scenario, worlds []string, modelProfile string) (map[string]map[string][]float64, map[string]int, error) {
+// that failed a check. modelEnv, if set, is the environment profile of
+// the model's runs.
+func compareRuns(sc *scenarios.Scenario, worlds []string, modelEnv string) (map[string]map[string][]float64, map[string]int, error) {
 	samples := map[string]map[string][]float64{}
 	failed := map[string]int{}
 	model := *sc
-	if modelProfile != "" {
-		model.World.Profile = modelProfile
+	if modelEnv != "" {
+		if err := model.UseProfile(modelEnv); err != nil {
+			return nil, nil, err
+		}
+		if err := model.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("the model in %s: %w", modelEnv, err)
+		}
 	}
 	for i := range sc.Seeds {
 		seed := sc.Seed + uint64(i)

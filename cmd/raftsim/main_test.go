@@ -546,10 +546,10 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "compare-kill-leader-n3-lan.md"))
 	assert.NoError(t, err)
 	// The model alone on another profile: the name and command say so.
-	code, stdout, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--model-profile", "lan", "--out", dir)
+	code, stdout, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--model-environment", "pion-vm", "--out", dir)
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
-	assert.Contains(t, stdout, "--model-profile lan")
-	_, err = os.Stat(filepath.Join(dir, "compare-kill-leader-n3-model-lan.md"))
+	assert.Contains(t, stdout, "--model-environment pion-vm")
+	_, err = os.Stat(filepath.Join(dir, "compare-kill-leader-n3-model-pion-vm.md"))
 	assert.NoError(t, err)
 	code, _, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--profile", "mars")
 	assert.Equal(t, exitUsage, code)
@@ -599,7 +599,7 @@ func TestCompareRefusesBadSettings(t *testing.T) {
 		{"--loss", "1.5"},
 		{"--loss", "+Inf"},
 		{"--datachannel", "carrier-pigeon"},
-		{"--model-profile", "mars"},
+		{"--model-environment", "mars"},
 	} {
 		code, _, stderr := raftsim(t, "compare", "../../scenarios/kv-commit-latency.yaml", tc.flag, tc.value)
 		assert.Equal(t, exitUsage, code, tc)
