@@ -26,38 +26,37 @@ var envProfiles = map[string]func(*Scenario){
 	// slimerjs-2015: the paper's environment. See slimerjs2015 below.
 	"slimerjs-2015": slimerjs2015,
 	// pion-vm and chromium-vm-9-tabs: what a real world gave Raft on the
-	// project's 2-core VM, measured in its own traces (M, 2026-11-25;
-	// docs/worlds.md, "What the real worlds give Raft"), for compare
-	// --model-environment: the model run on a real world's transport and
-	// timers, so that what differs besides them shows. Only the tabs'
-	// path (on the loopback profile) and their timers are set; the rest
-	// stays as the scenario has it.
+	// project's 2-core VM, measured in its own runs with nothing else
+	// running (M, 2026-11-25; docs/worlds.md, "What the real worlds give
+	// Raft"), for compare --model-environment: the model run on a real
+	// world's path and timers, so that what differs besides them shows.
+	// Only the tabs' path (on the loopback profile) and their timers are
+	// set; the rest stays as the scenario has it.
 	//
 	// The path: one way from a tab's send to the peer's delivery as the
-	// world's trace stamps it (raftsim compare scenarios/kill-leader.yaml
-	// --seeds 10 --worlds model,pion,browser, its message-delay measure;
-	// a lognormal fits, log-sd 0.64 and 0.71). pion's stack on vnet
-	// under the loopback filter, 6,287 messages: mean 0.82 ms, sd 0.54
-	// (median 0.67, p99 2.6). 9 Chromium pages and the harness, 6,463
-	// messages: mean 8.2 ms, sd 9.0 (median 6.8, p99 34), 24 times two
-	// idle pages' (the chromium profile); it grows with the pages (median
-	// about 2 ms at 3 tabs, 13 at 21), so it holds at 9 only.
+	// world's trace stamps it, kill-leader at 9 tabs (raftsim compare
+	// scenarios/kill-leader.yaml --seeds 20 --worlds model,pion,browser,
+	// its message-delay measure; a lognormal fits). pion's stack on vnet
+	// under the loopback filter, 12,555 messages: mean 0.80 ms, sd 0.47
+	// (median 0.68, p99 2.2). 9 Chromium pages and the harness, 12,696
+	// messages: mean 6.1 ms, sd 3.3 (median 5.6, p99 16), 17 times two
+	// idle pages' (the chromium profile); it grows with the pages that
+	// take part (docs/worlds.md), so it holds at 9 only.
 	//
-	// The timers: a periodic timer re-armed as it fires (the leader's
-	// heartbeat) ran its periods late by p10-p90 0.39-1.77 ms, mean 1.08,
-	// on pion (Go timers handed to the node's goroutine; 21 periods of
-	// kill-leader at 9 tabs, and 0.55-2.03, mean 1.15, in 10 of
-	// propagate-1); by 0.67-1.22 ms, mean 1.01, in Chromium at 9 tabs
-	// (21 periods; 0.63-0.87, mean 0.72, in 10 of propagate-1).
+	// The timers: the leader's heartbeat, re-armed as it fires, ran each
+	// period late (read off its sends in three traced runs of kill-leader
+	// at 9 tabs, 63 periods each): on pion, where a Go timer hands the
+	// fire to the node's goroutine, mean 1.13 ms, sd 0.55 (p10-p90
+	// 0.51-2.02); in Chromium mean 1.27 ms, sd 0.67 (0.78-2.01).
 	"pion-vm": func(sc *Scenario) {
 		sc.World.Profile = "loopback"
-		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 820 * sim.Microsecond, Jitter: 540 * sim.Microsecond}
-		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 1100 * sim.Microsecond, Jitter: 550 * sim.Microsecond}
+		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 800 * sim.Microsecond, Jitter: 470 * sim.Microsecond}
+		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 1130 * sim.Microsecond, Jitter: 550 * sim.Microsecond}
 	},
 	"chromium-vm-9-tabs": func(sc *Scenario) {
 		sc.World.Profile = "loopback"
-		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 8200 * sim.Microsecond, Jitter: 9000 * sim.Microsecond}
-		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 900 * sim.Microsecond, Jitter: 250 * sim.Microsecond}
+		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 6100 * sim.Microsecond, Jitter: 3300 * sim.Microsecond}
+		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 1270 * sim.Microsecond, Jitter: 670 * sim.Microsecond}
 	},
 }
 

@@ -102,7 +102,7 @@ func TestMeasuredEnvironmentsGiveTheModelARealWorldsPathAndTimers(t *testing.T) 
 		meanLo, meanHi sim.Time
 	}{
 		{"pion-vm", 600 * sim.Microsecond, 1100 * sim.Microsecond},
-		{"chromium-vm-9-tabs", 6 * sim.Millisecond, 11 * sim.Millisecond},
+		{"chromium-vm-9-tabs", 4 * sim.Millisecond, 9 * sim.Millisecond},
 	} {
 		t.Run(c.env, func(t *testing.T) {
 			sc := load(t, "kill-leader.yaml", 5)

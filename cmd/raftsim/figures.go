@@ -377,14 +377,16 @@ func writeResultsReadme(w io.Writer, f *figuresFlags, done, modern []figureResul
 const realWorldsNote = `## Against the real worlds
 
 ` + "`compare/`" + ` holds the model (chrome-2026) against pion's WebRTC stack and
-real Chromium tabs: start-up, recovery, one chat line and the KV commit
-latency at 3, 9 and 21 tabs, with tables, ECDF plots and the
-Kolmogorov-Smirnov distance of each real world from the model. raftsim
-figures does not write it: each file there is written by one command,
+real Chromium tabs: start-up, recovery, one chat line, each Raft
+message's delay and the KV commit latency at 3, 9 and 21 tabs, with
+tables, ECDF plots and the Kolmogorov-Smirnov distance of each real
+world from the model with its p-value; and the model run in each real
+world's measured path and timers. raftsim figures does not write it:
+each file there is written by one command,
 ` + "`raftsim compare scenarios/NAME.yaml --worlds model,pion,browser --out results/compare`" + `
 with the options its name says (` + "`-nN`" + `: --nodes N; a profile, a loss rate,
-a channel mode); compare/README.md lists every command with its date and
-what the runs show.
+a channel mode; ` + "`-model-ENV`" + `: --model-environment ENV); compare/README.md
+lists every command with its date and what the runs show.
 `
 
 func lastMean(s []figures.Sample) string {
