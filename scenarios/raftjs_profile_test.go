@@ -16,13 +16,21 @@ func startupTrace(t *testing.T, mod func(*Scenario)) []sim.Event {
 	sc := load(t, "startup.yaml", 3)
 	require.NoError(t, sc.UseProfile("slimerjs-2015"))
 	mod(sc)
+	events, _ := tracedRun(t, sc, 1)
+	return events
+}
+
+// tracedRun runs seed of sc, requires it to pass its checks, and returns
+// its trace and result.
+func tracedRun(t *testing.T, sc *Scenario, seed uint64) ([]sim.Event, *Result) {
+	t.Helper()
 	var buf strings.Builder
-	res, err := Run(sc, 1, RunOptions{Trace: &buf})
+	res, err := Run(sc, seed, RunOptions{Trace: &buf})
 	require.NoError(t, err)
 	require.True(t, res.OK, res.Violation)
 	events, err := sim.ReadTrace(strings.NewReader(buf.String()))
 	require.NoError(t, err)
-	return events
+	return events, res
 }
 
 // secondServerAdded returns when the leader appended the configuration
@@ -109,12 +117,7 @@ func TestMeasuredEnvironmentsGiveTheModelARealWorldsPathAndTimers(t *testing.T) 
 			require.NoError(t, sc.UseProfile(c.env))
 			require.NoError(t, sc.Validate())
 			require.NotNil(t, sc.Browser.TimerLateness)
-			var buf strings.Builder
-			res, err := Run(sc, 1, RunOptions{Trace: &buf})
-			require.NoError(t, err)
-			require.True(t, res.OK, res.Violation)
-			events, err := sim.ReadTrace(strings.NewReader(buf.String()))
-			require.NoError(t, err)
+			events, res := tracedRun(t, sc, 1)
 			delays := sim.MessageDelays(events)
 			require.NotEmpty(t, delays)
 			var sum sim.Time
