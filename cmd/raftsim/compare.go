@@ -48,7 +48,8 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 the model and the real stack, pion over vnet in real time; browser adds
 real headless Chromium tabs), then writes, per measure, a table of the
 distributions and each world's Kolmogorov-Smirnov distance from the first
-world's (DIR/compare-NAME.md), the samples (DIR/compare-NAME-MEASURE.csv)
+world's with its p-value and the distance the sample sizes need to be
+significant at 5% (DIR/compare-NAME.md), the samples (DIR/compare-NAME-MEASURE.csv)
 and a plot of every world's empirical distribution
 (DIR/compare-NAME-MEASURE.png and .svg).
 
@@ -63,9 +64,8 @@ transport each world gives Raft, to tell its part in a difference from
 the rest. --model-environment runs the model alone in an environment
 profile (pion-vm, chromium-vm-9-tabs: a real world's transport and
 timers as measured on the project's VM) and the outputs' names say so
-(NAME-model-ENV). --loss and
---datachannel override the file's network, and the outputs' names say
-so (NAME-lossP-MODE).
+(NAME-model-ENV). --loss and --datachannel override the file's network,
+and the outputs' names say so (NAME-lossP-MODE).
 
 Output: every file goes inside DIR (created if need be). NAME and MEASURE
 come from the scenario and are reduced to safe file names (letters,
