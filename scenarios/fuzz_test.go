@@ -7,6 +7,7 @@ import (
 
 	"github.com/raftsim/raftsim/netmodel"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -170,4 +171,21 @@ func TestSwarmDrawsLiveConfigurations(t *testing.T) {
 		}
 	}
 	assert.Greater(t, naive, 100, "naive backtracking is still drawn")
+}
+
+// A quarter of the swarm's seeds make their page timers late, within the
+// bounds the swarm documents.
+func TestSwarmDrawsTimerLateness(t *testing.T) {
+	late := 0
+	for seed := uint64(1); seed <= 400; seed++ {
+		l := Swarm(seed, SwarmOptions{}).Browser.TimerLateness
+		if l == nil {
+			continue
+		}
+		late++
+		assert.Equal(t, "lognormal", l.Dist)
+		assert.True(t, l.Mean >= 100*sim.Microsecond && l.Mean <= 5*sim.Millisecond, "seed %d: mean %v", seed, l.Mean)
+		assert.Equal(t, l.Mean/2, l.Jitter)
+	}
+	assert.InDelta(t, 100, late, 40, "about a quarter of 400 seeds")
 }

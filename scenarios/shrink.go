@@ -255,6 +255,7 @@ func (s *shrinker) options() (bool, error) {
 		{"world.datachannel", func(sc *Scenario) { sc.World.Datachannel = def.World.Datachannel }},
 		{"world.sctp", func(sc *Scenario) { sc.World.SCTP = def.World.SCTP }},
 		{"world.max_message_size", func(sc *Scenario) { sc.World.MaxMessageSize = def.World.MaxMessageSize }},
+		{"browser.timer_lateness", func(sc *Scenario) { sc.Browser.TimerLateness = def.Browser.TimerLateness }},
 		{"browser", func(sc *Scenario) { sc.Browser = def.Browser }},
 		{"storage", func(sc *Scenario) { sc.Storage = def.Storage }},
 	} {
