@@ -448,8 +448,11 @@ func swarmFinalHeal(sc *Scenario, faultPhase sim.Time) {
 		Fault{Name: swarmFinal + "-links", Trigger: at(heal), Action: healAll()},
 		Fault{Name: swarmFinal + "-loss", Trigger: at(heal), Action: &LossAction{}},
 		Fault{Name: swarmFinal + "-signaling", Trigger: at(heal), Action: signaling("up")},
-		Fault{Name: swarmFinal + "-tabs", Trigger: at(heal), Action: &VisibilityAction{Target: Target{All: true}, State: "foreground"}},
 		Fault{Name: swarmFinal, Trigger: at(heal), Action: &RestartAction{Killed: true}},
+		// After the reopening: a tab closed while hidden reopens hidden
+		// (its window is), and only open tabs can be shown (soak seed
+		// 9982 kept a leader hidden, its heartbeat throttled, for ever).
+		Fault{Name: swarmFinal + "-tabs", Trigger: at(heal), Action: &VisibilityAction{Target: Target{All: true}, State: "foreground"}},
 	)
 	sc.Workload.Chat = &ChatWorkload{Trigger: Trigger{When: swarmLeader}, Lines: 1}
 	sc.Measures = []Measure{
