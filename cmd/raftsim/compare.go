@@ -151,9 +151,6 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		args += " --profile " + f.profile
 	}
 	if f.modelEnv != "" {
-		if !slices.Contains(scenarios.EnvProfileNames(), f.modelEnv) {
-			return &usageError{fmt.Errorf("--model-environment: unknown environment profile %q (known: %s)", f.modelEnv, strings.Join(scenarios.EnvProfileNames(), ", "))}
-		}
 		name += "-model-" + f.modelEnv
 		args += " --model-environment " + f.modelEnv
 	}
@@ -165,11 +162,15 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		return err
 	}
 	name, args = name+suffix, args+more
+	model, err := compareModel(sc, f.modelEnv)
+	if err != nil {
+		return err
+	}
 	measures := compareMeasures(sc)
 	if _, err := compareNames(name, measures); err != nil {
 		return &exitError{exitUsage, err} // before the runs, which take real time
 	}
-	samples, failed, err := compareRuns(sc, worlds, f.modelEnv)
+	samples, failed, err := compareRuns(sc, model, worlds)
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
@@ -233,28 +234,35 @@ func compareMeasures(sc *scenarios.Scenario) []string {
 	return append(names, messageDelay)
 }
 
-// compareRuns runs the scenario's seeds in each world and collects each
-// measure's samples (measure -> world -> seconds) and each world's runs
-// that failed a check. modelEnv, if set, is the environment profile of
-// the model's runs.
-func compareRuns(sc *scenarios.Scenario, worlds []string, modelEnv string) (map[string]map[string][]float64, map[string]int, error) {
+// compareModel is the scenario the model runs: sc itself, or a copy in
+// the environment profile env (--model-environment).
+func compareModel(sc *scenarios.Scenario, env string) (*scenarios.Scenario, error) {
+	if env == "" {
+		return sc, nil
+	}
+	model := *sc
+	if err := model.UseProfile(env); err != nil {
+		return nil, &usageError{fmt.Errorf("--model-environment: %w", err)}
+	}
+	if err := model.Validate(); err != nil {
+		return nil, &exitError{exitUsage, fmt.Errorf("the model in %s: %w", env, err)}
+	}
+	return &model, nil
+}
+
+// compareRuns runs the scenario's seeds in each world (the model runs
+// model, the real worlds sc) and collects each measure's samples
+// (measure -> world -> seconds) and each world's runs that failed a
+// check.
+func compareRuns(sc, model *scenarios.Scenario, worlds []string) (map[string]map[string][]float64, map[string]int, error) {
 	samples := map[string]map[string][]float64{}
 	failed := map[string]int{}
-	model := *sc
-	if modelEnv != "" {
-		if err := model.UseProfile(modelEnv); err != nil {
-			return nil, nil, err
-		}
-		if err := model.Validate(); err != nil {
-			return nil, nil, fmt.Errorf("the model in %s: %w", modelEnv, err)
-		}
-	}
 	for i := range sc.Seeds {
 		seed := sc.Seed + uint64(i)
 		for _, world := range worlds {
 			run := sc
 			if world == scenarios.WorldModel {
-				run = &model
+				run = model
 			}
 			res, delays, err := compareRun(run, seed, world)
 			if err != nil {
