@@ -318,6 +318,9 @@ type late struct {
 	rx   sim.Time // when it reached the receiver, if it then waited there
 	retx int      // retransmissions before the one that got through
 	held string   // why the sender held it: "partitioned", "path changed"
+	// queued: it waited at the receiver for the page's thread (a
+	// scheduled machine, where pages take turns on the cores).
+	queued bool
 }
 
 // atSender reports whether the sender held the message: it was
@@ -339,8 +342,11 @@ func (l late) detail() string {
 	if l.retx > 0 {
 		s = join(s, "retransmitted "+times(l.retx))
 	}
-	if l.rx != 0 {
+	if l.rx != 0 && !l.queued {
 		s = join(s, "held behind an earlier message")
+	}
+	if l.queued {
+		s = join(s, "waited for the page's thread")
 	}
 	return s
 }

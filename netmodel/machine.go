@@ -18,12 +18,25 @@ import (
 // storage writes) takes longer by that excess: the factor is
 // max(1, live tabs × TabLoad / Cores). It is meant for many browsers on
 // one host, as the paper ran 41 SlimerJS processes on 8 cores.
+//
+// WakeCost makes the machine a scheduler as well: a page whose thread
+// has work waits for one of Cores cores (which must be set), in the order
+// the pages became ready; it runs its queued tasks, and the work that
+// arrives meanwhile, then the core stays busy WakeCost longer (what
+// waking a page costs beyond its handlers: the browser's work to wake
+// and put the page to sleep, a real page's reports to its harness)
+// before the next waiting page gets it. The page's own thread is free
+// meanwhile: new work waits for any core. Many pages woken at once are then served a few at
+// a time, as the project's VM serves Chromium's pages (docs/worlds.md).
 type MachineOptions struct {
 	// Cores is the number of cores the browsers share (0: one each).
 	Cores int
 	// TabLoad is the share of one core each live tab uses in the
 	// background, in [0, 1].
 	TabLoad float64
+	// WakeCost is the CPU time each turn of a page on a core costs
+	// beyond its tasks; 0 turns the scheduler off.
+	WakeCost sim.Time
 }
 
 func (o *MachineOptions) validate() error {
@@ -32,6 +45,10 @@ func (o *MachineOptions) validate() error {
 		return fmt.Errorf("machine: cores must not be negative, got %d", o.Cores)
 	case math.IsNaN(o.TabLoad) || o.TabLoad < 0 || o.TabLoad > 1:
 		return fmt.Errorf("machine: tab load must be in [0, 1], got %v", o.TabLoad)
+	case o.WakeCost < 0 || o.WakeCost > 10*sim.Second:
+		return fmt.Errorf("machine: wake cost must be in [0, 10s], got %v", o.WakeCost)
+	case o.WakeCost > 0 && o.Cores == 0:
+		return fmt.Errorf("machine: a wake cost needs cores to take turns on, got cores 0")
 	}
 	return nil
 }
@@ -53,4 +70,63 @@ func (w *World) cpuTime(d sim.Time) sim.Time {
 		return sim.Time(math.Round(float64(d) * f))
 	}
 	return d
+}
+
+// scheduler is the machine's run queue (MachineOptions.WakeCost): the
+// cores free and the pages waiting for one, first come first served.
+type scheduler struct {
+	free    int // cores free
+	waiting []*Tab
+	freed   func() // w.coreFreed, bound once
+}
+
+// scheduled reports whether pages take turns on the machine's cores.
+func (w *World) scheduled() bool { return w.opt.Machine.WakeCost > 0 }
+
+// awaitCore queues t's thread for a core, unless it waits already, and
+// hands out the cores free.
+func (w *World) awaitCore(t *Tab) {
+	if !t.waiting {
+		t.waiting = true
+		w.machine.waiting = append(w.machine.waiting, t)
+	}
+	w.dispatch()
+}
+
+// dispatch gives free cores to waiting pages that still have work.
+func (w *World) dispatch() {
+	m := &w.machine
+	for len(m.waiting) > 0 && m.free > 0 {
+		t := m.waiting[0]
+		m.waiting[0] = nil
+		m.waiting = m.waiting[1:]
+		t.waiting = false
+		if !t.alive || t.queued == 0 || t.frozen() {
+			continue // closed, frozen or served meanwhile: no turn
+		}
+		m.free--
+		t.onCore = true
+		t.scheduleWake()
+	}
+}
+
+// releaseCore ends t's turn: its core stays busy WakeCost longer, then
+// goes to the next waiting page.
+func (t *Tab) releaseCore() {
+	if !t.onCore {
+		return
+	}
+	w := t.w
+	t.onCore = false
+	if w.machine.freed == nil {
+		w.machine.freed = w.coreFreed
+	}
+	free := sim.Max(t.busyUntil, w.sim.Now()) + w.cpuTime(w.opt.Machine.WakeCost)
+	w.sim.At(free, w.machine.freed)
+}
+
+// coreFreed returns a core and hands it on.
+func (w *World) coreFreed() {
+	w.machine.free++
+	w.dispatch()
 }

@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/raftsim/raftsim/raft"
@@ -36,4 +37,125 @@ func TestMachineOptionsRefuseNonsense(t *testing.T) {
 		assert.Error(t, o.validate(), "%+v", o)
 	}
 	assert.NoError(t, (&MachineOptions{Cores: 8, TabLoad: 0.5}).validate())
+}
+
+// scheduledWorld is a world of n idle tabs on a machine of cores cores
+// whose pages take turns, each task costing 1 ms and each turn 2 ms more.
+func scheduledWorld(t *testing.T, n, cores int) *World {
+	opt := testOptions(n)
+	opt.HandlerCost = sim.Millisecond
+	opt.Machine = MachineOptions{Cores: cores, WakeCost: 2 * sim.Millisecond}
+	w, _ := newTestWorld(t, opt, 1)
+	w.sim.RunUntil(sim.Second, nil) // the start-up's work done
+	return w
+}
+
+func TestPagesWokenTogetherTakeTurnsOnTheCores(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		cores int
+		want  []sim.Time // when each tab's task ended, after 1 s
+	}{
+		{"two cores serve six pages two at a time", 2, []sim.Time{1, 1, 4, 4, 7, 7}},
+		{"three cores, three at a time", 3, []sim.Time{1, 1, 1, 4, 4, 4}},
+		{"a core each: no page waits", 6, []sim.Time{1, 1, 1, 1, 1, 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := scheduledWorld(t, 6, tt.cores)
+			ran := make([]sim.Time, 6)
+			w.sim.At(sim.Second, func() {
+				for id := 1; id <= 6; id++ {
+					w.Tab(raft.ID(id)).Run(func() { ran[id-1] = (w.sim.Now() - sim.Second) / sim.Millisecond })
+				}
+			})
+			w.sim.RunUntil(2*sim.Second, nil)
+			assert.Equal(t, tt.want, ran, "in the order they became ready: a task takes 1 ms, and its core is free 2 ms after")
+		})
+	}
+}
+
+func TestWorkArrivingDuringATurnRunsInThatTurn(t *testing.T) {
+	w := scheduledWorld(t, 3, 1)
+	var ran []sim.Time
+	at := func() { ran = append(ran, (w.sim.Now()-sim.Second)/sim.Millisecond) }
+	tab := w.Tab(1)
+	w.sim.At(sim.Second, func() {
+		tab.Run(func() { at(); tab.Run(at) }) // more work for the same page
+		w.Tab(2).Run(at)
+	})
+	w.sim.RunUntil(2*sim.Second, nil)
+	assert.Equal(t, []sim.Time{1, 2, 5}, ran, "page 1 runs both tasks in one turn; page 2 gets the core 2 ms after that turn")
+}
+
+func TestAClosedOrFrozenPageGivesUpItsCore(t *testing.T) {
+	// Page 1 has three tasks, page 2 one, and one core; page 1 leaves
+	// while its second task runs (a task under way ends first when a page
+	// freezes). Either way the core goes to page 2 2 ms after page 1's
+	// task would have ended, not when page 1's queue would have.
+	for _, tt := range []struct {
+		name   string
+		leave  func(w *World)
+		page1s int // page 1's tasks that ran by the end
+	}{
+		{"closed", func(w *World) { w.Kill(1) }, 1},
+		{"frozen, and thawed at 100 ms", func(w *World) {
+			w.SetVisibility(1, Frozen)
+			w.sim.After(100*sim.Millisecond, func() { w.SetVisibility(1, Foreground) })
+		}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := scheduledWorld(t, 2, 1)
+			var ran []sim.Time
+			page1 := 0
+			tab := w.Tab(1)
+			w.sim.At(sim.Second, func() {
+				for range 3 {
+					tab.Run(func() { page1++ })
+				}
+				w.Tab(2).Run(func() { ran = append(ran, (w.sim.Now()-sim.Second)/sim.Millisecond) })
+			})
+			w.sim.At(sim.Second+sim.Millisecond+sim.Millisecond/2, func() { tt.leave(w) })
+			w.sim.RunUntil(2*sim.Second, nil)
+			assert.Equal(t, tt.page1s, page1)
+			assert.Equal(t, []sim.Time{5}, ran, "page 2 ran on the core freed 2 ms after page 1's second task was due")
+			assert.Equal(t, 1, w.machine.free, "the core is free again")
+			assert.Empty(t, w.machine.waiting)
+		})
+	}
+}
+
+func TestAScheduledMachineTracesADeliveryWhenThePageRunsIt(t *testing.T) {
+	opt := testOptions(3)
+	opt.HandlerCost = sim.Millisecond
+	opt.Machine = MachineOptions{Cores: 1, WakeCost: 2 * sim.Millisecond}
+	w, buf := newTestWorld(t, opt, 1)
+	w.sim.At(sim.Second, func() {
+		w.send(probe(1, 2, 1))
+		w.send(probe(1, 3, 2))
+	})
+	w.sim.RunUntil(2*sim.Second, nil)
+	got, _ := deliveries(t, w, buf)
+	arrive := sim.Second + 10*sim.Millisecond // the test profile's path
+	assert.Equal(t, []arrival{{1, arrive + sim.Millisecond}, {2, arrive + 4*sim.Millisecond}}, got,
+		"both arrive together; page 3 runs its message after page 2's turn and the core's 2 ms")
+	require.NoError(t, w.Sim().Trace().Flush())
+	events, err := sim.ReadTrace(strings.NewReader(buf.String()))
+	require.NoError(t, err)
+	var details []string
+	for _, e := range events {
+		if e.Kind == sim.KindDeliver && e.Msg == "vote_resp" {
+			details = append(details, e.Detail)
+			if e.Detail != "" {
+				assert.Equal(t, arrive, e.Rx, "it reached the page when it arrived")
+			}
+		}
+	}
+	assert.Equal(t, []string{"", "waited for the page's thread"}, details)
+}
+
+func TestAScheduledMachineNeedsCores(t *testing.T) {
+	assert.ErrorContains(t, (&MachineOptions{WakeCost: sim.Millisecond}).validate(), "needs cores")
+	assert.Error(t, (&MachineOptions{Cores: 2, WakeCost: -1}).validate())
+	assert.Error(t, (&MachineOptions{Cores: 2, WakeCost: 11 * sim.Second}).validate())
+	assert.NoError(t, (&MachineOptions{Cores: 2, WakeCost: sim.Millisecond}).validate())
 }

@@ -36,8 +36,11 @@ type Tab struct {
 	head   int
 	queued int
 	wake   *sim.Timer
-	wakeFn func()    // t.wakeUp, bound once
-	fireFn [3]func() // per timer kind, bound once
+	wakeFn func() // t.wakeUp, bound once
+	// With a scheduled machine (machine.go): the thread holds a core
+	// (onCore) or waits in the machine's queue for one (waiting).
+	onCore, waiting bool
+	fireFn          [3]func() // per timer kind, bound once
 	// The membership loop's timer and task, bound once.
 	memFired, memRound func()
 
@@ -57,6 +60,10 @@ type task struct {
 	// level is the timer nesting level of a function run as a page
 	// timer's task (the chat client's flush); 0 for other functions.
 	level int
+	// why and arrived: a message's lateness and arrival, kept to trace
+	// its delivery when the page runs it (a scheduled machine: deliver).
+	why     late
+	arrived sim.Time
 }
 
 // newHost returns the tab's host: the world's side of each batch.
@@ -124,7 +131,12 @@ func (t *Tab) enqueue(tk task) {
 func (t *Tab) scheduleWake() {
 	w := t.w
 	if t.frozen() {
+		t.releaseCore()
 		return // a frozen tab runs nothing; thawing schedules the wake
+	}
+	if w.scheduled() && !t.onCore {
+		w.awaitCore(t) // it runs when a core is its
+		return
 	}
 	done := sim.Max(w.sim.Now(), t.busyUntil) + w.cpuTime(w.opt.HandlerCost)
 	t.busyUntil = done
@@ -137,6 +149,7 @@ func (t *Tab) scheduleWake() {
 func (t *Tab) wakeUp() {
 	t.wake = nil
 	if !t.alive || t.queued == 0 {
+		t.releaseCore()
 		return
 	}
 	tk := t.inbox[t.head]
@@ -154,12 +167,20 @@ func (t *Tab) wakeUp() {
 			t.host.Raft.Fire(tk.fire)
 		}
 	default:
+		if t.w.scheduled() {
+			t.traceQueuedDelivery(tk)
+		}
 		t.host.Step(tk.msg)
 	}
 	t.process()
 	t.endTask()
-	if t.alive && t.queued > 0 {
+	switch {
+	case t.wake != nil:
+		// The task queued more work, and its wake is set.
+	case t.alive && t.queued > 0:
 		t.scheduleWake()
+	default:
+		t.releaseCore()
 	}
 }
 
@@ -169,14 +190,40 @@ func (t *Tab) clearQueue() {
 	t.wake = nil
 	clear(t.inbox)
 	t.head, t.queued = 0, 0
+	t.releaseCore()
 }
 
-// deliver traces m's arrival, with what held it on its way (why), and
-// queues it for the node.
+// deliver queues m for the node and traces its delivery, with what held
+// it on its way (why): at once, or, on a scheduled machine, where pages
+// wait their turn for a core, when the page runs it (as a real page's
+// message handler sees it), with its arrival as the time it reached the
+// receiver.
 func (t *Tab) deliver(m raft.Message, why late) {
+	if t.w.scheduled() {
+		t.enqueue(task{msg: m, why: why, arrived: t.w.sim.Now()})
+		return
+	}
+	t.traceDelivery(m, why)
+	t.enqueue(task{msg: m})
+}
+
+// traceQueuedDelivery traces the delivery of a message the page runs
+// now, ending its handler: if it started after it arrived, it waited for
+// the page's thread, and its arrival is when it reached the receiver.
+func (t *Tab) traceQueuedDelivery(tk task) {
+	why := tk.why
+	if started := t.w.sim.Now() - t.w.cpuTime(t.w.opt.HandlerCost); started > tk.arrived {
+		why.queued = true
+		if why.rx == 0 {
+			why.rx = tk.arrived
+		}
+	}
+	t.traceDelivery(tk.msg, why)
+}
+
+func (t *Tab) traceDelivery(m raft.Message, why late) {
 	t.w.record(sim.Event{Kind: sim.KindDeliver, Node: uint64(m.To), Peer: uint64(m.From), Term: m.Term, Index: m.Index, Msg: m.Type.String(),
 		Detail: why.detail(), Tx: why.tx, Rx: why.rx})
-	t.enqueue(task{msg: m})
 }
 
 // process executes the node's pending batch (host.Node.Process).

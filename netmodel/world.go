@@ -163,6 +163,7 @@ type World struct {
 	conns     connState     // conn.go, signaling.go
 	takeover  *takeoverHook // churn.go
 	live      int           // tabs alive (machine.go)
+	machine   scheduler     // machine.go
 }
 
 // New builds a world of opt.Nodes tabs, registered with signaling, Raft not
@@ -174,7 +175,7 @@ func New(s *sim.Sim, opt Options) (*World, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
-	w := &World{sim: s, opt: opt, netRand: s.Rand("net")}
+	w := &World{sim: s, opt: opt, netRand: s.Rand("net"), machine: scheduler{free: opt.Machine.Cores}}
 	n := opt.Nodes
 	w.tabs = make([]*Tab, n+1)
 	w.present = make([]bool, n+1)

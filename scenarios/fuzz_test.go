@@ -192,3 +192,22 @@ func TestSwarmDrawsTimerLateness(t *testing.T) {
 	}
 	assert.InDelta(t, 100, late, 40, "about a quarter of 400 seeds")
 }
+
+func TestSwarmDrawsAScheduledMachine(t *testing.T) {
+	drawn := 0
+	for seed := uint64(1); seed <= 400; seed++ {
+		sc := Swarm(seed, SwarmOptions{})
+		if sc.World.WakeCost == 0 {
+			assert.Zero(t, sc.World.Cores, "seed %d", seed)
+			continue
+		}
+		drawn++
+		assert.True(t, sc.World.Cores >= 1 && sc.World.Cores <= 4, "seed %d: %d cores", seed, sc.World.Cores)
+		assert.True(t, sc.World.WakeCost >= 100*sim.Microsecond && sc.World.WakeCost <= 5*sim.Millisecond, "seed %d: %v", seed, sc.World.WakeCost)
+		round := sc.World.WakeCost * sim.Time(sc.Cluster.Nodes) / sim.Time(sc.World.Cores)
+		assert.True(t, round <= max(sc.Cluster.ElectionTimeout/20, 100*sim.Microsecond*sim.Time(sc.Cluster.Nodes)),
+			"seed %d: a round of every page (%v) fits a twentieth of the election timeout %v", seed, round, sc.Cluster.ElectionTimeout)
+		require.NoError(t, sc.Validate(), "seed %d", seed)
+	}
+	assert.InDelta(t, 100, drawn, 40, "about a quarter of 400 seeds")
+}

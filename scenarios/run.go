@@ -241,7 +241,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		Bootstrap:              netmodel.Bootstrap(c.Bootstrap),
 		PresenceMembership:     c.Membership == "presence",
 		HandlerCost:            sc.World.HandlerCost,
-		Machine:                netmodel.MachineOptions{Cores: sc.World.Cores, TabLoad: sc.World.TabLoad},
+		Machine:                netmodel.MachineOptions{Cores: sc.World.Cores, TabLoad: sc.World.TabLoad, WakeCost: sc.World.WakeCost},
 		PresenceCloseDelay:     sc.World.PresenceCloseDelay,
 		PresenceJoinDelay:      sc.World.PresenceJoinDelay,
 		MembershipInterval:     netmodel.PresenceInterval,

@@ -110,6 +110,9 @@ type WorldConfig struct {
 	// excess (netmodel.MachineOptions). Cores 0: a core each.
 	Cores   int     `yaml:"cores" bound:"0,4096"`
 	TabLoad float64 `yaml:"tab_load" bound:"0,1"`
+	// WakeCost: the pages take turns on the cores, each turn costing
+	// this beyond its work (netmodel.MachineOptions); 0: no scheduler.
+	WakeCost sim.Time `yaml:"wake_cost" bound:"0,10s"`
 	// Latency overrides the profile's one-way latency distribution.
 	Latency *Latency `yaml:"latency"`
 	// Loss and Duplicate override the profile's rates when set.

@@ -256,6 +256,7 @@ func (s *shrinker) options() (bool, error) {
 		{"world.sctp", func(sc *Scenario) { sc.World.SCTP = def.World.SCTP }},
 		{"world.max_message_size", func(sc *Scenario) { sc.World.MaxMessageSize = def.World.MaxMessageSize }},
 		{"browser.timer_lateness", func(sc *Scenario) { sc.Browser.TimerLateness = def.Browser.TimerLateness }},
+		{"world.wake_cost", func(sc *Scenario) { sc.World.Cores, sc.World.WakeCost = def.World.Cores, def.World.WakeCost }},
 		{"browser", func(sc *Scenario) { sc.Browser = def.Browser }},
 		{"storage", func(sc *Scenario) { sc.Storage = def.Storage }},
 	} {

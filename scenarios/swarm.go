@@ -174,6 +174,7 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	sc.Cluster.HeartbeatOnPropose = ownStream(seed, "heartbeat_on_propose").IntN(4) == 0
 	swarmNetwork(r, sc, etLow, on)
 	swarmTimerLateness(seed, sc)
+	swarmMachine(seed, sc)
 	swarmClients(r, sc)
 	faultPhase := swarmFaultPhase(r, sc, kinds, on)
 	spreadClients(sc.Workload.KV, faultPhase)
@@ -203,6 +204,23 @@ func swarmTimerLateness(seed uint64, sc *Scenario) {
 	}
 	mean := logUniform(r, 100*sim.Microsecond, 5*sim.Millisecond)
 	sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: mean, Jitter: mean / 2}
+}
+
+// swarmMachine has a quarter of the seeds' pages take turns on 1-4
+// cores, each turn costing 0.1-5 ms (log-uniform; Chromium's pages on the
+// project's VM cost about 3, docs/worlds.md), at most a twentieth of the
+// election timeout for a round of every page, so that a run stays live;
+// from a stream of its own: drawing it shifts no other draw.
+func swarmMachine(seed uint64, sc *Scenario) {
+	r := ownStream(seed, "machine")
+	if r.IntN(4) != 0 {
+		return
+	}
+	cores := 1 + r.IntN(4)
+	most := sc.Cluster.ElectionTimeout * sim.Time(cores) / sim.Time(20*sc.Cluster.Nodes)
+	most = min(max(most, 100*sim.Microsecond), 5*sim.Millisecond)
+	sc.World.Cores = cores
+	sc.World.WakeCost = logUniform(r, 100*sim.Microsecond, most)
 }
 
 // kindDrawn reports whether the scenario of seed switches kind on: a

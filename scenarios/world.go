@@ -268,6 +268,9 @@ func (sc *Scenario) validateTabEnvironment() error {
 	if err := sc.validateBurst("world.burst", w.Burst); err != nil {
 		return err
 	}
+	if w.WakeCost > 0 && w.Cores == 0 {
+		return sc.errAt("world.wake_cost", "pages take turns on world.cores cores: set cores too (wake cost %v, cores 0)", w.WakeCost)
+	}
 	n := uint64(sc.Cluster.Nodes)
 	for i, l := range w.Links {
 		f := fmt.Sprintf("world.links[%d]", i)

@@ -63,7 +63,8 @@ its send to its delivery, as each world's trace stamps them: the
 transport each world gives Raft, to tell its part in a difference from
 the rest. --model-environment runs the model alone in an environment
 profile (pion-vm, chromium-vm-9-tabs: a real world's transport and
-timers as measured on the project's VM) and the outputs' names say so
+timers as measured on the project's VM; chromium-vm: Chromium's pages
+as taking turns on the VM's 2 cores) and the outputs' names say so
 (NAME-model-ENV). --loss and --datachannel override the file's network,
 and the outputs' names say so (NAME-lossP-MODE).
 
