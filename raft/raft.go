@@ -1168,7 +1168,9 @@ func (r *Raft) stepLeader(m Message) {
 	for i < len(pr.inflight) && pr.inflight[i] <= m.Index {
 		i++
 	}
-	pr.inflight = pr.inflight[i:]
+	// Shifted down, not resliced: the slice keeps its capacity, so the
+	// appends that follow do not allocate.
+	pr.inflight = pr.inflight[:copy(pr.inflight, pr.inflight[i:])]
 	r.transferProgress(m.From, pr)
 	// Only an ack beyond the commit index can move it.
 	if pr.Match > r.commit && r.maybeCommit() && r.role == Leader && !r.cfg.DeferCommitNotice {
