@@ -75,8 +75,11 @@ func (w *World) cpuTime(d sim.Time) sim.Time {
 // scheduler is the machine's run queue (MachineOptions.WakeCost): the
 // cores free and the pages waiting for one, first come first served.
 type scheduler struct {
-	free    int // cores free
+	free int // cores free
+	// The waiting pages are waiting[next:]; the array is reused rather
+	// than resliced away, so a steady run allocates nothing for it.
 	waiting []*Tab
+	next    int
 	freed   func() // w.coreFreed, bound once
 }
 
@@ -88,7 +91,13 @@ func (w *World) scheduled() bool { return w.opt.Machine.WakeCost > 0 }
 func (w *World) awaitCore(t *Tab) {
 	if !t.waiting {
 		t.waiting = true
-		w.machine.waiting = append(w.machine.waiting, t)
+		m := &w.machine
+		if m.next > 0 && len(m.waiting) == cap(m.waiting) {
+			n := copy(m.waiting, m.waiting[m.next:])
+			clear(m.waiting[n:])
+			m.waiting, m.next = m.waiting[:n], 0
+		}
+		m.waiting = append(m.waiting, t)
 	}
 	w.dispatch()
 }
@@ -96,10 +105,13 @@ func (w *World) awaitCore(t *Tab) {
 // dispatch gives free cores to waiting pages that still have work.
 func (w *World) dispatch() {
 	m := &w.machine
-	for len(m.waiting) > 0 && m.free > 0 {
-		t := m.waiting[0]
-		m.waiting[0] = nil
-		m.waiting = m.waiting[1:]
+	for m.next < len(m.waiting) && m.free > 0 {
+		t := m.waiting[m.next]
+		m.waiting[m.next] = nil
+		m.next++
+		if m.next == len(m.waiting) {
+			m.waiting, m.next = m.waiting[:0], 0
+		}
 		t.waiting = false
 		if !t.alive || t.queued == 0 || t.frozen() {
 			continue // closed, frozen or served meanwhile: no turn
