@@ -118,18 +118,7 @@ func TestMeasuredEnvironmentsGiveTheModelARealWorldsPathAndTimers(t *testing.T) 
 			require.NoError(t, sc.UseProfile(c.env))
 			require.NoError(t, sc.Validate())
 			require.NotNil(t, sc.Browser.TimerLateness)
-			events, res := tracedRun(t, sc, 1)
-			delays := sim.MessageDelays(events)
-			require.NotEmpty(t, delays)
-			var sum sim.Time
-			for _, d := range delays {
-				sum += d
-			}
-			mean := sum / sim.Time(len(delays))
-			assert.True(t, mean >= c.meanLo && mean <= c.meanHi, "mean message delay %v", mean)
-			again, err := Run(sc, 1, RunOptions{})
-			require.NoError(t, err)
-			assert.Equal(t, res.TraceHash, again.TraceHash, "same seed, same run")
+			requireMeanMessageDelay(t, sc, c.meanLo, c.meanHi)
 		})
 	}
 }
@@ -151,19 +140,27 @@ func TestTurnsOnTheCoresMakeTheDelayGrowWithThePages(t *testing.T) {
 			sc := load(t, "kill-leader.yaml", c.nodes)
 			require.NoError(t, sc.UseProfile("chromium-vm"))
 			require.NoError(t, sc.Validate())
-			events, res := tracedRun(t, sc, 1)
-			require.True(t, res.OK, "the run passes its checks")
-			delays := sim.MessageDelays(events)
-			require.NotEmpty(t, delays)
-			var sum sim.Time
-			for _, d := range delays {
-				sum += d
-			}
-			mean := sum / sim.Time(len(delays))
-			assert.True(t, mean >= c.meanLo && mean <= c.meanHi, "mean message delay %v", mean)
-			again, err := Run(sc, 1, RunOptions{})
-			require.NoError(t, err)
-			assert.Equal(t, res.TraceHash, again.TraceHash, "same seed, same run")
+			requireMeanMessageDelay(t, sc, c.meanLo, c.meanHi)
 		})
 	}
+}
+
+// requireMeanMessageDelay runs sc's seed 1, which must pass its checks,
+// and requires its messages' mean delay in [lo, hi] and the same trace
+// from a second run.
+func requireMeanMessageDelay(t *testing.T, sc *Scenario, lo, hi sim.Time) {
+	t.Helper()
+	events, res := tracedRun(t, sc, 1)
+	require.True(t, res.OK, "the run passes its checks")
+	delays := sim.MessageDelays(events)
+	require.NotEmpty(t, delays)
+	var sum sim.Time
+	for _, d := range delays {
+		sum += d
+	}
+	mean := sum / sim.Time(len(delays))
+	assert.True(t, mean >= lo && mean <= hi, "mean message delay %v", mean)
+	again, err := Run(sc, 1, RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, res.TraceHash, again.TraceHash, "same seed, same run")
 }
