@@ -3,6 +3,7 @@ package figures
 import (
 	"image/color"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,25 +70,70 @@ func TestKSSignificance(t *testing.T) {
 		wantP    float64
 		maxError float64
 	}{
-		// Tabulated Kolmogorov survival values: Q(1.36) = 0.0495,
-		// Q(1.63) = 0.0098; ne = 50 gives the factor
-		// sqrt(50) + 0.12 + 0.11/sqrt(50) = 7.2066.
-		{"5% point at 100 a side", 1.36 / 7.2066, 100, 100, 0.0495, 0.001},
-		{"1% point at 100 a side", 1.63 / 7.2066, 100, 100, 0.0098, 0.001},
+		// Past exactLimit, the asymptotic form: tabulated Kolmogorov
+		// survival values Q(1.36) = 0.0495, Q(1.63) = 0.0098; ne = 500
+		// gives the factor sqrt(500) + 0.12 + 0.11/sqrt(500) = 22.4856.
+		{"5% point at 1000 a side", 1.36 / 22.4856, 1000, 1000, 0.0495, 0.001},
+		{"1% point at 1000 a side", 1.63 / 22.4856, 1000, 1000, 0.0098, 0.001},
+		// Exact: of the C(2n, n) orders of two samples of n, the two
+		// that keep them apart (2 (n!)^2 / (2n)!).
+		{"disjoint at 3 a side", 1, 3, 3, 0.1, 1e-12},
+		{"disjoint at 5 a side", 1, 5, 5, 2.0 / 252, 1e-12},
+		{"disjoint at 10 a side", 1, 10, 10, 2.0 / 184756, 1e-12},
 		{"no distance", 0, 10, 10, 1, 0},
-		{"disjoint at 10 a side", 1, 10, 10, 0, 0.0001},
 		{"empty", 0.5, 0, 10, 1, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			assert.InDelta(t, c.wantP, KSPValue(c.d, c.n, c.m), c.maxError)
 		})
 	}
-	assert.InDelta(t, 0.607, KSCritical(0.05, 10, 10), 0.001)
-	assert.InDelta(t, 0.192, KSCritical(0.05, 100, 100), 0.001)
-	// The 5% critical distance is the distance whose p-value is about 5%.
-	assert.InDelta(t, 0.05, KSPValue(KSCritical(0.05, 200, 200), 200, 200), 0.005)
+	assert.InDelta(t, 0.0607, KSCritical(0.05, 1000, 1000), 0.0001, "the large-sample bound past exactLimit")
+	assert.Equal(t, 1.0, KSCritical(0.05, 3, 3), "no two samples of 3 differ at 5%")
+	// The critical distance is the least one whose p-value is at most 5%:
+	// the next smaller one possible is above 5%.
+	for _, nm := range [][2]int{{10, 10}, {20, 20}, {10, 20}, {160, 160}, {7, 13}} {
+		n, m := nm[0], nm[1]
+		crit := KSCritical(0.05, n, m)
+		step := 1 / float64(n/gcd(n, m)*m)
+		assert.LessOrEqual(t, KSPValue(crit, n, m), 0.05, "%d, %d: %v", n, m, crit)
+		assert.Greater(t, KSPValue(crit-step, n, m), 0.05, "%d, %d: %v", n, m, crit)
+	}
 	assert.Less(t, KSCritical(0.05, 200, 200), 0.15)
 	assert.Greater(t, KSCritical(0.05, 150, 150), 0.15)
+}
+
+// The exact p-value agrees with counting every order of two small samples
+// by brute force.
+func TestExactKSAgreesWithEveryOrder(t *testing.T) {
+	for _, nm := range [][2]int{{2, 3}, {4, 4}, {3, 6}, {5, 4}} {
+		n, m := nm[0], nm[1]
+		// Each order is a bit mask of which of the n+m ranks the first
+		// sample holds; its D is that of two samples with those ranks.
+		var ds []float64
+		for mask := 0; mask < 1<<(n+m); mask++ {
+			if bits.OnesCount(uint(mask)) != n {
+				continue
+			}
+			var a, b []float64
+			for r := range n + m {
+				if mask&(1<<r) != 0 {
+					a = append(a, float64(r))
+				} else {
+					b = append(b, float64(r))
+				}
+			}
+			ds = append(ds, KS(a, b))
+		}
+		for _, d := range ds {
+			atLeast := 0
+			for _, e := range ds {
+				if e >= d-1e-9 {
+					atLeast++
+				}
+			}
+			assert.InDelta(t, float64(atLeast)/float64(len(ds)), KSPValue(d, n, m), 1e-12, "%d, %d: D %v", n, m, d)
+		}
+	}
 }
 
 func TestECDFPlotGivesEachWorldItsOwnColour(t *testing.T) {
