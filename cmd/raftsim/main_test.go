@@ -518,6 +518,9 @@ func TestCompareRowsSayWhetherAKSDistanceIsSignificant(t *testing.T) {
 	// Disjoint samples of 10: distance 1, p about 0, and 0.7 needed
 	// (exact: 0.6 has p 0.052).
 	assert.Equal(t, "1.00 | 0.000 | 0.70", ksCells(ten(0), ten(100)))
+	// Disjoint samples of 3 cannot differ at 5%: p 0.1, no critical
+	// distance.
+	assert.Equal(t, "1.00 | 0.100 | none", ksCells([]float64{1, 2, 3}, []float64{4, 5, 6}))
 	// Shifted by half their spread: 0.50 apart, not significant at 10.
 	cells := strings.Split(ksCells(ten(0), ten(5)), " | ")
 	require.Len(t, cells, 3)
