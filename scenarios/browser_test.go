@@ -271,3 +271,49 @@ limit: 30s
 	assert.Less(t, *res.Measures["committed"], 2.0, "committed during the outage")
 	assert.Equal(t, checker.LinOK, res.Linearizability, res.LinDetail)
 }
+
+// The pages report their batches to the harness over a socket, a few
+// milliseconds late; an exact measure ends when the batch that made its
+// condition hold ended on its page, not when the harness heard of it:
+// within a millisecond of that page's last event before it, and never
+// after the harness traced the measure.
+func TestExactMeasuresInBrowserTabsEndWhenThePageChanged(t *testing.T) {
+	if testing.Short() || !longTests {
+		t.Skip("browser world through the runner: with -tags long")
+	}
+	chromium.Require(t)
+	sc, err := Parse("exact.yaml", []byte(`
+name: exact
+cluster: {nodes: 3, election_timeout: 500ms}
+faults:
+  - {name: kill, when: up, after: 1s, kill: {leader: true}}
+measures:
+  - {name: up, until: up, mode: exact}
+  - {name: recovered, from: kill, until: up, mode: exact}
+limit: 20s
+`))
+	require.NoError(t, err)
+	var trace bytes.Buffer
+	res, err := Run(sc, 1, RunOptions{World: WorldBrowser, Trace: &trace})
+	require.NoError(t, err)
+	require.True(t, res.OK, res.Violation)
+	events, err := sim.ReadTrace(&trace)
+	require.NoError(t, err)
+	var start sim.Time // of the measure under way: 0, then the kill
+	for i, e := range events {
+		switch {
+		case e.Kind == sim.KindFault && e.Detail == "kill (page closed)":
+			start = e.Time
+		case e.Kind == sim.KindMeasure:
+			end := start + sim.Time(e.Index)
+			assert.LessOrEqual(t, end, e.Time, "%s ends before the harness traced it", e.Msg)
+			var last sim.Time // the latest page event up to the end
+			for _, p := range events[:i] {
+				if p.Node != 0 && p.Kind != sim.KindFault && p.Time <= end {
+					last = max(last, p.Time)
+				}
+			}
+			assert.Less(t, end-last, sim.Millisecond, "%s ends %v after the last page event before it (harness: %v)", e.Msg, end-last, e.Time-last)
+		}
+	}
+}

@@ -38,8 +38,9 @@ type runner struct {
 	ms      []*measureState
 	pending int // measures not done
 	dirty   bool
-	// waiting holds steps triggered by a measure's completion.
-	waiting map[string][]func()
+	// waiting holds steps triggered by a measure's completion, given the
+	// time it completed.
+	waiting map[string][]func(end sim.Time)
 	chats   []ChatUser
 	kv      KVRun
 	// annotations for the history page: leader changes and faults (a
@@ -60,7 +61,7 @@ func newRunner(sc *Scenario, seed uint64) *runner {
 	if sc.Cluster.HalfCommitQuorum {
 		safety.WithHalfCommitQuorum()
 	}
-	return &runner{sc: sc, safety: safety, faults: sim.NewStream(seed, "faults"), polls: sim.NewStream(seed, "polls"), waiting: map[string][]func(){}, applied: map[string]int{}}
+	return &runner{sc: sc, safety: safety, faults: sim.NewStream(seed, "faults"), polls: sim.NewStream(seed, "polls"), waiting: map[string][]func(sim.Time){}, applied: map[string]int{}}
 }
 
 // Changed implements netmodel.Observer: the safety checker first, then a
@@ -133,7 +134,7 @@ func (r *runner) trigger(t Trigger, fn func()) {
 		r.w.At(*t.At, fn)
 		return
 	}
-	r.waiting[t.When] = append(r.waiting[t.When], func() { r.w.At(r.w.Now()+t.After, fn) })
+	r.waiting[t.When] = append(r.waiting[t.When], func(end sim.Time) { r.w.At(end+t.After, fn) })
 }
 
 // happened starts, at time at, the measures that run from event name.
@@ -160,7 +161,7 @@ func (r *runner) schedulePoll(m *measureState, at sim.Time) {
 			return
 		}
 		if r.holds(m) {
-			r.complete(m)
+			r.complete(m, r.w.Now())
 			return
 		}
 		r.schedulePoll(m, r.w.Now()+m.Poll+r.pollCost(m))
@@ -183,18 +184,39 @@ func (r *runner) pollCost(m *measureState) sim.Time {
 func (r *runner) checkExact() {
 	for _, m := range r.ms {
 		if m.started && !m.done && m.Mode == "exact" && r.holds(m) {
-			r.complete(m)
+			r.complete(m, r.changedAt())
 		}
 	}
 }
 
-func (r *runner) complete(m *measureState) {
-	m.done, m.end = true, r.w.Now()
+// changedAt is when the state the runner sees came to be: now, unless
+// the world hears of its changes late (batchClock).
+func (r *runner) changedAt() sim.Time {
+	now := r.w.Now()
+	if c, ok := r.w.(batchClock); ok {
+		return min(max(c.LastBatchAt(), 0), now)
+	}
+	return now
+}
+
+// batchClock is a world whose pages report their batches to the runner
+// over a socket, a few milliseconds after the batch (the browser): it
+// gives when the latest batch it reported ended, on the run's clock, so
+// that an exact measure ends when its condition came to hold, not when
+// the harness heard of it.
+type batchClock interface {
+	LastBatchAt() sim.Time
+}
+
+// complete ends m at end (never before its start) and starts what waits
+// for it.
+func (r *runner) complete(m *measureState, end sim.Time) {
+	m.done, m.end = true, max(end, m.start)
 	r.pending--
 	r.w.Record(sim.Event{Kind: sim.KindMeasure, Msg: m.Name, Index: uint64(m.end - m.start),
 		Detail: strconv.FormatFloat((m.end - m.start).Seconds(), 'f', 6, 64)})
 	for _, fn := range r.waiting[m.Name] {
-		fn()
+		fn(m.end)
 	}
 	delete(r.waiting, m.Name)
 }

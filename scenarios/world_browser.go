@@ -170,6 +170,12 @@ func (b *browserWorld) Record(e sim.Event) {
 	b.hold(e)
 }
 
+// LastBatchAt implements batchClock: when the latest batch the harness
+// has observed ended on its page, on the run's clock.
+func (b *browserWorld) LastBatchAt() sim.Time {
+	return b.c.LastBatch() - sim.Time(b.start.UnixNano())
+}
+
 // tabEvent holds a tab's event, stamped with the machine's clock in ns
 // since the epoch, on the run's clock.
 func (b *browserWorld) tabEvent(e sim.Event) {

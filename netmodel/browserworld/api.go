@@ -15,6 +15,7 @@ import (
 	"github.com/raftsim/raftsim/netmodel/browserworld/ctl"
 	"github.com/raftsim/raftsim/netmodel/writebench"
 	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Start starts Raft in every open tab: every member in the configuration
@@ -373,4 +374,14 @@ type benchTarget struct{ *Cluster }
 func (b benchTarget) Commit(id raft.ID) uint64 {
 	st, _ := b.Status(id)
 	return st.Commit
+}
+
+// LastBatch is the machine's clock (ns since the epoch) when the latest
+// batch the harness has observed ended on its page: when the state the
+// Observer last saw came to be, a few milliseconds before the harness
+// heard of it.
+func (c *Cluster) LastBatch() sim.Time {
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	return c.lastBatch
 }

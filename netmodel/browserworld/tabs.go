@@ -202,6 +202,7 @@ func (c *Cluster) batch(t *tabState, inc int, o *ctl.Observation) {
 			c.opt.Record(e)
 		}
 	}
+	c.lastBatch = max(c.lastBatch, o.At)
 	if c.opt.Observer != nil && c.violation == nil {
 		if err := c.opt.Observer(t.id, o.Prev, o.Cur, &rd, mirrorLog{&t.mirror}); err != nil {
 			c.violation = err

@@ -100,6 +100,9 @@ type Cluster struct {
 	// obsMu serializes batch handling: the mirrors, the Observer.
 	obsMu     sync.Mutex
 	violation error
+	// lastBatch is the machine's clock when the latest batch observed
+	// ended (ns since the epoch; under obsMu).
+	lastBatch sim.Time
 	nextReq   uint64
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close

@@ -146,9 +146,9 @@ type Observation struct {
 	Committed        []raft.Entry   `json:",omitempty"`
 	// ChatLines is how many chat lines the tab has applied.
 	ChatLines int `json:",omitempty"`
-	// At is the tab's clock (Date.now(), ms since the epoch) when the
-	// batch ended.
-	At float64
+	// At is the machine's clock in ns since the epoch when the batch
+	// ended (as the events': the harness times exact measures by it).
+	At sim.Time
 	// Events are the tab's trace events since its last batch (sends,
 	// deliveries, the host's role, term, append, commit... events), in
 	// order, each stamped with the machine's clock in ns since the epoch
@@ -157,7 +157,7 @@ type Observation struct {
 }
 
 // Observe makes the observation of a batch.
-func Observe(prev, cur raft.Status, rd *raft.Ready, at float64) *Observation {
+func Observe(prev, cur raft.Status, rd *raft.Ready, at sim.Time) *Observation {
 	return &Observation{Prev: prev, Cur: cur, HardState: rd.HardState, HardStateChanged: rd.HardStateChanged,
 		Entries: rd.Entries, Snapshot: rd.Snapshot, Messages: rd.Messages, Committed: rd.Committed, At: at}
 }

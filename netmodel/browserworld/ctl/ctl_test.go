@@ -22,7 +22,7 @@ func TestObservationRoundTrips(t *testing.T) {
 	}
 	prev := raft.Status{ID: 2, Term: 2}
 	cur := raft.Status{ID: 2, Role: raft.Leader, Term: 3, Lead: 2, Commit: 5, Voters: []raft.ID{1, 2, 3}}
-	b, err := json.Marshal(Msg{Type: Batch, Obs: Observe(prev, cur, &rd, 1.5)})
+	b, err := json.Marshal(Msg{Type: Batch, Obs: Observe(prev, cur, &rd, 1500)})
 	require.NoError(t, err)
 	var m Msg
 	require.NoError(t, json.Unmarshal(b, &m))

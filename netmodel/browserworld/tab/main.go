@@ -194,7 +194,7 @@ func (t *tab) start(m ctl.Msg) {
 		Record:    t.record,
 		Changed: func(prev, cur raft.Status, rd *raft.Ready) {
 			t.leading(cur)
-			o := ctl.Observe(prev, cur, rd, now())
+			o := ctl.Observe(prev, cur, rd, nowNanos())
 			o.ChatLines = t.chatLines()
 			o.Events, t.events = t.events, nil
 			t.report(ctl.Msg{Type: ctl.Batch, Obs: o})
