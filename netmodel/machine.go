@@ -134,7 +134,7 @@ func (t *Tab) releaseCore() {
 		w.machine.freed = w.coreFreed
 	}
 	free := sim.Max(t.busyUntil, w.sim.Now()) + w.cpuTime(w.opt.Machine.WakeCost)
-	w.sim.At(free, w.machine.freed)
+	w.sim.Schedule(free, w.machine.freed) // never cancelled: no handle
 }
 
 // coreFreed returns a core and hands it on.
