@@ -40,7 +40,10 @@ func TestAHiddenTabsTimersAlignToOneSecondDespiteOpenChannels(t *testing.T) {
 
 	hidden := timerChain(t, c, 1, 4)[1:] // the first waits for the next second
 	for _, d := range hidden {
-		assert.InDelta(t, 1000, d, 20, "hidden: %v", hidden)
+		// A second apart, not 10 ms: within 100 ms, as a timer on a
+		// loaded machine fires late (CI runs other packages' Chromium
+		// tests beside this one: an interval of 1020.5 ms was seen).
+		assert.InDelta(t, 1000, d, 100, "hidden: %v", hidden)
 	}
 	visible := timerChain(t, c, 2, 20)
 	for _, d := range visible {
