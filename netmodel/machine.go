@@ -26,8 +26,9 @@ import (
 // waking a page costs beyond its handlers: the browser's work to wake
 // and put the page to sleep, a real page's reports to its harness)
 // before the next waiting page gets it. The page's own thread is free
-// meanwhile: new work waits for any core. Many pages woken at once are then served a few at
-// a time, as the project's VM serves Chromium's pages (docs/worlds.md).
+// meanwhile: new work waits for any core. Many pages woken at once are
+// then served a few at a time, as the project's VM serves Chromium's
+// pages (docs/worlds.md).
 type MachineOptions struct {
 	// Cores is the number of cores the browsers share (0: one each).
 	Cores int

@@ -51,9 +51,6 @@ func await(p js.Value, ok func(js.Value), fail func(string)) {
 	p.Call("then", then, catch)
 }
 
-// now is the page's clock: ms since the epoch.
-func now() float64 { return global.Get("Date").Call("now").Float() }
-
 // nowNanos is the machine's clock in ns since the epoch, to the
 // microsecond (performance.timeOrigin + performance.now()): the harness
 // orders every tab's trace events by it.
