@@ -199,12 +199,13 @@ func (t *Tab) clearQueue() {
 // message handler sees it), with its arrival as the time it reached the
 // receiver.
 func (t *Tab) deliver(m raft.Message, why late) {
+	tk := task{msg: m}
 	if t.w.scheduled() {
-		t.enqueue(task{msg: m, why: why, arrived: t.w.sim.Now()})
-		return
+		tk.why, tk.arrived = why, t.w.sim.Now()
+	} else {
+		t.traceDelivery(m, why)
 	}
-	t.traceDelivery(m, why)
-	t.enqueue(task{msg: m})
+	t.enqueue(tk)
 }
 
 // traceQueuedDelivery traces the delivery of a message the page runs
