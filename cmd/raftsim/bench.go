@@ -152,44 +152,51 @@ func benchBrowser(f *benchFlags, stdout io.Writer) error {
 			return &exitError{exitFailed, err}
 		}
 		fmt.Fprintln(stdout, "browser:", res)
-		if err := printHandlerCosts(c, stdout); err != nil {
+		if err := printPageCosts(c, stdout); err != nil {
 			return &exitError{exitFailed, err}
 		}
 	}
 	return nil
 }
 
-// printHandlerCosts prints the distribution of the tabs' handling times
-// of a datachannel message during the measurement, at the leader and at
-// the followers (the model's world.handler_cost is one such time).
-func printHandlerCosts(c *browserworld.Cluster, stdout io.Writer) error {
+// printPageCosts prints the distribution of how long the tabs' thread
+// was held during the measurement, at the leader and at the followers:
+// handling a datachannel message (the model's world.handler_cost is one
+// such time) and reporting a task's batches to the harness.
+func printPageCosts(c *browserworld.Cluster, stdout io.Writer) error {
 	var lead raft.ID
 	if ls := c.Leaders(); len(ls) == 1 {
 		lead = ls[0]
 	}
-	var atLeader, atFollowers []float64
-	for id := raft.ID(1); int(id) <= c.Nodes(); id++ {
-		costs, err := c.HandlerCosts(id)
-		if err != nil {
-			return err
+	for _, kind := range []struct {
+		what string
+		read func(raft.ID) ([]float64, error)
+	}{{"handling a message", c.HandlerCosts}, {"reporting a batch", c.ReportCosts}} {
+		var atLeader, atFollowers []float64
+		for id := raft.ID(1); int(id) <= c.Nodes(); id++ {
+			costs, err := kind.read(id)
+			if err != nil {
+				return err
+			}
+			if id == lead {
+				atLeader = append(atLeader, costs...)
+			} else {
+				atFollowers = append(atFollowers, costs...)
+			}
 		}
-		if id == lead {
-			atLeader = append(atLeader, costs...)
-		} else {
-			atFollowers = append(atFollowers, costs...)
-		}
-	}
-	for _, s := range []struct {
-		who   string
-		costs []float64
-	}{{"leader", atLeader}, {"followers", atFollowers}} {
-		x := slices.Sorted(slices.Values(s.costs))
-		if len(x) == 0 {
-			continue
-		}
-		q := func(p float64) float64 { return x[int(p*float64(len(x)-1))] * 1000 }
-		fmt.Fprintf(stdout, "  handling a message at the %s: %d messages, median %.0f us, 90th %.0f us, 99th %.0f us, max %.0f us\n",
-			s.who, len(x), q(0.5), q(0.9), q(0.99), q(1))
+		printCostLine(stdout, kind.what, "leader", atLeader)
+		printCostLine(stdout, kind.what, "followers", atFollowers)
 	}
 	return nil
+}
+
+// printCostLine prints one distribution of durations (ms) in us.
+func printCostLine(stdout io.Writer, what, who string, costs []float64) {
+	x := slices.Sorted(slices.Values(costs))
+	if len(x) == 0 {
+		return
+	}
+	q := func(p float64) float64 { return x[int(p*float64(len(x)-1))] * 1000 }
+	fmt.Fprintf(stdout, "  %s at the %s: %d times, median %.0f us, 90th %.0f us, 99th %.0f us, max %.0f us\n",
+		what, who, len(x), q(0.5), q(0.9), q(0.99), q(1))
 }

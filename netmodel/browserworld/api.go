@@ -333,13 +333,26 @@ func (c *Cluster) VisibilityState(id raft.ID) (string, error) {
 // message since the last call (ms, in order: Raft's step, the batch it
 // caused, its localStorage writes and sends), up to the last 100,000.
 func (c *Cluster) HandlerCosts(id raft.ID) ([]float64, error) {
+	return c.costs(id, "raftsimHandlerCosts")
+}
+
+// ReportCosts returns how long tab id took to report its batches to the
+// harness since the last call (ms, one per task that reported: encoding
+// the frame and sending it over the control socket), up to the last
+// 100,000. The page's thread does this after the task's sends left.
+func (c *Cluster) ReportCosts(id raft.ID) ([]float64, error) {
+	return c.costs(id, "raftsimReportCosts")
+}
+
+// costs calls the page's window[fn]() (the tab's costLog.expose).
+func (c *Cluster) costs(id raft.ID, fn string) ([]float64, error) {
 	page, err := c.openPageOf(id)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(page, 10*time.Second)
 	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[[]float64]("window.raftsimHandlerCosts()"))
+	return chromedp.Run(ctx, chromedp.Evaluate[[]float64]("window."+fn+"()"))
 }
 
 // ChannelOpen reports whether tab from has reported its datachannel to

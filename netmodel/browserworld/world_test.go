@@ -139,6 +139,12 @@ func TestThreeTabsElectOneLeaderAndReplicate(t *testing.T) {
 	again, err := c.HandlerCosts(lead%3 + 1)
 	require.NoError(t, err)
 	assert.Less(t, len(again), len(costs), "reading them forgets them")
+	reports, err := c.ReportCosts(lead)
+	require.NoError(t, err)
+	require.NotEmpty(t, reports, "the leader reported its batches (its heartbeats at least)")
+	for _, ms := range reports {
+		assert.True(t, ms >= 0 && ms < 1000, "a report took %v ms", ms)
+	}
 }
 
 func TestKilledLeaderIsReplacedAndRestoresFromLocalStorage(t *testing.T) {

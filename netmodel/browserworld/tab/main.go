@@ -51,34 +51,12 @@ type tab struct {
 	presenceArmed bool
 	user          *chatUser // the chat user living in the page (chat.go); nil: none
 	discarded     bool      // loaded again after a discard (?discarded=1)
-	// handlerCosts are the last maxHandlerCosts datachannel messages'
-	// handling times (ms: Step, the batch, its storage and sends), which
-	// window.raftsimHandlerCosts() returns (Cluster.HandlerCosts).
-	handlerCosts []float64
-}
-
-// maxHandlerCosts bounds the handling times a tab keeps.
-const maxHandlerCosts = 100000
-
-// noteHandlerCost keeps one message's handling time.
-func (t *tab) noteHandlerCost(ms float64) {
-	if len(t.handlerCosts) == maxHandlerCosts {
-		t.handlerCosts = t.handlerCosts[:0]
-	}
-	t.handlerCosts = append(t.handlerCosts, ms)
-}
-
-// exposeHandlerCosts sets window.raftsimHandlerCosts(), which returns the
-// kept handling times (ms) and forgets them.
-func (t *tab) exposeHandlerCosts() {
-	global.Set("raftsimHandlerCosts", js.FuncOf(func(js.Value, []js.Value) any {
-		out := make([]any, len(t.handlerCosts))
-		for i, v := range t.handlerCosts {
-			out[i] = v
-		}
-		t.handlerCosts = t.handlerCosts[:0]
-		return js.ValueOf(out)
-	}))
+	// handlerCosts: each datachannel message's handling (Step, the
+	// batch, its storage and sends), window.raftsimHandlerCosts()
+	// (Cluster.HandlerCosts); reportCosts: each report of the task's
+	// batches to the harness (encoding and sending the frame),
+	// window.raftsimReportCosts() (Cluster.ReportCosts).
+	handlerCosts, reportCosts costLog
 }
 
 // timer is one of Raft's timers as a setTimeout.
@@ -97,7 +75,8 @@ func main() {
 	}
 	t := &tab{id: raft.ID(id), peers: map[raft.ID]*peer{}, discarded: q.Get("discarded") == "1"}
 	t.flushFn = js.FuncOf(func(js.Value, []js.Value) any { t.flush(); return nil })
-	t.exposeHandlerCosts()
+	t.handlerCosts.expose("raftsimHandlerCosts")
+	t.reportCosts.expose("raftsimReportCosts")
 	global.Set("raftsimChannels", global.Get("Object").New())
 	global.Set("raftsimPeers", global.Get("Object").New())
 	addr := global.Get("location").Get("host").String()
@@ -139,6 +118,7 @@ func (t *tab) flush() {
 	msgs := t.outbox
 	t.outbox = nil
 	if len(msgs) > 0 {
+		defer t.reportCosts.since(performance.Call("now").Float())
 		t.ctl.send(msgs)
 	}
 }

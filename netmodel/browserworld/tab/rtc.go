@@ -136,8 +136,7 @@ func (t *tab) receive(data js.Value) {
 	if t.h.Raft == nil || t.dead {
 		return
 	}
-	start := performance.Call("now").Float()
-	defer func() { t.noteHandlerCost(performance.Call("now").Float() - start) }()
+	defer t.handlerCosts.since(performance.Call("now").Float())
 	arr := uint8Array.New(data)
 	if n := arr.Length(); cap(t.rbuf) < n {
 		t.rbuf = make([]byte, n)

@@ -1,0 +1,73 @@
+package browserworld
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkIdleClusterPageCosts measures what a heartbeat costs each
+// page's thread in a quiet cluster of 9 and 21 tabs run as the
+// scenarios run them (election timeout 500 ms, heartbeat 100 ms, a trace
+// reported): for 4 s after the cluster settled, the median time the
+// leader and the followers took to handle a datachannel message and to
+// report a batch to the harness (us). The model's per-task costs
+// (world.handler_cost, world.report_cost) come from these. Run it with
+// -bench PageCosts -benchtime 1x.
+func BenchmarkIdleClusterPageCosts(b *testing.B) {
+	for _, n := range []int{9, 21} {
+		b.Run(fmt.Sprintf("%d-tabs", n), func(b *testing.B) {
+			c := newClusterWith(b, n, nil, func(o *Options) {
+				o.Raft = netmodel.RaftOptions{ElectionTimeout: 500 * sim.Millisecond, Heartbeat: 100 * sim.Millisecond}
+				o.Record = func(sim.Event) {} // the tabs report their trace, as in compare
+			})
+			require.NoError(b, c.Start())
+			require.Eventually(b, func() bool { return len(c.Leaders()) == 1 }, 20*time.Second, 10*time.Millisecond)
+			time.Sleep(2 * time.Second)
+			lead := c.Leaders()[0]
+			for id := raft.ID(1); int(id) <= n; id++ { // forget the start-up's
+				_, err := c.HandlerCosts(id)
+				require.NoError(b, err)
+				_, err = c.ReportCosts(id)
+				require.NoError(b, err)
+			}
+			b.ResetTimer()
+			time.Sleep(4 * time.Second)
+			for _, kind := range []struct {
+				name string
+				read func(raft.ID) ([]float64, error)
+			}{{"handle", c.HandlerCosts}, {"report", c.ReportCosts}} {
+				var atLeader, atFollowers []float64
+				for id := raft.ID(1); int(id) <= n; id++ {
+					costs, err := kind.read(id)
+					require.NoError(b, err)
+					if id == lead {
+						atLeader = append(atLeader, costs...)
+					} else {
+						atFollowers = append(atFollowers, costs...)
+					}
+				}
+				b.ReportMetric(1000*median(atLeader), kind.name+"-leader-median-us")
+				b.ReportMetric(1000*median(atFollowers), kind.name+"-followers-median-us")
+				b.ReportMetric(1000*mean(atFollowers), kind.name+"-followers-mean-us")
+				b.ReportMetric(float64(len(atFollowers)), kind.name+"-followers-count")
+			}
+		})
+	}
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
