@@ -20,7 +20,7 @@ func (w *World) Pause(id raft.ID, d sim.Time) {
 		return
 	}
 	w.Fault(id, "pause "+d.String())
-	t.busyUntil = sim.Max(t.busyUntil, w.sim.Now()) + d
+	t.occupy(d)
 	if t.wake != nil {
 		t.wake.Cancel()
 		t.wake = nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
@@ -158,4 +159,35 @@ func TestAScheduledMachineNeedsCores(t *testing.T) {
 	assert.Error(t, (&MachineOptions{Cores: 2, WakeCost: -1}).validate())
 	assert.Error(t, (&MachineOptions{Cores: 2, WakeCost: 11 * sim.Second}).validate())
 	assert.NoError(t, (&MachineOptions{Cores: 2, WakeCost: sim.Millisecond}).validate())
+}
+
+func TestABatchHoldsThePageAfterItsSendsLeft(t *testing.T) {
+	opt := testOptions(3)
+	opt.HandlerCost = sim.Millisecond
+	opt.BatchCost = 5 * sim.Millisecond
+	w, buf := newTestWorld(t, opt, 1)
+	w.sim.RunUntil(3000*sim.Second, nil) // an election, then quiet: heartbeats 200 s apart
+	lead := onlyLeader(t, w)
+	idle := lead%3 + 1
+	at := w.sim.Now()/sim.Second*sim.Second + sim.Second
+	var leaderNext, idleNext sim.Time
+	w.sim.At(at, func() {
+		l, f := w.Tab(lead), w.Tab(idle)
+		l.Run(func() {
+			l.Submit(app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 1, Seq: 1}, func(app.Result) {})
+		})
+		l.Run(func() { leaderNext = w.sim.Now() - at })
+		f.Run(func() {}) // nothing for Raft: no batch
+		f.Run(func() { idleNext = w.sim.Now() - at })
+	})
+	w.sim.RunUntil(at+sim.Second, nil)
+	assert.Equal(t, 7*sim.Millisecond, leaderNext, "the proposal's task (1 ms), its batch (5 ms), then the next task (1 ms)")
+	assert.Equal(t, 2*sim.Millisecond, idleNext, "a task without a batch costs its handler alone")
+	var appends []sim.Time
+	for _, e := range traceEvents(t, w, buf) {
+		if e.Kind == sim.KindSend && e.Node == uint64(lead) && e.Time > at && e.Time < at+10*sim.Millisecond { // before any acknowledgement
+			appends = append(appends, e.Time-at)
+		}
+	}
+	assert.Equal(t, []sim.Time{sim.Millisecond, sim.Millisecond}, appends, "the appends left when the task ended, before the batch's cost")
 }

@@ -82,8 +82,7 @@ func (t *Tab) persisted(written, before int) {
 		w.record(sim.Event{Kind: sim.KindStorage, Node: uint64(t.ID), Index: uint64(used)})
 	}
 	if o := &w.opt.Storage; o.WriteCost > 0 || o.WriteCostPerKiB > 0 {
-		cost := w.cpuTime(o.WriteCost + o.WriteCostPerKiB*sim.Time(written)/1024)
-		t.busyUntil = sim.Max(t.busyUntil, w.sim.Now()) + cost
+		t.occupy(w.cpuTime(o.WriteCost + o.WriteCostPerKiB*sim.Time(written)/1024))
 	}
 }
 

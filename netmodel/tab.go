@@ -184,6 +184,10 @@ func (t *Tab) wakeUp() {
 	}
 }
 
+// occupy keeps the tab's thread busy for d more after what it does now:
+// its later work waits, and its outputs so far have left.
+func (t *Tab) occupy(d sim.Time) { t.busyUntil = sim.Max(t.busyUntil, t.w.sim.Now()) + d }
+
 // clearQueue drops queued work (the tab closed).
 func (t *Tab) clearQueue() {
 	t.wake.Cancel()
@@ -235,6 +239,9 @@ func (t *Tab) process() { t.host.Process() }
 // and the membership loop of a new leader.
 func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 	w := t.w
+	if w.opt.BatchCost > 0 {
+		t.occupy(w.cpuTime(w.opt.BatchCost))
+	}
 	if host.ConfigChanged(prev, cur) {
 		w.connectVoters(t.ID, cur.Voters) // conn.go
 		w.connectVoters(t.ID, cur.Learners)

@@ -64,6 +64,13 @@ type Options struct {
 	// HandlerCost is the CPU time a tab spends on each message or timer it
 	// handles; later work waits behind it on the tab's single thread.
 	HandlerCost sim.Time
+	// BatchCost is the CPU time a tab spends after each batch its work
+	// produced (a handled message or timer that changed the node's state
+	// or sent something), once the batch's messages left: what a page
+	// does beyond handling the message, such as the browser world's tabs
+	// reporting every batch to their harness. Later work waits behind it;
+	// on a scheduled machine the page holds its core through it.
+	BatchCost sim.Time
 	// Machine: the cores the tabs' browsers share (machine.go).
 	Machine MachineOptions
 	// PresenceCloseDelay is how long the signaling server takes to report a
@@ -111,6 +118,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Raft.ElectionTimeout <= 0 {
 		return fmt.Errorf("election timeout must be positive")
+	}
+	if o.HandlerCost < 0 || o.HandlerCost > 10*sim.Second || o.BatchCost < 0 || o.BatchCost > 10*sim.Second {
+		return fmt.Errorf("handler and batch costs must be in [0, 10s], got %v and %v", o.HandlerCost, o.BatchCost)
 	}
 	if o.MembershipInterval <= 0 || o.MembershipFastInterval <= 0 {
 		return fmt.Errorf("membership intervals must be positive")

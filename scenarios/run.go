@@ -241,6 +241,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		Bootstrap:              netmodel.Bootstrap(c.Bootstrap),
 		PresenceMembership:     c.Membership == "presence",
 		HandlerCost:            sc.World.HandlerCost,
+		BatchCost:              sc.World.BatchCost,
 		Machine:                netmodel.MachineOptions{Cores: sc.World.Cores, TabLoad: sc.World.TabLoad, WakeCost: sc.World.WakeCost},
 		PresenceCloseDelay:     sc.World.PresenceCloseDelay,
 		PresenceJoinDelay:      sc.World.PresenceJoinDelay,

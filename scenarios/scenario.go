@@ -105,6 +105,9 @@ type WorldConfig struct {
 	Links []Link `yaml:"links" maxlen:"10000"`
 	// HandlerCost is the CPU time of every handled message or timer.
 	HandlerCost sim.Time `yaml:"handler_cost" bound:"0,10s"`
+	// BatchCost is the CPU time of every batch a handled message or timer
+	// produced, after its sends left (netmodel.Options.BatchCost).
+	BatchCost sim.Time `yaml:"batch_cost" bound:"0,10s"`
 	// Cores and TabLoad: the tabs' browsers share Cores cores, each busy
 	// TabLoad of a core in the background; their work slows by the
 	// excess (netmodel.MachineOptions). Cores 0: a core each.
