@@ -191,3 +191,26 @@ func TestABatchHoldsThePageAfterItsSendsLeft(t *testing.T) {
 	}
 	assert.Equal(t, []sim.Time{sim.Millisecond, sim.Millisecond}, appends, "the appends left when the task ended, before the batch's cost")
 }
+
+func TestABatchHoldsTheCoreOnAScheduledMachine(t *testing.T) {
+	opt := testOptions(3)
+	opt.HandlerCost = sim.Millisecond
+	opt.BatchCost = 5 * sim.Millisecond
+	opt.Machine = MachineOptions{Cores: 1, WakeCost: 2 * sim.Millisecond}
+	w, _ := newTestWorld(t, opt, 1)
+	w.sim.RunUntil(3000*sim.Second, nil)
+	lead := onlyLeader(t, w)
+	other := lead%3 + 1
+	at := w.sim.Now()/sim.Second*sim.Second + sim.Second
+	var otherRan sim.Time
+	w.sim.At(at, func() {
+		l, o := w.Tab(lead), w.Tab(other)
+		l.Run(func() {
+			l.Submit(app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 1, Seq: 1}, func(app.Result) {})
+		})
+		o.Run(func() { otherRan = w.sim.Now() - at })
+	})
+	w.sim.RunUntil(at+sim.Second, nil)
+	assert.Equal(t, 9*sim.Millisecond, otherRan,
+		"the one core: the leader's task (1 ms) and its batch (5 ms), the turn's 2 ms, then the other page's task (1 ms)")
+}
