@@ -214,3 +214,33 @@ func TestABatchHoldsTheCoreOnAScheduledMachine(t *testing.T) {
 	assert.Equal(t, 9*sim.Millisecond, otherRan,
 		"the one core: the leader's task (1 ms) and its batch (5 ms), the turn's 2 ms, then the other page's task (1 ms)")
 }
+
+func TestAPagesFirstMessagesPayTheirWarmupCosts(t *testing.T) {
+	opt := testOptions(3)
+	opt.HandlerCost = sim.Millisecond
+	opt.WarmupCosts = []sim.Time{5 * sim.Millisecond, 2 * sim.Millisecond}
+	w, _ := newTestWorld(t, opt, 1)
+	w.sim.RunUntil(3000*sim.Second, nil) // warm: an election and a few heartbeats
+	id := onlyLeader(t, w)%3 + 1
+	// twoMessages hands the tab two messages, each followed by a mark,
+	// and returns when the marks ran after at (ms).
+	twoMessages := func(at sim.Time) []sim.Time {
+		var ran []sim.Time
+		w.sim.At(at, func() {
+			tab := w.Tab(id)
+			for i := uint64(1); i <= 2; i++ {
+				tab.deliver(probe(1, id, i), late{})
+				tab.Run(func() { ran = append(ran, (w.sim.Now()-at)/sim.Millisecond) })
+			}
+		})
+		w.sim.RunUntil(at+sim.Second, nil)
+		return ran
+	}
+	next := func() sim.Time { return w.sim.Now()/sim.Second*sim.Second + sim.Second }
+	assert.Equal(t, []sim.Time{2, 4}, twoMessages(next()), "a warm page: 1 ms a task")
+	w.Kill(id)
+	require.NoError(t, w.Restart(id))
+	assert.Equal(t, []sim.Time{7, 11}, twoMessages(next()),
+		"restarted, cold: the first message 1+5 ms, its mark 1, the second 1+2, its mark 1 more")
+	assert.Equal(t, []sim.Time{2, 4}, twoMessages(next()), "warm again")
+}

@@ -21,6 +21,11 @@ type Tab struct {
 	alive     bool
 	inc       int // incarnation: bumped by kill and restart
 	busyUntil sim.Time
+	// handled counts the messages the tab handled since it (re)started
+	// (Options.WarmupCosts); taskCost is what the task its wake runs
+	// costs.
+	handled  int
+	taskCost sim.Time
 	// host runs the Raft node: its Ready loop, its storage (localStorage:
 	// survives a kill), state machine, client callbacks and reads.
 	host     *host.Node
@@ -95,6 +100,7 @@ func (t *Tab) boot(voters []raft.ID) error {
 	t.alive = true
 	t.w.live++
 	t.busyUntil = t.w.sim.Now()
+	t.handled = 0
 	if err := t.host.Start(t.w.raftConfig(t.ID, voters)); err != nil {
 		t.alive = false
 		t.w.live--
@@ -138,7 +144,8 @@ func (t *Tab) scheduleWake() {
 		w.awaitCore(t) // it runs when a core is its
 		return
 	}
-	done := sim.Max(w.sim.Now(), t.busyUntil) + w.cpuTime(w.opt.HandlerCost)
+	t.taskCost = w.cpuTime(w.opt.HandlerCost + t.warmupCost())
+	done := sim.Max(w.sim.Now(), t.busyUntil) + t.taskCost
 	t.busyUntil = done
 	if t.wakeFn == nil {
 		t.wakeFn = t.wakeUp
@@ -170,6 +177,7 @@ func (t *Tab) wakeUp() {
 		if t.w.scheduled() {
 			t.traceQueuedDelivery(tk)
 		}
+		t.handled++
 		t.host.Step(tk.msg)
 	}
 	t.process()
@@ -182,6 +190,16 @@ func (t *Tab) wakeUp() {
 	default:
 		t.releaseCore()
 	}
+}
+
+// warmupCost is what the next task costs beyond the handler cost: a
+// message among the first the tab handles pays its warm-up cost.
+func (t *Tab) warmupCost() sim.Time {
+	tk, warm := &t.inbox[t.head], t.w.opt.WarmupCosts
+	if t.handled >= len(warm) || tk.fn != nil || tk.fnArg != nil || tk.fire != 0 {
+		return 0
+	}
+	return warm[t.handled]
 }
 
 // occupy keeps the tab's thread busy for d more after what it does now:
@@ -217,7 +235,7 @@ func (t *Tab) deliver(m raft.Message, why late) {
 // the page's thread, and its arrival is when it reached the receiver.
 func (t *Tab) traceQueuedDelivery(tk task) {
 	why := tk.why
-	if started := t.w.sim.Now() - t.w.cpuTime(t.w.opt.HandlerCost); started > tk.arrived {
+	if started := t.w.sim.Now() - t.taskCost; started > tk.arrived {
 		why.queued = true
 		if why.rx == 0 {
 			why.rx = tk.arrived

@@ -71,6 +71,11 @@ type Options struct {
 	// reporting every batch to their harness. Later work waits behind it;
 	// on a scheduled machine the page holds its core through it.
 	BatchCost sim.Time
+	// WarmupCosts are the extra CPU times of a tab's first handled
+	// messages after it (re)started, in order: a page's first messages
+	// run code for the first time (V8 compiles WebAssembly lazily, a
+	// function at its first call), and take longer than the later ones.
+	WarmupCosts []sim.Time
 	// Machine: the cores the tabs' browsers share (machine.go).
 	Machine MachineOptions
 	// PresenceCloseDelay is how long the signaling server takes to report a
@@ -121,6 +126,11 @@ func (o *Options) Validate() error {
 	}
 	if o.HandlerCost < 0 || o.HandlerCost > 10*sim.Second || o.BatchCost < 0 || o.BatchCost > 10*sim.Second {
 		return fmt.Errorf("handler and batch costs must be in [0, 10s], got %v and %v", o.HandlerCost, o.BatchCost)
+	}
+	for i, c := range o.WarmupCosts {
+		if c < 0 || c > 10*sim.Second {
+			return fmt.Errorf("warm-up cost %d must be in [0, 10s], got %v", i+1, c)
+		}
 	}
 	if o.MembershipInterval <= 0 || o.MembershipFastInterval <= 0 {
 		return fmt.Errorf("membership intervals must be positive")

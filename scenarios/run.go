@@ -242,6 +242,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		PresenceMembership:     c.Membership == "presence",
 		HandlerCost:            sc.World.HandlerCost,
 		BatchCost:              sc.World.BatchCost,
+		WarmupCosts:            sc.World.WarmupCosts,
 		Machine:                netmodel.MachineOptions{Cores: sc.World.Cores, TabLoad: sc.World.TabLoad, WakeCost: sc.World.WakeCost},
 		PresenceCloseDelay:     sc.World.PresenceCloseDelay,
 		PresenceJoinDelay:      sc.World.PresenceJoinDelay,

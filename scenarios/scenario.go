@@ -108,6 +108,9 @@ type WorldConfig struct {
 	// BatchCost is the CPU time of every batch a handled message or timer
 	// produced, after its sends left (netmodel.Options.BatchCost).
 	BatchCost sim.Time `yaml:"batch_cost" bound:"0,10s"`
+	// WarmupCosts are the extra CPU times of a tab's first handled
+	// messages after it (re)started (netmodel.Options.WarmupCosts).
+	WarmupCosts []sim.Time `yaml:"warmup_costs" bound:"0,10s" maxlen:"100"`
 	// Cores and TabLoad: the tabs' browsers share Cores cores, each busy
 	// TabLoad of a core in the background; their work slows by the
 	// excess (netmodel.MachineOptions). Cores 0: a core each.

@@ -2,6 +2,7 @@ package browserworld
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,4 +71,44 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
+}
+
+// BenchmarkJoiningPagesFirstMessages measures how long a page that has
+// just joined takes to handle its first datachannel messages, as the
+// scenarios start (the paper's bootstrap and presence membership, 9
+// tabs): for each tab but the first, the handling times of its first 10
+// messages in order (logged, ms), and as metrics the median over the
+// tabs of the first message's, of the longest of the first 10, and of
+// the tenth onwards' (us). Run it with -bench JoiningPage -benchtime 1x.
+func BenchmarkJoiningPagesFirstMessages(b *testing.B) {
+	const n = 9
+	c := newClusterWith(b, n, nil, func(o *Options) {
+		o.Raft = netmodel.RaftOptions{ElectionTimeout: 500 * sim.Millisecond, Heartbeat: 100 * sim.Millisecond}
+		o.PaperBootstrap, o.Presence = true, true
+		o.Record = func(sim.Event) {}
+	})
+	require.NoError(b, c.Start())
+	require.Eventually(b, func() bool {
+		ls := c.Leaders()
+		if len(ls) != 1 {
+			return false
+		}
+		st, ok := c.Status(ls[0])
+		return ok && len(st.Voters) == n
+	}, 30*time.Second, 10*time.Millisecond)
+	time.Sleep(time.Second)
+	b.ResetTimer()
+	var first, longest, later []float64
+	for id := raft.ID(2); id <= n; id++ {
+		costs, err := c.HandlerCosts(id)
+		require.NoError(b, err)
+		require.Greater(b, len(costs), 10)
+		b.Logf("tab %d: first 10 messages (ms) %.2f", id, costs[:10])
+		first = append(first, costs[0])
+		longest = append(longest, slices.Max(costs[:10]))
+		later = append(later, median(costs[10:]))
+	}
+	b.ReportMetric(1000*median(first), "first-median-us")
+	b.ReportMetric(1000*median(longest), "longest-of-10-median-us")
+	b.ReportMetric(1000*median(later), "later-median-us")
 }
