@@ -34,6 +34,8 @@ type runner struct {
 	safety  *checker.Safety
 	faults  *rand.Rand
 	polls   *rand.Rand // the poll costs' draws
+	seed    uint64
+	jitter  *rand.Rand // the triggers' jitter (Trigger.Jitter), made at its first draw
 	cond    condScratch
 	ms      []*measureState
 	pending int // measures not done
@@ -61,7 +63,7 @@ func newRunner(sc *Scenario, seed uint64) *runner {
 	if sc.Cluster.HalfCommitQuorum {
 		safety.WithHalfCommitQuorum()
 	}
-	return &runner{sc: sc, safety: safety, faults: sim.NewStream(seed, "faults"), polls: sim.NewStream(seed, "polls"), waiting: map[string][]func(sim.Time){}, applied: map[string]int{}}
+	return &runner{sc: sc, safety: safety, faults: sim.NewStream(seed, "faults"), polls: sim.NewStream(seed, "polls"), seed: seed, waiting: map[string][]func(sim.Time){}, applied: map[string]int{}}
 }
 
 // Changed implements netmodel.Observer: the safety checker first, then a
@@ -128,13 +130,21 @@ func (r *runner) drive(stop func() bool) {
 	})
 }
 
-// trigger runs fn at t.At, or t.After once measure t.When completes.
+// trigger runs fn at t.At, or t.After once measure t.When completes,
+// plus its jitter's draw.
 func (r *runner) trigger(t Trigger, fn func()) {
+	var jitter sim.Time
+	if t.Jitter > 0 {
+		if r.jitter == nil {
+			r.jitter = sim.NewStream(r.seed, "trigger-jitter")
+		}
+		jitter = sim.Time(r.jitter.Int64N(int64(t.Jitter)))
+	}
 	if t.At != nil {
-		r.w.At(*t.At, fn)
+		r.w.At(*t.At+jitter, fn)
 		return
 	}
-	r.waiting[t.When] = append(r.waiting[t.When], func(end sim.Time) { r.w.At(end+t.After, fn) })
+	r.waiting[t.When] = append(r.waiting[t.When], func(end sim.Time) { r.w.At(end+t.After+jitter, fn) })
 }
 
 // happened starts, at time at, the measures that run from event name.

@@ -142,6 +142,11 @@ type Trigger struct {
 	At    *sim.Time `yaml:"at" bound:"0,24h"`
 	When  string    `yaml:"when"`
 	After sim.Time  `yaml:"after" bound:"0,24h"`
+	// Jitter adds a draw uniform in [0, Jitter) to the time, from the
+	// run's own stream: the same for a seed in every world. A kill at a
+	// fixed time after a measure lands at the same point of the
+	// heartbeat period seed after seed; jitter spreads it.
+	Jitter sim.Time `yaml:"jitter" bound:"0,1h"`
 }
 
 // Workload is what clients do.

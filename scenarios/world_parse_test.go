@@ -29,6 +29,7 @@ func TestWorldSectionErrorsArePositioned(t *testing.T) {
 		{"unknown sctp", "world:\n  sctp: firefox\n", 2, 9, "world.sctp", "want chrome or pion"},
 		{"a wake cost without cores", "world:\n  wake_cost: 2ms\n", 2, 14, "world.wake_cost", "set cores too"},
 		{"a batch cost out of bounds", "world:\n  batch_cost: 11s\n", 2, 15, "world.batch_cost", "between"},
+		{"a warm-up cost out of bounds", "world:\n  warmup_costs: [1ms, 11s]\n", 2, 23, "world.warmup_costs[1]", "between"},
 		{"a wake cost out of bounds", "world:\n  cores: 2\n  wake_cost: 11s\n", 3, 14, "world.wake_cost", "between"},
 		{"burst probability", "world:\n  burst:\n    p_good_to_bad: 2\n", 3, 20, "world.burst.p_good_to_bad", "must be between 0 and 1, got 2"},
 		{"link to a missing node", "world:\n  links:\n    - from: 1\n      to: 9\n", 4, 11, "world.links[0].to", "node 9 does not exist"},
