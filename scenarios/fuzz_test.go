@@ -199,11 +199,19 @@ func TestSwarmDrawsAScheduledMachine(t *testing.T) {
 		sc := Swarm(seed, SwarmOptions{})
 		if sc.World.WakeCost == 0 {
 			assert.Zero(t, sc.World.Cores, "seed %d", seed)
+			assert.Zero(t, sc.World.BatchCost, "seed %d", seed)
+			assert.Empty(t, sc.World.WarmupCosts, "seed %d", seed)
 			continue
 		}
 		drawn++
 		assert.True(t, sc.World.Cores >= 1 && sc.World.Cores <= 4, "seed %d: %d cores", seed, sc.World.Cores)
 		assert.True(t, sc.World.WakeCost >= 100*sim.Microsecond && sc.World.WakeCost <= 5*sim.Millisecond, "seed %d: %v", seed, sc.World.WakeCost)
+		assert.True(t, sc.World.BatchCost >= 10*sim.Microsecond && sc.World.BatchCost <= 5*sim.Millisecond, "seed %d: batch %v", seed, sc.World.BatchCost)
+		if assert.Len(t, sc.World.WarmupCosts, 2, "seed %d", seed) {
+			warm := sc.World.WarmupCosts[0]
+			assert.True(t, warm >= 100*sim.Microsecond && warm <= max(5*sim.Millisecond, sc.Cluster.ElectionTimeout/20), "seed %d: warm-up %v", seed, warm)
+			assert.Equal(t, warm/2, sc.World.WarmupCosts[1], "seed %d", seed)
+		}
 		round := sc.World.WakeCost * sim.Time(sc.Cluster.Nodes) / sim.Time(sc.World.Cores)
 		assert.True(t, round <= max(sc.Cluster.ElectionTimeout/20, 100*sim.Microsecond*sim.Time(sc.Cluster.Nodes)),
 			"seed %d: a round of every page (%v) fits a twentieth of the election timeout %v", seed, round, sc.Cluster.ElectionTimeout)

@@ -256,7 +256,10 @@ func (s *shrinker) options() (bool, error) {
 		{"world.sctp", func(sc *Scenario) { sc.World.SCTP = def.World.SCTP }},
 		{"world.max_message_size", func(sc *Scenario) { sc.World.MaxMessageSize = def.World.MaxMessageSize }},
 		{"browser.timer_lateness", func(sc *Scenario) { sc.Browser.TimerLateness = def.Browser.TimerLateness }},
-		{"world.wake_cost", func(sc *Scenario) { sc.World.Cores, sc.World.WakeCost = def.World.Cores, def.World.WakeCost }},
+		{"world.wake_cost and the page costs", func(sc *Scenario) {
+			sc.World.Cores, sc.World.WakeCost = def.World.Cores, def.World.WakeCost
+			sc.World.BatchCost, sc.World.WarmupCosts = def.World.BatchCost, def.World.WarmupCosts
+		}},
 		{"browser", func(sc *Scenario) { sc.Browser = def.Browser }},
 		{"storage", func(sc *Scenario) { sc.Storage = def.Storage }},
 	} {

@@ -221,6 +221,11 @@ func swarmMachine(seed uint64, sc *Scenario) {
 	most = min(max(most, 100*sim.Microsecond), 5*sim.Millisecond)
 	sc.World.Cores = cores
 	sc.World.WakeCost = logUniform(r, 100*sim.Microsecond, most)
+	// A page's costs besides its turn, as chromium-vm has them: after each
+	// batch, and for a (re)started page's first two messages.
+	sc.World.BatchCost = logUniform(r, 10*sim.Microsecond, most)
+	warm := logUniform(r, 100*sim.Microsecond, max(most, sc.Cluster.ElectionTimeout/20))
+	sc.World.WarmupCosts = []sim.Time{warm, warm / 2}
 }
 
 // kindDrawn reports whether the scenario of seed switches kind on: a
