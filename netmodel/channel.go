@@ -111,9 +111,20 @@ func (g *GilbertElliott) MeanLoss() float64 {
 	return bad*g.LossBad + (1-bad)*g.LossGood
 }
 
-// sctpTiming is one SCTP implementation's retransmission timer.
+// sctpTiming is one SCTP implementation's loss recovery: its
+// retransmission timer, a tail-loss probe before it, and how many SACKs
+// reporting a chunk missing make its sender retransmit it at once.
 type sctpTiming struct {
 	rtoMin, rtoMax sim.Time
+	// probe, if set, is the first retransmission's wait: a tail-loss
+	// probe (RFC 8985), the timer's backoff coming after it.
+	probe sim.Time
+	// missReports is how many SACKs reporting a chunk missing make its
+	// sender retransmit it (fastRetransmit); rack: one is enough once the
+	// reported chunk was sent a reordering window after the missing one
+	// (RACK, RFC 8985).
+	missReports int
+	rack        bool
 }
 
 // sctpTimers by ChannelOptions.SCTP. Neither gives up on a message: both
@@ -122,15 +133,29 @@ var sctpTimers = map[string]sctpTiming{
 	// Chrome's dcSCTP: RTO min 400 ms; WebRTC caps the backoff at 3 s
 	// (facts §3 Chrome row: dcsctp_transport.cc kMaxTimerBackoffDuration,
 	// V). At the RTTs modeled SRTT + 4 RTTVAR stays below the minimum.
-	"":       {RTOMin, RTOBackoffCap},
-	"chrome": {RTOMin, RTOBackoffCap},
-	// pion/sctp: RTO initial and min 1 s, max 60 s (facts §3 pion row:
-	// rtx_timer.go, V).
-	"pion": {1 * sim.Second, 60 * sim.Second},
+	// Fast retransmit after three miss indications (RFC 9260 §7.2.4).
+	"":       {rtoMin: RTOMin, rtoMax: RTOBackoffCap, missReports: 3},
+	"chrome": {rtoMin: RTOMin, rtoMax: RTOBackoffCap, missReports: 3},
+	// pion/sctp v1.12.1 (this module's): RTO initial and min 1 s, max 60
+	// s (facts §3 pion row: rtx_timer.go, V), and RACK-TLP (RFC 8985;
+	// association.go onRackAfterSACK, schedulePTOAfterSendLocked): a
+	// chunk is lost once one sent a reordering window (a quarter of the
+	// minimum RTT) after it is acknowledged, and a tail-loss probe goes
+	// out 2 SRTT + 200 ms after the last send with one chunk in flight
+	// (its WCDelAck; 2 ms with more). The probe here is 200 ms: the 2
+	// SRTT, a few ms on the paths the pion world runs, is left out.
+	"pion": {rtoMin: 1 * sim.Second, rtoMax: 60 * sim.Second, probe: 200 * sim.Millisecond, missReports: 1, rack: true},
 }
 
-// rto returns the wait before retransmission number k (0-based).
+// rto returns the wait before retransmission number k (0-based): the
+// probe first if there is one, then the timer, doubling up to its cap.
 func (s sctpTiming) rto(k int) sim.Time {
+	if s.probe > 0 {
+		if k == 0 {
+			return s.probe
+		}
+		k--
+	}
 	d := s.rtoMin
 	for range k {
 		d *= 2
@@ -305,7 +330,7 @@ type flight struct {
 	// reports are when the earliest SACKs reporting it missing reach the
 	// sender, nReports how many came (fastRetransmit); fastDone: it was
 	// fast-retransmitted, which SCTP does once.
-	reports  [fastRetransmitReports]sim.Time
+	reports  [maxMissReports]sim.Time
 	nReports int
 	fastDone bool
 }
@@ -674,31 +699,36 @@ func (w *World) schedule(ch *channel, l *link, m raft.Message, arrival, sent, la
 	return f
 }
 
-// fastRetransmitReports is how many SACKs must report a chunk missing
-// before its sender retransmits it without waiting for its timer (RFC
-// 9260 §7.2.4: "three further miss indications"; dcSCTP and pion/sctp
-// implement it).
-const fastRetransmitReports = 3
+// maxMissReports is the most SACKs reporting a chunk missing any SCTP
+// here waits for (sctpTiming.missReports): RFC 9260 §7.2.4's "three
+// further miss indications", which dcSCTP and pion/sctp implement.
+const maxMissReports = 3
 
 // fastRetransmit is told that a message first sent at sent reaches the
 // receiver at own: each earlier flight still missing there then gets a
 // SACK reporting it missing, which reaches the sender one mean latency
-// later. At the third the sender retransmits it at once, once (lost or
-// not at the link's rate; lost, it is left to its timer), so a steady
-// flow recovers a loss in about a round trip instead of the timer's
-// 400 ms or more. The draws come from their own stream.
+// later. At the SCTP's missReports-th (with RACK, only for a message
+// sent a reordering window after the flight) the sender retransmits it
+// at once, once (lost or not at the link's rate; lost, it is left to its
+// timer), so a steady flow recovers a loss in about a round trip instead
+// of the timer's 400 ms or more. The draws come from their own stream.
 func (w *World) fastRetransmit(ch *channel, l *link, from, to raft.ID, sent, own sim.Time) {
+	s := &w.links.sctp
 	back := w.link(to, from).Latency.Mean
+	reorderWindow := l.Latency.Mean / 2 // a quarter of the round trip
 	moved := false
 	for _, f := range ch.flights {
 		if f.done || f.fastDone || f.sent >= sent || f.lastTx <= f.sent || f.own <= own {
 			continue
 		}
-		if !f.report(own + back) {
+		if s.rack && sent-f.sent <= reorderWindow {
+			continue
+		}
+		if !f.report(own+back, s.missReports) {
 			continue
 		}
 		f.fastDone = true
-		at := f.reports[fastRetransmitReports-1]
+		at := f.reports[s.missReports-1]
 		if at >= f.lastTx || at < w.sim.Now() {
 			continue
 		}
@@ -708,7 +738,7 @@ func (w *World) fastRetransmit(ch *channel, l *link, from, to raft.ID, sent, own
 		if lostOn(ch, l, w.fastRand) {
 			continue
 		}
-		_, k := w.links.sctp.retransmissionAt(f.sent, at)
+		_, k := s.retransmissionAt(f.sent, at)
 		f.lastTx, f.own = at, at+l.Latency.Sample(w.fastRand)+f.extra
 		f.why.retx, f.why.tx = k+1, at
 		moved = true
@@ -719,19 +749,20 @@ func (w *World) fastRetransmit(ch *channel, l *link, from, to raft.ID, sent, own
 }
 
 // report adds a SACK reporting f missing, reaching the sender at at,
-// keeping the earliest ones; it reports whether there are enough.
-func (f *flight) report(at sim.Time) bool {
-	n := min(f.nReports, fastRetransmitReports)
+// keeping the earliest ones; it reports whether there are the needed
+// ones.
+func (f *flight) report(at sim.Time, needed int) bool {
+	n := min(f.nReports, maxMissReports)
 	i := n
 	for i > 0 && f.reports[i-1] > at {
 		i--
 	}
-	if i < fastRetransmitReports {
+	if i < maxMissReports {
 		copy(f.reports[i+1:], f.reports[i:])
 		f.reports[i] = at
 	}
 	f.nReports++
-	return f.nReports >= fastRetransmitReports
+	return f.nReports >= needed
 }
 
 // behind puts a message reaching the receiver at arrival on an ordered

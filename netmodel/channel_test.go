@@ -73,9 +73,10 @@ func TestSCTPTimersByImplementation(t *testing.T) {
 	chrome, pion := sctpTimers["chrome"], sctpTimers["pion"]
 	assert.Equal(t, 400*sim.Millisecond, chrome.rto(0))
 	assert.Equal(t, 3*sim.Second, chrome.rto(5), "WebRTC caps Chrome's backoff at 3 s")
-	assert.Equal(t, 1*sim.Second, pion.rto(0))
-	assert.Equal(t, 32*sim.Second, pion.rto(5))
-	assert.Equal(t, 60*sim.Second, pion.rto(9))
+	assert.Equal(t, 200*sim.Millisecond, pion.rto(0), "pion/sctp's tail-loss probe, then its timer")
+	assert.Equal(t, 1*sim.Second, pion.rto(1))
+	assert.Equal(t, 32*sim.Second, pion.rto(6))
+	assert.Equal(t, 60*sim.Second, pion.rto(10))
 
 	// In a world: the first retransmission comes one RTO after the loss.
 	minLate := func(sctp string) sim.Time {
@@ -95,7 +96,52 @@ func TestSCTPTimersByImplementation(t *testing.T) {
 		return late
 	}
 	assert.Equal(t, 400*sim.Millisecond, minLate("chrome"))
-	assert.Equal(t, 1*sim.Second, minLate("pion"))
+	assert.Equal(t, 200*sim.Millisecond, minLate("pion"))
+}
+
+// pion/sctp runs RACK (RFC 8985): one later message acknowledged is
+// enough to retransmit a lost one, where Chrome's dcSCTP waits for three
+// SACKs reporting it missing, or its timer.
+func TestPionRecoversALossAfterOneLaterMessage(t *testing.T) {
+	for _, tt := range []struct {
+		sctp string
+		want sim.Time // when the lost first probe arrives
+	}{
+		// Sent at 0 and lost; the second, sent at 10 ms (after the
+		// reordering window, a quarter of the 20 ms round trip), arrives
+		// at 20 ms and its SACK is back at 30 ms: retransmitted then, there
+		// at 40.
+		{"pion", 40 * sim.Millisecond},
+		// One report is not three: its timer, 400 ms, then 10 ms on the way.
+		{"chrome", 410 * sim.Millisecond},
+	} {
+		t.Run(tt.sctp, func(t *testing.T) {
+			lost := 0
+			for seed := uint64(1); seed <= 20; seed++ {
+				opt := testOptions(2)
+				opt.Mode = UnorderedReliable
+				opt.Channel.SCTP = tt.sctp
+				w, buf := newTestWorld(t, opt, seed)
+				w.sim.At(0, func() {
+					w.SetLoss(0.5, 0)
+					w.send(probe(1, 2, 1)) // lost in some seeds
+				})
+				w.sim.At(sim.Millisecond, func() { w.SetLoss(0, 0) }) // its retransmissions get through
+				w.sim.At(10*sim.Millisecond, func() { w.send(probe(1, 2, 2)) })
+				w.sim.RunUntil(5*sim.Second, nil)
+				got, dropped := deliveries(t, w, buf)
+				require.Zero(t, dropped)
+				require.Len(t, got, 2)
+				if got[0].index == 1 {
+					assert.Equal(t, arrival{1, 10 * sim.Millisecond}, got[0], "seed %d: not lost", seed)
+					continue
+				}
+				lost++
+				assert.Equal(t, []arrival{{2, 20 * sim.Millisecond}, {1, tt.want}}, got, "seed %d: lost", seed)
+			}
+			assert.Positive(t, lost, "some seed lost the first probe")
+		})
+	}
 }
 
 func TestNextRetransmissionFollowsTheBackoff(t *testing.T) {
@@ -436,15 +482,16 @@ func TestRetransmissionsAfterALossChangeUseTheNewRate(t *testing.T) {
 					w.sim.At(sim.Time(i)*sim.Millisecond, func() { w.send(probe(1, 2, i)) })
 				}
 				// pion's retransmissions of a probe sent at i ms: i ms +
-				// 1 s, 3 s, 7 s, ...; the loss stops at 2 s, so the one
-				// at about 3 s gets through.
+				// 0.2 s (the tail-loss probe), 1.2 s, 3.2 s, 7.2 s, ...;
+				// the loss stops at 2 s, so the one at about 3.2 s gets
+				// through.
 				w.sim.At(2*sim.Second, func() { w.SetLoss(0, 0) })
 				w.sim.RunUntil(10*sim.Minute, nil)
 				got, dropped := deliveries(t, w, buf)
 				require.Zero(t, dropped)
 				require.Len(t, got, 5, "seed %d", seed)
 				for j, a := range got {
-					assert.LessOrEqual(t, a.at, 3*sim.Second+20*sim.Millisecond, "seed %d: probe %d", seed, a.index)
+					assert.LessOrEqual(t, a.at, 3200*sim.Millisecond+20*sim.Millisecond, "seed %d: probe %d", seed, a.index)
 					if mode == OrderedReliable {
 						assert.Equal(t, uint64(j+1), a.index, "seed %d: in order", seed)
 					}

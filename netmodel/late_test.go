@@ -269,18 +269,18 @@ func TestAFlightCountsTheEarliestSACKsReportingItMissing(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		reports []int
-		want    [fastRetransmitReports]sim.Time
+		want    [maxMissReports]sim.Time
 		enough  bool
 	}{
-		{"two are not enough", []int{30, 10}, [fastRetransmitReports]sim.Time{ms(10), ms(30)}, false},
-		{"three in order", []int{10, 20, 30}, [fastRetransmitReports]sim.Time{ms(10), ms(20), ms(30)}, true},
-		{"a late-sent one that came back first", []int{40, 30, 20, 10}, [fastRetransmitReports]sim.Time{ms(10), ms(20), ms(30)}, true},
+		{"two are not enough", []int{30, 10}, [maxMissReports]sim.Time{ms(10), ms(30)}, false},
+		{"three in order", []int{10, 20, 30}, [maxMissReports]sim.Time{ms(10), ms(20), ms(30)}, true},
+		{"a late-sent one that came back first", []int{40, 30, 20, 10}, [maxMissReports]sim.Time{ms(10), ms(20), ms(30)}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var f flight
 			enough := false
 			for _, r := range tt.reports {
-				enough = f.report(ms(r))
+				enough = f.report(ms(r), 3)
 			}
 			assert.Equal(t, tt.enough, enough)
 			assert.Equal(t, tt.want, f.reports)

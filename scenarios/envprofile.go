@@ -49,6 +49,7 @@ var envProfiles = map[string]func(*Scenario){
 	// fire to the node's goroutine, mean 1.13 ms, sd 0.55 (p10-p90
 	// 0.51-2.02); in Chromium mean 1.27 ms, sd 0.67 (0.78-2.01).
 	"pion-vm": func(sc *Scenario) {
+		sc.World.SCTP = "pion" // its loss recovery: pion/sctp's, RACK-TLP (netmodel's sctpTimers)
 		sc.World.Profile = "loopback"
 		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 800 * sim.Microsecond, Jitter: 470 * sim.Microsecond}
 		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 1130 * sim.Microsecond, Jitter: 550 * sim.Microsecond}
