@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkIdleClusterPageCosts measures what a heartbeat costs each
-// page's thread in a quiet cluster of 9 and 21 tabs run as the
+// page's thread in a quiet cluster of 3, 9 and 21 tabs run as the
 // scenarios run them (election timeout 500 ms, heartbeat 100 ms, a trace
 // reported): for 4 s after the cluster settled, the median time the
 // leader and the followers took to handle a datachannel message and to
@@ -21,7 +21,7 @@ import (
 // (world.handler_cost, world.report_cost) come from these. Run it with
 // -bench PageCosts -benchtime 1x.
 func BenchmarkIdleClusterPageCosts(b *testing.B) {
-	for _, n := range []int{9, 21} {
+	for _, n := range []int{3, 9, 21} {
 		b.Run(fmt.Sprintf("%d-tabs", n), func(b *testing.B) {
 			c := newClusterWith(b, n, nil, func(o *Options) {
 				o.Raft = netmodel.RaftOptions{ElectionTimeout: 500 * sim.Millisecond, Heartbeat: 100 * sim.Millisecond}
