@@ -23,9 +23,9 @@ import (
 // has work waits for one of Cores cores (which must be set), in the order
 // the pages became ready; it runs its queued tasks, and the work that
 // arrives meanwhile, then the core stays busy WakeCost longer (what
-// waking a page costs beyond its handlers: the browser's work to wake
-// and put the page to sleep, a real page's reports to its harness)
-// before the next waiting page gets it. The page's own thread is free
+// waking a page costs beyond its handlers and batches: the browser's
+// work to wake the page and put it to sleep) before the next waiting
+// page gets it. The page's own thread is free
 // meanwhile: new work waits for any core. Many pages woken at once are
 // then served a few at a time, as the project's VM serves Chromium's
 // pages (docs/worlds.md).

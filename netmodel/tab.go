@@ -71,6 +71,10 @@ type task struct {
 	arrived sim.Time
 }
 
+// isMessage reports whether the task hands a message to Raft (the
+// others run a function or fire a timer).
+func (tk *task) isMessage() bool { return tk.fn == nil && tk.fnArg == nil && tk.fire == 0 }
+
 // newHost returns the tab's host: the world's side of each batch.
 func (t *Tab) newHost() *host.Node {
 	w := t.w
@@ -195,8 +199,8 @@ func (t *Tab) wakeUp() {
 // warmupCost is what the next task costs beyond the handler cost: a
 // message among the first the tab handles pays its warm-up cost.
 func (t *Tab) warmupCost() sim.Time {
-	tk, warm := &t.inbox[t.head], t.w.opt.WarmupCosts
-	if t.handled >= len(warm) || tk.fn != nil || tk.fnArg != nil || tk.fire != 0 {
+	warm := t.w.opt.WarmupCosts
+	if t.handled >= len(warm) || !t.inbox[t.head].isMessage() {
 		return 0
 	}
 	return warm[t.handled]

@@ -64,9 +64,9 @@ var envProfiles = map[string]func(*Scenario){
 	// chromium-vm-9-tabs, less the 0.28 ms a message below that the
 	// model charges a timer's task too (the measured 1.27 ms was a
 	// heartbeat period's whole excess, the page's handling included);
-	// the VM's 2 cores. What a page spends on a
-	// message and on a batch, measured (docs/worlds.md, "What the real
-	// worlds give Raft"): 0.28 ms a message, the spacing at which a
+	// the VM's 2 cores. What a page spends on a message and on a batch,
+	// measured (docs/worlds.md, "What the real worlds give Raft"): 0.28
+	// ms a message, the spacing at which a
 	// 9-tab leader's page took its acknowledgements one after the other
 	// in traced runs (0.28-0.4 ms, of which its own handler took 10 us:
 	// the rest is the browser's delivery of the message to the page);

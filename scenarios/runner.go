@@ -34,8 +34,7 @@ type runner struct {
 	safety  *checker.Safety
 	faults  *rand.Rand
 	polls   *rand.Rand // the poll costs' draws
-	seed    uint64
-	jitter  *rand.Rand // the triggers' jitter (Trigger.Jitter), made at its first draw
+	jitter  *rand.Rand // the triggers' jitter (Trigger.Jitter), drawn only when set
 	cond    condScratch
 	ms      []*measureState
 	pending int // measures not done
@@ -63,7 +62,7 @@ func newRunner(sc *Scenario, seed uint64) *runner {
 	if sc.Cluster.HalfCommitQuorum {
 		safety.WithHalfCommitQuorum()
 	}
-	return &runner{sc: sc, safety: safety, faults: sim.NewStream(seed, "faults"), polls: sim.NewStream(seed, "polls"), seed: seed, waiting: map[string][]func(sim.Time){}, applied: map[string]int{}}
+	return &runner{sc: sc, safety: safety, faults: sim.NewStream(seed, "faults"), polls: sim.NewStream(seed, "polls"), jitter: sim.NewStream(seed, "trigger-jitter"), waiting: map[string][]func(sim.Time){}, applied: map[string]int{}}
 }
 
 // Changed implements netmodel.Observer: the safety checker first, then a
@@ -135,9 +134,6 @@ func (r *runner) drive(stop func() bool) {
 func (r *runner) trigger(t Trigger, fn func()) {
 	var jitter sim.Time
 	if t.Jitter > 0 {
-		if r.jitter == nil {
-			r.jitter = sim.NewStream(r.seed, "trigger-jitter")
-		}
 		jitter = sim.Time(r.jitter.Int64N(int64(t.Jitter)))
 	}
 	if t.At != nil {
