@@ -1,6 +1,9 @@
 package netmodel
 
 import (
+	"fmt"
+	"math/rand/v2"
+
 	"github.com/raftsim/raftsim/app"
 	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/raft"
@@ -32,6 +35,34 @@ type KVOptions struct {
 	ReadMode ReadMode
 }
 
+// KVClientPath is how far a KV client is from its tab's page, when it
+// is not in the page (Options.KVClientPath): each attempt takes Request
+// to reach the page, and each answer Answer to reach the client. The
+// real worlds' clients live in their harness, whose commands cross a
+// socket to the page and whose answers come back in the page's report
+// of its batch (docs/worlds.md). Zero: the client is in the page.
+type KVClientPath struct {
+	Request, Answer Latency
+}
+
+// set reports whether the path has any length.
+func (p *KVClientPath) set() bool { return *p != KVClientPath{} }
+
+func (p *KVClientPath) validate() error {
+	for _, side := range []struct {
+		name string
+		l    Latency
+	}{{"request", p.Request}, {"answer", p.Answer}} {
+		if side.l == (Latency{}) {
+			continue // no way to go
+		}
+		if err := side.l.Validate(); err != nil {
+			return fmt.Errorf("KV client %s path: %w", side.name, err)
+		}
+	}
+	return nil
+}
+
 // KVRecord is one operation as its client saw it.
 type KVRecord = host.KVRecord
 
@@ -48,13 +79,18 @@ func (w *World) StartKV(opt KVOptions) *KVClients {
 	k := host.NewKVClients(opt.KVOptions)
 	r := w.sim.Rand("kv")
 	open := w.sim.Rand("kv/open")
+	var path *clientPath
+	if w.opt.KVClientPath.set() {
+		// A stream of its own, so that a path moves no other draw.
+		path = &clientPath{KVClientPath: &w.opt.KVClientPath, rand: w.sim.Rand("kv/path")}
+	}
 	for c := 1; c <= opt.Clients; c++ {
 		t := w.tabs[(c-1)%w.opt.Nodes+1]
 		var start sim.Time
 		if opt.Rate == 0 {
 			start = sim.Time(r.IntN(int(max(opt.Think, sim.Millisecond))))
 		}
-		k.Add(uint64(1000+c), uint64(t.ID), &kvEnv{tab: t, mode: opt.ReadMode}, r, open, start)
+		k.Add(uint64(1000+c), uint64(t.ID), &kvEnv{tab: t, mode: opt.ReadMode, path: path}, r, open, start)
 	}
 	return k
 }
@@ -63,6 +99,20 @@ func (w *World) StartKV(opt KVOptions) *KVClients {
 type kvEnv struct {
 	tab  *Tab
 	mode ReadMode
+	path *clientPath // nil: the client is in the page
+}
+
+// clientPath draws the lengths of a KV client's path to its page.
+type clientPath struct {
+	*KVClientPath
+	rand *rand.Rand
+}
+
+func (p *clientPath) draw(l Latency) sim.Time {
+	if l == (Latency{}) {
+		return 0
+	}
+	return max(l.Sample(p.rand), 0)
 }
 
 func (e *kvEnv) Now() sim.Time       { return e.tab.w.sim.Now() }
@@ -76,7 +126,23 @@ func (e *kvEnv) After(d sim.Time, fn func()) func() {
 
 // Send runs the attempt on the client's tab: a write is proposed there
 // (Raft forwards it to the leader), a read served as the read mode says.
+// A client outside the page reaches it, and hears its answer, along its
+// path.
 func (e *kvEnv) Send(a host.KVAttempt) {
+	if e.path == nil {
+		e.run(a)
+		return
+	}
+	s := e.tab.w.sim
+	reply := a.Reply
+	a.Reply = func(found bool, out string) {
+		s.After(e.path.draw(e.path.Answer), func() { reply(found, out) })
+	}
+	s.After(e.path.draw(e.path.Request), func() { e.run(a) })
+}
+
+// run runs the attempt on the client's tab.
+func (e *kvEnv) run(a host.KVAttempt) {
 	t := e.tab
 	t.run(func() {
 		if !a.Current() || !t.alive {

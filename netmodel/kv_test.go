@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/raftsim/raftsim/app"
+	"github.com/raftsim/raftsim/host"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
@@ -60,4 +61,47 @@ func TestRetriedAndDuplicatedCommandsApplyOnce(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A KV client outside its page (in a harness, as the real worlds'
+// clients are) waits for its request to reach the page and for the
+// answer to come back: with a constant path of 3 ms there and 4 ms
+// back, every operation of a lone client on a quiet cluster takes
+// exactly 7 ms longer than with the client in the page.
+func TestAKVClientOutsideItsPageWaitsForItsPathBothWays(t *testing.T) {
+	latencies := func(path KVClientPath) []sim.Time {
+		opt := testOptions(3)
+		opt.Raft.ElectionTimeout = 300 * sim.Millisecond
+		opt.KVClientPath = path
+		w, _ := newTestWorld(t, opt, 1)
+		var kv *KVClients
+		w.sim.At(2*sim.Second, func() {
+			kv = w.StartKV(KVOptions{Clients: 1, KVOptions: host.KVOptions{Keys: 2, Ops: 20,
+				Think: 25 * sim.Millisecond, Timeout: 5 * sim.Second}})
+		})
+		w.sim.RunUntil(20*sim.Second, nil)
+		require.NotNil(t, kv)
+		var out []sim.Time
+		for _, r := range kv.History() {
+			require.True(t, r.Returned, "%+v", r)
+			out = append(out, r.Return-r.Call)
+		}
+		require.Len(t, out, 20)
+		return out
+	}
+	inPage := latencies(KVClientPath{})
+	outside := latencies(KVClientPath{
+		Request: Latency{Dist: DistConstant, Mean: 3 * sim.Millisecond},
+		Answer:  Latency{Dist: DistConstant, Mean: 4 * sim.Millisecond},
+	})
+	for i := range inPage {
+		assert.Equal(t, inPage[i]+7*sim.Millisecond, outside[i], "operation %d", i+1)
+	}
+}
+
+func TestAKVClientPathIsValidated(t *testing.T) {
+	opt := testOptions(3)
+	opt.KVClientPath.Answer = Latency{Dist: "gamma", Mean: sim.Millisecond}
+	_, err := New(sim.New(1, nil), opt)
+	assert.ErrorContains(t, err, "KV client answer path")
 }

@@ -93,6 +93,9 @@ type Options struct {
 	Channel ChannelOptions
 	// Browser: tab visibility and timer throttling (timers.go).
 	Browser BrowserOptions
+	// KVClientPath: how far the KV clients are from their tabs' pages
+	// (kv.go); zero: in the pages.
+	KVClientPath KVClientPath
 	// Storage: localStorage quota and cost (storage.go).
 	Storage StorageOptions
 	// Conn: connection set-up, ICE and signaling (conn.go, signaling.go).
@@ -135,7 +138,7 @@ func (o *Options) Validate() error {
 	if o.MembershipInterval <= 0 || o.MembershipFastInterval <= 0 {
 		return fmt.Errorf("membership intervals must be positive")
 	}
-	for _, check := range []func() error{o.Channel.validate, o.Browser.validate, o.Storage.validate, o.Conn.validate, o.Machine.validate} {
+	for _, check := range []func() error{o.Channel.validate, o.Browser.validate, o.Storage.validate, o.Conn.validate, o.Machine.validate, o.KVClientPath.validate} {
 		if err := check(); err != nil {
 			return err
 		}

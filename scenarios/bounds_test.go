@@ -91,6 +91,8 @@ func TestHostileValuesAreRefusedWithAPositionedError(t *testing.T) {
 		{"a negative kill count", "faults: [{at: 1s, kill: {count: -1}}]", "faults[0].kill.count"},
 		{"timer lateness of a day", "browser: {timer_lateness: {dist: lognormal, mean: 24h}}", "browser.timer_lateness.mean"},
 		{"timer lateness of an unknown shape", "browser: {timer_lateness: {dist: sometimes, mean: 1ms}}", "browser.timer_lateness"},
+		{"a KV client a day from its page", "world: {kv_client: {request: {dist: constant, mean: 24h}}}", "world.kv_client.request.mean"},
+		{"a KV client's answer of an unknown shape", "world: {kv_client: {answer: {dist: sometimes, mean: 1ms}}}", "world.kv_client.answer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -243,6 +243,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		HandlerCost:            sc.World.HandlerCost,
 		BatchCost:              sc.World.BatchCost,
 		WarmupCosts:            sc.World.WarmupCosts,
+		KVClientPath:           sc.World.KVClient.model(),
 		Machine:                netmodel.MachineOptions{Cores: sc.World.Cores, TabLoad: sc.World.TabLoad, WakeCost: sc.World.WakeCost},
 		PresenceCloseDelay:     sc.World.PresenceCloseDelay,
 		PresenceJoinDelay:      sc.World.PresenceJoinDelay,

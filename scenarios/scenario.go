@@ -121,11 +121,22 @@ type WorldConfig struct {
 	WakeCost sim.Time `yaml:"wake_cost" bound:"0,10s"`
 	// Latency overrides the profile's one-way latency distribution.
 	Latency *Latency `yaml:"latency"`
+	// KVClient: how far the KV clients are from their tabs' pages
+	// (netmodel.KVClientPath); unset: in the pages. The model's only: a
+	// real world's clients are where its harness puts them.
+	KVClient *KVClientPath `yaml:"kv_client"`
 	// Loss and Duplicate override the profile's rates when set.
 	Loss               *float64 `yaml:"loss" bound:"0,1"`
 	Duplicate          *float64 `yaml:"duplicate" bound:"0,1"`
 	PresenceCloseDelay sim.Time `yaml:"presence_close_delay" bound:"0,1h"`
 	PresenceJoinDelay  sim.Time `yaml:"presence_join_delay" bound:"0,1h"`
+}
+
+// KVClientPath is the way between a KV client and its tab's page, each
+// direction a latency distribution (unset: no way to go).
+type KVClientPath struct {
+	Request *Latency `yaml:"request"`
+	Answer  *Latency `yaml:"answer"`
 }
 
 // Latency is a one-way link latency distribution: constant, uniform

@@ -306,6 +306,16 @@ func (sc *Scenario) validateTabEnvironment() error {
 			return sc.errAt("browser.timer_lateness", "%v", err)
 		}
 	}
+	if p := w.KVClient; p != nil {
+		for i, l := range []*Latency{p.Request, p.Answer} {
+			if l == nil {
+				continue
+			}
+			if err := l.model().Validate(); err != nil {
+				return sc.errAt("world.kv_client."+[]string{"request", "answer"}[i], "%v", err)
+			}
+		}
+	}
 	c := &sc.Connection
 	if c.Setup {
 		if c.SetupRTTsMin < 0 || c.SetupRTTsMax < c.SetupRTTsMin {
@@ -328,4 +338,19 @@ func (sc *Scenario) validateTabEnvironment() error {
 
 func (l *Latency) model() netmodel.Latency {
 	return netmodel.Latency{Dist: netmodel.DistKind(l.Dist), Mean: l.Mean, Jitter: l.Jitter}
+}
+
+// model is the path in netmodel's terms (a side left out: none).
+func (p *KVClientPath) model() netmodel.KVClientPath {
+	var out netmodel.KVClientPath
+	if p == nil {
+		return out
+	}
+	if p.Request != nil {
+		out.Request = p.Request.model()
+	}
+	if p.Answer != nil {
+		out.Answer = p.Answer.model()
+	}
+	return out
 }
