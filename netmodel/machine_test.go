@@ -244,3 +244,45 @@ func TestAPagesFirstMessagesPayTheirWarmupCosts(t *testing.T) {
 		"restarted, cold: the first message 1+5 ms, its mark 1, the second 1+2, its mark 1 more")
 	assert.Equal(t, []sim.Time{2, 4}, twoMessages(next()), "warm again")
 }
+
+// The pages start Raft together: with a core each, each is ready after
+// its start cost; with 9 pages on 2 cores they share them, and all are
+// ready after 9/2 start costs, as a kernel sharing busy threads evenly
+// has them. No Raft runs before: no timer is set, and the paper's first
+// server takes its first term only then.
+func TestPagesStartingTogetherShareTheCores(t *testing.T) {
+	tests := []struct {
+		name  string
+		cores int
+		want  sim.Time // when the pages have started
+	}{
+		{"no start cost", 0, 0},
+		{"a core each", 0, 4 * sim.Millisecond},
+		{"nine pages on two cores", 2, 18 * sim.Millisecond},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := testOptions(9)
+			opt.Bootstrap = BootstrapPaper
+			if i > 0 {
+				opt.StartCost = 4 * sim.Millisecond
+			}
+			if tt.cores > 0 {
+				opt.Machine = MachineOptions{Cores: tt.cores, WakeCost: sim.Microsecond}
+			}
+			w, buf := newTestWorld(t, opt, 1)
+			w.sim.RunUntil(sim.Second, nil)
+			timersSet, campaign := sim.Time(-1), sim.Time(-1)
+			for _, e := range traceEvents(t, w, buf) {
+				switch {
+				case e.Kind == sim.KindTimerSet && timersSet < 0:
+					timersSet = e.Time
+				case e.Kind == sim.KindTerm && e.Node == 1 && campaign < 0:
+					campaign = e.Time
+				}
+			}
+			assert.Equal(t, tt.want, timersSet, "the first Raft timer is set once the pages have started")
+			assert.Equal(t, tt.want, campaign, "tab 1, alone in its configuration, leads as its Raft starts")
+		})
+	}
+}

@@ -101,6 +101,16 @@ func (t *Tab) newHost() *host.Node {
 
 // boot starts the tab's node from its storage.
 func (t *Tab) boot(voters []raft.ID) error {
+	if err := t.load(voters); err != nil {
+		return err
+	}
+	t.process()
+	return nil
+}
+
+// load opens the tab and makes its node from its storage; its Raft runs
+// from its first process (boot).
+func (t *Tab) load(voters []raft.ID) error {
 	t.alive = true
 	t.w.live++
 	t.busyUntil = t.w.sim.Now()
@@ -110,7 +120,6 @@ func (t *Tab) boot(voters []raft.ID) error {
 		t.w.live--
 		return fmt.Errorf("tab %d: %w", t.ID, err)
 	}
-	t.process()
 	return nil
 }
 

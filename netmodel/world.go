@@ -64,6 +64,13 @@ type Options struct {
 	// HandlerCost is the CPU time a tab spends on each message or timer it
 	// handles; later work waits behind it on the tab's single thread.
 	HandlerCost sim.Time
+	// StartCost is the CPU time of a page's start of Raft at the run's
+	// start (restoring its storage, starting Raft, its code's first
+	// run): the pages start together, so with more pages than cores
+	// they share them and all are done after StartCost × pages / cores
+	// (World.Start). A restarted page does not pay it (its first
+	// messages pay WarmupCosts).
+	StartCost sim.Time
 	// BatchCost is the CPU time a tab spends after each batch its work
 	// produced (a handled message or timer that changed the node's state
 	// or sent something), once the batch's messages left: what a page
@@ -129,6 +136,9 @@ func (o *Options) Validate() error {
 	}
 	if o.HandlerCost < 0 || o.HandlerCost > 10*sim.Second || o.BatchCost < 0 || o.BatchCost > 10*sim.Second {
 		return fmt.Errorf("handler and batch costs must be in [0, 10s], got %v and %v", o.HandlerCost, o.BatchCost)
+	}
+	if o.StartCost < 0 || o.StartCost > 10*sim.Second {
+		return fmt.Errorf("start cost must be in [0, 10s], got %v", o.StartCost)
 	}
 	for i, c := range o.WarmupCosts {
 		if c < 0 || c > 10*sim.Second {
@@ -261,8 +271,11 @@ func (w *World) Fault(node raft.ID, detail string) {
 }
 
 // Start starts Raft on every tab at the current time, as the paper's
-// harness does once all pages are connected.
+// harness does once all pages are connected. With a start cost
+// (Options.StartCost) the pages are told now and their Raft runs once
+// their start is done.
 func (w *World) Start() error {
+	ready := w.startDone()
 	for _, t := range w.tabs[1:] {
 		var voters []raft.ID
 		switch w.opt.Bootstrap {
@@ -275,10 +288,45 @@ func (w *World) Start() error {
 				voters = []raft.ID{1}
 			}
 		}
-		if err := t.boot(voters); err != nil {
+		if err := t.load(voters); err != nil {
 			return err
 		}
+		if ready == 0 {
+			t.process()
+		}
 	}
+	if ready == 0 {
+		w.started()
+		return nil
+	}
+	for _, t := range w.tabs[1:] {
+		t.occupy(ready)
+	}
+	w.sim.After(ready, func() {
+		for _, t := range w.tabs[1:] {
+			t.process()
+		}
+		w.started()
+	})
+	return nil
+}
+
+// startDone is how long the pages take to start (Options.StartCost):
+// they start together, each with a core while there are enough, and
+// otherwise sharing the cores evenly, as the kernel shares them among
+// busy threads, so that all are done at once.
+func (w *World) startDone() sim.Time {
+	c := w.opt.StartCost
+	if cores := w.opt.Machine.Cores; cores > 0 && w.opt.Nodes > cores {
+		c = c * sim.Time(w.opt.Nodes) / sim.Time(cores)
+	}
+	return c
+}
+
+// started is what follows the tabs' start: their connections open, if
+// the run opens them all at once, and the paper's first server
+// campaigns.
+func (w *World) started() {
 	if w.opt.Conn.Setup && w.opt.Conn.OpenAtStart {
 		w.openAll() // once every tab is up, before any sends
 	}
@@ -286,7 +334,6 @@ func (w *World) Start() error {
 		t := w.tabs[1]
 		t.run(func() { t.host.Raft.Campaign() })
 	}
-	return nil
 }
 
 // Present reports whether signaling lists tab id.

@@ -105,6 +105,10 @@ type WorldConfig struct {
 	Links []Link `yaml:"links" maxlen:"10000"`
 	// HandlerCost is the CPU time of every handled message or timer.
 	HandlerCost sim.Time `yaml:"handler_cost" bound:"0,10s"`
+	// StartCost is the CPU time of a page's start of Raft at the run's
+	// start; the pages share the cores while they start
+	// (netmodel.Options.StartCost).
+	StartCost sim.Time `yaml:"start_cost" bound:"0,10s"`
 	// BatchCost is the CPU time of every batch a handled message or timer
 	// produced, after its sends left (netmodel.Options.BatchCost).
 	BatchCost sim.Time `yaml:"batch_cost" bound:"0,10s"`
