@@ -34,7 +34,8 @@ func TestAMachineOfItsOwnPerTabIsTheDefault(t *testing.T) {
 }
 
 func TestMachineOptionsRefuseNonsense(t *testing.T) {
-	for _, o := range []MachineOptions{{Cores: -1}, {Cores: 8, TabLoad: -0.1}, {Cores: 8, TabLoad: 1.5}, {Cores: 8, TabLoad: math.NaN()}} {
+	for _, o := range []MachineOptions{{Cores: -1}, {Cores: 8, TabLoad: -0.1}, {Cores: 8, TabLoad: 1.5}, {Cores: 8, TabLoad: math.NaN()},
+		{CPUScale: -1}, {CPUScale: 11}, {CPUScale: math.NaN()}, {CPUScale: math.Inf(1)}} {
 		assert.Error(t, o.validate(), "%+v", o)
 	}
 	assert.NoError(t, (&MachineOptions{Cores: 8, TabLoad: 0.5}).validate())
@@ -165,6 +166,23 @@ func TestABatchHoldsThePageAfterItsSendsLeft(t *testing.T) {
 	opt := testOptions(3)
 	opt.HandlerCost = sim.Millisecond
 	opt.BatchCost = 5 * sim.Millisecond
+	testABatchHoldsThePage(t, opt)
+}
+
+// On a machine twice as slow as the one the costs were measured on
+// (CPUScale 2), the same work takes twice as long.
+func TestASlowerMachineStretchesEveryCPUTime(t *testing.T) {
+	opt := testOptions(3)
+	opt.HandlerCost = sim.Millisecond / 2
+	opt.BatchCost = 5 * sim.Millisecond / 2
+	opt.Machine.CPUScale = 2
+	testABatchHoldsThePage(t, opt)
+}
+
+// testABatchHoldsThePage checks what a task that takes 1 ms and a batch
+// that takes 5 ms do to the page's next tasks and its sends.
+func testABatchHoldsThePage(t *testing.T, opt Options) {
+	t.Helper()
 	w, buf := newTestWorld(t, opt, 1)
 	w.sim.RunUntil(3000*sim.Second, nil) // an election, then quiet: heartbeats 200 s apart
 	lead := onlyLeader(t, w)
@@ -259,6 +277,7 @@ func TestPagesStartingTogetherShareTheCores(t *testing.T) {
 		{"no start cost", 0, 0},
 		{"a core each", 0, 4 * sim.Millisecond},
 		{"nine pages on two cores", 2, 18 * sim.Millisecond},
+		{"nine pages on two cores of a machine 1.5 times slower", 2, 27 * sim.Millisecond},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,6 +288,9 @@ func TestPagesStartingTogetherShareTheCores(t *testing.T) {
 			}
 			if tt.cores > 0 {
 				opt.Machine = MachineOptions{Cores: tt.cores, WakeCost: sim.Microsecond}
+			}
+			if i == 3 {
+				opt.Machine.CPUScale = 1.5
 			}
 			w, buf := newTestWorld(t, opt, 1)
 			w.sim.RunUntil(sim.Second, nil)

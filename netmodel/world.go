@@ -320,7 +320,7 @@ func (w *World) startDone() sim.Time {
 	if cores := w.opt.Machine.Cores; cores > 0 && w.opt.Nodes > cores {
 		c = c * sim.Time(w.opt.Nodes) / sim.Time(cores)
 	}
-	return c
+	return w.cpuTime(c)
 }
 
 // started is what follows the tabs' start: their connections open, if

@@ -10,19 +10,21 @@ import (
 )
 
 // A poll's cost is drawn around the measure's poll_cost, and a harness on
-// a crowded machine is slowed as the tabs are.
-func TestPollCostIsDrawnAroundItsMeanAndSlowedOnACrowdedMachine(t *testing.T) {
+// a crowded or slower machine is slowed as the tabs are.
+func TestPollCostIsDrawnAroundItsMeanAndSlowedOnACrowdedOrSlowerMachine(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		cores    int
 		slowdown float64
+		scale    float64
 	}{
-		{"a core each", 0, 1},
-		{"41 tabs at half a core on 8 cores", 8, 41 * 0.5 / 8},
+		{"a core each", 0, 1, 0},
+		{"41 tabs at half a core on 8 cores", 8, 41 * 0.5 / 8, 0},
+		{"the same, on a machine 1.5 times slower", 8, 41 * 0.5 / 8 * 1.5, 1.5},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := load(t, "startup.yaml", 41)
-			sc.World.Cores, sc.World.TabLoad = tt.cores, 0.5
+			sc.World.Cores, sc.World.TabLoad, sc.World.CPUScale = tt.cores, 0.5, tt.scale
 			w, err := netmodel.New(sim.New(1, nil), sc.WorldOptions())
 			require.NoError(t, err)
 			require.NoError(t, w.Start())

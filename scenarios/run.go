@@ -245,7 +245,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		StartCost:              sc.World.StartCost,
 		WarmupCosts:            sc.World.WarmupCosts,
 		KVClientPath:           sc.World.KVClient.model(),
-		Machine:                netmodel.MachineOptions{Cores: sc.World.Cores, TabLoad: sc.World.TabLoad, WakeCost: sc.World.WakeCost},
+		Machine:                netmodel.MachineOptions{Cores: sc.World.Cores, TabLoad: sc.World.TabLoad, WakeCost: sc.World.WakeCost, CPUScale: sc.World.CPUScale},
 		PresenceCloseDelay:     sc.World.PresenceCloseDelay,
 		PresenceJoinDelay:      sc.World.PresenceJoinDelay,
 		MembershipInterval:     netmodel.PresenceInterval,

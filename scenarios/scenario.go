@@ -123,6 +123,11 @@ type WorldConfig struct {
 	// WakeCost: the pages take turns on the cores, each turn costing
 	// this beyond its work (netmodel.MachineOptions); 0: no scheduler.
 	WakeCost sim.Time `yaml:"wake_cost" bound:"0,10s"`
+	// CPUScale: every CPU time above (and storage writes, and the
+	// harness's polls) takes this many times longer, for a machine
+	// slower or faster than the one the costs were measured on
+	// (netmodel.MachineOptions.CPUScale); 0 or 1: as given.
+	CPUScale float64 `yaml:"cpu_scale" bound:"0,10"`
 	// Latency overrides the profile's one-way latency distribution.
 	Latency *Latency `yaml:"latency"`
 	// KVClient: how far the KV clients are from their tabs' pages

@@ -28,6 +28,8 @@ type compareFlags struct {
 	// modelEnv, if set, is the environment profile of the model's runs
 	// alone (scenarios.UseProfile); the real worlds run the file as is.
 	modelEnv string
+	// modelCPUScale multiplies the model's CPU times (world.cpu_scale).
+	modelCPUScale float64
 }
 
 // commitLatency is the pseudo-measure compare adds for a KV workload: one
@@ -96,6 +98,7 @@ names are the same.`,
 	cmd.Flags().StringVar(&f.worlds, "worlds", "model,pion", "the `WORLDS` to run, comma-separated, 2 or 3 of model, pion, browser; the first is the one the others are measured against")
 	cmd.Flags().StringVar(&f.measureMode, "measure-mode", "exact", "`MODE` of every measure: exact (the instant its condition first holds), polled (as the paper's harness polled), or file (as the scenario says)")
 	cmd.Flags().Float64Var(&f.loss, "loss", 0, "loss rate `P` of every link, 0 to 1 (overrides the file and the profile; the outputs' names end in -lossP)")
+	cmd.Flags().Float64Var(&f.modelCPUScale, "model-cpu-scale", 1, "the model's CPU times × `X`, 0.1 to 10 (world.cpu_scale): for a machine X times slower than the one its environment's costs were measured on (the outputs' names end in -cpuX)")
 	cmd.Flags().StringVar(&f.datachannel, "datachannel", "", "datachannel `MODE`: ordered-reliable, unordered-reliable or unordered-unreliable (overrides the file; the outputs' names end in -MODE)")
 	return cmd
 }
@@ -155,6 +158,14 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		name += "-model-" + f.modelEnv
 		args += " --model-environment " + f.modelEnv
 	}
+	if cmd.Flags().Changed("model-cpu-scale") {
+		if !(f.modelCPUScale >= 0.1 && f.modelCPUScale <= 10) { // NaN fails both
+			return &usageError{fmt.Errorf("--model-cpu-scale: want a factor from 0.1 to 10, got %v", f.modelCPUScale)}
+		}
+		v := strconv.FormatFloat(f.modelCPUScale, 'g', -1, 64)
+		name += "-cpu" + v
+		args += " --model-cpu-scale " + v
+	}
 	if cmd.Flags().Changed("worlds") {
 		args += " --worlds " + strings.Join(worlds, ",")
 	}
@@ -163,7 +174,7 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		return err
 	}
 	name, args = name+suffix, args+more
-	model, err := compareModel(sc, f.modelEnv)
+	model, err := compareModel(sc, f.modelEnv, f.modelCPUScale)
 	if err != nil {
 		return err
 	}
@@ -236,14 +247,20 @@ func compareMeasures(sc *scenarios.Scenario) []string {
 }
 
 // compareModel is the scenario the model runs: sc itself, or a copy in
-// the environment profile env (--model-environment).
-func compareModel(sc *scenarios.Scenario, env string) (*scenarios.Scenario, error) {
-	if env == "" {
+// the environment profile env (--model-environment) and with its CPU
+// times scaled (--model-cpu-scale).
+func compareModel(sc *scenarios.Scenario, env string, cpuScale float64) (*scenarios.Scenario, error) {
+	if env == "" && cpuScale == 1 {
 		return sc, nil
 	}
 	model := *sc
-	if err := model.UseProfile(env); err != nil {
-		return nil, &usageError{fmt.Errorf("--model-environment: %w", err)}
+	if env != "" {
+		if err := model.UseProfile(env); err != nil {
+			return nil, &usageError{fmt.Errorf("--model-environment: %w", err)}
+		}
+	}
+	if cpuScale != 1 {
+		model.World.CPUScale = cpuScale
 	}
 	if err := model.Validate(); err != nil {
 		return nil, &exitError{exitUsage, fmt.Errorf("the model in %s: %w", env, err)}

@@ -385,7 +385,8 @@ world's measured path and timers. raftsim figures does not write it:
 each file there is written by one command,
 ` + "`raftsim compare scenarios/NAME.yaml --worlds model,pion,browser --out results/compare`" + `
 with the options its name says (` + "`-nN`" + `: --nodes N; a profile, a loss rate,
-a channel mode; ` + "`-model-ENV`" + `: --model-environment ENV); compare/README.md
+a channel mode; ` + "`-model-ENV`" + `: --model-environment ENV; ` + "`-cpuX`" + `:
+--model-cpu-scale X); compare/README.md
 lists every command with its date and what the runs show.
 `
 

@@ -555,6 +555,12 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	assert.Contains(t, stdout, "--model-environment pion-vm")
 	_, err = os.Stat(filepath.Join(dir, "compare-kill-leader-n3-model-pion-vm.md"))
 	assert.NoError(t, err)
+	// On a machine slower than the environment's: the name and command say so.
+	code, stdout, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--seeds", "1", "--nodes", "3", "--model-environment", "pion-vm", "--model-cpu-scale", "1.5", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stdout, "--model-environment pion-vm --model-cpu-scale 1.5")
+	_, err = os.Stat(filepath.Join(dir, "compare-kill-leader-n3-model-pion-vm-cpu1.5.md"))
+	assert.NoError(t, err)
 	code, _, stderr = raftsim(t, "compare", "../../scenarios/kill-leader.yaml", "--profile", "mars")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "unknown network profile")
@@ -604,6 +610,10 @@ func TestCompareRefusesBadSettings(t *testing.T) {
 		{"--loss", "+Inf"},
 		{"--datachannel", "carrier-pigeon"},
 		{"--model-environment", "mars"},
+		{"--model-cpu-scale", "NaN"},
+		{"--model-cpu-scale", "0"},
+		{"--model-cpu-scale", "11"},
+		{"--model-cpu-scale", "-Inf"},
 	} {
 		code, _, stderr := raftsim(t, "compare", "../../scenarios/kv-commit-latency.yaml", tc.flag, tc.value)
 		assert.Equal(t, exitUsage, code, tc)
