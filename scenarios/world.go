@@ -306,15 +306,8 @@ func (sc *Scenario) validateTabEnvironment() error {
 			return sc.errAt("browser.timer_lateness", "%v", err)
 		}
 	}
-	if p := w.KVClient; p != nil {
-		for i, l := range []*Latency{p.Request, p.Answer} {
-			if l == nil {
-				continue
-			}
-			if err := l.model().Validate(); err != nil {
-				return sc.errAt("world.kv_client."+[]string{"request", "answer"}[i], "%v", err)
-			}
-		}
+	if err := sc.validateKVClient(); err != nil {
+		return err
 	}
 	c := &sc.Connection
 	if c.Setup {
@@ -332,6 +325,24 @@ func (sc *Scenario) validateTabEnvironment() error {
 	o := sc.WorldOptions()
 	if err := o.Validate(); err != nil {
 		return sc.errAt("world", "%v", err)
+	}
+	return nil
+}
+
+// validateKVClient checks the KV clients' way to their pages, each side
+// a latency distribution.
+func (sc *Scenario) validateKVClient() error {
+	p := sc.World.KVClient
+	if p == nil {
+		return nil
+	}
+	for i, l := range []*Latency{p.Request, p.Answer} {
+		if l == nil {
+			continue
+		}
+		if err := l.model().Validate(); err != nil {
+			return sc.errAt("world.kv_client."+[]string{"request", "answer"}[i], "%v", err)
+		}
 	}
 	return nil
 }
