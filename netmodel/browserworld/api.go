@@ -344,6 +344,15 @@ func (c *Cluster) ReportCosts(id raft.ID) ([]float64, error) {
 	return c.costs(id, "raftsimReportCosts")
 }
 
+// StartCosts returns how long tab id took to start Raft since the last
+// call (ms: from making its node to the end of its first batch, the
+// report to the harness aside), one per start. All pages start at once when the harness says
+// start, so on a crowded machine this is the time the page had to share
+// its core.
+func (c *Cluster) StartCosts(id raft.ID) ([]float64, error) {
+	return c.costs(id, "raftsimStartCosts")
+}
+
 // costs calls the page's window[fn]() (the tab's costLog.expose).
 func (c *Cluster) costs(id raft.ID, fn string) ([]float64, error) {
 	page, err := c.openPageOf(id)

@@ -112,3 +112,38 @@ func BenchmarkJoiningPagesFirstMessages(b *testing.B) {
 	b.ReportMetric(1000*median(longest), "longest-of-10-median-us")
 	b.ReportMetric(1000*median(later), "later-median-us")
 }
+
+// BenchmarkPagesStartingTogether measures how long each page takes to
+// start Raft when the harness tells all of them at once, as the
+// scenarios start them (the paper's bootstrap and presence membership),
+// at 3, 9 and 21 tabs: each page's start on its own clock (from making
+// its node to the end of its first batch; logged, ms), and as metrics
+// the first page's (it campaigns and leads), the others' median and the
+// longest (us). A start that takes far longer than the median was
+// sharing the cores with the other pages' starts (world.start_cost).
+// Run it with -bench PagesStarting -benchtime 1x.
+func BenchmarkPagesStartingTogether(b *testing.B) {
+	for _, n := range []int{3, 9, 21} {
+		b.Run(fmt.Sprintf("%d-tabs", n), func(b *testing.B) {
+			c := newClusterWith(b, n, nil, func(o *Options) {
+				o.Raft = netmodel.RaftOptions{ElectionTimeout: 500 * sim.Millisecond, Heartbeat: 100 * sim.Millisecond}
+				o.PaperBootstrap, o.Presence = true, true
+				o.Record = func(sim.Event) {}
+			})
+			require.NoError(b, c.Start())
+			require.Eventually(b, func() bool { return len(c.Leaders()) == 1 }, 20*time.Second, 10*time.Millisecond)
+			b.ResetTimer()
+			var starts []float64
+			for id := raft.ID(1); int(id) <= n; id++ {
+				costs, err := c.StartCosts(id)
+				require.NoError(b, err)
+				require.Len(b, costs, 1, "tab %d started once", id)
+				starts = append(starts, costs[0])
+			}
+			b.Logf("%d tabs: each page's start (ms) %.2f", n, starts)
+			b.ReportMetric(1000*starts[0], "first-page-start-us")
+			b.ReportMetric(1000*median(starts[1:]), "others-start-median-us")
+			b.ReportMetric(1000*slices.Max(starts), "longest-start-us")
+		})
+	}
+}

@@ -55,8 +55,10 @@ type tab struct {
 	// batch, its storage and sends), window.raftsimHandlerCosts()
 	// (Cluster.HandlerCosts); reportCosts: each report of the task's
 	// batches to the harness (encoding and sending the frame),
-	// window.raftsimReportCosts() (Cluster.ReportCosts).
-	handlerCosts, reportCosts costLog
+	// window.raftsimReportCosts() (Cluster.ReportCosts); startCosts:
+	// the start of Raft (from storage to its first batch),
+	// window.raftsimStartCosts() (Cluster.StartCosts).
+	handlerCosts, reportCosts, startCosts costLog
 }
 
 // timer is one of Raft's timers as a setTimeout.
@@ -77,6 +79,7 @@ func main() {
 	t.flushFn = js.FuncOf(func(js.Value, []js.Value) any { t.flush(); return nil })
 	t.handlerCosts.expose("raftsimHandlerCosts")
 	t.reportCosts.expose("raftsimReportCosts")
+	t.startCosts.expose("raftsimStartCosts")
 	global.Set("raftsimChannels", global.Get("Object").New())
 	global.Set("raftsimPeers", global.Get("Object").New())
 	addr := global.Get("location").Get("host").String()
@@ -203,6 +206,7 @@ func (t *tab) record(e sim.Event) {
 // startRaft starts Raft from storage; its first batch arms the timers.
 // campaign: the paper's first server campaigns at once.
 func (t *tab) startRaft(campaign bool) {
+	defer t.startCosts.since(performance.Call("now").Float())
 	m := &t.init
 	rnd := mrand.New(mrand.NewPCG(m.Seed, uint64(t.id)|uint64(m.Inc)<<32)) // each incarnation its own stream
 	if err := t.h.Start(m.Raft.Config(t.id, m.Voters, rnd, 0)); err != nil {
