@@ -145,6 +145,12 @@ func TestThreeTabsElectOneLeaderAndReplicate(t *testing.T) {
 	for _, ms := range reports {
 		assert.True(t, ms >= 0 && ms < 1000, "a report took %v ms", ms)
 	}
+	for i := raft.ID(1); i <= 3; i++ {
+		starts, err := c.StartCosts(i)
+		require.NoError(t, err)
+		require.Len(t, starts, 1, "tab %d started Raft once", i)
+		assert.True(t, starts[0] > 0 && starts[0] < 1000, "tab %d's start took %v ms", i, starts[0])
+	}
 }
 
 func TestKilledLeaderIsReplacedAndRestoresFromLocalStorage(t *testing.T) {
