@@ -270,28 +270,26 @@ func TestAPagesFirstMessagesPayTheirWarmupCosts(t *testing.T) {
 // server takes its first term only then.
 func TestPagesStartingTogetherShareTheCores(t *testing.T) {
 	tests := []struct {
-		name  string
-		cores int
-		want  sim.Time // when the pages have started
+		name      string
+		startCost sim.Time
+		cores     int
+		cpuScale  float64
+		want      sim.Time // when the pages have started
 	}{
-		{"no start cost", 0, 0},
-		{"a core each", 0, 4 * sim.Millisecond},
-		{"nine pages on two cores", 2, 18 * sim.Millisecond},
-		{"nine pages on two cores of a machine 1.5 times slower", 2, 27 * sim.Millisecond},
+		{"no start cost", 0, 0, 0, 0},
+		{"a core each", 4 * sim.Millisecond, 0, 0, 4 * sim.Millisecond},
+		{"nine pages on two cores", 4 * sim.Millisecond, 2, 0, 18 * sim.Millisecond},
+		{"nine pages on two cores of a machine 1.5 times slower", 4 * sim.Millisecond, 2, 1.5, 27 * sim.Millisecond},
 	}
-	for i, tt := range tests {
+	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := testOptions(9)
 			opt.Bootstrap = BootstrapPaper
-			if i > 0 {
-				opt.StartCost = 4 * sim.Millisecond
-			}
+			opt.StartCost = tt.startCost
 			if tt.cores > 0 {
 				opt.Machine = MachineOptions{Cores: tt.cores, WakeCost: sim.Microsecond}
 			}
-			if i == 3 {
-				opt.Machine.CPUScale = 1.5
-			}
+			opt.Machine.CPUScale = tt.cpuScale
 			w, buf := newTestWorld(t, opt, 1)
 			w.sim.RunUntil(sim.Second, nil)
 			timersSet, campaign := sim.Time(-1), sim.Time(-1)

@@ -292,6 +292,9 @@ func (w *World) Start() error {
 			return err
 		}
 		if ready == 0 {
+			// At once, each tab's first batch right after its load:
+			// a tab that connects to its configuration's members does
+			// so before the next tab loads (the traces' order).
 			t.process()
 		}
 	}

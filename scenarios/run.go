@@ -226,7 +226,7 @@ func (sc *Scenario) ReplayCommand(seed uint64) string {
 func (sc *Scenario) WorldOptions() netmodel.Options {
 	prof, _ := netmodel.LookupProfile(sc.World.Profile)
 	if l := sc.World.Latency; l != nil {
-		prof.Latency = netmodel.Latency{Dist: netmodel.DistKind(l.Dist), Mean: l.Mean, Jitter: l.Jitter}
+		prof.Latency = l.model()
 	}
 	if sc.World.Loss != nil {
 		prof.Loss = *sc.World.Loss

@@ -393,11 +393,8 @@ func (sc *Scenario) Validate() error {
 	if _, err := netmodel.LookupProfile(sc.World.Profile); err != nil {
 		return sc.errAt("world.profile", "%v", err)
 	}
-	if l := sc.World.Latency; l != nil {
-		lat := netmodel.Latency{Dist: netmodel.DistKind(l.Dist), Mean: l.Mean, Jitter: l.Jitter}
-		if err := lat.Validate(); err != nil {
-			return sc.errAt("world.latency", "%v", err)
-		}
+	if err := sc.validateLatency("world.latency", sc.World.Latency); err != nil {
+		return err
 	}
 	if l := sc.World.Loss; l != nil && *l == 1 {
 		return sc.errAt("world.loss", "must be below 1 (a link that loses everything is a partition)")

@@ -280,10 +280,8 @@ func (sc *Scenario) validateTabEnvironment() error {
 		if l.To > n {
 			return sc.errAt(f+".to", "node %d does not exist (nodes are 1..%d; 0 means any)", l.To, n)
 		}
-		if l.Latency != nil {
-			if err := l.Latency.model().Validate(); err != nil {
-				return sc.errAt(f+".latency", "%v", err)
-			}
+		if err := sc.validateLatency(f+".latency", l.Latency); err != nil {
+			return err
 		}
 		if l.Loss != nil && (*l.Loss < 0 || *l.Loss >= 1) {
 			return sc.errAt(f+".loss", "must be in [0, 1), got %v", *l.Loss)
@@ -301,10 +299,8 @@ func (sc *Scenario) validateTabEnvironment() error {
 			return sc.errAt("browser."+t.name, "more than an hour (%v) is surely a mistake", t.v)
 		}
 	}
-	if b.TimerLateness != nil {
-		if err := b.TimerLateness.model().Validate(); err != nil {
-			return sc.errAt("browser.timer_lateness", "%v", err)
-		}
+	if err := sc.validateLatency("browser.timer_lateness", b.TimerLateness); err != nil {
+		return err
 	}
 	if err := sc.validateKVClient(); err != nil {
 		return err
@@ -330,19 +326,25 @@ func (sc *Scenario) validateTabEnvironment() error {
 }
 
 // validateKVClient checks the KV clients' way to their pages, each side
-// a latency distribution.
+// an optional latency distribution.
 func (sc *Scenario) validateKVClient() error {
 	p := sc.World.KVClient
 	if p == nil {
 		return nil
 	}
-	for i, l := range []*Latency{p.Request, p.Answer} {
-		if l == nil {
-			continue
-		}
-		if err := l.model().Validate(); err != nil {
-			return sc.errAt("world.kv_client."+[]string{"request", "answer"}[i], "%v", err)
-		}
+	if err := sc.validateLatency("world.kv_client.request", p.Request); err != nil {
+		return err
+	}
+	return sc.validateLatency("world.kv_client.answer", p.Answer)
+}
+
+// validateLatency checks an optional latency distribution at field.
+func (sc *Scenario) validateLatency(field string, l *Latency) error {
+	if l == nil {
+		return nil
+	}
+	if err := l.model().Validate(); err != nil {
+		return sc.errAt(field, "%v", err)
 	}
 	return nil
 }
