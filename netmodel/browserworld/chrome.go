@@ -48,7 +48,14 @@ func launch(path, dir string) (*browser, error) {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
+		// WebUIOmnibox*Popup: each browser context opens a window of
+		// its own, and each window's omnibox popup is a WebUI page in
+		// a renderer of its own that, in Chromium 156, keeps about a
+		// core busy for the first 10 s after launch (4 of them at 3
+		// tabs, measured: docs/worlds.md, "The browser's own start"):
+		// work on the tabs' cores that no real deployment has.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns,"+
+			"WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup"),
 		// Chromium's own rules for background pages (timer alignment
 		// and throttling of hidden tabs), which chromedp's defaults
 		// turn off: a hidden tab here is hidden as in a real browser.

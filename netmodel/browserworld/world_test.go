@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/raftsim/raftsim/internal/chromium"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +213,28 @@ func TestCloseLeavesNoChromium(t *testing.T) {
 	assert.Empty(t, groupMembers(pgid), "no process is left in the browser's group")
 	_, err := os.Stat(dir)
 	assert.True(t, os.IsNotExist(err), "the temporary directory is gone")
+}
+
+// Each tab's browser context opens a window of its own; Chromium 156 gave
+// each window's omnibox popup a WebUI renderer that kept about a core busy
+// for the first 10 s, on the cores the tabs' pages share. The browser is
+// started without them (launch).
+func TestNoBrowserUIRenderersShareTheTabsCores(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	renderers := 0
+	for _, pid := range leftovers(c.b.dir) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
+		if !strings.Contains(cmdline, "--type=renderer") {
+			continue
+		}
+		renderers++
+		assert.NotContains(t, cmdline, "--top-chrome-webui", "renderer %d is the browser's own UI", pid)
+	}
+	assert.GreaterOrEqual(t, renderers, 3, "the three tabs' pages have renderers")
 }
 
 // A discarded tab's page closes, but its peers are not told: their
