@@ -306,3 +306,38 @@ func TestPagesStartingTogetherShareTheCores(t *testing.T) {
 		})
 	}
 }
+
+// A page closed while the pages start Raft has no start to finish, and
+// one closed and reopened meanwhile started again as it reloaded: the
+// start's end runs neither (found by the swarm: it ran a closed tab's
+// Raft and panicked). With the paper's bootstrap, a closed first server
+// does not campaign either.
+func TestATabClosedWhileThePagesStartIsNotStartedAgain(t *testing.T) {
+	for _, bootstrap := range []Bootstrap{BootstrapStatic, BootstrapPaper} {
+		t.Run(string(bootstrap), func(t *testing.T) {
+			opt := testOptions(5)
+			opt.Bootstrap = bootstrap
+			opt.Raft.ElectionTimeout = 300 * sim.Millisecond
+			opt.StartCost = 20 * sim.Millisecond
+			w, buf := newTestWorld(t, opt, 1)
+			w.sim.RunUntil(sim.Millisecond, nil)
+			w.Kill(1)
+			w.Kill(2)
+			require.NoError(t, w.Restart(2))
+			w.sim.RunUntil(5*sim.Second, nil)
+			assert.False(t, w.Alive(1), "the closed tab stays closed")
+			for _, e := range traceEvents(t, w, buf) {
+				if e.Node == 1 {
+					assert.NotEqual(t, sim.KindTerm, e.Kind, "the closed first tab never campaigns: %+v", e)
+				}
+			}
+			if bootstrap == BootstrapStatic {
+				lead := onlyLeader(t, w)
+				assert.NotEqual(t, raft.ID(1), lead)
+				st, ok := w.Status(2)
+				require.True(t, ok, "the reopened tab is open")
+				assert.Equal(t, lead, st.Lead, "the reopened tab follows the leader")
+			}
+		})
+	}
+}

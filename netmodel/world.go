@@ -299,17 +299,23 @@ func (w *World) Start() error {
 		}
 	}
 	if ready == 0 {
-		w.started()
+		w.started(nil)
 		return nil
 	}
+	startInc := make([]int, len(w.tabs)) // each tab's incarnation as it starts
 	for _, t := range w.tabs[1:] {
 		t.occupy(ready)
+		startInc[t.ID] = t.inc
 	}
 	w.sim.After(ready, func() {
 		for _, t := range w.tabs[1:] {
-			t.process()
+			// A tab closed meanwhile has no start to finish; one
+			// reopened meanwhile started again as it reloaded.
+			if t.alive && t.inc == startInc[t.ID] {
+				t.process()
+			}
 		}
-		w.started()
+		w.started(startInc)
 	})
 	return nil
 }
@@ -328,13 +334,14 @@ func (w *World) startDone() sim.Time {
 
 // started is what follows the tabs' start: their connections open, if
 // the run opens them all at once, and the paper's first server
-// campaigns.
-func (w *World) started() {
+// campaigns, if it is still the page the harness started (startInc: each
+// tab's incarnation at the start; nil: nothing came between).
+func (w *World) started(startInc []int) {
 	if w.opt.Conn.Setup && w.opt.Conn.OpenAtStart {
 		w.openAll() // once every tab is up, before any sends
 	}
-	if w.opt.Bootstrap == BootstrapPaper {
-		t := w.tabs[1]
+	t := w.tabs[1]
+	if w.opt.Bootstrap == BootstrapPaper && (startInc == nil || t.alive && t.inc == startInc[1]) {
 		t.run(func() { t.host.Raft.Campaign() })
 	}
 }

@@ -155,6 +155,20 @@ func TestSoakLivenessFindingsPass(t *testing.T) {
 	}
 }
 
+// The seeds whose runs panicked in the soak once the swarm drew a start
+// cost: a tab closed while the pages started Raft, and the start's end
+// ran the closed tab's Raft (netmodel's
+// TestATabClosedWhileThePagesStartIsNotStartedAgain).
+func TestSoakPanicFindingsPass(t *testing.T) {
+	for _, seed := range []uint64{10968, 15249} {
+		sc := Swarm(seed, SwarmOptions{})
+		require.Positive(t, sc.World.StartCost, "seed %d draws a start cost", seed)
+		f, _, err := Check(sc, seed)
+		require.NoError(t, err)
+		assert.Nil(t, f, "seed %d", seed)
+	}
+}
+
 // The swarm draws an election timeout of at least ten mean round trips
 // (20 mean one-way latencies), and never Raft.js's naive backtracking
 // with presence membership but without CheckQuorum's lease.
