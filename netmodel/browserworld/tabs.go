@@ -125,7 +125,7 @@ func (c *Cluster) accept(w http.ResponseWriter, r *http.Request) {
 	for {
 		_, data, err := conn.Read(context.Background())
 		if err != nil {
-			c.lost(t, inc)
+			c.lost(t, inc, err)
 			return
 		}
 		msgs, err := ctl.DecodeFrame(data)
@@ -275,9 +275,9 @@ func (c *Cluster) missingChannels() [][2]raft.ID {
 }
 
 // lost: incarnation inc of tab t closed its control socket without the
-// harness closing its page (the page crashed, or its program ended): the
-// tab counts as closed.
-func (c *Cluster) lost(t *tabState, inc int) {
+// harness closing its page (the page crashed, or its program ended), and
+// reading it gave err: the tab counts as closed.
+func (c *Cluster) lost(t *tabState, inc int, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t.inc != inc || !t.alive {
@@ -289,5 +289,5 @@ func (c *Cluster) lost(t *tabState, inc int) {
 		t.conn.close() // stops its writer
 	}
 	t.conn, t.pending = nil, map[uint64]func(app.Result){}
-	c.logf("tab %d: control socket closed; the tab counts as closed (Restart reopens it)", t.id)
+	c.logf("tab %d: control socket closed (%v); the tab counts as closed (Restart reopens it)", t.id, err)
 }
