@@ -159,8 +159,8 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		args += " --model-environment " + f.modelEnv
 	}
 	if cmd.Flags().Changed("model-cpu-scale") {
-		if !(f.modelCPUScale >= 0.1 && f.modelCPUScale <= 10) { // NaN fails both
-			return &usageError{fmt.Errorf("--model-cpu-scale: want a factor from 0.1 to 10, got %v", f.modelCPUScale)}
+		if err := checkCPUScale("--model-cpu-scale", f.modelCPUScale); err != nil {
+			return err
 		}
 		v := strconv.FormatFloat(f.modelCPUScale, 'g', -1, 64)
 		name += "-cpu" + v
@@ -174,7 +174,7 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags, stdout io.Writ
 		return err
 	}
 	name, args = name+suffix, args+more
-	model, err := compareModel(sc, f.modelEnv, f.modelCPUScale)
+	model, err := inEnvironment(sc, "--model-environment", f.modelEnv, f.modelCPUScale)
 	if err != nil {
 		return err
 	}
@@ -246,17 +246,19 @@ func compareMeasures(sc *scenarios.Scenario) []string {
 	return append(names, messageDelay)
 }
 
-// compareModel is the scenario the model runs: sc itself, or a copy in
-// the environment profile env (--model-environment) and with its CPU
-// times scaled (--model-cpu-scale).
-func compareModel(sc *scenarios.Scenario, env string, cpuScale float64) (*scenarios.Scenario, error) {
+// inEnvironment is the scenario the model runs: sc itself, or a copy in
+// the environment profile env and with its CPU times scaled by cpuScale
+// (1: as measured): compare's --model-environment and --model-cpu-scale,
+// run's --environment and --cpu-scale. envFlag names the flag that gave
+// env, for its error.
+func inEnvironment(sc *scenarios.Scenario, envFlag, env string, cpuScale float64) (*scenarios.Scenario, error) {
 	if env == "" && cpuScale == 1 {
 		return sc, nil
 	}
 	model := *sc
 	if env != "" {
 		if err := model.UseProfile(env); err != nil {
-			return nil, &usageError{fmt.Errorf("--model-environment: %w", err)}
+			return nil, &usageError{fmt.Errorf("%s: %w", envFlag, err)}
 		}
 	}
 	if cpuScale != 1 {
@@ -266,6 +268,15 @@ func compareModel(sc *scenarios.Scenario, env string, cpuScale float64) (*scenar
 		return nil, &exitError{exitUsage, fmt.Errorf("the model in %s: %w", env, err)}
 	}
 	return &model, nil
+}
+
+// checkCPUScale refuses a CPU scale flag's value outside [0.1, 10] (NaN
+// too).
+func checkCPUScale(flag string, x float64) error {
+	if !(x >= 0.1 && x <= 10) { // NaN fails both
+		return &usageError{fmt.Errorf("%s: want a factor from 0.1 to 10, got %v", flag, x)}
+	}
+	return nil
 }
 
 // compareRuns runs the scenario's seeds in each world (the model runs

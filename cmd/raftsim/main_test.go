@@ -630,3 +630,58 @@ func TestCompareRefusesBadWorlds(t *testing.T) {
 		assert.Contains(t, stderr, "Usage:", worlds)
 	}
 }
+
+// run --environment and --cpu-scale run the model exactly as the
+// scenario package runs it in that profile and on that machine: the
+// same trace hash.
+func TestRunInAnEnvironmentIsTheProfilesModel(t *testing.T) {
+	const path = "../../scenarios/kv-commit-latency.yaml"
+	tests := []struct {
+		name     string
+		env      string
+		cpuScale float64
+	}{
+		{"as the file says", "", 1},
+		{"in chromium-vm", "chromium-vm", 1},
+		{"in pion-vm on a slower machine", "pion-vm", 1.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := scenarios.Load(path)
+			require.NoError(t, err)
+			args := []string{"run", path, "--json"}
+			if tt.env != "" {
+				require.NoError(t, sc.UseProfile(tt.env))
+				args = append(args, "--environment", tt.env)
+			}
+			if tt.cpuScale != 1 {
+				sc.World.CPUScale = tt.cpuScale
+				args = append(args, "--cpu-scale", strconv.FormatFloat(tt.cpuScale, 'g', -1, 64))
+			}
+			want, err := scenarios.Run(sc, sc.Seed, scenarios.RunOptions{})
+			require.NoError(t, err)
+			code, stdout, stderr := raftsim(t, args...)
+			require.Equal(t, 0, code, stderr)
+			lines := jsonLines(t, stdout)
+			require.Len(t, lines, 1)
+			assert.Equal(t, want.TraceHash, lines[0]["trace_hash"])
+		})
+	}
+}
+
+func TestRunRefusesBadEnvironmentSettings(t *testing.T) {
+	for _, args := range [][]string{
+		{"--environment", "mars"},
+		{"--cpu-scale", "NaN"},
+		{"--cpu-scale", "0"},
+		{"--cpu-scale", "11"},
+		{"--cpu-scale", "+Inf"},
+		{"--world", "pion", "--environment", "pion-vm"},
+		{"--world", "browser", "--cpu-scale", "2"},
+	} {
+		code, _, stderr := raftsim(t, append([]string{"run", "../../scenarios/kv-commit-latency.yaml"}, args...)...)
+		assert.Equal(t, exitUsage, code, args)
+		assert.Contains(t, stderr, args[len(args)-2], args)
+		assert.Contains(t, stderr, "Usage:", args)
+	}
+}

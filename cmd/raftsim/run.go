@@ -32,6 +32,8 @@ type runFlags struct {
 	viz              bool
 	traceTemp        bool // the trace is --viz's temporary file
 	world            string
+	environment      string  // the model's environment profile (--environment)
+	cpuScale         float64 // the model's CPU times × cpuScale (--cpu-scale)
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -75,6 +77,8 @@ to a temporary directory, removed when the viewer stops.`,
 	fl.StringVar(&f.world, "world", "model", "`WORLD`: model (the simulator), pion (the real WebRTC stack on vnet, in real time) or browser (real headless Chromium tabs)")
 	fl.BoolVar(&f.viz, "viz", false, "serve the run's trace in a step-through page afterwards (one seed; the trace goes to --trace or a temporary file)")
 	fl.BoolVar(&f.checkDeterminism, "check-determinism", false, "run every seed twice and fail if the trace hashes differ")
+	fl.StringVar(&f.environment, "environment", "", "run the model in environment `PROFILE`: "+strings.Join(scenarios.EnvProfileNames(), ", ")+" (--world model only)")
+	fl.Float64Var(&f.cpuScale, "cpu-scale", 1, "the model's CPU times × `X`, 0.1 to 10 (world.cpu_scale; --world model only)")
 	return cmd
 }
 
@@ -83,7 +87,10 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags, stdout io.Writer)
 	if err != nil {
 		return err
 	}
-	if err := checkWorldFlags(f); err != nil {
+	if err := checkWorldFlags(cmd, f); err != nil {
+		return err
+	}
+	if sc, err = inEnvironment(sc, "--environment", f.environment, f.cpuScale); err != nil {
 		return err
 	}
 	if f.viz {
@@ -269,12 +276,22 @@ func runProgress(stderr io.Writer, seed uint64) func(scenarios.RunProgress) {
 // a temporary file renamed into place when the run ends.
 // checkWorldFlags refuses an unknown world, and a determinism check on a
 // world that is not deterministic.
-func checkWorldFlags(f *runFlags) error {
+func checkWorldFlags(cmd *cobra.Command, f *runFlags) error {
+	if cmd.Flags().Changed("cpu-scale") {
+		if err := checkCPUScale("--cpu-scale", f.cpuScale); err != nil {
+			return err
+		}
+	}
 	switch f.world {
 	case scenarios.WorldModel:
 	case scenarios.WorldPion, scenarios.WorldBrowser:
 		if f.checkDeterminism {
 			return &usageError{fmt.Errorf("--check-determinism needs --world model: a real stack is reproducible in distribution only")}
+		}
+		for _, flag := range []string{"environment", "cpu-scale"} {
+			if cmd.Flags().Changed(flag) {
+				return &usageError{fmt.Errorf("--%s needs --world model: a real world is the environment", flag)}
+			}
 		}
 	default:
 		return &usageError{fmt.Errorf("--world wants model, pion or browser, got %q", f.world)}
