@@ -3,6 +3,7 @@ package scenarios
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/raftsim/raftsim/checker"
@@ -28,8 +29,54 @@ func runBrowser(t *testing.T, text string) *Result {
 	require.NoError(t, err)
 	t.Logf("%s: measures %v, safety %s, liveness %s, lin %s (%d ops), checks %v", sc.Name, measureValues(res), res.Safety,
 		res.Liveness, res.Linearizability, res.Operations, res.Checks)
+	if !res.OK {
+		logTabsEnd(t, trace.Bytes())
+	}
 	requireTraceOfTabs(t, &trace)
 	return res
+}
+
+// logTabsEnd logs, for a run that failed, each tab's last term, role and
+// event time, and the run's faults, from its trace: what a real-time
+// failure that does not repeat leaves to read.
+func logTabsEnd(t *testing.T, trace []byte) {
+	t.Helper()
+	events, err := sim.ReadTrace(bytes.NewReader(trace))
+	if err != nil {
+		t.Logf("trace unreadable: %v", err)
+		return
+	}
+	type end struct {
+		term, terms uint64
+		role        string
+		last        sim.Time
+	}
+	tabs := map[uint64]*end{}
+	for _, e := range events {
+		if e.Kind == sim.KindFault && !strings.HasPrefix(e.Detail, "conn ") {
+			t.Logf("%v: fault %s (tab %d)", e.Time, e.Detail, e.Node)
+		}
+		if e.Node == 0 {
+			continue
+		}
+		s := tabs[e.Node]
+		if s == nil {
+			s = &end{}
+			tabs[e.Node] = s
+		}
+		s.last = e.Time
+		switch e.Kind {
+		case sim.KindTerm:
+			s.term, s.terms = e.Term, s.terms+1
+		case sim.KindRole:
+			s.role = e.Detail
+		}
+	}
+	for id := uint64(1); id <= uint64(len(tabs)); id++ {
+		if s := tabs[id]; s != nil {
+			t.Logf("tab %d: term %d (%d term changes), role %q, last event at %v", id, s.term, s.terms, s.role, s.last)
+		}
+	}
 }
 
 // requireTraceOfTabs: the browser world's trace reads back, in time
