@@ -299,7 +299,7 @@ func (w *World) Start() error {
 		}
 	}
 	if ready == 0 {
-		w.started(nil)
+		w.started()
 		return nil
 	}
 	startInc := make([]int, len(w.tabs)) // each tab's incarnation as it starts
@@ -315,7 +315,7 @@ func (w *World) Start() error {
 				t.process()
 			}
 		}
-		w.started(startInc)
+		w.started()
 	})
 	return nil
 }
@@ -334,14 +334,15 @@ func (w *World) startDone() sim.Time {
 
 // started is what follows the tabs' start: their connections open, if
 // the run opens them all at once, and the paper's first server
-// campaigns, if it is still the page the harness started (startInc: each
-// tab's incarnation at the start; nil: nothing came between).
-func (w *World) started(startInc []int) {
+// campaigns. (If it closed while the pages started, its task is
+// dropped; if it was also reopened, it has no configuration yet, as its
+// first batch never ran, and its campaign does nothing.)
+func (w *World) started() {
 	if w.opt.Conn.Setup && w.opt.Conn.OpenAtStart {
 		w.openAll() // once every tab is up, before any sends
 	}
-	t := w.tabs[1]
-	if w.opt.Bootstrap == BootstrapPaper && (startInc == nil || t.alive && t.inc == startInc[1]) {
+	if w.opt.Bootstrap == BootstrapPaper {
+		t := w.tabs[1]
 		t.run(func() { t.host.Raft.Campaign() })
 	}
 }

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"bytes"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,10 +74,9 @@ func logTabsEnd(t *testing.T, trace []byte) {
 			s.role = e.Detail
 		}
 	}
-	for id := uint64(1); id <= uint64(len(tabs)); id++ {
-		if s := tabs[id]; s != nil {
-			t.Logf("tab %d: term %d (%d term changes), role %q, last event at %v", id, s.term, s.terms, s.role, s.last)
-		}
+	for _, id := range slices.Sorted(maps.Keys(tabs)) {
+		s := tabs[id]
+		t.Logf("tab %d: term %d (%d term changes), role %q, last event at %v", id, s.term, s.terms, s.role, s.last)
 	}
 }
 

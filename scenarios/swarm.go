@@ -232,15 +232,15 @@ func swarmMachine(seed uint64, sc *Scenario) {
 }
 
 // swarmStartCost has half of the scheduled machines' seeds start their
-// pages together at a cost of 0.1 ms up to the turn's cap each
-// (log-uniform; chromium-vm's is 3.6 ms), shared by the cores, from a
-// stream of its own: drawing it shifts no other draw.
+// pages together at a cost of 0.1 ms up to the turn's cap (most, at least
+// 0.1 ms) each (log-uniform; chromium-vm's is 3.6 ms), shared by the
+// cores, from a stream of its own: drawing it shifts no other draw.
 func swarmStartCost(seed uint64, sc *Scenario, most sim.Time) {
 	r := ownStream(seed, "start_cost")
 	if r.IntN(2) != 0 {
 		return
 	}
-	sc.World.StartCost = logUniform(r, 100*sim.Microsecond, max(most, 100*sim.Microsecond))
+	sc.World.StartCost = logUniform(r, 100*sim.Microsecond, most)
 }
 
 // swarmCPUScale has a quarter of the seeds run on a machine 0.5-2 times

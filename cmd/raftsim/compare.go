@@ -265,7 +265,7 @@ func inEnvironment(sc *scenarios.Scenario, envFlag, env string, cpuScale float64
 		model.World.CPUScale = cpuScale
 	}
 	if err := model.Validate(); err != nil {
-		return nil, &exitError{exitUsage, fmt.Errorf("the model in %s: %w", env, err)}
+		return nil, &exitError{exitUsage, fmt.Errorf("the model (environment %q, CPU scale %v): %w", env, cpuScale, err)}
 	}
 	return &model, nil
 }
