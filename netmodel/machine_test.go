@@ -341,3 +341,51 @@ func TestATabClosedWhileThePagesStartIsNotStartedAgain(t *testing.T) {
 		})
 	}
 }
+
+// A batch's sends cost the page their time (Options.SendCost), and the
+// host arms the batch's timers after its sends: a leader's heartbeat,
+// re-armed as it fires and sent to every follower, runs a send's cost
+// per follower late each period, and the page is busy for as long.
+func TestABatchsSendsDelayItsTimersAndHoldThePage(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		nodes    int
+		sendCost sim.Time
+		cpuScale float64
+	}{
+		{"no cost", 5, 0, 0},
+		{"3 followers", 4, sim.Millisecond, 0},
+		{"4 followers", 5, sim.Millisecond, 0},
+		{"4 followers on a machine twice as slow", 5, sim.Millisecond / 2, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := testOptions(tt.nodes)
+			opt.Raft.ElectionTimeout = sim.Second
+			opt.SendCost = tt.sendCost
+			opt.Machine.CPUScale = tt.cpuScale
+			w, buf := newTestWorld(t, opt, 1)
+			w.sim.RunUntil(10*sim.Second, nil)
+			lead := onlyLeader(t, w)
+			perBatch := sim.Time(tt.nodes-1) * sim.Millisecond
+			if tt.sendCost == 0 {
+				perBatch = 0
+			}
+			periods := sim.TimerPeriods(traceEvents(t, w, buf), "heartbeat")
+			require.NotEmpty(t, periods)
+			for _, p := range periods {
+				require.Equal(t, uint64(lead), p.Node)
+				assert.Equal(t, perBatch, p.Late+p.Work, "a period's excess is its broadcast's sends")
+			}
+			var next sim.Time
+			at := w.sim.Now()
+			w.sim.At(at, func() {
+				l := w.Tab(lead)
+				l.host.Raft.Fire(raft.TimerHeartbeat)
+				l.process()
+				l.Run(func() { next = w.sim.Now() - at })
+			})
+			w.sim.RunUntil(at+sim.Second, nil)
+			assert.Equal(t, perBatch, next, "the page's next task waits for the sends")
+		})
+	}
+}

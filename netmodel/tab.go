@@ -48,6 +48,9 @@ type Tab struct {
 	fireFn          [3]func() // per timer kind, bound once
 	// The membership loop's timer and task, bound once.
 	memFired, memRound func()
+	// sendWork is what the running batch's sends cost so far
+	// (Options.SendCost): its timers are armed after it.
+	sendWork sim.Time
 
 	browser tabBrowser // timers.go: visibility, throttling, freezing
 	storage tabStorage // storage.go: quota and write cost
@@ -93,7 +96,7 @@ func (t *Tab) newHost() *host.Node {
 				t.tookOver() // churn.go
 			}
 		},
-		Send:     w.send,
+		Send:     t.send,
 		SetTimer: t.setTimer,
 		Changed:  t.changed,
 	})
@@ -265,11 +268,25 @@ func (t *Tab) traceDelivery(m raft.Message, why late) {
 // process executes the node's pending batch (host.Node.Process).
 func (t *Tab) process() { t.host.Process() }
 
+// send is the host's send of one of the batch's messages: the world
+// carries it, and the tab owes its cost (Options.SendCost) until the
+// batch ends (changed).
+func (t *Tab) send(m raft.Message) {
+	if c := t.w.opt.SendCost; c > 0 {
+		t.sendWork += t.w.cpuTime(c)
+	}
+	t.w.send(m)
+}
+
 // changed is the world's part of a batch once it ran: the trace, the
 // connections a new configuration needs, the observer (the checkers),
 // and the membership loop of a new leader.
 func (t *Tab) changed(prev, cur raft.Status, rd *raft.Ready) {
 	w := t.w
+	if t.sendWork > 0 {
+		t.occupy(t.sendWork)
+		t.sendWork = 0
+	}
 	if w.opt.BatchCost > 0 {
 		t.occupy(w.cpuTime(w.opt.BatchCost))
 	}

@@ -178,7 +178,7 @@ func (t *Tab) setTimer(tr raft.TimerRequest) {
 		d = o.NestedClampMin
 	}
 	now := w.sim.Now()
-	b.due[k] = now + d + w.timerLate()
+	b.due[k] = now + t.sendWork + d + w.timerLate()
 	at := sim.Max(now, t.wakeTime(b.due[k], chain))
 	b.at[k] = at
 	ev := sim.Event{Kind: sim.KindTimerSet, Node: uint64(t.ID), Msg: k.String(), Index: uint64(sim.FromDuration(tr.After))}

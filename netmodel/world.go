@@ -78,6 +78,14 @@ type Options struct {
 	// reporting every batch to their harness. Later work waits behind it;
 	// on a scheduled machine the page holds its core through it.
 	BatchCost sim.Time
+	// SendCost is the CPU time a tab spends on each message its batch
+	// sends (a real stack's write: framing, encryption, the transport's
+	// queue). The host arms a batch's timers after its sends, so a timer
+	// re-armed by its own task, such as the leader's heartbeat, runs
+	// that much later each period, more with more peers; and later work
+	// waits behind it. The messages still leave at the batch's instant:
+	// their spacing, tens of microseconds, is below any path's jitter.
+	SendCost sim.Time
 	// WarmupCosts are the extra CPU times of a tab's first handled
 	// messages after it (re)started, in order: a page's first messages
 	// run code for the first time (V8 compiles WebAssembly lazily, a
@@ -136,6 +144,9 @@ func (o *Options) Validate() error {
 	}
 	if o.HandlerCost < 0 || o.HandlerCost > 10*sim.Second || o.BatchCost < 0 || o.BatchCost > 10*sim.Second {
 		return fmt.Errorf("handler and batch costs must be in [0, 10s], got %v and %v", o.HandlerCost, o.BatchCost)
+	}
+	if o.SendCost < 0 || o.SendCost > sim.Second {
+		return fmt.Errorf("send cost must be in [0, 1s], got %v", o.SendCost)
 	}
 	if o.StartCost < 0 || o.StartCost > 10*sim.Second {
 		return fmt.Errorf("start cost must be in [0, 10s], got %v", o.StartCost)

@@ -1,8 +1,12 @@
 package scenarios
 
 import (
+	"bytes"
+	"math"
 	"testing"
 
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/require"
 )
 
@@ -25,4 +29,70 @@ func BenchmarkKillHalf41(b *testing.B) {
 	}
 	b.ReportMetric(virtual/wall, "virtual/wall")
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkHeartbeatOnTheRealStack runs kill-leader.yaml at 9 tabs on
+// pion, traced, one seed per iteration, and reports what the leader's
+// heartbeat periods hold (sim.TimerPeriods): how late its timer ran
+// after it was due (a Go timer, then the hand-off to the tab's
+// goroutine), and the task's work before the re-arm (the host arms
+// timers after the batch's sends) as a least-squares line in the
+// messages it sent: a fixed part and a part per message; and the
+// standard deviation of a whole period's excess over its interval
+// (lateness and work). The pion-vm environment's timer lateness (its
+// mean, and the period's deviation, since the model's send cost is
+// fixed and its lateness carries all of a period's chance) and its send
+// cost come from here.
+func BenchmarkHeartbeatOnTheRealStack(b *testing.B) {
+	sc, err := Load("kill-leader.yaml")
+	require.NoError(b, err)
+	var late, sends, work, excess []float64
+	for i := 0; b.Loop(); i++ {
+		var trace bytes.Buffer
+		res, err := Run(sc, uint64(i+1), RunOptions{World: WorldPion, Trace: &trace})
+		require.NoError(b, err)
+		require.True(b, res.OK)
+		events, err := sim.ReadTrace(&trace)
+		require.NoError(b, err)
+		for _, p := range sim.TimerPeriods(events, raft.TimerHeartbeat.String()) {
+			late = append(late, float64(p.Late)/float64(sim.Microsecond))
+			sends = append(sends, float64(p.Sends))
+			work = append(work, float64(p.Work)/float64(sim.Microsecond))
+			excess = append(excess, float64(p.Late+p.Work)/float64(sim.Microsecond))
+		}
+	}
+	mean, sd := meanSD(late)
+	fixed, perSend := line(sends, work)
+	_, excessSD := meanSD(excess)
+	b.ReportMetric(float64(len(late)), "periods")
+	b.ReportMetric(mean, "late-mean-us")
+	b.ReportMetric(sd, "late-sd-us")
+	b.ReportMetric(fixed, "work-fixed-us")
+	b.ReportMetric(perSend, "work-per-send-us")
+	b.ReportMetric(excessSD, "period-excess-sd-us")
+}
+
+// meanSD is the mean and standard deviation of xs.
+func meanSD(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(xs)))
+}
+
+// line is the least-squares line y = a + b x.
+func line(xs, ys []float64) (a, b float64) {
+	mx, _ := meanSD(xs)
+	my, _ := meanSD(ys)
+	var sxy, sxx float64
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ys[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	b = sxy / sxx
+	return my - b*mx, b
 }

@@ -27,32 +27,47 @@ var envProfiles = map[string]func(*Scenario){
 	"slimerjs-2015": slimerjs2015,
 	// pion-vm and chromium-vm-9-tabs: what a real world gave Raft on the
 	// project's 2-core VM, measured in its own runs with nothing else
-	// running (M, 2026-11-25; docs/worlds.md, "What the real worlds give
-	// Raft"), for compare --model-environment: the model run on a real
-	// world's path and timers, so that what differs besides them shows.
-	// Only the tabs' path (on the loopback profile) and their timers are
-	// set; the rest stays as the scenario has it.
+	// running (M; docs/worlds.md, "What the real worlds give Raft"), for
+	// compare --model-environment: the model run on a real world's path
+	// and timers, so that what differs besides them shows. Only the
+	// tabs' path (on the loopback profile), their timers and (pion) the
+	// cost of a send are set; the rest stays as the scenario has it.
 	//
-	// The path: one way from a tab's send to the peer's delivery as the
-	// world's trace stamps it, kill-leader at 9 tabs (raftsim compare
-	// scenarios/kill-leader.yaml --seeds 20 --worlds model,pion,browser,
-	// its message-delay measure; a lognormal fits). pion's stack on vnet
-	// under the loopback filter, 12,555 messages: mean 0.80 ms, sd 0.47
-	// (median 0.68, p99 2.2). 9 Chromium pages and the harness, 12,696
-	// messages: mean 6.1 ms, sd 3.3 (median 5.6, p99 16), 17 times two
-	// idle pages' (the chromium profile); it grows with the pages that
-	// take part (docs/worlds.md), so it holds at 9 only.
+	// pion-vm, measured on the VM the project has had since 2026-11-25
+	// 11:47. The path: one way from a tab's send to the peer's delivery
+	// as the world's trace stamps it, pion's stack on vnet under the
+	// loopback filter, kill-leader at 9 tabs (raftsim compare
+	// scenarios/kill-leader.yaml --seeds 160 --worlds model,pion, its
+	// message-delay measure, 100,756 messages): mean 0.86 ms, sd 0.66
+	// (median 0.71, p99 3.0), a lognormal. The leader's heartbeat
+	// (go test ./scenarios -run '^$' -bench HeartbeatOnTheRealStack
+	// -benchtime 20x: 740 periods of kill-leader at 9 tabs): its timer
+	// ran a mean 0.67 ms after it was due (a Go timer, then the hand-off
+	// to the tab's goroutine), and its task worked 39 us per message it
+	// sent before re-arming it (no fixed part: the host arms timers after
+	// the batch's sends, and pion's write of a message, SCTP and DTLS,
+	// is most of a broadcast's work), so a period with 8 followers ran
+	// about 1 ms over, and one in start-up, with fewer, less. A whole
+	// period's excess varied with an sd of 0.57 ms; the model's send cost
+	// is fixed, so its lateness carries that sd. (On the VM before, the
+	// path was 0.80 ms, sd 0.47, and the heartbeat's whole excess, then
+	// drawn as lateness alone, 1.13 ms, sd 0.55.)
 	//
-	// The timers: the leader's heartbeat, re-armed as it fires, ran each
-	// period late (read off its sends in three traced runs of kill-leader
-	// at 9 tabs, 63 periods each): on pion, where a Go timer hands the
-	// fire to the node's goroutine, mean 1.13 ms, sd 0.55 (p10-p90
-	// 0.51-2.02); in Chromium mean 1.27 ms, sd 0.67 (0.78-2.01).
+	// chromium-vm-9-tabs, measured on the VM before 2026-11-25 11:47 with
+	// the browser's omnibox popups on (raftsim compare
+	// scenarios/kill-leader.yaml --seeds 20 --worlds model,pion,browser).
+	// The path: 9 Chromium pages and the harness, 12,696 messages: mean
+	// 6.1 ms, sd 3.3 (median 5.6, p99 16), 17 times two idle pages' (the
+	// chromium profile); it grows with the pages that take part
+	// (docs/worlds.md), so it holds at 9 only. The leader's heartbeat ran
+	// each period late by a mean 1.27 ms, sd 0.67 (0.78-2.01 from the
+	// 10th to the 90th percentile; three traced runs, 63 periods each).
 	"pion-vm": func(sc *Scenario) {
 		sc.World.SCTP = "pion" // its loss recovery: pion/sctp's, RACK-TLP (netmodel's sctpTimers)
 		sc.World.Profile = "loopback"
-		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 800 * sim.Microsecond, Jitter: 470 * sim.Microsecond}
-		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 1130 * sim.Microsecond, Jitter: 550 * sim.Microsecond}
+		sc.World.Latency = &Latency{Dist: "lognormal", Mean: 860 * sim.Microsecond, Jitter: 660 * sim.Microsecond}
+		sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: 670 * sim.Microsecond, Jitter: 570 * sim.Microsecond}
+		sc.World.SendCost = 39 * sim.Microsecond
 	},
 	// chromium-vm: Chromium's pages on the project's 2-core VM as a
 	// machine they take turns on (netmodel.MachineOptions), so that the

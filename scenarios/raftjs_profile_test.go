@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,6 +122,32 @@ func TestMeasuredEnvironmentsGiveTheModelARealWorldsPathAndTimers(t *testing.T) 
 			requireMeanMessageDelay(t, sc, c.meanLo, c.meanHi)
 		})
 	}
+}
+
+// In pion-vm a leader's heartbeat period runs over its interval by its
+// timer's lateness (0.67 ms) and 39 us for each message its broadcast
+// sends, as pion's did (BenchmarkHeartbeatOnTheRealStack): about 1 ms
+// with 8 followers, less in start-up while the cluster grows.
+func TestPionVMHeartbeatsRunOverByTheirBroadcast(t *testing.T) {
+	sc := load(t, "kill-leader.yaml", 9)
+	require.NoError(t, sc.UseProfile("pion-vm"))
+	var sends, over, full []float64
+	for seed := uint64(1); seed <= 20; seed++ {
+		events, res := tracedRun(t, sc, seed)
+		require.True(t, res.OK, "the run passes its checks")
+		for _, p := range sim.TimerPeriods(events, raft.TimerHeartbeat.String()) {
+			us := float64(p.Late+p.Work) / float64(sim.Microsecond)
+			sends, over = append(sends, float64(p.Sends)), append(over, us)
+			if p.Sends == 8 {
+				full = append(full, us)
+			}
+		}
+	}
+	fixed, perSend := line(sends, over)
+	assert.InDelta(t, 39, perSend, 15, "each message sent adds its cost to the period")
+	assert.InDelta(t, 670, fixed, 150, "the rest is the timer's lateness")
+	meanFull, _ := meanSD(full)
+	assert.InDelta(t, 670+8*39, meanFull, 100, "with 8 followers")
 }
 
 // In chromium-vm the pages take turns on the VM's 2 cores, so a message

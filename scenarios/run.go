@@ -242,6 +242,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		PresenceMembership:     c.Membership == "presence",
 		HandlerCost:            sc.World.HandlerCost,
 		BatchCost:              sc.World.BatchCost,
+		SendCost:               sc.World.SendCost,
 		StartCost:              sc.World.StartCost,
 		WarmupCosts:            sc.World.WarmupCosts,
 		KVClientPath:           sc.World.KVClient.model(),

@@ -112,6 +112,9 @@ type WorldConfig struct {
 	// BatchCost is the CPU time of every batch a handled message or timer
 	// produced, after its sends left (netmodel.Options.BatchCost).
 	BatchCost sim.Time `yaml:"batch_cost" bound:"0,10s"`
+	// SendCost is the CPU time of each message a batch sends; the
+	// batch's timers are armed after its sends (netmodel.Options.SendCost).
+	SendCost sim.Time `yaml:"send_cost" bound:"0,1s"`
 	// WarmupCosts are the extra CPU times of a tab's first handled
 	// messages after it (re)started (netmodel.Options.WarmupCosts).
 	WarmupCosts []sim.Time `yaml:"warmup_costs" bound:"0,10s" maxlen:"100"`

@@ -259,6 +259,7 @@ func (s *shrinker) options() (bool, error) {
 		{"world.wake_cost and the page costs", func(sc *Scenario) {
 			sc.World.Cores, sc.World.WakeCost = def.World.Cores, def.World.WakeCost
 			sc.World.BatchCost, sc.World.WarmupCosts = def.World.BatchCost, def.World.WarmupCosts
+			sc.World.SendCost = def.World.SendCost
 		}},
 		{"browser", func(sc *Scenario) { sc.Browser = def.Browser }},
 		{"storage", func(sc *Scenario) { sc.Storage = def.Storage }},

@@ -11,6 +11,7 @@ import (
 	"github.com/raftsim/raftsim/figures"
 	"github.com/raftsim/raftsim/internal/outfile"
 	"github.com/raftsim/raftsim/netmodel"
+	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/spf13/cobra"
@@ -41,6 +42,14 @@ const commitLatency = "commit-latency"
 // from the run's trace (sim.MessageDelays).
 const messageDelay = "message-delay"
 
+// heartbeatPeriod is the pseudo-measure compare adds for every scenario:
+// one sample per period of a heartbeat re-armed as it fires, from its
+// arming to its re-arming, read from the run's trace (sim.TimerPeriods):
+// the heartbeat's interval, how late its timer ran and its task's work
+// before the re-arm. How much longer than the interval it is sets how the
+// leader's heartbeats drift against everything else.
+const heartbeatPeriod = "heartbeat-period"
+
 func newCompareCmd(stdout io.Writer) *cobra.Command {
 	var f compareFlags
 	cmd := &cobra.Command{
@@ -63,7 +72,11 @@ answered write, from the client's call to its answer. Every scenario adds
 the message-delay measure: one sample per delivered Raft message, from
 its send to its delivery, as each world's trace stamps them: the
 transport each world gives Raft, to tell its part in a difference from
-the rest. --model-environment runs the model alone in an environment
+the rest; and the heartbeat-period measure: one sample per period of a
+heartbeat re-armed as it fires, from its arming to its re-arming (the
+interval, how late its timer ran, its task's work before the re-arm),
+which sets how a leader's heartbeats drift against the rest.
+--model-environment runs the model alone in an environment
 profile (pion-vm, chromium-vm-9-tabs: a real world's transport and
 timers as measured on the project's VM; chromium-vm: Chromium's pages
 as taking turns on the VM's 2 cores) and the outputs' names say so
@@ -243,7 +256,7 @@ func compareMeasures(sc *scenarios.Scenario) []string {
 	if sc.Workload.KV != nil {
 		names = append(names, commitLatency)
 	}
-	return append(names, messageDelay)
+	return append(names, messageDelay, heartbeatPeriod)
 }
 
 // inEnvironment is the scenario the model runs: sc itself, or a copy in
@@ -293,7 +306,7 @@ func compareRuns(sc, model *scenarios.Scenario, worlds []string) (map[string]map
 			if world == scenarios.WorldModel {
 				run = model
 			}
-			res, delays, err := compareRun(run, seed, world)
+			res, fromTrace, err := compareRun(run, seed, world)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -314,15 +327,18 @@ func compareRuns(sc, model *scenarios.Scenario, worlds []string) (map[string]map
 			if len(res.CommitLatencies) > 0 {
 				add(commitLatency, res.CommitLatencies...)
 			}
-			add(messageDelay, delays...)
+			for name, vs := range fromTrace {
+				add(name, vs...)
+			}
 		}
 	}
 	return samples, failed, nil
 }
 
-// compareRun runs one seed in one world and returns its result and the
-// delays of its delivered messages (seconds), read from its trace.
-func compareRun(sc *scenarios.Scenario, seed uint64, world string) (*scenarios.Result, []float64, error) {
+// compareRun runs one seed in one world and returns its result and what
+// its trace gives (seconds): the delays of its delivered messages and its
+// heartbeat periods.
+func compareRun(sc *scenarios.Scenario, seed uint64, world string) (*scenarios.Result, map[string][]float64, error) {
 	var trace bytes.Buffer
 	res, err := scenarios.Run(sc, seed, scenarios.RunOptions{World: world, Trace: &trace})
 	if err != nil {
@@ -332,11 +348,14 @@ func compareRun(sc *scenarios.Scenario, seed uint64, world string) (*scenarios.R
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s seed %d: reading its trace: %w", world, seed, err)
 	}
-	var delays []float64
+	fromTrace := map[string][]float64{}
 	for _, d := range sim.MessageDelays(events) {
-		delays = append(delays, d.Seconds())
+		fromTrace[messageDelay] = append(fromTrace[messageDelay], d.Seconds())
 	}
-	return res, delays, nil
+	for _, p := range sim.TimerPeriods(events, raft.TimerHeartbeat.String()) {
+		fromTrace[heartbeatPeriod] = append(fromTrace[heartbeatPeriod], (p.After + p.Late + p.Work).Seconds())
+	}
+	return res, fromTrace, nil
 }
 
 // compareReport is the markdown table of the measures' distributions:
@@ -354,6 +373,7 @@ func compareReport(sc *scenarios.Scenario, path, args, out, name string, worlds,
 		fmt.Fprintf(&b, "%s: one sample per answered put or cas, from the client's call to its answer.\n\n", commitLatency)
 	}
 	fmt.Fprintf(&b, "%s: one sample per delivered Raft message, from its send to its delivery as the world's trace stamps them.\n\n", messageDelay)
+	fmt.Fprintf(&b, "%s: one sample per period of a heartbeat re-armed as it fires, from its arming to its re-arming: the interval, its timer's lateness and its task's work before the re-arm.\n\n", heartbeatPeriod)
 	fmt.Fprintf(&b, "KS p: the chance of a distance at least this large if both worlds drew from one distribution; 5%% critical: the distance these sample sizes need to tell two worlds apart at 5%%, none if no distance can (figures.KSPValue, figures.KSCritical: exact up to 250,000 pairs of samples).\n\n")
 	fmt.Fprintf(&b, "| measure | world | samples | mean s | min s | median s | max s | KS distance | KS p | 5%% critical |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, m := range measures {

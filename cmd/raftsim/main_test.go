@@ -539,6 +539,7 @@ func TestCompareWritesTablesAndPlots(t *testing.T) {
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	assert.Contains(t, stdout, "KS distance")
 	assert.Contains(t, stdout, "| message-delay | pion |", "every compare gives the transport's delays")
+	assert.Contains(t, stdout, "| heartbeat-period | pion |", "and the heartbeat's periods")
 	for _, f := range []string{"compare-kill-leader-n3.md", "compare-kill-leader-n3-message-delay.csv", "compare-kill-leader-n3-up.png", "compare-kill-leader-n3-recovered.svg", "compare-kill-leader-n3-up.csv"} {
 		_, err := os.Stat(filepath.Join(dir, f))
 		assert.NoError(t, err, f)
