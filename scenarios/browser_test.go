@@ -10,6 +10,7 @@ import (
 
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/internal/chromium"
+	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,9 +109,10 @@ func requireTraceOfTabs(t *testing.T, r io.Reader) {
 			require.LessOrEqual(t, delivered[k], sent[k]+max(delivers[k]-sends[k], 0), "event %d: a delivery before its send", i)
 		}
 	}
-	for _, k := range []sim.Kind{sim.KindRole, sim.KindTerm, sim.KindSend, sim.KindDeliver, sim.KindCommit} {
+	for _, k := range []sim.Kind{sim.KindRole, sim.KindTerm, sim.KindSend, sim.KindDeliver, sim.KindCommit, sim.KindTimerSet, sim.KindTimerFire} {
 		assert.Positive(t, kinds[k], "the trace holds %s events", k)
 	}
+	assert.NotEmpty(t, sim.TimerPeriods(events, raft.TimerHeartbeat.String()), "a leader's heartbeat periods can be read off it")
 }
 
 func TestKilledLeadersAreReplacedInBrowserTabs(t *testing.T) {

@@ -300,12 +300,15 @@ func (t *tab) setTimer(tr raft.TimerRequest) {
 		if t.dead || t.h.Raft == nil {
 			return nil
 		}
+		t.record(sim.Event{Kind: sim.KindTimerFire, Node: uint64(t.id), Msg: k.String()})
 		t.h.Raft.Fire(k)
 		t.process()
 		return nil
 	})
 	tm.handle = global.Call("setTimeout", tm.fn, float64(tr.After.Microseconds())/1000)
 	tm.armed = true
+	// Traced as the other worlds trace a timer (compare's heartbeat-period).
+	t.record(sim.Event{Kind: sim.KindTimerSet, Node: uint64(t.id), Msg: k.String(), Index: uint64(sim.FromDuration(tr.After))})
 }
 
 // clearTimer stops timer k if it is armed.
