@@ -199,3 +199,24 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// A frame that comes late, as on a stalled machine, moves playback on by
+// at most 50 ms of real time: playback never leaps over events (CI once
+// saw a paused clock already past the deliver it was to stop before).
+func TestPlaybackDoesNotLeapAfterAStall(t *testing.T) {
+	tr := loadGolden(t)
+	ctx := newBrowser(t)
+	openTrace(t, ctx, tr, 10*time.Second)
+	s, _, _ := slowMessage(t, tr)
+	ts := tr.Events[s][0]
+	js[int](t, ctx, "window.raftsim.seek("+strconv.Itoa(s+1)+")")
+	js[bool](t, ctx, `(() => { const sp = document.getElementById("speed"); sp.value = "0"; sp.dispatchEvent(new Event("change")); document.getElementById("play").click(); return true; })()`)
+	// The page's thread is busy for 1.5 s: its next frame comes that
+	// late; then 200 ms of frames as usual.
+	js[bool](t, ctx, `(() => { const t0 = performance.now(); while (performance.now() - t0 < 1500) {} return true; })()`)
+	time.Sleep(200 * time.Millisecond)
+	js[bool](t, ctx, `(document.getElementById("play").click(), true)`)
+	moved := time.Duration(js[float64](t, ctx, "window.raftsim.clock()") - float64(ts))
+	assert.Less(t, moved, time.Millisecond, "at 0.001x, 1.7 s of real time, 1.5 s of it one stalled frame, moved the clock %v (1.7 ms if the stall counted)", moved)
+	assert.Positive(t, moved, "playback ran")
+}

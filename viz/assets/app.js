@@ -62,6 +62,10 @@
   const ROLE_COLOR = { follower: "#cfe3ff", precandidate: "#fff2b3", candidate: "#ffd166", leader: "#7bd389" };
   const TERM_COLORS = ["#8ecae6", "#ffb703", "#90be6d", "#f28482", "#b5838d", "#84a59d", "#cdb4db", "#e9c46a"];
   const SPEEDS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100];
+  // MAX_FRAME_MS: a frame that comes later than this (a stalled machine,
+  // a tab in the background) moves playback on as if this much had
+  // passed, so playback never leaps over what it should show.
+  const MAX_FRAME_MS = 50;
   // KEEP: log entries kept per node (the panel shows the last W). Keeping
   // whole logs would make every snapshot of a long trace hold every
   // node's whole log: gigabytes for a million events.
@@ -806,7 +810,7 @@
   // between events. Playback stops at the end (of the longer trace).
   function frame(now) {
     if (!playing) return;
-    const t = clock + (now - lastFrame) * 1e6 * SPEEDS[speed];
+    const t = clock + Math.min(now - lastFrame, MAX_FRAME_MS) * 1e6 * SPEEDS[speed];
     lastFrame = now;
     if (B) {
       seekTime(t);
