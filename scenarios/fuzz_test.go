@@ -207,6 +207,19 @@ func TestSwarmDrawsTimerLateness(t *testing.T) {
 	assert.InDelta(t, 100, late, 40, "about a quarter of 400 seeds")
 }
 
+func TestSwarmDrawsASendCost(t *testing.T) {
+	drawn := 0
+	for seed := uint64(1); seed <= 400; seed++ {
+		sc := Swarm(seed, SwarmOptions{})
+		if c := sc.World.SendCost; c != 0 {
+			drawn++
+			assert.True(t, c >= 5*sim.Microsecond && c <= 500*sim.Microsecond, "seed %d: %v", seed, c)
+			require.NoError(t, sc.Validate(), "seed %d", seed)
+		}
+	}
+	assert.InDelta(t, 100, drawn, 40, "about a quarter of 400 seeds")
+}
+
 func TestSwarmDrawsAScheduledMachine(t *testing.T) {
 	drawn := 0
 	for seed := uint64(1); seed <= 400; seed++ {

@@ -174,6 +174,7 @@ func Swarm(seed uint64, opt SwarmOptions) *Scenario {
 	sc.Cluster.HeartbeatOnPropose = ownStream(seed, "heartbeat_on_propose").IntN(4) == 0
 	swarmNetwork(r, sc, etLow, on)
 	swarmTimerLateness(seed, sc)
+	swarmSendCost(seed, sc)
 	swarmMachine(seed, sc)
 	swarmCPUScale(seed, sc)
 	swarmClients(r, sc)
@@ -206,6 +207,18 @@ func swarmTimerLateness(seed uint64, sc *Scenario) {
 	}
 	mean := logUniform(r, 100*sim.Microsecond, 5*sim.Millisecond)
 	sc.Browser.TimerLateness = &Latency{Dist: "lognormal", Mean: mean, Jitter: mean / 2}
+}
+
+// swarmSendCost charges a quarter of the seeds' pages 5-500 us for each
+// message a batch sends, its timers armed after (log-uniform; pion's
+// write took 39 us, docs/worlds.md), from a stream of its own: drawing it
+// shifts no other draw.
+func swarmSendCost(seed uint64, sc *Scenario) {
+	r := ownStream(seed, "send_cost")
+	if r.IntN(4) != 0 {
+		return
+	}
+	sc.World.SendCost = logUniform(r, 5*sim.Microsecond, 500*sim.Microsecond)
 }
 
 // swarmMachine has a quarter of the seeds' pages take turns on 1-4
