@@ -6,11 +6,19 @@ package chromium
 import (
 	"os"
 	"os/exec"
-	"testing"
 )
 
+// TB is the part of testing.TB that Require uses; the package does not
+// import testing, so that the browser world's BrowserUIFeatures does not
+// link it into raftsim.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Skip(args ...any)
+}
+
 // Require returns chromium's path, or skips t (fails it in CI) without it.
-func Require(t testing.TB) string {
+func Require(t TB) string {
 	t.Helper()
 	p, err := exec.LookPath("chromium")
 	if err != nil {
@@ -21,3 +29,13 @@ func Require(t testing.TB) string {
 	}
 	return p
 }
+
+// BrowserUIFeatures are Chromium features to turn off
+// (--disable-features) wherever raftsim drives a headless Chromium: each
+// browser context opens a window of its own, and each window's omnibox
+// popup is a WebUI page in a renderer of its own that, in Chromium
+// 156.0.8078.108, keeps about a core busy for the first 10 s after launch
+// (measured: docs/worlds.md, "The browser's own work on the tabs'
+// cores"). No page raftsim opens needs them; with them on, the browser
+// world's tabs and the page's tests share the cores with them.
+const BrowserUIFeatures = "WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup"

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/raftsim/raftsim/internal/chromium"
 )
 
 // browser is the headless Chromium the tabs live in: its own profile
@@ -48,19 +49,15 @@ func launch(path, dir string) (*browser, error) {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(profile),
-		// WebUIOmnibox*Popup: each browser context opens a window of
-		// its own, and each window's omnibox popup is a WebUI page in
-		// a renderer of its own that, in Chromium 156.0.8078.108, keeps
-		// about a core busy for the first 10 s after launch (4 of them
-		// at 3 tabs, measured: docs/worlds.md, "The browser's own work
-		// on the tabs' cores"): work on the tabs' cores that no real
-		// deployment has.
-		// DisconnectWebSocketOnBFCache: that build closes a page's
-		// WebSockets ("going away") when the page is frozen, the
-		// harness's control socket with them, and the harness takes a
-		// closed control socket for a closed tab (docs/worlds.md).
+		// chromium.BrowserUIFeatures: the omnibox popups' renderers,
+		// one a tab's window, work on the tabs' cores that no real
+		// deployment has (4 of them at 3 tabs).
+		// DisconnectWebSocketOnBFCache: Chromium 156.0.8078.108 closes
+		// a page's WebSockets ("going away") when the page is frozen,
+		// the harness's control socket with them, and the harness takes
+		// a closed control socket for a closed tab (docs/worlds.md).
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns,"+
-			"WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,DisconnectWebSocketOnBFCache"),
+			chromium.BrowserUIFeatures+",DisconnectWebSocketOnBFCache"),
 		// Chromium's own rules for background pages (timer alignment
 		// and throttling of hidden tabs), which chromedp's defaults
 		// turn off: a hidden tab here is hidden as in a real browser.
