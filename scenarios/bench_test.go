@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"testing"
 
@@ -31,8 +32,8 @@ func BenchmarkKillHalf41(b *testing.B) {
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
 
-// BenchmarkHeartbeatOnTheRealStack runs kill-leader.yaml at 9 tabs on
-// pion, traced, one seed per iteration, and reports what the leader's
+// BenchmarkHeartbeatOnTheRealStack runs kill-leader.yaml at 3, 9 and 21
+// tabs on pion, traced, one seed per iteration, and reports what the leader's
 // heartbeat periods hold (sim.TimerPeriods): how late its timer ran
 // after it was due (a Go timer, then the hand-off to the tab's
 // goroutine), and the task's work before the re-arm (the host arms
@@ -42,10 +43,15 @@ func BenchmarkKillHalf41(b *testing.B) {
 // (lateness and work). The pion-vm environment's timer lateness (its
 // mean, and the period's deviation, since the model's send cost is
 // fixed and its lateness carries all of a period's chance) and its send
-// cost come from here.
+// cost come from here, at 9 tabs; 3 and 21 say how far they carry.
 func BenchmarkHeartbeatOnTheRealStack(b *testing.B) {
-	sc, err := Load("kill-leader.yaml")
-	require.NoError(b, err)
+	for _, nodes := range []int{3, 9, 21} {
+		b.Run(fmt.Sprintf("%d-tabs", nodes), func(b *testing.B) { benchHeartbeatOnTheRealStack(b, nodes) })
+	}
+}
+
+func benchHeartbeatOnTheRealStack(b *testing.B, nodes int) {
+	sc := load(b, "kill-leader.yaml", nodes)
 	var late, sends, work, excess []float64
 	for i := 0; b.Loop(); i++ {
 		var trace bytes.Buffer

@@ -40,7 +40,7 @@ var envProfiles = map[string]func(*Scenario){
 	// scenarios/kill-leader.yaml --seeds 160 --worlds model,pion, its
 	// message-delay measure, 100,756 messages): mean 0.86 ms, sd 0.66
 	// (median 0.71, p99 3.0), a lognormal. The leader's heartbeat
-	// (go test ./scenarios -run '^$' -bench HeartbeatOnTheRealStack
+	// (go test ./scenarios -run '^$' -bench HeartbeatOnTheRealStack/9-tabs
 	// -benchtime 20x: 740 periods of kill-leader at 9 tabs): its timer
 	// ran a mean 0.67 ms after it was due (a Go timer, then the hand-off
 	// to the tab's goroutine), and its task worked 39 us per message it
