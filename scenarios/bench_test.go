@@ -3,12 +3,12 @@ package scenarios
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/stat"
 )
 
 // BenchmarkKillHalf41 runs kill-half.yaml at 41 nodes, one seed per
@@ -67,38 +67,13 @@ func benchHeartbeatOnTheRealStack(b *testing.B, nodes int) {
 			excess = append(excess, float64(p.Late+p.Work)/float64(sim.Microsecond))
 		}
 	}
-	mean, sd := meanSD(late)
-	fixed, perSend := line(sends, work)
-	_, excessSD := meanSD(excess)
+	mean, sd := stat.MeanStdDev(late, nil)
+	fixed, perSend := stat.LinearRegression(sends, work, nil, false)
+	excessSD := stat.StdDev(excess, nil)
 	b.ReportMetric(float64(len(late)), "periods")
 	b.ReportMetric(mean, "late-mean-us")
 	b.ReportMetric(sd, "late-sd-us")
 	b.ReportMetric(fixed, "work-fixed-us")
 	b.ReportMetric(perSend, "work-per-send-us")
 	b.ReportMetric(excessSD, "period-excess-sd-us")
-}
-
-// meanSD is the mean and standard deviation of xs.
-func meanSD(xs []float64) (mean, sd float64) {
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	for _, x := range xs {
-		sd += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(xs)))
-}
-
-// line is the least-squares line y = a + b x.
-func line(xs, ys []float64) (a, b float64) {
-	mx, _ := meanSD(xs)
-	my, _ := meanSD(ys)
-	var sxy, sxx float64
-	for i := range xs {
-		sxy += (xs[i] - mx) * (ys[i] - my)
-		sxx += (xs[i] - mx) * (xs[i] - mx)
-	}
-	b = sxy / sxx
-	return my - b*mx, b
 }
