@@ -32,6 +32,7 @@ func timerChain(t *testing.T, c *Cluster, id raft.ID, n int) []float64 {
 // intensive throttling): the model's rule (netmodel/timers.go). A tab in
 // the foreground runs the same chain at about 10 ms a step.
 func TestAHiddenTabsTimersAlignToOneSecondDespiteOpenChannels(t *testing.T) {
+	needLong(t, "seconds of a hidden tab's timers")
 	c := newCluster(t, 2, nil)
 	require.NoError(t, c.Hide(1, true))
 	s, err := c.VisibilityState(1)

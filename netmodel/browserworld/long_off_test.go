@@ -2,6 +2,7 @@
 
 package browserworld
 
-// longTests: without -tags long the slowest browser tests skip, so go
-// test ./... stays quick; .ci/run builds with -tags long.
+// longTests: without -tags long every browser test but the smoke test
+// skips (needLong), so go test ./... stays quick; .ci/run builds with
+// -tags long.
 const longTests = false

@@ -16,9 +16,7 @@ import (
 // unordered one with at most 5 retransmissions, every put is applied:
 // Chromium's own SCTP retransmits what the relay drops.
 func TestWritesSurviveLossThroughTheRelay(t *testing.T) {
-	if !longTests {
-		t.Skip("two clusters at 10% loss: with -tags long")
-	}
+	needLong(t, "two clusters at 10% loss")
 	modes := map[string]netmodel.ChannelMode{
 		"ordered reliable":                     netmodel.OrderedReliable,
 		"unordered, at most 5 retransmissions": {Unordered: true, Reliability: netmodel.LimitRetransmits, MaxRetransmits: 5},
@@ -46,6 +44,7 @@ func TestWritesSurviveLossThroughTheRelay(t *testing.T) {
 // A leader cut off by a partition in the relay is replaced by the
 // majority; after the heal it follows the new leader.
 func TestPartitionedLeaderIsReplacedThroughTheRelay(t *testing.T) {
+	needLong(t, "a partition and its heal")
 	nw := impair.New(3, netmodel.Profile{}, nil, 4)
 	c := newClusterWith(t, 3, nil, func(o *Options) { o.Network = nw })
 	require.NoError(t, c.Start())

@@ -56,6 +56,17 @@ func (a *applied) has(node raft.ID, data []byte) bool {
 	return false
 }
 
+// needLong skips a browser test beyond the smoke test without -tags
+// long: go test ./... runs TestThreeTabsElectOneLeaderAndReplicate (a
+// cluster of real tabs elects, replicates and reports), .ci/run every
+// one; each takes 5-10 s of both cores on the 2-core VM.
+func needLong(t testing.TB, what string) {
+	t.Helper()
+	if !longTests {
+		t.Skipf("%s: with -tags long", what)
+	}
+}
+
 // newCluster starts a cluster of n tabs that Close ends with the test.
 func newCluster(t testing.TB, n int, a *applied) *Cluster {
 	t.Helper()
@@ -155,11 +166,9 @@ func TestThreeTabsElectOneLeaderAndReplicate(t *testing.T) {
 }
 
 func TestKilledLeaderIsReplacedAndRestoresFromLocalStorage(t *testing.T) {
+	needLong(t, "a kill and a reopening at 3 and 5 tabs")
 	for _, n := range []int{3, 5} {
 		t.Run(fmt.Sprintf("%d tabs", n), func(t *testing.T) {
-			if n > 3 && !longTests {
-				t.Skip("5 tabs: with -tags long (scenarios' kill-leader at 5 tabs runs there too)")
-			}
 			killLeaderAndRestart(t, n)
 		})
 	}
@@ -201,6 +210,7 @@ func killLeaderAndRestart(t *testing.T, n int) {
 }
 
 func TestCloseLeavesNoChromium(t *testing.T) {
+	needLong(t, "a browser started to be closed")
 	c := newCluster(t, 2, nil)
 	dir, pgid := c.b.dir, c.b.pgid
 	require.Positive(t, pgid)
@@ -220,6 +230,7 @@ func TestCloseLeavesNoChromium(t *testing.T) {
 // for the first 10 s, on the cores the tabs' pages share. The browser is
 // started without them (launch).
 func TestNoBrowserUIRenderersShareTheTabsCores(t *testing.T) {
+	needLong(t, "a browser started to read its processes")
 	c := newCluster(t, 3, nil)
 	renderers := 0
 	for _, pid := range leftovers(c.b.dir) {
@@ -243,9 +254,7 @@ func TestNoBrowserUIRenderersShareTheTabsCores(t *testing.T) {
 // replaces them; it connects again and restores its log. The model does
 // the same (netmodel/conn.go tabClosed).
 func TestADiscardedTabsPeersKeepTheirChannelsUntilItReconnects(t *testing.T) {
-	if !longTests {
-		t.Skip("5 s of real time: with -tags long")
-	}
+	needLong(t, "5 s of real time")
 	c := newCluster(t, 3, nil)
 	require.NoError(t, c.Start())
 	waitLeader(t, c, raft.None, 10*time.Second)
