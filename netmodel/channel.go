@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 
@@ -559,7 +560,7 @@ func (w *World) transmit(m raft.Message) {
 	var arrival sim.Time
 	lastTx, why := sent, late{}
 	for range fragments {
-		at, tx, retx, ok := w.carry(ch, l, sent)
+		at, tx, retx, ok := w.carry(ch, l, m.From, sent)
 		if !ok {
 			w.lose(m, at, lostReason(fragments, retx))
 			return
@@ -599,6 +600,22 @@ func lostReason(fragments, retx int) string {
 	return s
 }
 
+// pathDelay draws the path's delay for a packet tab from sends now. With
+// Options.PathCorrelation, the packets a tab sends at one instant (a
+// batch's messages: a broadcast) share part of their draw.
+func (w *World) pathDelay(l *link, from raft.ID) sim.Time {
+	rho := w.opt.PathCorrelation
+	if rho == 0 {
+		return l.Latency.Sample(w.netRand)
+	}
+	t := w.tabs[from]
+	if now := w.sim.Now(); !t.batchPathSet || t.batchPathAt != now {
+		t.batchPath, t.batchPathAt, t.batchPathSet = w.netRand.NormFloat64(), now, true
+	}
+	z := math.Sqrt(rho)*t.batchPath + math.Sqrt(1-rho)*w.netRand.NormFloat64()
+	return l.Latency.SampleNormal(z)
+}
+
 // carry sends one packet (a message or a fragment) put on the wire at sent
 // and returns when it arrives, when the transmission that got through
 // left and how many retransmissions came before it, retransmitting lost
@@ -606,8 +623,8 @@ func lostReason(fragments, retx int) string {
 // was abandoned: arrival is then when it was lost, the instant its only
 // transmission would have arrived or, after retransmissions, the one its
 // sender gave up.
-func (w *World) carry(ch *channel, l *link, sent sim.Time) (arrival, lastTx sim.Time, retx int, ok bool) {
-	arrival = sent + l.Latency.Sample(w.netRand)
+func (w *World) carry(ch *channel, l *link, from raft.ID, sent sim.Time) (arrival, lastTx sim.Time, retx int, ok bool) {
+	arrival = sent + w.pathDelay(l, from)
 	var elapsed sim.Time
 	k := 0
 	for ; w.lost(ch, l); k++ {

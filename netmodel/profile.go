@@ -64,11 +64,32 @@ func (l Latency) Sample(r *rand.Rand) sim.Time {
 		if l.Mean == 0 || l.Jitter == 0 {
 			return l.Mean
 		}
+		return l.SampleNormal(r.NormFloat64())
+	}
+	return l.Mean
+}
+
+// SampleNormal draws the latency whose place in the distribution is set
+// by z, a standard normal draw: the same quantile as z's (a Gaussian
+// copula), so that draws from correlated z are correlated while each
+// still has the distribution Sample gives.
+func (l Latency) SampleNormal(z float64) sim.Time {
+	switch l.Dist {
+	case DistUniform:
+		if l.Jitter == 0 {
+			return l.Mean
+		}
+		u := 0.5 * math.Erfc(-z/math.Sqrt2) // the normal's CDF at z
+		return l.Mean - l.Jitter + sim.Time(math.Round(u*float64(2*l.Jitter)))
+	case DistLognormal:
+		if l.Mean == 0 || l.Jitter == 0 {
+			return l.Mean
+		}
 		// Parameters of the underlying normal for the given mean and sd.
 		m, s := float64(l.Mean), float64(l.Jitter)
 		s2 := math.Log(1 + s*s/(m*m))
 		mu := math.Log(m) - s2/2
-		return sim.Time(math.Exp(mu + math.Sqrt(s2)*r.NormFloat64()))
+		return sim.Time(math.Exp(mu + math.Sqrt(s2)*z))
 	}
 	return l.Mean
 }

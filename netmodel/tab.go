@@ -51,6 +51,11 @@ type Tab struct {
 	// sendWork is what the running batch's sends cost so far
 	// (Options.SendCost): its timers are armed after it.
 	sendWork sim.Time
+	// batchPath is the standard normal draw the paths of what the tab
+	// sends at batchPathAt share (Options.PathCorrelation).
+	batchPath    float64
+	batchPathAt  sim.Time
+	batchPathSet bool
 
 	browser tabBrowser // timers.go: visibility, throttling, freezing
 	storage tabStorage // storage.go: quota and write cost

@@ -86,6 +86,13 @@ type Options struct {
 	// waits behind it. The messages still leave at the batch's instant:
 	// their spacing, tens of microseconds, is below any path's jitter.
 	SendCost sim.Time
+	// PathCorrelation, in [0, 1), is how much of their path's delay the
+	// messages a tab sends at one instant share: the correlation of the
+	// normal draws behind their delays (each delay keeps its
+	// distribution). On a real stack a broadcast's copies arrive close
+	// together, as they share the sender's and the machine's scheduling;
+	// independent draws spread them out. 0: independent.
+	PathCorrelation float64
 	// WarmupCosts are the extra CPU times of a tab's first handled
 	// messages after it (re)started, in order: a page's first messages
 	// run code for the first time (V8 compiles WebAssembly lazily, a
@@ -147,6 +154,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SendCost < 0 || o.SendCost > sim.Second {
 		return fmt.Errorf("send cost must be in [0, 1s], got %v", o.SendCost)
+	}
+	if !(o.PathCorrelation >= 0 && o.PathCorrelation < 1) {
+		return fmt.Errorf("path correlation must be in [0, 1), got %v", o.PathCorrelation)
 	}
 	if o.StartCost < 0 || o.StartCost > 10*sim.Second {
 		return fmt.Errorf("start cost must be in [0, 10s], got %v", o.StartCost)

@@ -243,6 +243,7 @@ func (sc *Scenario) WorldOptions() netmodel.Options {
 		HandlerCost:            sc.World.HandlerCost,
 		BatchCost:              sc.World.BatchCost,
 		SendCost:               sc.World.SendCost,
+		PathCorrelation:        sc.World.PathCorrelation,
 		StartCost:              sc.World.StartCost,
 		WarmupCosts:            sc.World.WarmupCosts,
 		KVClientPath:           sc.World.KVClient.model(),

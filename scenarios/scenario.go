@@ -115,6 +115,10 @@ type WorldConfig struct {
 	// SendCost is the CPU time of each message a batch sends; the
 	// batch's timers are armed after its sends (netmodel.Options.SendCost).
 	SendCost sim.Time `yaml:"send_cost" bound:"0,1s"`
+	// PathCorrelation is how much of their path's delay the messages a
+	// tab sends at one instant (a broadcast) share
+	// (netmodel.Options.PathCorrelation).
+	PathCorrelation float64 `yaml:"path_correlation" bound:"0,0.99"`
 	// WarmupCosts are the extra CPU times of a tab's first handled
 	// messages after it (re)started (netmodel.Options.WarmupCosts).
 	WarmupCosts []sim.Time `yaml:"warmup_costs" bound:"0,10s" maxlen:"100"`

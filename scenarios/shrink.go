@@ -251,7 +251,9 @@ func (s *shrinker) options() (bool, error) {
 		{"snapshot_every", func(sc *Scenario) { sc.Cluster.SnapshotEvery = def.Cluster.SnapshotEvery }},
 		{"snapshot_at_quota", func(sc *Scenario) { sc.Cluster.SnapshotAtQuota = def.Cluster.SnapshotAtQuota }},
 		{"world.profile", func(sc *Scenario) { sc.World.Profile = def.World.Profile }},
-		{"world.latency", func(sc *Scenario) { sc.World.Latency = def.World.Latency }},
+		{"world.latency", func(sc *Scenario) {
+			sc.World.Latency, sc.World.PathCorrelation = def.World.Latency, def.World.PathCorrelation
+		}},
 		{"world.datachannel", func(sc *Scenario) { sc.World.Datachannel = def.World.Datachannel }},
 		{"world.sctp", func(sc *Scenario) { sc.World.SCTP = def.World.SCTP }},
 		{"world.max_message_size", func(sc *Scenario) { sc.World.MaxMessageSize = def.World.MaxMessageSize }},
