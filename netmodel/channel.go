@@ -600,7 +600,7 @@ func lostReason(fragments, retx int) string {
 	return s
 }
 
-// pathDelay draws the path's delay for a packet tab from sends now. With
+// pathDelay draws the path's delay of a packet that tab from sends now. With
 // Options.PathCorrelation, the packets a tab sends at one instant (a
 // batch's messages: a broadcast) share part of their draw.
 func (w *World) pathDelay(l *link, from raft.ID) sim.Time {
