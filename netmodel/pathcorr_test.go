@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -13,27 +14,29 @@ import (
 )
 
 // SampleNormal places a draw at its normal draw's quantile: fed standard
-// normal draws, it gives Sample's distribution, and a larger z never a
-// shorter delay.
+// normal draws, it gives the distribution's mean and sd (and a uniform's
+// range), and a larger z never a shorter delay.
 func TestSampleNormalKeepsTheDistribution(t *testing.T) {
-	for _, l := range []Latency{
-		{Dist: DistLognormal, Mean: 860 * sim.Microsecond, Jitter: 660 * sim.Microsecond},
-		{Dist: DistUniform, Mean: 10 * sim.Millisecond, Jitter: 2 * sim.Millisecond},
+	for _, tt := range []struct {
+		l  Latency
+		sd float64 // the distribution's
+	}{
+		{Latency{Dist: DistLognormal, Mean: 860 * sim.Microsecond, Jitter: 660 * sim.Microsecond}, float64(660 * sim.Microsecond)},
+		{Latency{Dist: DistUniform, Mean: 10 * sim.Millisecond, Jitter: 2 * sim.Millisecond}, float64(4*sim.Millisecond) / math.Sqrt(12)},
 	} {
+		l := tt.l
 		t.Run(string(l.Dist), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
-			var viaSample, viaNormal []float64
+			var draws []float64
 			for range 100_000 {
-				viaSample = append(viaSample, float64(l.Sample(r)))
-				viaNormal = append(viaNormal, float64(l.SampleNormal(r.NormFloat64())))
+				draws = append(draws, float64(l.SampleNormal(r.NormFloat64())))
 			}
-			m1, sd1 := stat.MeanStdDev(viaSample, nil)
-			m2, sd2 := stat.MeanStdDev(viaNormal, nil)
-			assert.InEpsilon(t, m1, m2, 0.01, "mean")
-			assert.InEpsilon(t, sd1, sd2, 0.02, "sd")
+			mean, sd := stat.MeanStdDev(draws, nil)
+			assert.InEpsilon(t, float64(l.Mean), mean, 0.01, "mean")
+			assert.InEpsilon(t, tt.sd, sd, 0.02, "sd")
 			if l.Dist == DistUniform {
-				assert.GreaterOrEqual(t, slices.Min(viaNormal), float64(l.Mean-l.Jitter))
-				assert.LessOrEqual(t, slices.Max(viaNormal), float64(l.Mean+l.Jitter))
+				assert.GreaterOrEqual(t, slices.Min(draws), float64(l.Mean-l.Jitter))
+				assert.LessOrEqual(t, slices.Max(draws), float64(l.Mean+l.Jitter))
 			}
 			for z := -4.0; z < 4; z += 0.25 {
 				assert.LessOrEqual(t, l.SampleNormal(z), l.SampleNormal(z+0.25))
@@ -75,33 +78,19 @@ func TestABroadcastsCopiesShareTheirPathDelay(t *testing.T) {
 // by receiver, and returns every delivered message's delay too. The model
 // stamps a batch's sends with one instant.
 func broadcastDelays(events []sim.Event) (xs, ys, all []float64) {
-	type key struct {
-		from, to, term, index uint64
-		msg                   string
+	type batch struct {
+		from uint64
+		sent sim.Time
 	}
-	type send struct {
-		at    sim.Time
-		batch [2]uint64
-	}
-	sent := map[key][]send{}
-	batches := map[[2]uint64]map[uint64]float64{} // (sender, instant): receiver -> delay
-	for _, e := range events {
-		switch e.Kind {
-		case sim.KindSend:
-			k := key{e.Node, e.Peer, e.Term, e.Index, e.Msg}
-			sent[k] = append(sent[k], send{e.Time, [2]uint64{e.Node, uint64(e.Time)}})
-		case sim.KindDeliver:
-			k := key{e.Peer, e.Node, e.Term, e.Index, e.Msg}
-			if q := sent[k]; len(q) > 0 {
-				d := (e.Time - q[0].at).Seconds()
-				all = append(all, d)
-				if batches[q[0].batch] == nil {
-					batches[q[0].batch] = map[uint64]float64{}
-				}
-				batches[q[0].batch][e.Node] = d
-				sent[k] = q[1:]
-			}
+	batches := map[batch]map[uint64]float64{} // receiver -> delay
+	for _, tr := range sim.MessageTrips(events) {
+		d := (tr.Delivered - tr.Sent).Seconds()
+		all = append(all, d)
+		b := batch{tr.From, tr.Sent}
+		if batches[b] == nil {
+			batches[b] = map[uint64]float64{}
 		}
+		batches[b][tr.To] = d
 	}
 	for _, b := range batches {
 		to := slices.Sorted(maps.Keys(b))

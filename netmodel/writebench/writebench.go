@@ -4,7 +4,6 @@
 package writebench
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -80,7 +79,7 @@ func Run(c Cluster, inflight int, d time.Duration, maxWrites int) (Result, error
 		return Result{}, fmt.Errorf("writebench: no leader within 30 s")
 	}
 	res := Result{Nodes: c.Nodes(), Inflight: inflight, LeaderWait: time.Since(t0)}
-	b := &bench{c: c, lead: lead, pending: map[uint64]app.Command{}, wake: make(chan struct{}, 1)}
+	b := &bench{c: c, lead: lead, pending: map[uint64]bool{}, wake: make(chan struct{}, 1)}
 	start := time.Now()
 	for range inflight {
 		b.send()
@@ -135,29 +134,31 @@ type bench struct {
 	wake chan struct{}
 
 	mu       sync.Mutex
-	pending  map[uint64]app.Command // by Seq
+	pending  map[uint64]bool // the Seqs of the writes outstanding
 	answered int
 }
 
 // send proposes the next write at the leader.
 func (b *bench) send() {
 	b.seq++
-	cmd := app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 7, Seq: b.seq}
 	b.mu.Lock()
-	b.pending[cmd.Seq] = cmd
+	b.pending[b.seq] = true
 	b.mu.Unlock()
-	b.propose(cmd)
+	b.propose(b.seq)
 }
 
-func (b *bench) propose(cmd app.Command) {
-	b.c.Propose(b.lead, cmd, func(app.Result) { b.answer(cmd.Seq) })
+// propose proposes write seq (every write puts the same key, as
+// WRaft's benchmark does) at the leader.
+func (b *bench) propose(seq uint64) {
+	cmd := app.Command{Op: app.OpPut, Key: "k", Value: "v", Client: 7, Seq: seq}
+	b.c.Propose(b.lead, cmd, func(app.Result) { b.answer(seq) })
 }
 
 // answer counts write seq answered, once (a write sent again may be
 // answered by both leaders).
 func (b *bench) answer(seq uint64) {
 	b.mu.Lock()
-	if _, ok := b.pending[seq]; ok {
+	if b.pending[seq] {
 		delete(b.pending, seq)
 		b.answered++
 	}
@@ -191,10 +192,10 @@ func (b *bench) followLeader() bool {
 	}
 	b.lead = ls[0]
 	b.mu.Lock()
-	cmds := slices.SortedFunc(maps.Values(b.pending), func(x, y app.Command) int { return cmp.Compare(x.Seq, y.Seq) })
+	seqs := slices.Sorted(maps.Keys(b.pending))
 	b.mu.Unlock()
-	for _, cmd := range cmds {
-		b.propose(cmd)
+	for _, seq := range seqs {
+		b.propose(seq)
 	}
 	return true
 }
